@@ -1,0 +1,101 @@
+#include "cli_common.h"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+
+#include <chronoscale/error.h>
+#include <chronoscale/io.h>
+#include <chronoscale/version.h>
+
+namespace chronoscale::cli {
+
+CLI::Option* AddFormatOption(CLI::App* sub, Format* format, bool allow_csv) {
+  std::map<std::string, Format> names{{"table", Format::kTable}, {"json", Format::kJson}};
+  if (allow_csv) names["csv"] = Format::kCsv;
+  return sub->add_option("--format", *format, "output format")
+      ->transform(CLI::CheckedTransformer(names, CLI::ignore_case));
+}
+
+void CheckNotInput(const std::string& out_path, const std::vector<std::string>& inputs,
+                   const std::string& flag) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  for (const auto& in : inputs) {
+    if (in.empty()) continue;
+    if (fs::exists(out_path, ec) && fs::exists(in, ec) && fs::equivalent(out_path, in, ec)) {
+      throw InputError(fmt::format("{} {} names the input file {}; choose another path (inputs are "
+                                   "never overwritten)",
+                                   flag, out_path, in));
+    }
+  }
+}
+
+void Emit(const std::string& text, const std::string& out_path,
+          const std::vector<std::string>& inputs) {
+  if (out_path.empty()) {
+    std::cout << text;
+    if (!text.empty() && text.back() != '\n') std::cout << '\n';
+    std::cout.flush();
+    return;
+  }
+  CheckNotInput(out_path, inputs, "--out");
+  std::string body = text;
+  if (!body.empty() && body.back() != '\n') body += '\n';
+  WriteFileAtomic(out_path, body);
+  std::cerr << "wrote " << out_path << "\n";
+}
+
+nlohmann::json Provenance(const std::vector<std::string>& input_paths) {
+  nlohmann::json inputs = nlohmann::json::array();
+  for (const auto& p : input_paths) {
+    if (!p.empty()) inputs.push_back(InputProvenance(p));
+  }
+  return {{"schema_version", kSchemaVersion},
+          {"tool", "chronoscale"},
+          {"version", Version()},
+          {"inputs", inputs}};
+}
+
+ProgressCallback TerminalProgress(const std::string& label) {
+  if (!::isatty(STDERR_FILENO)) return nullptr;
+  return [label, last = -1](double fraction, const std::string& message) mutable {
+    const int pct = static_cast<int>(std::lround(100 * std::clamp(fraction, 0.0, 1.0)));
+    if (pct == last && fraction < 1.0) return true;
+    last = pct;
+    const int width = 30;
+    const int filled = pct * width / 100;
+    std::fprintf(stderr, "\r%s [%s%s] %3d%% %-40.40s", label.c_str(), std::string(filled, '#').c_str(),
+                 std::string(width - filled, '.').c_str(), pct, message.c_str());
+    if (fraction >= 1.0) std::fputc('\n', stderr);
+    std::fflush(stderr);
+    return true;
+  };
+}
+
+std::string Si(double v) {
+  if (!std::isfinite(v)) return "n/a";
+  const double a = std::fabs(v);
+  const char* suffix[] = {"", "k", "M", "G", "T", "P", "E"};
+  int i = 0;
+  double x = v;
+  while (std::fabs(x) >= 1000 && i < 6) {
+    x /= 1000;
+    ++i;
+  }
+  if (a < 1 && a > 0) return fmt::format("{:.3g}", v);
+  return fmt::format("{:.3g}{}", x, suffix[i]);
+}
+
+void CheckPlotPath(const std::string& path) {
+  if (!(path.ends_with(".png") || path.ends_with(".svg") || path.ends_with(".PNG") ||
+        path.ends_with(".SVG"))) {
+    throw InputError(fmt::format("--plot {}: expected a file name ending in .png or .svg", path));
+  }
+}
+
+}  // namespace chronoscale::cli

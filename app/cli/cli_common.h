@@ -1,0 +1,40 @@
+// Helpers shared by the subcommands: output formats, writing results to stdout or --out, the
+// terminal progress bar, hardware lookup.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include <chronoscale/hardware.h>
+#include <chronoscale/progress.h>
+
+namespace chronoscale::cli {
+
+enum class Format { kTable, kJson, kCsv };
+
+// Adds --format with the given choices (a subset of table, json, csv); default table.
+CLI::Option* AddFormatOption(CLI::App* sub, Format* format, bool allow_csv);
+
+// Writes `text` to --out (atomically) when `out_path` is set, else to stdout. Refuses to write
+// over any path in `inputs` (InputError).
+void Emit(const std::string& text, const std::string& out_path,
+          const std::vector<std::string>& inputs = {});
+
+// Header fields every JSON document carries: schema_version, tool, version, inputs.
+nlohmann::json Provenance(const std::vector<std::string>& input_paths);
+
+// A progress callback drawing a bar on stderr when it is a terminal (nothing otherwise).
+ProgressCallback TerminalProgress(const std::string& label);
+
+// Number formatting for tables: 3 significant digits with SI-ish suffixes (1.23e9 -> "1.23G").
+std::string Si(double value);
+
+// Refuses an output path that names an input file (InputError naming both).
+void CheckNotInput(const std::string& out_path, const std::vector<std::string>& inputs,
+                   const std::string& flag);
+
+// A --plot path must end in .png or .svg (InputError otherwise).
+void CheckPlotPath(const std::string& path);
+
+}  // namespace chronoscale::cli

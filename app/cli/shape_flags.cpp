@@ -1,0 +1,114 @@
+#include "shape_flags.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+
+#include <chronoscale/error.h>
+#include <chronoscale/hardware.h>
+
+namespace chronoscale::cli {
+
+void AddShapeFlags(CLI::App* sub, ShapeFlags* f, bool with_heads) {
+  if (with_heads) {
+    sub->add_option("--heads", f->heads, "attention heads (default: head size 128 from d_model 2048 where it divides, else 64)");
+    sub->add_option("--d-ff", f->d_ff, "MLP width (default: --mlp-ratio x d_model)");
+  }
+  sub->add_option("--head-size", f->head_size, "head size (overrides the reference rule)");
+  sub->add_option("--kv-heads", f->kv_heads, "key/value heads for grouped-query attention (default: = heads)");
+  sub->add_option("--mlp-ratio", f->mlp_ratio, "d_ff / d_model (default 4)");
+  sub->add_option("--seq", f->seq, "sequence length (default 1024)");
+  sub->add_option("--batch", f->batch, "sequences per step (default 8)");
+  sub->add_option("--vocab", f->vocab, "vocabulary size (default 32768)");
+  sub->add_option("--attention", f->attention, "flash, naive, favor or dark (default flash)");
+  sub->add_option("--features", f->features, "random features m for favor/dark attention (default 256)");
+  sub->add_option("--mlp", f->mlp, "gelu or swiglu (default gelu)");
+  sub->add_option("--norm", f->norm, "layernorm or rmsnorm (default layernorm)");
+  sub->add_option("--positions", f->positions, "learned or rotary (default learned)");
+  sub->add_option("--precision", f->precision, "autocast precision: bf16, fp16, tf32, fp32 (default bf16)");
+  sub->add_option("--optimizer", f->optimizer, "adamw or sgd (default adamw)");
+  sub->add_flag("--tied", f->tied, "tie the LM head to the token embedding");
+  sub->add_flag("--no-bias", f->no_bias, "no biases in linear layers or norms");
+  sub->add_flag("--checkpointing", f->checkpointing, "activation checkpointing (recompute each layer)");
+  sub->add_flag("--non-causal", f->non_causal, "bidirectional attention");
+}
+
+namespace {
+
+template <typename E>
+E ParseFlag(const std::string& text, const char* flag, const char* expected) {
+  E e;
+  if (!Parse(text, &e)) throw InputError(fmt::format("{} '{}': expected {}", flag, text, expected));
+  return e;
+}
+
+}  // namespace
+
+void ApplyVariantFlags(const ShapeFlags& f, const CLI::App* sub, ModelShape* s) {
+  auto given = [&](const char* name) { return sub == nullptr || sub->count(name) > 0; };
+  if (given("--attention")) s->attention = ParseFlag<AttentionKind>(f.attention, "--attention", "flash, naive, favor or dark");
+  if (given("--features")) s->features = f.features;
+  if (given("--mlp")) s->mlp = ParseFlag<MlpKind>(f.mlp, "--mlp", "gelu or swiglu");
+  if (given("--norm")) s->norm = ParseFlag<NormKind>(f.norm, "--norm", "layernorm or rmsnorm");
+  if (given("--positions")) s->positions = ParseFlag<PositionKind>(f.positions, "--positions", "learned or rotary");
+  if (given("--precision")) s->precision = ParseFlag<Precision>(f.precision, "--precision", "bf16, fp16, tf32, fp32 or fp64");
+  if (given("--optimizer")) s->optimizer = ParseFlag<Optimizer>(f.optimizer, "--optimizer", "adamw or sgd");
+  if (given("--tied")) s->tied_embeddings = f.tied;
+  if (given("--no-bias")) s->bias = !f.no_bias;
+  if (given("--checkpointing")) s->checkpointing = f.checkpointing;
+  if (given("--non-causal")) s->causal = !f.non_causal;
+  if (given("--seq") && sub != nullptr) s->seq_len = f.seq;
+  if (given("--batch") && sub != nullptr) s->batch = f.batch;
+  if (given("--vocab") && sub != nullptr) s->vocab = f.vocab;
+  if (given("--kv-heads") && sub != nullptr) s->n_kv_heads = f.kv_heads;
+}
+
+ModelShape MakeShape(const ShapeFlags& f, int64_t d_model, int64_t n_layers) {
+  if (d_model <= 0) throw InputError(fmt::format("--d-model {}: expected a positive width", d_model));
+  if (n_layers <= 0) throw InputError(fmt::format("--layers {}: expected a positive depth", n_layers));
+  ModelShape s;
+  s.d_model = d_model;
+  s.n_layers = n_layers;
+  if (f.heads > 0) {
+    s.n_heads = f.heads;
+  } else {
+    if (f.head_size < 0) throw InputError(fmt::format("--head-size {}: expected a positive size", f.head_size));
+    s.n_heads = DefaultHeads(d_model, f.head_size);
+    if (s.n_heads == 0) {
+      throw InputError(f.head_size > 0
+                           ? fmt::format("--head-size {} does not divide d_model {}", f.head_size, d_model)
+                           : fmt::format("d_model {}: no head size of 64 or 128 divides it; give --heads or "
+                                         "--head-size",
+                                         d_model));
+    }
+  }
+  if (f.d_ff > 0) {
+    s.d_ff = f.d_ff;
+  } else {
+    if (!(f.mlp_ratio > 0) || !std::isfinite(f.mlp_ratio)) {
+      throw InputError(fmt::format("--mlp-ratio {}: expected a positive number", f.mlp_ratio));
+    }
+    s.d_ff = static_cast<int64_t>(std::llround(f.mlp_ratio * static_cast<double>(d_model)));
+  }
+  s.n_kv_heads = f.kv_heads;
+  s.seq_len = f.seq;
+  s.batch = f.batch;
+  s.vocab = f.vocab;
+  ApplyVariantFlags(f, nullptr, &s);
+  s.Validate();
+  return s;
+}
+
+TimeModel ResolveTimeModel(const std::string& hardware_flag, const std::string& time_model_path, double mfu) {
+  if (!time_model_path.empty()) {
+    TimeModel m = LoadTimeModel(time_model_path);
+    if (!hardware_flag.empty()) {
+      // Keep the fitted coefficients, price the roofline/defaults on the named hardware.
+      m.hardware = LoadHardware(hardware_flag);
+    }
+    return m;
+  }
+  return DefaultTimeModel(LoadHardware(hardware_flag.empty() ? "h100-sxm" : hardware_flag), mfu);
+}
+
+}  // namespace chronoscale::cli

@@ -1,0 +1,51 @@
+// Shape flags shared by estimate, plan and sweep, and the --hardware / --time-model resolution.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <optional>
+#include <string>
+
+#include <chronoscale/shape.h>
+#include <chronoscale/step_time.h>
+
+namespace chronoscale::cli {
+
+// Everything but width and depth, which estimate takes as --d-model/--layers and plan as ranges.
+struct ShapeFlags {
+  int64_t heads = 0;      // 0: from --head-size or the reference rule
+  int64_t head_size = 0;  // 0: reference rule (128 from d_model 2048 where it divides, else 64)
+  int64_t kv_heads = 0;
+  int64_t d_ff = 0;       // 0: mlp_ratio * d_model
+  double mlp_ratio = 4;
+  int64_t seq = 1024;
+  int64_t batch = 8;
+  int64_t vocab = 32768;
+  std::string attention = "flash";
+  int64_t features = 256;
+  std::string mlp = "gelu";
+  std::string norm = "layernorm";
+  std::string positions = "learned";
+  std::string precision = "bf16";
+  std::string optimizer = "adamw";
+  bool tied = false;
+  bool no_bias = false;
+  bool checkpointing = false;
+  bool non_causal = false;
+};
+
+// Adds the shared flags. `with_heads` adds --heads and --d-ff (estimate); plan uses
+// --head-size and --mlp-ratio only.
+void AddShapeFlags(CLI::App* sub, ShapeFlags* flags, bool with_heads);
+
+// Builds and validates a shape of width d and depth n from the flags. InputError naming the flag
+// for bad values (heads not dividing d_model, unknown attention kind...).
+ModelShape MakeShape(const ShapeFlags& flags, int64_t d_model, int64_t n_layers);
+
+// Applies the non-size flags (attention, precision, variants) to an existing shape (--hf-config).
+void ApplyVariantFlags(const ShapeFlags& flags, const CLI::App* sub, ModelShape* shape);
+
+// Resolves the time model: --time-model FILE (its hardware unless --hardware is given) or the
+// default model of --hardware (default h100-sxm).
+TimeModel ResolveTimeModel(const std::string& hardware_flag, const std::string& time_model_path, double mfu = 0.4);
+
+}  // namespace chronoscale::cli

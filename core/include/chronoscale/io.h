@@ -1,0 +1,72 @@
+// Readers and writers for the tool's files. Every reader error is an InputError that names the
+// file, line and column (or JSON key), what it found and what it expected.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace chronoscale {
+
+// A parsed CSV file: a header and rows of text cells. CRLF line ends, a UTF-8 BOM, quoted fields
+// (with "" escapes and embedded commas or newlines) and blank lines are accepted.
+class CsvTable {
+ public:
+  std::string path;                          // as given, for messages
+  std::vector<std::string> header;           // trimmed column names
+  std::vector<std::vector<std::string>> rows;  // every row has header.size() cells
+  std::vector<int> line_of_row;              // 1-based line in the file where each row starts
+
+  // Index of the column named `name` (exact, case-sensitive), or -1.
+  int Column(std::string_view name) const;
+  // Index of `name`; throws InputError naming the file and the columns it has.
+  int RequireColumn(std::string_view name) const;
+
+  const std::string& Text(std::size_t row, int col) const { return rows.at(row).at(col); }
+  // A finite number; throws InputError "file:line:col (column 'x'): expected a number, found ..".
+  double Number(std::size_t row, int col) const;
+  // A finite number in [min_value, max_value].
+  double NumberIn(std::size_t row, int col, double min_value, double max_value) const;
+  // An integer in [min_value, max_value] (a value like 1024.0 is accepted, 1024.5 is not).
+  int64_t Integer(std::size_t row, int col, int64_t min_value, int64_t max_value) const;
+  // "path:line:col (column 'name')" for messages.
+  std::string Where(std::size_t row, int col) const;
+};
+
+// Parses CSV text; `name` is used in messages. Throws InputError on an empty file, a missing
+// header, duplicated or empty column names, rows with the wrong number of cells, binary data.
+CsvTable ParseCsv(std::string_view text, const std::string& name);
+// Reads and parses a CSV file; a missing or unreadable file is an InputError.
+CsvTable ReadCsv(const std::string& path);
+
+// Reads a whole file; a missing or unreadable file is an InputError naming it.
+std::string ReadTextFile(const std::string& path);
+// Parses JSON; a syntax error is an InputError with the line and column.
+nlohmann::json ParseJson(std::string_view text, const std::string& name);
+nlohmann::json ReadJsonFile(const std::string& path);
+
+// Writes `content` to `path` atomically: a temporary file in the same folder, flushed, then
+// renamed over the target, so an interrupted run leaves the previous file intact. A missing
+// folder or a read-only place is a RuntimeError with the cause.
+void WriteFileAtomic(const std::string& path, std::string_view content);
+
+// Quotes a CSV cell when it needs it.
+std::string CsvCell(std::string_view text);
+
+// FNV-1a 64-bit hash of a file's bytes as 16 hex digits ("" if unreadable); for provenance.
+std::string HashFile(const std::string& path);
+// {"path": ..., "fnv1a64": ...} for a JSON document's "inputs" list.
+nlohmann::json InputProvenance(const std::string& path);
+
+// Shared JSON field readers for the tool's documents. `where` names the file (and object) in
+// messages; a missing key, a wrong type or a non-finite or out-of-range value is an InputError.
+double JsonNumber(const nlohmann::json& object, const std::string& key, const std::string& where,
+                  double min_value, double max_value);
+double JsonNumberOr(const nlohmann::json& object, const std::string& key, const std::string& where,
+                    double min_value, double max_value, double fallback);
+std::string JsonString(const nlohmann::json& object, const std::string& key,
+                       const std::string& where);
+
+}  // namespace chronoscale

@@ -1,0 +1,71 @@
+// Fitting the step-time estimators to measured runs (Ceres, robust loss on relative error,
+// non-negative coefficients) and the side-by-side error report with k-fold cross-validation.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "chronoscale/io.h"
+#include "chronoscale/progress.h"
+#include "chronoscale/step_time.h"
+
+namespace chronoscale {
+
+struct StepRun {
+  ModelShape shape;
+  double step_s = 0;
+  int line = 0;  // line in the runs file (for messages)
+};
+
+struct RunsFile {
+  std::vector<StepRun> runs;
+  int skipped = 0;  // rows whose status column is not "ok"
+  std::vector<std::string> notes;
+};
+
+// Reads a runs CSV (columns d_model, n_layers, n_heads, d_ff, seq_len, batch, vocab, step_ms;
+// optional attention, features, n_kv_heads, mlp, norm, positions, tied, bias, checkpointing,
+// precision, status). Errors name file:line:column.
+RunsFile ReadStepRuns(const std::string& path);
+// Reads one shape per row from a CSV (the same columns, step_ms optional).
+std::vector<ModelShape> ReadShapes(const CsvTable& table);
+ModelShape ShapeFromRow(const CsvTable& table, std::size_t row);
+
+struct TimeFitOptions {
+  int folds = 5;                 // k of the k-fold cross-validation (capped at the run count)
+  double robust_scale = 0.05;    // relative error where the Cauchy loss starts to discount
+  int max_iterations = 200;
+  unsigned seed = 1;             // fold assignment
+};
+
+struct EstimatorReport {
+  EstimatorKind kind;
+  bool available = false;
+  std::string note;  // why not, when unavailable
+  // |relative error| statistics: in-sample and cross-validated (predicted on held-out folds).
+  double in_median = 0, in_p90 = 0, in_worst = 0;
+  double cv_median = 0, cv_p90 = 0, cv_worst = 0;
+  std::vector<double> cv_predicted_s;  // per run
+};
+
+struct TimeFitSummary {
+  TimeModel model;
+  std::vector<EstimatorReport> reports;  // one per estimator, in EstimatorKind order
+  int runs = 0;
+  std::string BriefReport() const;
+  nlohmann::json ToJson() const;
+};
+
+// Fits every estimator it has enough runs for and cross-validates it. InputError when none can
+// be fitted; RuntimeError when a fit does not converge.
+TimeFitSummary FitTimeModel(const std::vector<StepRun>& runs, const HardwareProfile& hw,
+                            const TimeFitOptions& options = {},
+                            const ProgressCallback& progress = nullptr);
+
+// Error statistics helper: median, 90th percentile and max of |x|.
+struct ErrorStats {
+  double median = 0, p90 = 0, worst = 0;
+};
+ErrorStats AbsStats(std::vector<double> rel_errors);
+
+}  // namespace chronoscale

@@ -1,0 +1,45 @@
+// Enumerations shared by the core, with one string table each that feeds CLI flags, JSON and
+// combo boxes (the Ceres types.h pattern).
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace chronoscale {
+
+enum class Precision { kFp64 = 0, kFp32, kTf32, kBf16, kFp16 };
+inline constexpr std::size_t kNumPrecisions = 5;
+
+// Attention core of a transformer layer. kFavor covers every random-feature variant (favor,
+// favor-orth, favor-hyp, optimal: same cost); kDark is the data-aware kernel.
+enum class AttentionKind { kFlash = 0, kNaive, kFavor, kDark };
+enum class MlpKind { kGelu = 0, kSwiGlu };
+enum class NormKind { kLayerNorm = 0, kRmsNorm };
+enum class PositionKind { kLearned = 0, kRotary };
+enum class Optimizer { kAdamW = 0, kSgd };
+
+std::string ToString(Precision p);
+std::string ToString(AttentionKind a);
+std::string ToString(MlpKind m);
+std::string ToString(NormKind n);
+std::string ToString(PositionKind p);
+std::string ToString(Optimizer o);
+
+// Parse a name (case-insensitive); return false when unknown. Aliases: attention "softmax" and
+// "naive"; "favor", "favor-orth", "favor-hyp", "optimal" and "performer" are all kFavor;
+// "darkformer" is kDark; mlp "swiglu"/"silu"/"glu"; norm "rmsnorm"/"rms".
+bool Parse(std::string_view text, Precision* out);
+bool Parse(std::string_view text, AttentionKind* out);
+bool Parse(std::string_view text, MlpKind* out);
+bool Parse(std::string_view text, NormKind* out);
+bool Parse(std::string_view text, PositionKind* out);
+bool Parse(std::string_view text, Optimizer* out);
+
+// The canonical names of each enum, for help texts and combo boxes.
+std::vector<std::string> PrecisionNames();
+std::vector<std::string> AttentionNames();
+
+}  // namespace chronoscale

@@ -1,0 +1,166 @@
+#include "chronoscale/hardware.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <filesystem>
+#include <map>
+
+#include "chronoscale/error.h"
+#include "chronoscale/io.h"
+
+namespace chronoscale {
+namespace internal {
+const std::map<std::string, std::string>& HardwarePresetDocuments();
+}  // namespace internal
+
+namespace {
+
+constexpr Precision kFallback[kNumPrecisions][kNumPrecisions] = {
+    // preferred order when the asked-for precision is missing
+    {Precision::kFp64, Precision::kFp32, Precision::kTf32, Precision::kBf16, Precision::kFp16},
+    {Precision::kFp32, Precision::kTf32, Precision::kBf16, Precision::kFp16, Precision::kFp64},
+    {Precision::kTf32, Precision::kFp32, Precision::kBf16, Precision::kFp16, Precision::kFp64},
+    {Precision::kBf16, Precision::kFp16, Precision::kTf32, Precision::kFp32, Precision::kFp64},
+    {Precision::kFp16, Precision::kBf16, Precision::kTf32, Precision::kFp32, Precision::kFp64},
+};
+
+double Pick(const std::array<double, kNumPrecisions>& rates, Precision p, const std::string& name,
+            const char* what) {
+  for (Precision q : kFallback[static_cast<int>(p)]) {
+    const double r = rates[static_cast<std::size_t>(q)];
+    if (r > 0) return r;
+  }
+  throw RuntimeError(fmt::format("hardware '{}' has no {} rate for any precision", name, what));
+}
+
+void ReadRates(const nlohmann::json& doc, const char* key, const std::string& where, bool required,
+               std::array<double, kNumPrecisions>* out) {
+  out->fill(0);
+  if (!doc.contains(key)) {
+    if (required) throw InputError(fmt::format("{}: missing key '{}'", where, key));
+    return;
+  }
+  const auto& obj = doc.at(key);
+  if (!obj.is_object()) {
+    throw InputError(fmt::format("{}: key '{}' must be an object keyed by precision (fp64, fp32, "
+                                 "tf32, bf16, fp16)",
+                                 where, key));
+  }
+  for (const auto& [name, value] : obj.items()) {
+    Precision p;
+    if (!Parse(name, &p)) {
+      throw InputError(fmt::format("{}: key '{}.{}': unknown precision; expected fp64, fp32, tf32, "
+                                   "bf16 or fp16",
+                                   where, key, name));
+    }
+    (*out)[static_cast<std::size_t>(p)] =
+        JsonNumber(obj, name, fmt::format("{} ({})", where, key), 1e3, 1e20);
+  }
+  bool any = false;
+  for (double r : *out) any = any || r > 0;
+  if (required && !any) throw InputError(fmt::format("{}: key '{}' lists no precision", where, key));
+}
+
+}  // namespace
+
+double HardwareProfile::MatmulRate(Precision p) const {
+  return Pick(matmul_flops_per_s, p, name, "matmul");
+}
+
+double HardwareProfile::VectorRate(Precision p) const {
+  bool any = false;
+  for (double r : vector_flops_per_s) any = any || r > 0;
+  // Without published vector rates, take a tenth of the matmul rate (tensor units are ~10x).
+  if (!any) return 0.1 * MatmulRate(p);
+  return Pick(vector_flops_per_s, p, name, "vector");
+}
+
+double HardwareProfile::ExpRate() const {
+  // An exp costs about 8 fp32 vector flops where it was not measured.
+  return exp_per_s > 0 ? exp_per_s : VectorRate(Precision::kFp32) / 8.0;
+}
+
+HardwareProfile HardwareFromJson(const nlohmann::json& doc, const std::string& where) {
+  if (!doc.is_object()) throw InputError(fmt::format("{}: expected a JSON object (a hardware profile)", where));
+  HardwareProfile h;
+  h.name = JsonString(doc, "name", where);
+  if (h.name.empty()) throw InputError(fmt::format("{}: key 'name' is empty", where));
+  h.source = doc.contains("source") ? JsonString(doc, "source", where) : "";
+  h.date = doc.contains("date") ? JsonString(doc, "date", where) : "";
+  h.memory_bytes = JsonNumberOr(doc, "memory_bytes", where, 1e6, 1e16, 0);
+  h.mem_bandwidth_bytes_per_s = JsonNumber(doc, "mem_bandwidth_bytes_per_s", where, 1e6, 1e16);
+  ReadRates(doc, "matmul_flops_per_s", where, true, &h.matmul_flops_per_s);
+  ReadRates(doc, "vector_flops_per_s", where, false, &h.vector_flops_per_s);
+  h.launch_overhead_s = JsonNumber(doc, "launch_overhead_s", where, 0, 1);
+  h.interconnect_bandwidth_bytes_per_s =
+      JsonNumberOr(doc, "interconnect_bandwidth_bytes_per_s", where, 0, 1e16, 0);
+  h.exp_per_s = JsonNumberOr(doc, "exp_per_s", where, 0, 1e18, 0);
+  static const char* known[] = {"name", "source", "date", "memory_bytes",
+                                "mem_bandwidth_bytes_per_s", "matmul_flops_per_s",
+                                "vector_flops_per_s", "launch_overhead_s",
+                                "interconnect_bandwidth_bytes_per_s", "exp_per_s"};
+  for (const auto& [key, value] : doc.items()) {
+    bool is_known = false;
+    for (const char* k : known) is_known = is_known || key == k;
+    if (!is_known) h.extra[key] = value;
+  }
+  return h;
+}
+
+nlohmann::json HardwareToJson(const HardwareProfile& h) {
+  nlohmann::json doc = h.extra.is_object() ? h.extra : nlohmann::json::object();
+  doc["name"] = h.name;
+  doc["source"] = h.source;
+  doc["date"] = h.date;
+  if (h.memory_bytes > 0) doc["memory_bytes"] = h.memory_bytes;
+  doc["mem_bandwidth_bytes_per_s"] = h.mem_bandwidth_bytes_per_s;
+  auto rates = [](const std::array<double, kNumPrecisions>& r) {
+    nlohmann::json o = nlohmann::json::object();
+    for (std::size_t i = 0; i < kNumPrecisions; ++i) {
+      if (r[i] > 0) o[ToString(static_cast<Precision>(i))] = r[i];
+    }
+    return o;
+  };
+  doc["matmul_flops_per_s"] = rates(h.matmul_flops_per_s);
+  const auto vec = rates(h.vector_flops_per_s);
+  if (!vec.empty()) doc["vector_flops_per_s"] = vec;
+  doc["launch_overhead_s"] = h.launch_overhead_s;
+  if (h.interconnect_bandwidth_bytes_per_s > 0) {
+    doc["interconnect_bandwidth_bytes_per_s"] = h.interconnect_bandwidth_bytes_per_s;
+  }
+  if (h.exp_per_s > 0) doc["exp_per_s"] = h.exp_per_s;
+  return doc;
+}
+
+std::vector<std::string> HardwarePresetNames() {
+  std::vector<std::string> names;
+  for (const auto& [name, doc] : internal::HardwarePresetDocuments()) names.push_back(name);
+  return names;
+}
+
+bool IsHardwarePreset(const std::string& name) {
+  return internal::HardwarePresetDocuments().count(name) > 0;
+}
+
+HardwareProfile LoadHardware(const std::string& name_or_path) {
+  const auto& docs = internal::HardwarePresetDocuments();
+  const auto it = docs.find(name_or_path);
+  if (it != docs.end()) {
+    return HardwareFromJson(ParseJson(it->second, "preset " + it->first),
+                            "preset " + it->first);
+  }
+  std::error_code ec;
+  const bool looks_like_file = name_or_path.find('/') != std::string::npos ||
+                               name_or_path.ends_with(".json") ||
+                               std::filesystem::exists(name_or_path, ec);
+  if (!looks_like_file) {
+    std::string names;
+    for (const auto& [name, doc] : docs) names += (names.empty() ? "" : ", ") + name;
+    throw InputError(fmt::format("unknown hardware '{}'; expected a preset ({}) or a profile JSON file",
+                                 name_or_path, names));
+  }
+  return HardwareFromJson(ReadJsonFile(name_or_path), name_or_path);
+}
+
+}  // namespace chronoscale

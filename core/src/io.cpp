@@ -1,0 +1,369 @@
+#include "chronoscale/io.h"
+
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <sstream>
+
+#include "chronoscale/error.h"
+
+namespace chronoscale {
+namespace {
+
+std::string Trim(std::string_view s) {
+  std::size_t b = 0, e = s.size();
+  while (b < e && (s[b] == ' ' || s[b] == '\t')) ++b;
+  while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t')) --e;
+  return std::string(s.substr(b, e - b));
+}
+
+std::string Shown(std::string_view s) {
+  std::string out;
+  for (char c : s.substr(0, 40)) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) {
+      out += fmt::format("\\x{:02x}", u);
+    } else {
+      out += c;
+    }
+  }
+  if (s.size() > 40) out += "...";
+  return "'" + out + "'";
+}
+
+}  // namespace
+
+int CsvTable::Column(std::string_view name) const {
+  for (std::size_t i = 0; i < header.size(); ++i) {
+    if (header[i] == name) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+int CsvTable::RequireColumn(std::string_view name) const {
+  const int c = Column(name);
+  if (c < 0) {
+    std::string have;
+    for (const auto& h : header) have += (have.empty() ? "" : ", ") + h;
+    throw InputError(fmt::format("{}:1: missing column '{}' (the header has: {})", path, name, have));
+  }
+  return c;
+}
+
+std::string CsvTable::Where(std::size_t row, int col) const {
+  return fmt::format("{}:{}:{} (column '{}')", path, line_of_row.at(row), col + 1,
+                     header.at(static_cast<std::size_t>(col)));
+}
+
+double CsvTable::Number(std::size_t row, int col) const {
+  const std::string& cell = Text(row, col);
+  if (cell.empty()) throw InputError(fmt::format("{}: expected a number, found an empty cell", Where(row, col)));
+  double value = 0;
+  const char* first = cell.data();
+  const char* last = cell.data() + cell.size();
+  if (*first == '+') ++first;
+  auto [ptr, ec] = std::from_chars(first, last, value);
+  if (ec == std::errc::result_out_of_range) {
+    throw InputError(fmt::format("{}: number {} is out of range", Where(row, col), Shown(cell)));
+  }
+  if (ec != std::errc() || ptr != last) {
+    throw InputError(fmt::format("{}: expected a number, found {}", Where(row, col), Shown(cell)));
+  }
+  if (!std::isfinite(value)) {
+    throw InputError(fmt::format("{}: expected a finite number, found {}", Where(row, col), Shown(cell)));
+  }
+  return value;
+}
+
+double CsvTable::NumberIn(std::size_t row, int col, double min_value, double max_value) const {
+  const double v = Number(row, col);
+  if (v < min_value || v > max_value) {
+    throw InputError(fmt::format("{}: {} is out of range; expected a value in [{:g}, {:g}]",
+                                 Where(row, col), Text(row, col), min_value, max_value));
+  }
+  return v;
+}
+
+int64_t CsvTable::Integer(std::size_t row, int col, int64_t min_value, int64_t max_value) const {
+  const double v = Number(row, col);
+  if (v != std::floor(v)) {
+    throw InputError(fmt::format("{}: expected a whole number, found {}", Where(row, col),
+                                 Shown(Text(row, col))));
+  }
+  if (v < static_cast<double>(min_value) || v > static_cast<double>(max_value)) {
+    throw InputError(fmt::format("{}: {} is out of range; expected a whole number in [{}, {}]",
+                                 Where(row, col), Text(row, col), min_value, max_value));
+  }
+  return static_cast<int64_t>(v);
+}
+
+CsvTable ParseCsv(std::string_view text, const std::string& name) {
+  CsvTable table;
+  table.path = name;
+  if (text.size() >= 3 && static_cast<unsigned char>(text[0]) == 0xEF &&
+      static_cast<unsigned char>(text[1]) == 0xBB && static_cast<unsigned char>(text[2]) == 0xBF) {
+    text.remove_prefix(3);
+  }
+  // Binary garbage: NUL bytes or control characters other than tab, CR, LF.
+  {
+    int line = 1;
+    for (char c : text) {
+      const auto u = static_cast<unsigned char>(c);
+      if (c == '\n') ++line;
+      if (u == 0 || (u < 0x20 && c != '\t' && c != '\r' && c != '\n') || u == 0x7f) {
+        throw InputError(fmt::format("{}:{}: binary data (byte 0x{:02x}); expected a text CSV file",
+                                     name, line, u));
+      }
+    }
+  }
+  // Split into records, honouring quotes.
+  std::vector<std::vector<std::string>> records;
+  std::vector<int> record_line;
+  std::vector<std::string> fields;
+  std::string field;
+  bool in_quotes = false, field_quoted = false, any = false;
+  int line = 1, start_line = 1;
+  auto end_field = [&] {
+    fields.push_back(field_quoted ? field : Trim(field));
+    field.clear();
+    field_quoted = false;
+  };
+  auto end_record = [&] {
+    end_field();
+    const bool blank = fields.size() == 1 && fields[0].empty() && !any;
+    if (!blank) {
+      records.push_back(std::move(fields));
+      record_line.push_back(start_line);
+    }
+    fields.clear();
+    any = false;
+  };
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_quotes) {
+      if (c == '"') {
+        if (i + 1 < text.size() && text[i + 1] == '"') {
+          field += '"';
+          ++i;
+        } else {
+          in_quotes = false;
+        }
+      } else {
+        if (c == '\n') ++line;
+        if (c != '\r') field += c;
+      }
+      continue;
+    }
+    if (c == '"' && Trim(field).empty()) {
+      in_quotes = true;
+      field_quoted = true;
+      field.clear();
+      any = true;
+    } else if (c == ',') {
+      end_field();
+      any = true;
+    } else if (c == '\n') {
+      end_record();
+      ++line;
+      start_line = line;
+    } else if (c == '\r') {
+      // CRLF: the LF ends the record.
+    } else {
+      if (field_quoted && c != ' ' && c != '\t') {
+        throw InputError(fmt::format("{}:{}: text after a closing quote; expected ',' or a line end",
+                                     name, line));
+      }
+      field += c;
+      any = true;
+    }
+  }
+  if (in_quotes) throw InputError(fmt::format("{}:{}: a quoted field is never closed", name, start_line));
+  if (any || !field.empty() || !fields.empty()) end_record();
+
+  if (records.empty()) throw InputError(fmt::format("{}: the file is empty; expected a header line and rows", name));
+  table.header = records[0];
+  for (std::size_t c = 0; c < table.header.size(); ++c) {
+    if (table.header[c].empty()) {
+      throw InputError(fmt::format("{}:{}:{}: empty column name in the header{}", name,
+                                   record_line[0], c + 1,
+                                   c + 1 == table.header.size() ? " (a trailing comma?)" : ""));
+    }
+    for (std::size_t p = 0; p < c; ++p) {
+      if (table.header[p] == table.header[c]) {
+        throw InputError(fmt::format("{}:{}:{}: column '{}' appears twice (columns {} and {})", name,
+                                     record_line[0], c + 1, table.header[c], p + 1, c + 1));
+      }
+    }
+  }
+  for (std::size_t r = 1; r < records.size(); ++r) {
+    if (records[r].size() != table.header.size()) {
+      const bool trailing = records[r].size() == table.header.size() + 1 && records[r].back().empty();
+      throw InputError(fmt::format("{}:{}: {} cells, but the header has {} columns{}", name,
+                                   record_line[r], records[r].size(), table.header.size(),
+                                   trailing ? " (a trailing comma?)" : ""));
+    }
+    table.rows.push_back(std::move(records[r]));
+    table.line_of_row.push_back(record_line[r]);
+  }
+  if (table.rows.empty()) throw InputError(fmt::format("{}: a header but no data rows", name));
+  return table;
+}
+
+std::string ReadTextFile(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    throw InputError(fmt::format("{}: is a folder; expected a file", path));
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    throw InputError(fmt::format("{}: cannot open for reading ({})", path, std::strerror(errno)));
+  }
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  if (in.bad()) throw InputError(fmt::format("{}: read failed", path));
+  return ss.str();
+}
+
+CsvTable ReadCsv(const std::string& path) { return ParseCsv(ReadTextFile(path), path); }
+
+nlohmann::json ParseJson(std::string_view text, const std::string& name) {
+  if (text.size() >= 3 && static_cast<unsigned char>(text[0]) == 0xEF &&
+      static_cast<unsigned char>(text[1]) == 0xBB && static_cast<unsigned char>(text[2]) == 0xBF) {
+    text.remove_prefix(3);
+  }
+  try {
+    return nlohmann::json::parse(text.begin(), text.end());
+  } catch (const nlohmann::json::parse_error& e) {
+    // Turn the byte offset into line and column.
+    const std::size_t at = std::min<std::size_t>(e.byte == 0 ? 0 : e.byte - 1, text.size());
+    int line = 1, col = 1;
+    for (std::size_t i = 0; i < at; ++i) {
+      if (text[i] == '\n') {
+        ++line;
+        col = 1;
+      } else {
+        ++col;
+      }
+    }
+    std::string what = e.what();
+    const auto p = what.find("parse error");
+    if (p != std::string::npos) what = what.substr(p);
+    throw InputError(fmt::format("{}:{}:{}: invalid JSON: {}", name, line, col, what));
+  }
+}
+
+nlohmann::json ReadJsonFile(const std::string& path) { return ParseJson(ReadTextFile(path), path); }
+
+void WriteFileAtomic(const std::string& path, std::string_view content) {
+  namespace fs = std::filesystem;
+  const fs::path target(path);
+  fs::path dir = target.parent_path();
+  if (dir.empty()) dir = ".";
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) {
+    throw RuntimeError(fmt::format("cannot write {}: folder '{}' does not exist", path, dir.string()));
+  }
+  if (fs::is_directory(target, ec)) {
+    throw RuntimeError(fmt::format("cannot write {}: it is a folder", path));
+  }
+  std::string tmp = (dir / ("." + target.filename().string() + ".tmp-XXXXXX")).string();
+  const int fd = ::mkstemp(tmp.data());
+  if (fd < 0) {
+    throw RuntimeError(fmt::format("cannot write {}: {}", path, std::strerror(errno)));
+  }
+  std::size_t done = 0;
+  while (done < content.size()) {
+    const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int err = errno;
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      throw RuntimeError(fmt::format("cannot write {}: {}", path, std::strerror(err)));
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    const int err = errno;
+    ::unlink(tmp.c_str());
+    throw RuntimeError(fmt::format("cannot write {}: {}", path, std::strerror(err)));
+  }
+  ::chmod(tmp.c_str(), 0644);
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(tmp.c_str());
+    throw RuntimeError(fmt::format("cannot write {}: {}", path, std::strerror(err)));
+  }
+}
+
+std::string CsvCell(std::string_view text) {
+  if (text.find_first_of(",\"\n\r") == std::string_view::npos) return std::string(text);
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string HashFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return "";
+  uint64_t h = 1469598103934665603ULL;
+  char buf[65536];
+  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+    for (std::streamsize i = 0; i < in.gcount(); ++i) {
+      h ^= static_cast<unsigned char>(buf[i]);
+      h *= 1099511628211ULL;
+    }
+  }
+  return fmt::format("{:016x}", h);
+}
+
+nlohmann::json InputProvenance(const std::string& path) {
+  return {{"path", path}, {"fnv1a64", HashFile(path)}};
+}
+
+double JsonNumber(const nlohmann::json& object, const std::string& key, const std::string& where,
+                  double min_value, double max_value) {
+  if (!object.is_object()) throw InputError(fmt::format("{}: expected a JSON object", where));
+  const auto it = object.find(key);
+  if (it == object.end()) throw InputError(fmt::format("{}: missing key '{}'", where, key));
+  if (!it->is_number()) {
+    throw InputError(fmt::format("{}: key '{}' must be a number, found {}", where, key, it->dump()));
+  }
+  const double v = it->get<double>();
+  if (!std::isfinite(v) || v < min_value || v > max_value) {
+    throw InputError(fmt::format("{}: key '{}' is {}; expected a value in [{:g}, {:g}]", where, key,
+                                 it->dump(), min_value, max_value));
+  }
+  return v;
+}
+
+double JsonNumberOr(const nlohmann::json& object, const std::string& key, const std::string& where,
+                    double min_value, double max_value, double fallback) {
+  if (!object.is_object() || !object.contains(key) || object.at(key).is_null()) return fallback;
+  return JsonNumber(object, key, where, min_value, max_value);
+}
+
+std::string JsonString(const nlohmann::json& object, const std::string& key,
+                       const std::string& where) {
+  if (!object.is_object()) throw InputError(fmt::format("{}: expected a JSON object", where));
+  const auto it = object.find(key);
+  if (it == object.end()) throw InputError(fmt::format("{}: missing key '{}'", where, key));
+  if (!it->is_string()) {
+    throw InputError(fmt::format("{}: key '{}' must be a string, found {}", where, key, it->dump()));
+  }
+  return it->get<std::string>();
+}
+
+}  // namespace chronoscale

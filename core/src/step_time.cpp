@@ -1,0 +1,288 @@
+#include "chronoscale/step_time.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "chronoscale/error.h"
+#include "chronoscale/io.h"
+#include "chronoscale/version.h"
+
+namespace chronoscale {
+namespace {
+
+constexpr const char* kEstimatorNames[] = {"flops", "memcopy", "roofline", "calibrated"};
+
+double SmoothMax(double x, double y, double p) {
+  const double m = std::max(x, y);
+  if (m <= 0) return 0;
+  return m * std::pow(std::pow(x / m, p) + std::pow(y / m, p), 1.0 / p);
+}
+
+double KindRate(const Op& op, const HardwareProfile& hw) {
+  switch (op.kind) {
+    case OpKind::kMatmul:
+    case OpKind::kAttention:
+      return hw.MatmulRate(op.precision);
+    default:
+      return hw.VectorRate(Precision::kFp32);
+  }
+}
+
+}  // namespace
+
+std::string ToString(EstimatorKind e) { return kEstimatorNames[static_cast<int>(e)]; }
+
+bool Parse(std::string_view text, EstimatorKind* out) {
+  for (std::size_t i = 0; i < kNumEstimators; ++i) {
+    if (text == kEstimatorNames[i]) {
+      *out = static_cast<EstimatorKind>(i);
+      return true;
+    }
+  }
+  if (text == "flop" || text == "flops-only") {
+    *out = EstimatorKind::kFlops;
+    return true;
+  }
+  if (text == "memory" || text == "memcopies" || text == "memory-copies") {
+    *out = EstimatorKind::kMemcopy;
+    return true;
+  }
+  return false;
+}
+
+double StepCounts::TotalFlops() const {
+  double s = 0;
+  for (double x : flops) s += x;
+  return s;
+}
+double StepCounts::TotalBytes() const {
+  double s = 0;
+  for (double x : bytes) s += x;
+  return s;
+}
+double StepCounts::TotalExps() const {
+  double s = 0;
+  for (double x : exps) s += x;
+  return s;
+}
+double StepCounts::TotalLaunches() const {
+  double s = 0;
+  for (double x : launches) s += x;
+  return s;
+}
+
+double RooflineOpSeconds(const Op& op, const HardwareProfile& hw) {
+  const double t = std::max({op.flops / KindRate(op, hw), op.Bytes() / hw.mem_bandwidth_bytes_per_s,
+                             op.exps / hw.ExpRate()});
+  return op.count * (t + op.launches * hw.launch_overhead_s);
+}
+
+StepCounts CountStep(const ModelShape& shape, const HardwareProfile& hw) {
+  StepCounts c;
+  // Rates are looked up once; the per-op loop is arithmetic only.
+  const double mm_rate = hw.MatmulRate(shape.precision);
+  const double vec_rate = hw.VectorRate(Precision::kFp32);
+  const double inv_bw = 1.0 / hw.mem_bandwidth_bytes_per_s;
+  const double inv_exp = 1.0 / hw.ExpRate();
+  double attention_flops = 0;
+  ForEachOp(shape, [&](const Op& op) {
+    const auto k = static_cast<std::size_t>(op.kind);
+    c.flops[k] += op.flops * op.count;
+    c.bytes[k] += op.Bytes() * op.count;
+    c.exps[k] += op.exps * op.count;
+    c.launches[k] += op.launches * op.count;
+    const bool tensor = op.kind == OpKind::kMatmul || op.kind == OpKind::kAttention;
+    const double rate = tensor ? mm_rate : vec_rate;
+    c.roofline_s += op.count * (std::max({op.flops / rate, op.Bytes() * inv_bw, op.exps * inv_exp}) +
+                                op.launches * hw.launch_overhead_s);
+    if (op.kind == OpKind::kAttention && op.phase != Phase::kOptimizer) attention_flops += op.flops * op.count;
+  });
+  // The FLOP-only baseline's count: 6 N T (forward + backward of every parameter) plus
+  // attention, as in Kaplan et al. / Chinchilla (attention here is the accounting's own).
+  c.model_flops = 6 * shape.Params() * shape.TokensPerStep() + attention_flops;
+  return c;
+}
+
+bool TimeModel::Has(EstimatorKind e) const {
+  switch (e) {
+    case EstimatorKind::kFlops:
+      return flops_s_per_flop > 0;
+    case EstimatorKind::kMemcopy:
+      return memcopy_s_per_byte > 0;
+    case EstimatorKind::kRoofline:
+      return true;
+    case EstimatorKind::kCalibrated:
+      return fitted[static_cast<std::size_t>(EstimatorKind::kCalibrated)];
+  }
+  return false;
+}
+
+TimeModel DefaultTimeModel(const HardwareProfile& hw, double mfu) {
+  if (!(mfu > 0 && mfu <= 1)) throw InputError(fmt::format("--mfu {} must be in (0, 1]", mfu));
+  TimeModel m;
+  m.hardware = hw;
+  m.flops_s_per_flop = 1.0 / (hw.MatmulRate(Precision::kBf16) * mfu);
+  m.memcopy_s_per_byte = 1.0 / hw.mem_bandwidth_bytes_per_s;
+  m.best = EstimatorKind::kRoofline;
+  return m;
+}
+
+double PredictFromCounts(const TimeModel& model, const StepCounts& c, EstimatorKind e) {
+  switch (e) {
+    case EstimatorKind::kFlops:
+      return model.flops_c0_s + model.flops_s_per_flop * c.model_flops;
+    case EstimatorKind::kMemcopy:
+      return model.memcopy_c0_s + model.memcopy_s_per_byte * c.TotalBytes();
+    case EstimatorKind::kRoofline:
+      return c.roofline_s;
+    case EstimatorKind::kCalibrated: {
+      const CalibratedCoefficients& k = model.calibrated;
+      constexpr auto kOpt = static_cast<std::size_t>(OpKind::kOptimizer);
+      const double gpu = c.flops[static_cast<std::size_t>(OpKind::kMatmul)] * k.matmul_s_per_flop +
+                         c.flops[static_cast<std::size_t>(OpKind::kAttention)] * k.attention_s_per_flop +
+                         (c.TotalBytes() - c.bytes[kOpt]) * k.s_per_byte + c.TotalExps() * k.s_per_exp;
+      const double cpu = (c.TotalLaunches() - c.launches[kOpt]) * k.s_per_launch;
+      return k.c0_s + SmoothMax(gpu, cpu, k.sharpness) +
+             SmoothMax(c.bytes[kOpt] * k.s_per_byte, c.launches[kOpt] * k.s_per_tensor_update, k.sharpness);
+    }
+  }
+  return 0;
+}
+
+double PredictStepSeconds(const TimeModel& model, const ModelShape& shape, EstimatorKind e) {
+  if (!model.Has(e)) {
+    throw InputError(fmt::format("the {} estimator needs a fitted time model: run `chronoscale "
+                                 "fit-time --runs RUNS.csv --out time_model.json` and pass "
+                                 "--time-model time_model.json",
+                                 ToString(e)));
+  }
+  return PredictFromCounts(model, CountStep(shape, model.hardware), e);
+}
+
+std::vector<double> ExplainOpSeconds(const TimeModel& model, const Workload& wl, EstimatorKind e) {
+  std::vector<double> out;
+  out.reserve(wl.ops.size());
+  const StepCounts c = CountStep(wl.shape, model.hardware);
+  const double total = PredictFromCounts(model, c, e);
+  // Attribute the step's time to ops: roofline per op; the fitted estimators share the step's
+  // time in proportion to each op's own term in the model, with the fixed cost c0 kept apart.
+  std::vector<double> weight;
+  double sum = 0, c0 = 0;
+  for (const Op& op : wl.ops) {
+    double x = 0;
+    switch (e) {
+      case EstimatorKind::kFlops:
+        x = op.kind == OpKind::kMatmul || op.kind == OpKind::kAttention ? op.flops * op.count : 0;
+        c0 = model.flops_c0_s;
+        break;
+      case EstimatorKind::kMemcopy:
+        x = op.Bytes() * op.count;
+        c0 = model.memcopy_c0_s;
+        break;
+      case EstimatorKind::kRoofline:
+        x = RooflineOpSeconds(op, model.hardware);
+        break;
+      case EstimatorKind::kCalibrated: {
+        const CalibratedCoefficients& k = model.calibrated;
+        const double f = op.kind == OpKind::kMatmul      ? k.matmul_s_per_flop
+                         : op.kind == OpKind::kAttention ? k.attention_s_per_flop
+                                                         : 0;
+        const double gpu = op.count * (op.flops * f + op.Bytes() * k.s_per_byte + op.exps * k.s_per_exp);
+        const double cpu = op.count * op.launches *
+                           (op.kind == OpKind::kOptimizer ? k.s_per_tensor_update : k.s_per_launch);
+        x = std::max(gpu, cpu);
+        c0 = k.c0_s;
+        break;
+      }
+    }
+    weight.push_back(x);
+    sum += x;
+  }
+  for (double x : weight) out.push_back(sum > 0 ? (total - c0) * x / sum : 0);
+  return out;
+}
+
+nlohmann::json TimeModelToJson(const TimeModel& m) {
+  nlohmann::json doc;
+  doc["schema_version"] = kSchemaVersion;
+  doc["tool"] = "chronoscale";
+  doc["version"] = Version();
+  doc["kind"] = "time_model";
+  doc["hardware"] = HardwareToJson(m.hardware);
+  doc["best"] = ToString(m.best);
+  nlohmann::json est;
+  est["flops"] = {{"fitted", m.fitted[0]}, {"c0_s", m.flops_c0_s}, {"s_per_flop", m.flops_s_per_flop}};
+  est["memcopy"] = {{"fitted", m.fitted[1]}, {"c0_s", m.memcopy_c0_s}, {"s_per_byte", m.memcopy_s_per_byte}};
+  est["roofline"] = {{"fitted", false}};
+  if (m.fitted[3]) {
+    const auto& k = m.calibrated;
+    est["calibrated"] = {{"fitted", true},
+                         {"c0_s", k.c0_s},
+                         {"matmul_s_per_flop", k.matmul_s_per_flop},
+                         {"attention_s_per_flop", k.attention_s_per_flop},
+                         {"s_per_byte", k.s_per_byte},
+                         {"s_per_exp", k.s_per_exp},
+                         {"s_per_launch", k.s_per_launch},
+                         {"s_per_tensor_update", k.s_per_tensor_update},
+                         {"sharpness", k.sharpness}};
+  }
+  doc["estimators"] = est;
+  doc["report"] = m.report;
+  return doc;
+}
+
+TimeModel TimeModelFromJson(const nlohmann::json& doc, const std::string& where) {
+  if (!doc.is_object() || !doc.contains("hardware") || !doc.contains("estimators")) {
+    throw InputError(fmt::format("{}: not a time model (expected keys 'hardware' and 'estimators', "
+                                 "as written by fit-time --out)",
+                                 where));
+  }
+  TimeModel m;
+  m.hardware = HardwareFromJson(doc.at("hardware"), where + " (hardware)");
+  const auto& est = doc.at("estimators");
+  const std::string w = where + " (estimators)";
+  if (!est.is_object()) throw InputError(fmt::format("{}: 'estimators' must be an object", where));
+  auto fitted = [&](const char* name) {
+    return est.contains(name) && est.at(name).is_object() && est.at(name).value("fitted", false);
+  };
+  if (est.contains("flops")) {
+    m.flops_c0_s = JsonNumber(est.at("flops"), "c0_s", w + ".flops", 0, 1e6);
+    m.flops_s_per_flop = JsonNumber(est.at("flops"), "s_per_flop", w + ".flops", 0, 1);
+    m.fitted[0] = fitted("flops");
+  }
+  if (est.contains("memcopy")) {
+    m.memcopy_c0_s = JsonNumber(est.at("memcopy"), "c0_s", w + ".memcopy", 0, 1e6);
+    m.memcopy_s_per_byte = JsonNumber(est.at("memcopy"), "s_per_byte", w + ".memcopy", 0, 1);
+    m.fitted[1] = fitted("memcopy");
+  }
+  if (fitted("calibrated")) {
+    const auto& c = est.at("calibrated");
+    const std::string wc = w + ".calibrated";
+    auto& k = m.calibrated;
+    k.c0_s = JsonNumber(c, "c0_s", wc, 0, 1e6);
+    k.matmul_s_per_flop = JsonNumber(c, "matmul_s_per_flop", wc, 0, 1);
+    k.attention_s_per_flop = JsonNumber(c, "attention_s_per_flop", wc, 0, 1);
+    k.s_per_byte = JsonNumber(c, "s_per_byte", wc, 0, 1);
+    k.s_per_exp = JsonNumber(c, "s_per_exp", wc, 0, 1);
+    k.s_per_launch = JsonNumber(c, "s_per_launch", wc, 0, 1);
+    k.s_per_tensor_update = JsonNumber(c, "s_per_tensor_update", wc, 0, 1);
+    k.sharpness = JsonNumber(c, "sharpness", wc, 1, 64);
+    m.fitted[3] = true;
+  }
+  if (doc.contains("best")) {
+    const std::string best = JsonString(doc, "best", where);
+    if (!Parse(best, &m.best) || !m.Has(m.best)) {
+      throw InputError(fmt::format("{}: key 'best' is '{}', which is not an available estimator", where, best));
+    }
+  }
+  if (doc.contains("report")) m.report = doc.at("report");
+  return m;
+}
+
+TimeModel LoadTimeModel(const std::string& path) {
+  return TimeModelFromJson(ReadJsonFile(path), path);
+}
+
+}  // namespace chronoscale

@@ -1,0 +1,398 @@
+#include "chronoscale/time_fit.h"
+
+#include <ceres/ceres.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <random>
+
+#include "chronoscale/error.h"
+#include "chronoscale/io.h"
+
+namespace chronoscale {
+namespace {
+
+// ------------------------------------------------------------------ reading runs
+
+bool ParseBool(const CsvTable& t, std::size_t row, int col) {
+  std::string v = t.Text(row, col);
+  std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (v == "1" || v == "true" || v == "yes") return true;
+  if (v == "0" || v == "false" || v == "no" || v.empty()) return false;
+  throw InputError(fmt::format("{}: expected 0/1 or true/false, found '{}'", t.Where(row, col), t.Text(row, col)));
+}
+
+template <typename E>
+E ParseEnum(const CsvTable& t, std::size_t row, int col, E fallback, const char* expected) {
+  if (col < 0 || t.Text(row, col).empty()) return fallback;
+  E e;
+  if (!Parse(t.Text(row, col), &e)) {
+    throw InputError(fmt::format("{}: unknown value '{}'; expected {}", t.Where(row, col), t.Text(row, col), expected));
+  }
+  return e;
+}
+
+// ------------------------------------------------------------------ fitting
+
+// Features of one run scaled to seconds at the hardware's nominal rates, so every coefficient
+// of the fit is a dimensionless multiplier near 1.
+struct Row {
+  double mm, att, bytes, exps, launches;  // forward + backward, seconds at nominal rates
+  double opt_bytes, opt_tensors;          // optimizer, seconds at nominal rates
+  double flops_model, bytes_total;        // raw counts for the two linear estimators
+  double y;                               // measured seconds
+};
+
+constexpr double kLaunchScale_s = 1e-5;
+
+struct CalibratedResidual {
+  CalibratedResidual(const Row& r, double y_scale) : row(r), y0(y_scale) {}
+  template <typename T>
+  bool operator()(const T* const theta, T* residual) const {
+    const T gpu = theta[1] * row.mm + theta[2] * row.att + theta[3] * row.bytes + theta[4] * row.exps;
+    const T cpu = theta[5] * row.launches;
+    const T p = theta[7];
+    const T opt_gpu = theta[3] * row.opt_bytes;
+    const T opt_cpu = theta[6] * row.opt_tensors;
+    residual[0] = (theta[0] * y0 + SMax(gpu, cpu, p) + SMax(opt_gpu, opt_cpu, p)) / row.y - T(1);
+    return true;
+  }
+  template <typename T>
+  static T SMax(const T& x, const T& y, const T& p) {
+    const T m = (x > y ? x : y) + T(1e-30);
+    return m * pow(pow(x / m, p) + pow(y / m, p), T(1) / p);
+  }
+  Row row;
+  double y0;
+};
+
+struct LinearResidual {
+  LinearResidual(double x, double y, double x0, double y0) : x_(x), y_(y), x0_(x0), y0_(y0) {}
+  template <typename T>
+  bool operator()(const T* const theta, T* residual) const {
+    residual[0] = (theta[0] * y0_ + theta[1] * (y0_ / x0_) * x_) / y_ - T(1);
+    return true;
+  }
+  double x_, y_, x0_, y0_;
+};
+
+double Median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+void Solve(ceres::Problem* problem, const TimeFitOptions& options, const char* what) {
+  ceres::Solver::Options so;
+  so.linear_solver_type = ceres::DENSE_QR;
+  so.max_num_iterations = options.max_iterations;
+  so.logging_type = ceres::SILENT;
+  so.num_threads = 1;
+  ceres::Solver::Summary summary;
+  ceres::Solve(so, problem, &summary);
+  if (!summary.IsSolutionUsable()) {
+    throw RuntimeError(fmt::format("the {} fit did not converge: {}", what, summary.message));
+  }
+}
+
+struct Fitted {
+  TimeModel model;
+};
+
+// Fits estimator `e` on the subset `idx` of rows, writing coefficients into `model`.
+void FitOne(EstimatorKind e, const std::vector<Row>& rows, const std::vector<std::size_t>& idx,
+            const HardwareProfile& hw, const TimeFitOptions& options, TimeModel* model) {
+  std::vector<double> ys, xs;
+  for (auto i : idx) ys.push_back(rows[i].y);
+  const double y0 = Median(ys);
+  if (e == EstimatorKind::kFlops || e == EstimatorKind::kMemcopy) {
+    for (auto i : idx) xs.push_back(e == EstimatorKind::kFlops ? rows[i].flops_model : rows[i].bytes_total);
+    const double x0 = Median(xs);
+    double theta[2] = {0.1, 0.9};
+    ceres::Problem problem;
+    for (auto i : idx) {
+      const double x = e == EstimatorKind::kFlops ? rows[i].flops_model : rows[i].bytes_total;
+      problem.AddResidualBlock(
+          new ceres::AutoDiffCostFunction<LinearResidual, 1, 2>(new LinearResidual(x, rows[i].y, x0, y0)),
+          new ceres::CauchyLoss(options.robust_scale), theta);
+    }
+    problem.SetParameterLowerBound(theta, 0, 0.0);
+    problem.SetParameterLowerBound(theta, 1, 0.0);
+    Solve(&problem, options, ToString(e).c_str());
+    if (e == EstimatorKind::kFlops) {
+      model->flops_c0_s = theta[0] * y0;
+      model->flops_s_per_flop = theta[1] * y0 / x0;
+    } else {
+      model->memcopy_c0_s = theta[0] * y0;
+      model->memcopy_s_per_byte = theta[1] * y0 / x0;
+    }
+    return;
+  }
+  // Calibrated: start from the hardware's nominal rates (multipliers 1) and a few other starts;
+  // keep the best robust objective.
+  const double mm_rate = hw.MatmulRate(Precision::kBf16);
+  double best_cost = std::numeric_limits<double>::infinity();
+  constexpr int kP = 8;
+  double best[kP] = {0, 1, 1, 1, 1, 1, 1, 4};
+  const double starts[][kP] = {{0.01, 1.5, 1.5, 1.5, 1.0, 1.0, 1.0, 4},
+                               {0.01, 1.2, 2.0, 3.0, 0.5, 2.0, 0.5, 2},
+                               {0.01, 2.0, 1.0, 1.0, 0.1, 0.5, 2.0, 8}};
+  for (const auto& start : starts) {
+    double theta[kP];
+    std::copy(start, start + kP, theta);
+    ceres::Problem problem;
+    for (auto i : idx) {
+      problem.AddResidualBlock(
+          new ceres::AutoDiffCostFunction<CalibratedResidual, 1, kP>(new CalibratedResidual(rows[i], y0)),
+          new ceres::CauchyLoss(options.robust_scale), theta);
+    }
+    for (int j = 0; j < kP - 1; ++j) problem.SetParameterLowerBound(theta, j, 0.0);
+    problem.SetParameterLowerBound(theta, kP - 1, 1.0);
+    problem.SetParameterUpperBound(theta, kP - 1, 32.0);
+    Solve(&problem, options, "calibrated");
+    double cost = 0;
+    problem.Evaluate(ceres::Problem::EvaluateOptions(), &cost, nullptr, nullptr, nullptr);
+    if (cost < best_cost) {
+      best_cost = cost;
+      std::copy(theta, theta + kP, best);
+    }
+  }
+  auto& k = model->calibrated;
+  k.c0_s = best[0] * y0;
+  k.matmul_s_per_flop = best[1] / mm_rate;
+  k.attention_s_per_flop = best[2] / mm_rate;
+  k.s_per_byte = best[3] / hw.mem_bandwidth_bytes_per_s;
+  k.s_per_exp = best[4] / hw.ExpRate();
+  k.s_per_launch = best[5] * kLaunchScale_s;
+  k.s_per_tensor_update = best[6] * kLaunchScale_s;
+  k.sharpness = best[7];
+}
+
+std::size_t MinRuns(EstimatorKind e) {
+  switch (e) {
+    case EstimatorKind::kFlops:
+    case EstimatorKind::kMemcopy:
+      return 4;
+    case EstimatorKind::kRoofline:
+      return 1;
+    case EstimatorKind::kCalibrated:
+      return 10;
+  }
+  return 1;
+}
+
+}  // namespace
+
+ModelShape ShapeFromRow(const CsvTable& t, std::size_t r) {
+  ModelShape s;
+  s.d_model = t.Integer(r, t.RequireColumn("d_model"), 1, int64_t{1} << 20);
+  s.n_layers = t.Integer(r, t.RequireColumn("n_layers"), 1, 100000);
+  s.n_heads = t.Integer(r, t.RequireColumn("n_heads"), 1, int64_t{1} << 20);
+  s.d_ff = t.Integer(r, t.RequireColumn("d_ff"), 1, int64_t{1} << 22);
+  s.seq_len = t.Integer(r, t.RequireColumn("seq_len"), 1, int64_t{1} << 24);
+  s.batch = t.Integer(r, t.RequireColumn("batch"), 1, int64_t{1} << 24);
+  s.vocab = t.Integer(r, t.RequireColumn("vocab"), 1, int64_t{1} << 27);
+  int c = t.Column("n_kv_heads");
+  if (c >= 0 && !t.Text(r, c).empty()) s.n_kv_heads = t.Integer(r, c, 0, int64_t{1} << 20);
+  s.attention = ParseEnum(t, r, t.Column("attention"), AttentionKind::kFlash, "flash, naive, favor or dark");
+  c = t.Column("features");
+  if (c >= 0 && !t.Text(r, c).empty()) s.features = t.Integer(r, c, 0, int64_t{1} << 20);
+  s.mlp = ParseEnum(t, r, t.Column("mlp"), MlpKind::kGelu, "gelu or swiglu");
+  s.norm = ParseEnum(t, r, t.Column("norm"), NormKind::kLayerNorm, "layernorm or rmsnorm");
+  s.positions = ParseEnum(t, r, t.Column("positions"), PositionKind::kLearned, "learned or rotary");
+  s.precision = ParseEnum(t, r, t.Column("precision"), Precision::kBf16, "bf16, fp16, tf32, fp32 or fp64");
+  s.optimizer = ParseEnum(t, r, t.Column("optimizer"), Optimizer::kAdamW, "adamw or sgd");
+  if ((c = t.Column("tied")) >= 0) s.tied_embeddings = ParseBool(t, r, c);
+  if ((c = t.Column("bias")) >= 0) s.bias = t.Text(r, c).empty() ? true : ParseBool(t, r, c);
+  if ((c = t.Column("checkpointing")) >= 0) s.checkpointing = ParseBool(t, r, c);
+  if ((c = t.Column("causal")) >= 0) s.causal = t.Text(r, c).empty() ? true : ParseBool(t, r, c);
+  try {
+    s.Validate();
+  } catch (const InputError& e) {
+    throw InputError(fmt::format("{}:{}: {}", t.path, t.line_of_row.at(r), e.what()));
+  }
+  return s;
+}
+
+std::vector<ModelShape> ReadShapes(const CsvTable& table) {
+  std::vector<ModelShape> shapes;
+  shapes.reserve(table.rows.size());
+  for (std::size_t r = 0; r < table.rows.size(); ++r) shapes.push_back(ShapeFromRow(table, r));
+  return shapes;
+}
+
+RunsFile ReadStepRuns(const std::string& path) {
+  const CsvTable t = ReadCsv(path);
+  RunsFile out;
+  const int step_col = t.RequireColumn("step_ms");
+  const int status_col = t.Column("status");
+  for (std::size_t r = 0; r < t.rows.size(); ++r) {
+    if (status_col >= 0 && t.Text(r, status_col) != "ok") {
+      ++out.skipped;
+      continue;
+    }
+    StepRun run;
+    run.shape = ShapeFromRow(t, r);
+    const double ms = t.Number(r, step_col);
+    if (!(ms > 0)) {
+      throw InputError(fmt::format("{}: step_ms must be positive, found {}", t.Where(r, step_col), t.Text(r, step_col)));
+    }
+    run.step_s = ms * 1e-3;
+    run.line = t.line_of_row[r];
+    out.runs.push_back(run);
+  }
+  if (out.skipped > 0) {
+    out.notes.push_back(fmt::format("{}: skipped {} row(s) whose status is not \"ok\"", path, out.skipped));
+  }
+  if (out.runs.empty()) throw InputError(fmt::format("{}: no usable runs (every row was skipped)", path));
+  return out;
+}
+
+ErrorStats AbsStats(std::vector<double> e) {
+  ErrorStats s;
+  if (e.empty()) return s;
+  for (double& x : e) x = std::fabs(x);
+  std::sort(e.begin(), e.end());
+  s.median = Median(e);
+  // nearest-rank 90th percentile
+  const std::size_t k = static_cast<std::size_t>(std::ceil(0.9 * static_cast<double>(e.size()))) - 1;
+  s.p90 = e[std::min(k, e.size() - 1)];
+  s.worst = e.back();
+  return s;
+}
+
+TimeFitSummary FitTimeModel(const std::vector<StepRun>& runs, const HardwareProfile& hw,
+                            const TimeFitOptions& options, const ProgressCallback& progress) {
+  TimeFitSummary summary;
+  summary.runs = static_cast<int>(runs.size());
+  summary.model = DefaultTimeModel(hw);
+  std::vector<Row> rows;
+  std::vector<StepCounts> counts;
+  const double mm_rate = hw.MatmulRate(Precision::kBf16);
+  for (const auto& run : runs) {
+    const StepCounts c = CountStep(run.shape, hw);
+    counts.push_back(c);
+    Row row;
+    row.mm = c.flops[static_cast<std::size_t>(OpKind::kMatmul)] / mm_rate;
+    row.att = c.flops[static_cast<std::size_t>(OpKind::kAttention)] / mm_rate;
+    constexpr auto kOpt = static_cast<std::size_t>(OpKind::kOptimizer);
+    row.bytes = (c.TotalBytes() - c.bytes[kOpt]) / hw.mem_bandwidth_bytes_per_s;
+    row.exps = c.TotalExps() / hw.ExpRate();
+    row.launches = (c.TotalLaunches() - c.launches[kOpt]) * kLaunchScale_s;
+    row.opt_bytes = c.bytes[kOpt] / hw.mem_bandwidth_bytes_per_s;
+    row.opt_tensors = c.launches[kOpt] * kLaunchScale_s;
+    row.flops_model = c.model_flops;
+    row.bytes_total = c.TotalBytes();
+    row.y = run.step_s;
+    rows.push_back(row);
+  }
+  const std::size_t n = rows.size();
+  std::vector<std::size_t> all(n);
+  std::iota(all.begin(), all.end(), 0);
+  // Fold assignment: a seeded shuffle, so reports are reproducible.
+  std::vector<std::size_t> order = all;
+  std::mt19937 rng(options.seed);
+  std::shuffle(order.begin(), order.end(), rng);
+  const std::size_t folds = std::max<std::size_t>(2, std::min<std::size_t>(options.folds, n));
+
+  const EstimatorKind kinds[] = {EstimatorKind::kFlops, EstimatorKind::kMemcopy, EstimatorKind::kRoofline,
+                                 EstimatorKind::kCalibrated};
+  double best_cv = std::numeric_limits<double>::infinity();
+  int step = 0;
+  for (EstimatorKind e : kinds) {
+    if (!ReportProgress(progress, static_cast<double>(step++) / 4.0, "fitting " + ToString(e))) throw Cancelled();
+    EstimatorReport rep;
+    rep.kind = e;
+    if (n < MinRuns(e)) {
+      rep.note = fmt::format("skipped: {} runs, needs at least {}", n, MinRuns(e));
+      summary.reports.push_back(rep);
+      continue;
+    }
+    const bool fit = e != EstimatorKind::kRoofline;
+    if (fit) {
+      FitOne(e, rows, all, hw, options, &summary.model);
+      summary.model.fitted[static_cast<std::size_t>(e)] = true;
+    }
+    std::vector<double> in_err, cv_err;
+    for (std::size_t i = 0; i < n; ++i) {
+      in_err.push_back(PredictFromCounts(summary.model, counts[i], e) / rows[i].y - 1);
+    }
+    rep.cv_predicted_s.assign(n, 0);
+    if (fit) {
+      for (std::size_t f = 0; f < folds; ++f) {
+        std::vector<std::size_t> train, test;
+        for (std::size_t j = 0; j < n; ++j) (j % folds == f ? test : train).push_back(order[j]);
+        TimeModel fold_model = summary.model;
+        FitOne(e, rows, train, hw, options, &fold_model);
+        for (auto i : test) rep.cv_predicted_s[i] = PredictFromCounts(fold_model, counts[i], e);
+      }
+    } else {
+      for (std::size_t i = 0; i < n; ++i) rep.cv_predicted_s[i] = PredictFromCounts(summary.model, counts[i], e);
+    }
+    for (std::size_t i = 0; i < n; ++i) cv_err.push_back(rep.cv_predicted_s[i] / rows[i].y - 1);
+    const ErrorStats a = AbsStats(in_err), b = AbsStats(cv_err);
+    rep.available = true;
+    rep.in_median = a.median;
+    rep.in_p90 = a.p90;
+    rep.in_worst = a.worst;
+    rep.cv_median = b.median;
+    rep.cv_p90 = b.p90;
+    rep.cv_worst = b.worst;
+    if (!fit) rep.note = "no fit: rates from the hardware profile";
+    if (rep.cv_median < best_cv) {
+      best_cv = rep.cv_median;
+      summary.model.best = e;
+    }
+    summary.reports.push_back(rep);
+  }
+  ReportProgress(progress, 1.0, "done");
+  bool any_fit = false;
+  for (const auto& r : summary.reports) any_fit = any_fit || (r.available && r.kind != EstimatorKind::kRoofline);
+  if (!any_fit) {
+    throw InputError(fmt::format("fit-time: {} run(s) are too few to fit any estimator (FLOPs and memcopy "
+                                 "need {}, calibrated {})",
+                                 n, MinRuns(EstimatorKind::kFlops), MinRuns(EstimatorKind::kCalibrated)));
+  }
+  summary.model.report = summary.ToJson();
+  return summary;
+}
+
+std::string TimeFitSummary::BriefReport() const {
+  std::string s = fmt::format("{} runs on {}; |relative error| of step time, in-sample and {}-fold cross-validated\n",
+                              runs, model.hardware.name, 5);
+  s += fmt::format("{:<11} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}  {}\n", "estimator", "in-med", "in-p90", "in-worst",
+                   "cv-med", "cv-p90", "cv-worst", "note");
+  for (const auto& r : reports) {
+    if (!r.available) {
+      s += fmt::format("{:<11} {:>59}  {}\n", ToString(r.kind), "", r.note);
+      continue;
+    }
+    s += fmt::format("{:<11} {:>8.1f}% {:>8.1f}% {:>8.1f}% {:>8.1f}% {:>8.1f}% {:>8.1f}%  {}{}\n", ToString(r.kind),
+                     100 * r.in_median, 100 * r.in_p90, 100 * r.in_worst, 100 * r.cv_median, 100 * r.cv_p90,
+                     100 * r.cv_worst, r.kind == model.best ? "best; " : "", r.note);
+  }
+  return s;
+}
+
+nlohmann::json TimeFitSummary::ToJson() const {
+  nlohmann::json doc;
+  doc["runs"] = runs;
+  doc["best"] = ToString(model.best);
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& r : reports) {
+    nlohmann::json j{{"estimator", ToString(r.kind)}, {"available", r.available}};
+    if (!r.note.empty()) j["note"] = r.note;
+    if (r.available) {
+      j["in_sample"] = {{"median", r.in_median}, {"p90", r.in_p90}, {"worst", r.in_worst}};
+      j["cross_validated"] = {{"median", r.cv_median}, {"p90", r.cv_p90}, {"worst", r.cv_worst}};
+    }
+    list.push_back(j);
+  }
+  doc["estimators"] = list;
+  return doc;
+}
+
+}  // namespace chronoscale

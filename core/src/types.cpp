@@ -1,0 +1,78 @@
+#include "chronoscale/types.h"
+
+#include <algorithm>
+#include <cctype>
+#include <utility>
+
+namespace chronoscale {
+namespace {
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+template <typename E, std::size_t N>
+bool Lookup(std::string_view text, const std::pair<const char*, E> (&table)[N], E* out) {
+  const std::string key = Lower(text);
+  for (const auto& [name, value] : table) {
+    if (key == name) {
+      *out = value;
+      return true;
+    }
+  }
+  return false;
+}
+
+constexpr std::pair<const char*, Precision> kPrecisions[] = {
+    {"fp64", Precision::kFp64}, {"fp32", Precision::kFp32}, {"tf32", Precision::kTf32},
+    {"bf16", Precision::kBf16}, {"fp16", Precision::kFp16}, {"float64", Precision::kFp64},
+    {"float32", Precision::kFp32}, {"bfloat16", Precision::kBf16}, {"float16", Precision::kFp16}};
+constexpr std::pair<const char*, AttentionKind> kAttention[] = {
+    {"flash", AttentionKind::kFlash},     {"naive", AttentionKind::kNaive},
+    {"softmax", AttentionKind::kNaive},   {"favor", AttentionKind::kFavor},
+    {"favor-orth", AttentionKind::kFavor}, {"favor-hyp", AttentionKind::kFavor},
+    {"optimal", AttentionKind::kFavor},   {"performer", AttentionKind::kFavor},
+    {"dark", AttentionKind::kDark},       {"darkformer", AttentionKind::kDark}};
+constexpr std::pair<const char*, MlpKind> kMlp[] = {
+    {"gelu", MlpKind::kGelu}, {"mlp", MlpKind::kGelu}, {"swiglu", MlpKind::kSwiGlu},
+    {"silu", MlpKind::kSwiGlu}, {"glu", MlpKind::kSwiGlu}};
+constexpr std::pair<const char*, NormKind> kNorm[] = {{"layernorm", NormKind::kLayerNorm},
+                                                      {"ln", NormKind::kLayerNorm},
+                                                      {"rmsnorm", NormKind::kRmsNorm},
+                                                      {"rms", NormKind::kRmsNorm}};
+constexpr std::pair<const char*, PositionKind> kPositions[] = {
+    {"learned", PositionKind::kLearned}, {"absolute", PositionKind::kLearned},
+    {"rotary", PositionKind::kRotary}, {"rope", PositionKind::kRotary}};
+constexpr std::pair<const char*, Optimizer> kOptimizers[] = {{"adamw", Optimizer::kAdamW},
+                                                             {"adam", Optimizer::kAdamW},
+                                                             {"sgd", Optimizer::kSgd}};
+
+}  // namespace
+
+std::string ToString(Precision p) {
+  static const char* names[] = {"fp64", "fp32", "tf32", "bf16", "fp16"};
+  return names[static_cast<int>(p)];
+}
+std::string ToString(AttentionKind a) {
+  static const char* names[] = {"flash", "naive", "favor", "dark"};
+  return names[static_cast<int>(a)];
+}
+std::string ToString(MlpKind m) { return m == MlpKind::kGelu ? "gelu" : "swiglu"; }
+std::string ToString(NormKind n) { return n == NormKind::kLayerNorm ? "layernorm" : "rmsnorm"; }
+std::string ToString(PositionKind p) { return p == PositionKind::kLearned ? "learned" : "rotary"; }
+std::string ToString(Optimizer o) { return o == Optimizer::kAdamW ? "adamw" : "sgd"; }
+
+bool Parse(std::string_view text, Precision* out) { return Lookup(text, kPrecisions, out); }
+bool Parse(std::string_view text, AttentionKind* out) { return Lookup(text, kAttention, out); }
+bool Parse(std::string_view text, MlpKind* out) { return Lookup(text, kMlp, out); }
+bool Parse(std::string_view text, NormKind* out) { return Lookup(text, kNorm, out); }
+bool Parse(std::string_view text, PositionKind* out) { return Lookup(text, kPositions, out); }
+bool Parse(std::string_view text, Optimizer* out) { return Lookup(text, kOptimizers, out); }
+
+std::vector<std::string> PrecisionNames() { return {"fp64", "fp32", "tf32", "bf16", "fp16"}; }
+std::vector<std::string> AttentionNames() { return {"flash", "naive", "favor", "dark"}; }
+
+}  // namespace chronoscale

@@ -1,0 +1,58 @@
+#include <catch2/catch.hpp>
+#include <string>
+using namespace std::string_literals;
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include <chronoscale/error.h>
+#include <chronoscale/io.h>
+
+using namespace chronoscale;
+
+TEST_CASE("CSV: BOM, CRLF, quoted fields and blank lines are read correctly") {
+  const std::string text = "\xEF\xBB\xBF" "a,b,\"c d\"\r\n1,\"2,5\",x\r\n\r\n3,4,\"say \"\"hi\"\"\"\r\n";
+  const CsvTable t = ParseCsv(text, "mem.csv");
+  REQUIRE(t.header == std::vector<std::string>{"a", "b", "c d"});
+  REQUIRE(t.rows.size() == 2);
+  CHECK(t.Text(0, 1) == "2,5");
+  CHECK(t.Text(1, 2) == "say \"hi\"");
+  CHECK(t.line_of_row[1] == 4);
+  CHECK(t.Number(1, 0) == 3.0);
+}
+
+TEST_CASE("CSV: errors name file, line and column") {
+  CHECK_THROWS_WITH(ParseCsv("", "e.csv"), Catch::Contains("e.csv") && Catch::Contains("empty"));
+  CHECK_THROWS_WITH(ParseCsv("a,a\n1,2\n", "d.csv"), Catch::Contains("appears twice"));
+  CHECK_THROWS_WITH(ParseCsv("a,b\n1,2,\n", "t.csv"),
+                    Catch::Contains("t.csv:2") && Catch::Contains("trailing comma"));
+  CHECK_THROWS_WITH(ParseCsv("a,b\n1\0,2\n"s, "bin.csv"), Catch::Contains("binary"));
+  const CsvTable t = ParseCsv("x,y\n1,abc\n2,nan\n3,inf\n4,1e999\n", "n.csv");
+  CHECK_THROWS_WITH(t.Number(0, 1), Catch::Contains("n.csv:2:2") && Catch::Contains("'abc'"));
+  CHECK_THROWS_WITH(t.Number(1, 1), Catch::Contains("n.csv:3:2") && Catch::Contains("finite"));
+  CHECK_THROWS_WITH(t.Number(2, 1), Catch::Contains("finite"));
+  CHECK_THROWS_WITH(t.Number(3, 1), Catch::Contains("out of range"));
+  CHECK_THROWS_WITH(t.Integer(0, 0, 2, 10), Catch::Contains("out of range"));
+  CHECK_THROWS_WITH(t.RequireColumn("z"), Catch::Contains("missing column 'z'"));
+  CHECK_THROWS_AS(ReadCsv("/nonexistent/file.csv"), InputError);
+}
+
+TEST_CASE("JSON parse errors carry line and column") {
+  CHECK_THROWS_WITH(ParseJson("{\n  \"a\": 1,\n  \"b\": }\n", "x.json"), Catch::Contains("x.json:3:"));
+}
+
+TEST_CASE("Atomic write replaces the file and fails clearly in a missing folder") {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / "chronoscale_test_io";
+  fs::create_directories(dir);
+  const std::string path = (dir / "out.txt").string();
+  WriteFileAtomic(path, "first");
+  WriteFileAtomic(path, "second");
+  CHECK(ReadTextFile(path) == "second");
+  int leftovers = 0;
+  for (const auto& e : fs::directory_iterator(dir)) leftovers += e.path().filename().string().starts_with(".");
+  CHECK(leftovers == 0);
+  CHECK_THROWS_WITH(WriteFileAtomic((dir / "missing" / "x.txt").string(), "x"),
+                    Catch::Contains("does not exist"));
+  fs::remove_all(dir);
+}
