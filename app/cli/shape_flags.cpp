@@ -104,7 +104,14 @@ TimeModel ResolveTimeModel(const std::string& hardware_flag, const std::string& 
     TimeModel m = LoadTimeModel(time_model_path);
     if (!hardware_flag.empty()) {
       // Keep the fitted coefficients, price the roofline/defaults on the named hardware.
+      const std::string fitted_on = m.hardware.name;
       m.hardware = LoadHardware(hardware_flag);
+      if (m.hardware.name != fitted_on && (m.fitted[0] || m.fitted[1] || m.fitted[3])) {
+        fmt::print(stderr,
+                   "warning: {} was fitted on '{}'; its fitted coefficients are used as they are on '{}' (only "
+                   "the roofline follows --hardware)\n",
+                   time_model_path, fitted_on, m.hardware.name);
+      }
     }
     return m;
   }

@@ -1,0 +1,168 @@
+// chronoscale plan / sweep: the lowest predicted loss for a wall-clock budget, and the surface.
+#include <fmt/format.h>
+
+#include <cmath>
+
+#include <chronoscale/error.h>
+#include <chronoscale/hf_config.h>
+#include <chronoscale/io.h>
+#include <chronoscale/loss_law.h>
+#include <chronoscale/planner.h>
+
+#include "cli_common.h"
+#include "commands.h"
+#include "plan_output.h"
+#include "shape_flags.h"
+
+namespace chronoscale::cli {
+namespace {
+
+struct PlanCliOptions {
+  double hours = 0;
+  int devices = 1;
+  std::string hardware, law = "epoch", time_model, estimator, width = "256:16384:64", depth = "1:128:1";
+  ShapeFlags shape;
+  double goodput = 1, mfu = 0.4;
+  std::string aspect = "8:256";
+  int top = 10;
+  std::string export_hf, plot, out;
+  Format format = Format::kTable;
+};
+
+PlanOptions MakeOptions(const PlanCliOptions& c, const TimeModel& model, const CLI::App* sub) {
+  PlanOptions o;
+  o.hours = c.hours;
+  o.devices = c.devices;
+  o.goodput = c.goodput;
+  o.mfu = c.mfu;
+  o.width = ParseRange(c.width, "--width", 64);
+  o.depth = ParseRange(c.depth, "--depth", 1);
+  o.head_size = c.shape.head_size;
+  o.mlp_ratio = c.shape.mlp_ratio;
+  o.top = c.top;
+  {
+    const auto colon = c.aspect.find(':');
+    try {
+      if (colon == std::string::npos) throw std::invalid_argument("no colon");
+      std::size_t used = 0;
+      o.min_aspect = std::stod(c.aspect.substr(0, colon), &used);
+      o.max_aspect = std::stod(c.aspect.substr(colon + 1));
+    } catch (const std::exception&) {
+      throw InputError(fmt::format("--aspect '{}': expected A:B, e.g. 8:256", c.aspect));
+    }
+  }
+  // The base shape: seq, global batch, vocab and variants from the flags (width/depth later).
+  o.base = ReferenceShape(1024, 1);
+  o.base.seq_len = c.shape.seq;
+  o.base.batch = c.shape.batch;
+  o.base.vocab = c.shape.vocab;
+  o.base.n_kv_heads = c.shape.kv_heads;
+  ApplyVariantFlags(c.shape, sub, &o.base);
+  o.estimator = model.best;
+  if (!c.estimator.empty()) {
+    if (!Parse(c.estimator, &o.estimator)) {
+      throw InputError(fmt::format("--estimator '{}': expected flops, memcopy, roofline or calibrated", c.estimator));
+    }
+  } else if (c.time_model.empty()) {
+    o.estimator = EstimatorKind::kRoofline;
+  }
+  return o;
+}
+
+void AddPlanFlags(CLI::App* sub, PlanCliOptions* o) {
+  sub->add_option("--hours", o->hours, "wall-clock budget in hours")->required();
+  sub->add_option("--devices", o->devices, "data-parallel devices (default 1)");
+  sub->add_option("--hardware", o->hardware, "preset or profile JSON (default h100-sxm, or the time model's)");
+  sub->add_option("--law", o->law, "loss law: chinchilla, epoch (default), kaplan or a law JSON from fit-loss");
+  sub->add_option("--time-model", o->time_model, "time model JSON from fit-time");
+  sub->add_option("--estimator", o->estimator, "flops, memcopy, roofline or calibrated");
+  sub->add_option("--width", o->width, "d_model range A:B[:STEP] (default 256:16384:64)");
+  sub->add_option("--depth", o->depth, "n_layers range A:B[:STEP] (default 1:128:1)");
+  AddShapeFlags(sub, &o->shape, false);
+  sub->add_option("--aspect", o->aspect, "allowed d_model/n_layers range A:B where the loss law is trusted (default 8:256)");
+  sub->add_option("--goodput", o->goodput, "fraction of wall clock spent in training steps (default 1)");
+  sub->add_option("--mfu", o->mfu, "utilisation assumed by the FLOP-based answer (default 0.4)");
+  sub->add_option("--plot", o->plot, "heatmap of the surface (PNG or SVG)");
+  AddFormatOption(sub, &o->format, true);
+}
+
+void RunPlan(const PlanCliOptions& c, const CLI::App* sub) {
+  if (!c.plot.empty()) CheckPlotPath(c.plot);
+  const std::vector<std::string> inputs{c.time_model, c.law, c.hardware};
+  if (!c.out.empty()) CheckNotInput(c.out, inputs, "--out");
+  if (!c.export_hf.empty()) CheckNotInput(c.export_hf, inputs, "--export-hf");
+  const TimeModel model = ResolveTimeModel(c.hardware, c.time_model, c.mfu);
+  const LossLaw law = LoadLaw(c.law);
+  const PlanOptions o = MakeOptions(c, model, sub);
+  const PlanResult r = Plan(o, model, law, c.law);
+  if (!r.found) {
+    throw RuntimeError(fmt::format("no shape in --width {} x --depth {} fits in {:.1f} GiB of {}; try smaller "
+                                   "widths, --batch, --seq or --checkpointing",
+                                   c.width, c.depth, model.hardware.memory_bytes / 1073741824.0, model.hardware.name));
+  }
+  if (!c.export_hf.empty()) {
+    ModelShape best = r.best.shape;
+    WriteFileAtomic(c.export_hf, HfConfigFromShape(best).dump(2) + "\n");
+    fmt::print(stderr, "wrote {}\n", c.export_hf);
+  }
+  if (!c.plot.empty()) RenderPlanPlot(r, c.plot);
+  std::string text;
+  switch (c.format) {
+    case Format::kJson: {
+      nlohmann::json doc = Provenance({c.time_model, c.law.ends_with(".json") ? c.law : "",
+                                       c.hardware.ends_with(".json") ? c.hardware : ""});
+      const nlohmann::json plan = PlanToJson(r);
+      doc.update(plan);
+      text = doc.dump(2);
+      break;
+    }
+    case Format::kCsv:
+      text = CandidatesCsv(r.top);
+      break;
+    case Format::kTable:
+      text = PlanTable(r);
+      break;
+  }
+  Emit(text, c.out, inputs);
+}
+
+void RunSweep(const PlanCliOptions& c, const CLI::App* sub) {
+  if (!c.plot.empty()) CheckPlotPath(c.plot);
+  const std::vector<std::string> inputs{c.time_model, c.law, c.hardware};
+  if (!c.out.empty()) CheckNotInput(c.out, inputs, "--out");
+  const TimeModel model = ResolveTimeModel(c.hardware, c.time_model, c.mfu);
+  const LossLaw law = LoadLaw(c.law);
+  const PlanOptions o = MakeOptions(c, model, sub);
+  if (!c.plot.empty()) RenderPlanPlot(Plan(o, model, law, c.law), c.plot);
+  std::string csv = CandidatesCsvHeader();
+  csv.reserve(static_cast<std::size_t>(o.width.Count() * o.depth.Count()) * 96);
+  SweepCandidates(o, model, law, [&](const Candidate& cand) { AppendCandidateCsv(cand, &csv); });
+  if (c.format == Format::kJson) {
+    throw InputError("sweep writes CSV; use plan --format json for the best shapes");
+  }
+  Emit(csv, c.out, inputs);
+}
+
+}  // namespace
+
+void SetupPlan(CLI::App& app) {
+  {
+    auto* sub = app.add_subcommand("plan", "the shape with the lowest predicted loss for a wall-clock budget");
+    auto o = std::make_shared<PlanCliOptions>();
+    AddPlanFlags(sub, o.get());
+    sub->add_option("--top", o->top, "how many of the best shapes to list (default 10)");
+    sub->add_option("--export-hf", o->export_hf, "write the best shape as a Hugging Face config.json");
+    sub->add_option("--out", o->out, "write the result to FILE instead of stdout");
+    sub->callback([o, sub] { RunPlan(*o, sub); });
+  }
+  {
+    auto* sub = app.add_subcommand("sweep", "every candidate of the width x depth grid as CSV");
+    auto o = std::make_shared<PlanCliOptions>();
+    AddPlanFlags(sub, o.get());
+    o->format = Format::kCsv;
+    sub->add_option("--out", o->out, "CSV file (stdout if absent)");
+    sub->callback([o, sub] { RunSweep(*o, sub); });
+  }
+}
+
+}  // namespace chronoscale::cli

@@ -1,0 +1,21 @@
+// Text, JSON and CSV renderings of a plan (shared by plan and sweep), and the --plot hook.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include <chronoscale/planner.h>
+
+namespace chronoscale::cli {
+
+nlohmann::json CandidateToJson(const Candidate& c);
+nlohmann::json PlanToJson(const PlanResult& r);
+std::string PlanTable(const PlanResult& r);
+std::string CandidatesCsvHeader();
+void AppendCandidateCsv(const Candidate& c, std::string* out);
+std::string CandidatesCsv(const std::vector<Candidate>& list);
+// Renders the loss heatmap (PNG or SVG by extension). RuntimeError when built without plots.
+void RenderPlanPlot(const PlanResult& r, const std::string& path);
+
+}  // namespace chronoscale::cli

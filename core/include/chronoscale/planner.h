@@ -1,0 +1,93 @@
+// Planner (SCIENCE.md section 3): for a wall-clock budget, sweep width x depth, predict each
+// shape's step time, the tokens it sees in the budget, whether it fits in memory, and its loss;
+// report the best shapes, the whole surface, and the FLOP-based answer beside them.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "chronoscale/loss_law.h"
+#include "chronoscale/shape.h"
+#include "chronoscale/step_time.h"
+
+namespace chronoscale {
+
+struct Range {
+  int64_t min = 0, max = 0, step = 1;
+  int64_t Count() const { return max < min ? 0 : (max - min) / step + 1; }
+};
+// Parses "A:B[:STEP]" for `flag` (messages name it); step defaults to `default_step`.
+Range ParseRange(const std::string& text, const std::string& flag, int64_t default_step);
+
+struct PlanOptions {
+  double hours = 0;        // wall-clock budget
+  int devices = 1;         // data-parallel devices; the batch is global and split across them
+  double goodput = 1;      // fraction of wall clock spent in training steps
+  double mfu = 0.4;        // utilisation assumed by the FLOP-based answer
+  Range width{256, 16384, 64};
+  Range depth{1, 128, 1};
+  // Everything but d_model, n_layers, n_heads and d_ff comes from `base` (seq, global batch,
+  // vocab, attention, variants).
+  ModelShape base;
+  int64_t head_size = 0;   // 0: the reference rule (128 from 2048 where it divides, else 64)
+  double mlp_ratio = 4;    // d_ff = round(mlp_ratio * d_model)
+  EstimatorKind estimator = EstimatorKind::kRoofline;
+  // Shapes whose d_model / n_layers lies outside [min_aspect, max_aspect] are left out: the loss
+  // law knows N and D, not shape, and is trusted only where shape barely matters (Kaplan et al.
+  // 2020, fig. 5: within a few percent for aspect ratios of roughly 10 to 200+). Without this
+  // bound the law's count of embedding parameters makes one-layer giants look best.
+  double min_aspect = 8;
+  double max_aspect = 256;
+  // The FLOP-based answer builds N_opt at d_model / n_layers near this (Chinchilla family ~100).
+  double conventional_aspect = 100;
+  int top = 10;
+
+  // Throws InputError naming the option.
+  void Validate() const;
+};
+
+struct Candidate {
+  ModelShape shape;        // per-device shape (batch = global batch / devices)
+  double params = 0;       // N as the law counts it
+  double total_params = 0;
+  double step_s = 0;       // one global step, all-reduce included
+  double tokens = 0;       // tokens seen in the budget
+  double loss = 0;
+  double memory_bytes = 0; // per device
+  bool fits = false;
+  std::string why_not;     // empty when it fits
+};
+
+struct PlanResult {
+  PlanOptions options;
+  std::string hardware;
+  double memory_capacity_bytes = 0;  // per device; 0: unknown (everything fits)
+  std::string law;
+  double budget_s = 0;          // seconds of training steps (hours * 3600 * goodput)
+  double allreduce_s_per_param = 0;
+  std::vector<Candidate> top;   // best first, fitting shapes only
+  Candidate best;
+  bool found = false;           // false when no shape fits
+  Candidate flop_based;         // the conventional answer priced by the same model
+  ComputeOptimal flop_alloc;    // Chinchilla's N_opt, D_opt for the delivered compute
+  double loss_saved = 0;        // flop_based.loss - best.loss
+  int64_t candidates = 0, fitting = 0;
+  // The surface, row-major [depth index][width index]; loss is NaN where a shape does not fit.
+  std::vector<int64_t> widths, depths;
+  std::vector<double> loss, step_s, params;
+  std::vector<unsigned char> fits;
+};
+
+// Calls `visit` for every candidate of the grid (widths outer, depths inner).
+void SweepCandidates(const PlanOptions& options, const TimeModel& model, const LossLaw& law,
+                     const std::function<void(const Candidate&)>& visit);
+// The full plan. InputError on bad options.
+PlanResult Plan(const PlanOptions& options, const TimeModel& model, const LossLaw& law,
+                const std::string& law_name = "");
+// Prices one shape (its width, depth and heads as given) under the plan's budget.
+Candidate Evaluate(const PlanOptions& options, const TimeModel& model, const LossLaw& law,
+                   const ModelShape& shape);
+
+}  // namespace chronoscale

@@ -1,0 +1,259 @@
+#include "chronoscale/planner.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <limits>
+
+#include "chronoscale/error.h"
+#include "chronoscale/workload.h"
+
+namespace chronoscale {
+namespace {
+
+int64_t ParseInt(std::string_view s, const std::string& flag, const std::string& text) {
+  int64_t v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size() || s.empty()) {
+    throw InputError(fmt::format("{} '{}': expected A:B[:STEP] with whole numbers", flag, text));
+  }
+  return v;
+}
+
+// Bytes per parameter that a ring all-reduce of fp32 gradients moves per device.
+double AllReduceSecondsPerParam(const PlanOptions& o, const HardwareProfile& hw) {
+  if (o.devices <= 1) return 0;
+  const double k = o.devices;
+  const double bw = hw.interconnect_bandwidth_bytes_per_s;
+  if (bw <= 0) {
+    throw InputError(fmt::format("--devices {}: hardware '{}' has no interconnect_bandwidth_bytes_per_s "
+                                 "to price the gradient all-reduce",
+                                 o.devices, hw.name));
+  }
+  return 2 * (k - 1) / k * 4.0 / bw;
+}
+
+struct Context {
+  const PlanOptions& o;
+  const TimeModel& model;
+  const LossLaw& law;
+  double budget_s;
+  double allreduce_s_per_param;
+};
+
+Candidate Price(const Context& c, const ModelShape& s) {
+  Candidate cand;
+  cand.shape = s;
+  cand.total_params = s.Params();
+  cand.params = c.law.params_counted == ParamCount::kNonEmbedding ? s.NonEmbeddingParams() : cand.total_params;
+  const StepCounts counts = CountStep(s, c.model.hardware);
+  // Data parallel: every device runs the per-device shape; gradients are all-reduced after the
+  // backward (modelled without overlap).
+  cand.step_s = PredictFromCounts(c.model, counts, c.o.estimator) + c.allreduce_s_per_param * cand.total_params;
+  const double tokens_per_step = s.TokensPerStep() * c.o.devices;
+  cand.tokens = cand.step_s > 0 ? c.budget_s / cand.step_s * tokens_per_step : 0;
+  cand.loss = cand.tokens > 0 ? c.law.Loss(cand.params, cand.tokens) : std::numeric_limits<double>::infinity();
+  cand.memory_bytes = EstimateMemory(s).Total();
+  const double cap = c.model.hardware.memory_bytes;
+  cand.fits = cap <= 0 || cand.memory_bytes <= cap;
+  if (!cand.fits) {
+    cand.why_not = fmt::format("memory {:.1f} GiB > {:.1f} GiB", cand.memory_bytes / 1073741824.0, cap / 1073741824.0);
+  }
+  return cand;
+}
+
+ModelShape ShapeAt(const PlanOptions& o, int64_t d, int64_t n, std::string* why_not) {
+  ModelShape s = o.base;
+  s.d_model = d;
+  s.n_layers = n;
+  s.batch = o.base.batch / o.devices;
+  s.n_heads = DefaultHeads(d, o.head_size);
+  s.d_ff = std::max<int64_t>(1, std::llround(o.mlp_ratio * static_cast<double>(d)));
+  if (s.n_heads == 0) {
+    *why_not = o.head_size > 0 ? fmt::format("head size {} does not divide d_model", o.head_size)
+                               : "no head size of 64 or 128 divides d_model";
+    return s;
+  }
+  const double aspect = static_cast<double>(d) / static_cast<double>(n);
+  if (aspect < o.min_aspect || aspect > o.max_aspect) {
+    *why_not = fmt::format("aspect d_model/n_layers {:.3g} outside [{:g}, {:g}]", aspect, o.min_aspect, o.max_aspect);
+    return s;
+  }
+  if (s.n_kv_heads > 0 && s.n_heads % s.n_kv_heads != 0) {
+    *why_not = fmt::format("{} kv heads do not divide {} heads", s.n_kv_heads, s.n_heads);
+  }
+  return s;
+}
+
+Context MakeContext(const PlanOptions& o, const TimeModel& model, const LossLaw& law) {
+  o.Validate();
+  if (!model.Has(o.estimator)) {
+    PredictStepSeconds(model, ReferenceShape(1024, 1), o.estimator);  // throws the explanation
+  }
+  std::string err;
+  if (!law.IsValid(&err)) throw InputError("loss law: " + err);
+  return Context{o, model, law, o.hours * 3600.0 * o.goodput, AllReduceSecondsPerParam(o, model.hardware)};
+}
+
+}  // namespace
+
+Range ParseRange(const std::string& text, const std::string& flag, int64_t default_step) {
+  Range r;
+  const auto a = text.find(':');
+  if (a == std::string::npos) throw InputError(fmt::format("{} '{}': expected A:B[:STEP]", flag, text));
+  const auto b = text.find(':', a + 1);
+  r.min = ParseInt(std::string_view(text).substr(0, a), flag, text);
+  r.max = ParseInt(std::string_view(text).substr(a + 1, b == std::string::npos ? std::string::npos : b - a - 1), flag, text);
+  r.step = b == std::string::npos ? default_step : ParseInt(std::string_view(text).substr(b + 1), flag, text);
+  if (r.min <= 0 || r.max < r.min || r.step <= 0) {
+    throw InputError(fmt::format("{} '{}': expected 0 < A <= B and STEP > 0", flag, text));
+  }
+  return r;
+}
+
+void PlanOptions::Validate() const {
+  if (!(hours > 0) || !std::isfinite(hours) || hours > 1e7) {
+    throw InputError(fmt::format("--hours {}: expected a positive number of hours", hours));
+  }
+  if (devices < 1 || devices > 1000000) throw InputError(fmt::format("--devices {}: expected a positive count", devices));
+  if (!(goodput > 0 && goodput <= 1)) throw InputError(fmt::format("--goodput {}: expected a fraction in (0, 1]", goodput));
+  if (!(mfu > 0 && mfu <= 1)) throw InputError(fmt::format("--mfu {}: expected a fraction in (0, 1]", mfu));
+  if (!(mlp_ratio > 0) || !std::isfinite(mlp_ratio) || mlp_ratio > 1000) {
+    throw InputError(fmt::format("--mlp-ratio {}: expected a positive number", mlp_ratio));
+  }
+  if (head_size < 0) throw InputError(fmt::format("--head-size {}: expected a positive size", head_size));
+  if (width.min <= 0 || width.max < width.min || width.step <= 0 || width.max > (int64_t{1} << 20)) {
+    throw InputError("--width: expected 0 < A <= B <= 1048576 and STEP > 0");
+  }
+  if (depth.min <= 0 || depth.max < depth.min || depth.step <= 0 || depth.max > 100000) {
+    throw InputError("--depth: expected 0 < A <= B <= 100000 and STEP > 0");
+  }
+  if (width.Count() * depth.Count() > 50'000'000) {
+    throw InputError(fmt::format("--width x --depth: {} x {} candidates is too many (at most 50 million)",
+                                 width.Count(), depth.Count()));
+  }
+  if (base.batch % devices != 0) {
+    throw InputError(fmt::format("--batch {} is the global batch and must split evenly across --devices {}",
+                                 base.batch, devices));
+  }
+  if (!(min_aspect > 0) || !(max_aspect >= min_aspect) || !std::isfinite(max_aspect)) {
+    throw InputError(fmt::format("--aspect {:g}:{:g}: expected 0 < A <= B", min_aspect, max_aspect));
+  }
+  if (top < 1) throw InputError(fmt::format("--top {}: expected at least 1", top));
+  ModelShape probe = base;
+  probe.d_model = 64;
+  probe.n_heads = 1;
+  probe.n_layers = 1;
+  probe.d_ff = 1;
+  probe.n_kv_heads = 0;
+  probe.Validate();  // seq, batch, vocab, features
+}
+
+Candidate Evaluate(const PlanOptions& options, const TimeModel& model, const LossLaw& law, const ModelShape& shape) {
+  const Context c = MakeContext(options, model, law);
+  shape.Validate();
+  return Price(c, shape);
+}
+
+void SweepCandidates(const PlanOptions& o, const TimeModel& model, const LossLaw& law,
+                     const std::function<void(const Candidate&)>& visit) {
+  const Context c = MakeContext(o, model, law);
+  for (int64_t d = o.width.min; d <= o.width.max; d += o.width.step) {
+    for (int64_t n = o.depth.min; n <= o.depth.max; n += o.depth.step) {
+      std::string why;
+      const ModelShape s = ShapeAt(o, d, n, &why);
+      if (!why.empty()) {
+        Candidate cand;
+        cand.shape = s;
+        cand.why_not = why;
+        cand.loss = std::numeric_limits<double>::quiet_NaN();
+        visit(cand);
+        continue;
+      }
+      visit(Price(c, s));
+    }
+  }
+}
+
+PlanResult Plan(const PlanOptions& o, const TimeModel& model, const LossLaw& law, const std::string& law_name) {
+  const Context c = MakeContext(o, model, law);
+  PlanResult r;
+  r.options = o;
+  r.hardware = model.hardware.name;
+  r.memory_capacity_bytes = model.hardware.memory_bytes;
+  r.law = law_name;
+  r.budget_s = c.budget_s;
+  r.allreduce_s_per_param = c.allreduce_s_per_param;
+  for (int64_t d = o.width.min; d <= o.width.max; d += o.width.step) r.widths.push_back(d);
+  for (int64_t n = o.depth.min; n <= o.depth.max; n += o.depth.step) r.depths.push_back(n);
+  const std::size_t nw = r.widths.size(), nd = r.depths.size();
+  r.loss.assign(nw * nd, std::numeric_limits<double>::quiet_NaN());
+  r.step_s.assign(nw * nd, std::numeric_limits<double>::quiet_NaN());
+  r.params.assign(nw * nd, 0);
+  r.fits.assign(nw * nd, 0);
+  // Keep the best `top` by loss with a bounded max-heap.
+  std::vector<Candidate> heap;
+  const auto worse = [](const Candidate& a, const Candidate& b) { return a.loss < b.loss; };
+  for (std::size_t i = 0; i < nw; ++i) {
+    for (std::size_t j = 0; j < nd; ++j) {
+      std::string why;
+      const ModelShape s = ShapeAt(o, r.widths[i], r.depths[j], &why);
+      ++r.candidates;
+      if (!why.empty()) continue;
+      const Candidate cand = Price(c, s);
+      const std::size_t cell = j * nw + i;
+      r.step_s[cell] = cand.step_s;
+      r.params[cell] = cand.total_params;
+      if (!cand.fits) continue;
+      r.loss[cell] = cand.loss;
+      r.fits[cell] = 1;
+      ++r.fitting;
+      if (static_cast<int>(heap.size()) < o.top) {
+        heap.push_back(cand);
+        std::push_heap(heap.begin(), heap.end(), worse);
+      } else if (cand.loss < heap.front().loss) {
+        std::pop_heap(heap.begin(), heap.end(), worse);
+        heap.back() = cand;
+        std::push_heap(heap.begin(), heap.end(), worse);
+      }
+    }
+  }
+  std::sort_heap(heap.begin(), heap.end(), worse);
+  r.top = heap;
+  r.found = !r.top.empty();
+  if (r.found) r.best = r.top.front();
+
+  // The FLOP-based answer: the compute the hardware delivers in the budget at `mfu`, Chinchilla's
+  // N_opt for it, built at d_model / n_layers near the conventional aspect ratio on the same grid,
+  // then priced by the same step-time model.
+  const double peak = model.hardware.MatmulRate(o.base.precision);
+  const double compute = peak * o.mfu * o.devices * c.budget_s;
+  r.flop_alloc = Allocate(law, compute);
+  double best_gap = std::numeric_limits<double>::infinity();
+  bool have = false;
+  PlanOptions open_aspect = o;
+  open_aspect.min_aspect = 0;
+  open_aspect.max_aspect = std::numeric_limits<double>::infinity();
+  for (int64_t n = o.depth.min; n <= o.depth.max; n += o.depth.step) {
+    // The width nearest aspect * n on the width grid.
+    const double ideal = o.conventional_aspect * static_cast<double>(n);
+    int64_t d = o.width.min + std::llround((ideal - static_cast<double>(o.width.min)) / static_cast<double>(o.width.step)) * o.width.step;
+    d = std::clamp<int64_t>(d, o.width.min, o.width.min + (o.width.Count() - 1) * o.width.step);
+    std::string why;
+    const ModelShape s = ShapeAt(open_aspect, d, n, &why);
+    if (!why.empty()) continue;
+    const double p = law.params_counted == ParamCount::kNonEmbedding ? s.NonEmbeddingParams() : s.Params();
+    const double gap = std::fabs(std::log(p / r.flop_alloc.params));
+    if (gap < best_gap) {
+      best_gap = gap;
+      r.flop_based = Price(c, s);
+      have = true;
+    }
+  }
+  if (have && r.found) r.loss_saved = r.flop_based.loss - r.best.loss;
+  return r;
+}
+
+}  // namespace chronoscale
