@@ -1,0 +1,590 @@
+// The Approach 3 fit of L(N, D) = E + A / N^alpha + B / D^beta (SCIENCE.md section 2), as
+// Hoffmann et al. describe it and Besiroglu et al. (Epoch AI, 2024) reproduce it:
+//   parameters x = (a, b, e, alpha, beta) with a = log A, b = log B, e = log E;
+//   r_i = LSE(a - alpha log N_i, b - beta log D_i, e) - log L_i;
+//   minimise SUM_i Huber_delta(r_i), delta = 1e-3, from each of a 4,500-point grid of starts.
+// Ceres minimises 1/2 SUM rho(r_i^2) and its HuberLoss(d) has 1/2 rho(r^2) = Huber_d(r), so
+// Ceres' cost is exactly this objective.
+//
+// Speed: analytic derivatives (one SizedCostFunction per run), one Problem per worker reused
+// across its starts (only the parameter values and, for the bootstrap, the data points change),
+// a worker per core, and an early exit: every start first runs a few iterations, and only the
+// ones within a factor of the best cost so far carry on. Both phases are deterministic (a start's
+// result never depends on which thread ran it or when).
+#include <ceres/ceres.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <exception>
+#include <limits>
+#include <memory>
+#include <mutex>
+#include <numbers>
+#include <random>
+#include <thread>
+
+#include <chronoscale/error.h>
+#include <chronoscale/loss_law.h>
+
+namespace chronoscale {
+namespace {
+
+using Params = std::array<double, 5>;  // a, b, e, alpha, beta
+constexpr int kA = 0, kB = 1, kE = 2, kAlpha = 3, kBeta = 4;
+
+struct Point {
+  double log_n = 0.0;
+  double log_d = 0.0;
+  double log_l = 0.0;
+};
+
+// r = LSE(a - alpha log N, b - beta log D, e) - log L, with its gradient: the softmax weights
+// w of the three terms give dr/da = w1, dr/db = w2, dr/de = w3, dr/dalpha = -w1 log N,
+// dr/dbeta = -w2 log D.
+class LseResidual final : public ceres::SizedCostFunction<1, 5> {
+ public:
+  explicit LseResidual(const Point* point) : point_(point) {}
+
+  bool Evaluate(double const* const* parameters, double* residuals,
+                double** jacobians) const override {
+    const double* x = parameters[0];
+    const double t1 = x[kA] - x[kAlpha] * point_->log_n;
+    const double t2 = x[kB] - x[kBeta] * point_->log_d;
+    const double t3 = x[kE];
+    const double m = std::max(t1, std::max(t2, t3));
+    const double e1 = std::exp(t1 - m);
+    const double e2 = std::exp(t2 - m);
+    const double e3 = std::exp(t3 - m);
+    const double s = e1 + e2 + e3;
+    residuals[0] = m + std::log(s) - point_->log_l;
+    if (!std::isfinite(residuals[0])) return false;
+    if (jacobians != nullptr && jacobians[0] != nullptr) {
+      double* j = jacobians[0];
+      const double w1 = e1 / s;
+      const double w2 = e2 / s;
+      j[kA] = w1;
+      j[kB] = w2;
+      j[kE] = e3 / s;
+      j[kAlpha] = -w1 * point_->log_n;
+      j[kBeta] = -w2 * point_->log_d;
+    }
+    return true;
+  }
+
+ private:
+  const Point* point_;
+};
+
+enum class StartStatus { kConverged, kNotConverged, kFailed };
+
+struct StartResult {
+  Params x{};
+  double cost = std::numeric_limits<double>::infinity();
+  int iterations = 0;
+  StartStatus status = StartStatus::kFailed;
+};
+
+bool FiniteParams(const Params& x) {
+  return std::all_of(x.begin(), x.end(), [](double v) { return std::isfinite(v); });
+}
+
+// One Ceres Problem over a fixed number of points, reused for every solve a worker does.
+class Worker {
+ public:
+  Worker(const std::vector<Point>& points, double huber_delta)
+      : points_(points), huber_(huber_delta), problem_(ProblemOptions()) {
+    for (auto& p : points_) {
+      problem_.AddResidualBlock(new LseResidual(&p), &huber_, x_.data());
+    }
+  }
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // For the bootstrap: replaces the data (same count) without rebuilding the Problem.
+  std::vector<Point>& points() { return points_; }
+
+  StartResult Solve(const Params& start, const ceres::Solver::Options& options) {
+    StartResult out;
+    x_ = start;
+    ceres::Solver::Summary summary;
+    ceres::Solve(options, &problem_, &summary);
+    out.iterations = summary.num_successful_steps + summary.num_unsuccessful_steps;
+    out.x = x_;
+    if (!summary.IsSolutionUsable() || !std::isfinite(summary.final_cost) || !FiniteParams(x_)) {
+      return out;
+    }
+    out.cost = summary.final_cost;
+    out.status = summary.termination_type == ceres::CONVERGENCE ? StartStatus::kConverged
+                                                                : StartStatus::kNotConverged;
+    return out;
+  }
+
+ private:
+  static ceres::Problem::Options ProblemOptions() {
+    ceres::Problem::Options o;
+    o.loss_function_ownership = ceres::DO_NOT_TAKE_OWNERSHIP;  // one HuberLoss shared by all
+    return o;
+  }
+
+  std::vector<Point> points_;
+  ceres::HuberLoss huber_;
+  Params x_{};
+  ceres::Problem problem_;
+};
+
+ceres::Solver::Options SolverOptions(const LossFitOptions& options, int max_iterations) {
+  ceres::Solver::Options o;
+  o.minimizer_type = ceres::TRUST_REGION;
+  o.trust_region_strategy_type = ceres::LEVENBERG_MARQUARDT;
+  o.linear_solver_type = ceres::DENSE_QR;
+  o.num_threads = 1;
+  o.max_num_iterations = max_iterations;
+  o.function_tolerance = options.function_tolerance;
+  o.gradient_tolerance = options.gradient_tolerance;
+  o.parameter_tolerance = options.parameter_tolerance;
+  o.logging_type = ceres::SILENT;
+  o.minimizer_progress_to_stdout = false;
+  return o;
+}
+
+// Runs `task(worker, i)` for i in [0, count) on `workers` (the calling thread is worker 0 and
+// reports progress). Returns false when progress asked to cancel.
+template <typename Task>
+bool ParallelFor(std::vector<std::unique_ptr<Worker>>& workers, int count, const Task& task,
+                 const ProgressCallback& progress, double progress_from, double progress_to,
+                 const std::string& message) {
+  std::atomic<int> next{0};
+  std::atomic<int> done{0};
+  std::atomic<bool> cancel{false};
+  std::mutex error_mutex;
+  std::exception_ptr error;
+  auto loop = [&](std::size_t w, bool reporter) {
+    try {
+      for (int i = next++; i < count && !cancel; i = next++) {
+        task(*workers[w], i);
+        ++done;
+        if (reporter && !ReportProgress(progress,
+                                        progress_from + (progress_to - progress_from) *
+                                                            static_cast<double>(done) / count,
+                                        message)) {
+          cancel = true;
+        }
+      }
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(error_mutex);
+      if (!error) error = std::current_exception();
+      cancel = true;
+    }
+  };
+  std::vector<std::thread> threads;
+  for (std::size_t w = 1; w < workers.size(); ++w) threads.emplace_back(loop, w, false);
+  loop(0, true);
+  for (auto& t : threads) t.join();
+  if (error) std::rethrow_exception(error);
+  if (cancel) return false;
+  ReportProgress(progress, progress_to, message);
+  return true;
+}
+
+LossLaw LawFromParams(const Params& x) {
+  LossLaw law;
+  law.form = LossLaw::Form::kChinchilla;
+  law.params_counted = ParamCount::kAll;
+  law.A = std::exp(x[kA]);
+  law.B = std::exp(x[kB]);
+  law.E = std::exp(x[kE]);
+  law.alpha = x[kAlpha];
+  law.beta = x[kBeta];
+  return law;
+}
+
+// The index of the best (lowest-cost) result; ties go to the lower index.
+int BestIndex(const std::vector<StartResult>& results) {
+  int best = -1;
+  for (int i = 0; i < static_cast<int>(results.size()); ++i) {
+    if (results[static_cast<std::size_t>(i)].status == StartStatus::kFailed) continue;
+    if (best < 0 ||
+        results[static_cast<std::size_t>(i)].cost < results[static_cast<std::size_t>(best)].cost) {
+      best = i;
+    }
+  }
+  return best;
+}
+
+// splitmix64: decorrelated per-resample seeds, so resample i is the same whatever thread draws it.
+uint64_t SplitMix(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+// Uniform in [0, 1) and standard normal from a 64-bit generator, defined here so that results
+// do not depend on the standard library's distributions.
+double Uniform01(std::mt19937_64& rng) { return static_cast<double>(rng() >> 11) * 0x1.0p-53; }
+double Normal(std::mt19937_64& rng) {
+  const double u1 = 1.0 - Uniform01(rng);  // (0, 1]
+  const double u2 = Uniform01(rng);
+  return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2);
+}
+
+// Percentile with linear interpolation between order statistics (numpy's default).
+double Percentile(std::vector<double> values, double q) {
+  std::sort(values.begin(), values.end());
+  const double pos = q * static_cast<double>(values.size() - 1);
+  const auto lo = static_cast<std::size_t>(std::floor(pos));
+  const std::size_t hi = std::min(lo + 1, values.size() - 1);
+  const double t = pos - static_cast<double>(lo);
+  return values[lo] * (1 - t) + values[hi] * t;
+}
+
+void CheckRuns(const std::vector<LossRun>& runs, const LossFitOptions& options) {
+  auto where = [](const LossRun& r, std::size_t i) {
+    return r.line > 0 ? fmt::format("line {}", r.line) : fmt::format("run {}", i + 1);
+  };
+  if (static_cast<int>(runs.size()) < options.min_runs) {
+    throw InputError(
+        fmt::format("{} run{}: fitting the 5 parameters of E + A/N^alpha + B/D^beta "
+                    "needs at least {} runs",
+                    runs.size(), runs.size() == 1 ? "" : "s", options.min_runs));
+  }
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    const auto& r = runs[i];
+    for (auto [name, v] : {std::pair<const char*, double>{"params", r.params},
+                           {"tokens", r.tokens},
+                           {"loss", r.loss}}) {
+      if (!(std::isfinite(v) && v > 0)) {
+        throw InputError(
+            fmt::format("{}: {} is {}; expected a finite positive number", where(r, i), name, v));
+      }
+    }
+  }
+  auto all_same = [&](auto get) {
+    return std::all_of(runs.begin(), runs.end(),
+                       [&](const LossRun& r) { return get(r) == get(runs.front()); });
+  };
+  if (all_same([](const LossRun& r) { return r.params; })) {
+    throw InputError(
+        fmt::format("every run has the same model size N = {:g}: alpha and A cannot "
+                    "be fitted; add runs of other sizes",
+                    runs.front().params));
+  }
+  if (all_same([](const LossRun& r) { return r.tokens; })) {
+    throw InputError(
+        fmt::format("every run has the same token count D = {:g}: beta and B cannot "
+                    "be fitted; add runs of other lengths",
+                    runs.front().tokens));
+  }
+}
+
+int ResolveThreads(int requested) {
+  if (requested > 0) return requested;
+  const unsigned hw = std::thread::hardware_concurrency();
+  return hw == 0 ? 1 : static_cast<int>(hw);
+}
+
+double Seconds(std::chrono::steady_clock::time_point since) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
+}
+
+}  // namespace
+
+bool LossFitOptions::IsValid(std::string* error) const {
+  auto fail = [error](const std::string& why) {
+    if (error) *error = why;
+    return false;
+  };
+  if (!(huber_delta > 0 && std::isfinite(huber_delta))) return fail("huber_delta must be > 0");
+  for (const auto* grid : {&alpha_starts, &beta_starts, &e_starts, &a_starts, &b_starts}) {
+    if (grid->empty()) return fail("every start grid needs at least one value");
+    for (double v : *grid) {
+      if (!std::isfinite(v)) return fail("start grid values must be finite");
+    }
+  }
+  if (max_iterations_per_start < 1) return fail("max_iterations_per_start must be >= 1");
+  if (early_exit_iterations < 0) return fail("early_exit_iterations must be >= 0");
+  if (!(early_exit_cost_ratio >= 1)) return fail("early_exit_cost_ratio must be >= 1");
+  if (num_threads < 0) return fail("num_threads must be >= 0");
+  if (bootstrap_resamples < 0) return fail("bootstrap_resamples must be >= 0");
+  if (bootstrap_perturbed_starts < 0) return fail("bootstrap_perturbed_starts must be >= 0");
+  if (!(confidence > 0 && confidence < 1)) return fail("confidence must be in (0, 1)");
+  if (!(budget_flops > 0 && std::isfinite(budget_flops))) return fail("budget_flops must be > 0");
+  if (min_runs < 5) return fail("min_runs must be >= 5 (the law has 5 parameters)");
+  return true;
+}
+
+LossFitSummary FitLossLaw(const std::vector<LossRun>& runs, const LossFitOptions& options,
+                          const ProgressCallback& progress) {
+  std::string why;
+  if (!options.IsValid(&why)) throw InputError("loss fit options: " + why);
+  CheckRuns(runs, options);
+
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<Point> points;
+  points.reserve(runs.size());
+  for (const auto& r : runs) {
+    points.push_back({std::log(r.params), std::log(r.tokens), std::log(r.loss)});
+  }
+
+  // The grid, in a fixed order.
+  std::vector<Params> starts;
+  for (double alpha : options.alpha_starts) {
+    for (double beta : options.beta_starts) {
+      for (double e : options.e_starts) {
+        for (double a : options.a_starts) {
+          for (double b : options.b_starts) starts.push_back({a, b, e, alpha, beta});
+        }
+      }
+    }
+  }
+  const int n_starts = static_cast<int>(starts.size());
+
+  LossFitSummary summary;
+  summary.starts = n_starts;
+  summary.n_runs = static_cast<int>(runs.size());
+  summary.num_threads = std::min(ResolveThreads(options.num_threads), n_starts);
+  summary.confidence = options.confidence;
+  summary.huber_delta = options.huber_delta;
+  summary.budget_flops = options.budget_flops;
+
+  std::vector<std::unique_ptr<Worker>> workers;
+  for (int w = 0; w < summary.num_threads; ++w) {
+    workers.push_back(std::make_unique<Worker>(points, options.huber_delta));
+  }
+
+  // Phase 1: a few iterations from every start (all of them when the early exit is off).
+  const bool two_phase = options.early_exit_iterations > 0 &&
+                         options.early_exit_iterations < options.max_iterations_per_start;
+  const int phase1_iterations =
+      two_phase ? options.early_exit_iterations : options.max_iterations_per_start;
+  std::vector<StartResult> results(static_cast<std::size_t>(n_starts));
+  {
+    const auto solver_options = SolverOptions(options, phase1_iterations);
+    const bool ok = ParallelFor(
+        workers, n_starts,
+        [&](Worker& w, int i) {
+          results[static_cast<std::size_t>(i)] =
+              w.Solve(starts[static_cast<std::size_t>(i)], solver_options);
+        },
+        progress, 0.0, two_phase ? 0.5 : 1.0, "grid of starts");
+    if (!ok) throw Cancelled();
+  }
+  for (const auto& r : results) summary.iterations += r.iterations;
+
+  // Phase 2: carry on with the promising starts that have not converged yet.
+  if (two_phase) {
+    const int best1 = BestIndex(results);
+    std::vector<int> carry_on;
+    if (best1 >= 0) {
+      const double threshold =
+          options.early_exit_cost_ratio * results[static_cast<std::size_t>(best1)].cost;
+      for (int i = 0; i < n_starts; ++i) {
+        const auto& r = results[static_cast<std::size_t>(i)];
+        if (r.status != StartStatus::kNotConverged) continue;
+        if (r.cost <= threshold) {
+          carry_on.push_back(i);
+        } else {
+          ++summary.starts_abandoned;
+        }
+      }
+    }
+    const auto solver_options =
+        SolverOptions(options, options.max_iterations_per_start - options.early_exit_iterations);
+    std::atomic<int> phase2_iterations{0};
+    const bool ok = ParallelFor(
+        workers, static_cast<int>(carry_on.size()),
+        [&](Worker& w, int k) {
+          auto& r = results[static_cast<std::size_t>(carry_on[static_cast<std::size_t>(k)])];
+          const int before = r.iterations;
+          r = w.Solve(r.x, solver_options);
+          phase2_iterations += r.iterations;
+          r.iterations += before;
+        },
+        progress, 0.5, 1.0, "grid of starts");
+    if (!ok) throw Cancelled();
+    summary.iterations += phase2_iterations;
+  }
+  for (const auto& r : results) {
+    if (r.status == StartStatus::kConverged) ++summary.starts_converged;
+    if (r.status == StartStatus::kFailed) ++summary.starts_failed;
+  }
+  // Abandoned starts are counted as not converged, not failed.
+
+  const int best = BestIndex(results);
+  if (best < 0) {
+    throw RuntimeError(
+        fmt::format("the loss fit failed: none of the {} starts reached a finite "
+                    "optimum",
+                    n_starts));
+  }
+  const StartResult& opt = results[static_cast<std::size_t>(best)];
+  summary.objective = opt.cost;
+  summary.best_iterations = opt.iterations;
+  summary.law = LawFromParams(opt.x);
+  // Converged when the best start met a convergence test, or a converged start found the same
+  // cost (the optimum is flat, and a start can stop at its iteration limit right on it).
+  summary.converged = opt.status == StartStatus::kConverged;
+  for (const auto& r : results) {
+    if (r.status == StartStatus::kConverged && r.cost <= opt.cost * (1 + 1e-9)) {
+      summary.converged = true;
+    }
+  }
+  if (!summary.converged) {
+    summary.warnings.push_back(fmt::format(
+        "the best start stopped at the iteration limit ({}) before meeting a convergence test; "
+        "the optimum may not be reached (raise max_iterations_per_start)",
+        options.max_iterations_per_start));
+  }
+
+  // Degenerate optima: an unconstrained fit can trade a term away.
+  const LossLaw& law = summary.law;
+  const double min_loss =
+      std::min_element(runs.begin(), runs.end(), [](const LossRun& x, const LossRun& y) {
+        return x.loss < y.loss;
+      })->loss;
+  const std::string separability = SeparabilityWarning(runs);
+  if (!separability.empty()) summary.warnings.push_back(separability);
+  if (!(law.alpha > 0) || !(law.beta > 0)) {
+    throw RuntimeError(fmt::format(
+        "the loss fit landed on a boundary: alpha = {:.4g}, beta = {:.4g} (a loss that does not "
+        "fall with size or data); the runs do not support the Chinchilla form{}",
+        law.alpha, law.beta, separability.empty() ? "" : ". Likely cause: " + separability));
+  }
+  if (!(std::isfinite(law.A) && std::isfinite(law.B) && std::isfinite(law.E))) {
+    throw RuntimeError(
+        "the loss fit landed on a boundary: a scale overflowed (A, B or E is not finite)");
+  }
+  auto boundary = [&](const std::string& what) {
+    summary.on_boundary = true;
+    summary.warnings.push_back("the optimum lies on a boundary: " + what);
+  };
+  if (law.alpha < 1e-3)
+    boundary(fmt::format("alpha = {:.3g}, the N term is a constant", law.alpha));
+  if (law.beta < 1e-3) boundary(fmt::format("beta = {:.3g}, the D term is a constant", law.beta));
+  if (law.alpha > 3) boundary(fmt::format("alpha = {:.3g} is implausibly steep", law.alpha));
+  if (law.beta > 3) boundary(fmt::format("beta = {:.3g} is implausibly steep", law.beta));
+  if (law.E < 1e-3 * min_loss) {
+    boundary(fmt::format("E = {:.3g}, the irreducible loss vanished", law.E));
+  }
+
+  // Residuals.
+  {
+    auto& s = summary.residual_stats;
+    std::vector<double> abs_r;
+    for (const auto& r : runs) {
+      const double pred = law.Loss(r.params, r.tokens);
+      const double res = std::log(pred) - std::log(r.loss);
+      summary.residuals.push_back(res);
+      abs_r.push_back(std::fabs(res));
+      s.mean += res;
+      s.rms += res * res;
+      s.max_abs = std::max(s.max_abs, std::fabs(res));
+      const double rel = std::fabs(pred / r.loss - 1.0);
+      s.mean_rel += rel;
+      s.max_rel = std::max(s.max_rel, rel);
+      if (std::fabs(res) > options.huber_delta) ++s.n_beyond_delta;
+    }
+    const double n = static_cast<double>(runs.size());
+    s.mean /= n;
+    s.rms = std::sqrt(s.rms / n);
+    s.mean_rel /= n;
+    s.median_abs = Percentile(abs_r, 0.5);
+  }
+  summary.allocation = Allocate(law, options.budget_flops);
+  summary.time_s = Seconds(t0);
+
+  if (options.bootstrap_resamples == 0) return summary;
+
+  // Bootstrap: resample runs with replacement, refit from the optimum and perturbed copies.
+  const auto tb = std::chrono::steady_clock::now();
+  const int n_boot = options.bootstrap_resamples;
+  const std::size_t n = runs.size();
+  const Params x_opt = opt.x;
+  std::vector<StartResult> boot(static_cast<std::size_t>(n_boot));
+  const auto boot_options = SolverOptions(options, options.max_iterations_per_start);
+  const bool ok = ParallelFor(
+      workers, n_boot,
+      [&](Worker& w, int i) {
+        std::mt19937_64 rng(SplitMix(options.seed ^ SplitMix(static_cast<uint64_t>(i) + 1)));
+        auto& pts = w.points();
+        std::vector<LossRun> sample;
+        sample.reserve(n);
+        for (std::size_t k = 0; k < n; ++k) {
+          const std::size_t j = static_cast<std::size_t>(rng() % n);
+          pts[k] = points[j];
+          sample.push_back(runs[j]);
+        }
+        auto& result = boot[static_cast<std::size_t>(i)];
+        // A resample with one size or one token count cannot be fitted.
+        const bool one_n = std::all_of(sample.begin(), sample.end(), [&](const LossRun& r) {
+          return r.params == sample.front().params;
+        });
+        const bool one_d = std::all_of(sample.begin(), sample.end(), [&](const LossRun& r) {
+          return r.tokens == sample.front().tokens;
+        });
+        if (one_n || one_d) return;
+        for (int s = 0; s <= options.bootstrap_perturbed_starts; ++s) {
+          Params start = x_opt;
+          if (s > 0) {
+            start[kA] += 0.5 * Normal(rng);
+            start[kB] += 0.5 * Normal(rng);
+            start[kE] += 0.05 * Normal(rng);
+            start[kAlpha] *= std::exp(0.1 * Normal(rng));
+            start[kBeta] *= std::exp(0.1 * Normal(rng));
+          }
+          StartResult r = w.Solve(start, boot_options);
+          if (r.status != StartStatus::kFailed && r.cost < result.cost) result = r;
+        }
+      },
+      progress, 0.0, 1.0, "bootstrap resamples");
+  if (!ok) throw Cancelled();
+
+  summary.bootstrap_resamples = n_boot;
+  std::vector<std::vector<double>> columns(10);
+  for (const auto& r : boot) {
+    if (r.status == StartStatus::kFailed || !(r.x[kAlpha] > 0) || !(r.x[kBeta] > 0)) {
+      ++summary.bootstrap_failed;
+      continue;
+    }
+    const LossLaw l = LawFromParams(r.x);
+    if (!l.IsValid(nullptr)) {
+      ++summary.bootstrap_failed;
+      continue;
+    }
+    const ComputeOptimal c = Allocate(l, options.budget_flops);
+    const double values[10] = {l.A, l.B, l.E, l.alpha, l.beta, c.a, c.b, c.G, c.params, c.tokens};
+    if (!std::all_of(std::begin(values), std::end(values),
+                     [](double v) { return std::isfinite(v); })) {
+      ++summary.bootstrap_failed;
+      continue;
+    }
+    for (std::size_t k = 0; k < 10; ++k) columns[k].push_back(values[k]);
+    summary.bootstrap_laws.push_back(l);
+  }
+  if (summary.bootstrap_laws.size() < 2) {
+    summary.warnings.push_back(
+        fmt::format("bootstrap: only {} of {} resamples could be fitted; no intervals",
+                    summary.bootstrap_laws.size(), n_boot));
+  } else {
+    const char* names[10] = {"A", "B", "E", "alpha", "beta", "a", "b", "G", "N_opt", "D_opt"};
+    const double tail = (1 - options.confidence) / 2;
+    for (std::size_t k = 0; k < 10; ++k) {
+      summary.intervals.push_back(
+          {names[k], {Percentile(columns[k], tail), Percentile(columns[k], 1 - tail)}});
+    }
+    if (summary.bootstrap_failed > 0) {
+      summary.warnings.push_back(
+          fmt::format("bootstrap: {} of {} resamples could not be fitted and "
+                      "are left out of the intervals",
+                      summary.bootstrap_failed, n_boot));
+    }
+  }
+  summary.bootstrap_time_s = Seconds(tb);
+  return summary;
+}
+
+}  // namespace chronoscale

@@ -1,0 +1,217 @@
+// Black-box tests of `chronoscale fit-loss`: runs the built binary, checks exit codes (0 ok,
+// 2 bad input, 1 runtime failure), the JSON document and the error messages.
+#include <fmt/format.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+
+#include <chronoscale/loss_law.h>
+
+using namespace chronoscale;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Result {
+  int rc = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string Quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+class TempDir {
+ public:
+  TempDir() {
+    path_ = fs::temp_directory_path() / ("chronoscale_cli_fit_loss_" + std::to_string(::getpid()));
+    fs::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  std::string File(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  fs::path path_;
+};
+
+// Runs `chronoscale <args>` with stdout captured and stderr in a file.
+Result Run(const std::string& args, const TempDir& dir) {
+  const std::string err_path = dir.File("stderr.txt");
+  const std::string cmd = Quote(CHRONOSCALE_CLI) + " " + args + " 2>" + Quote(err_path);
+  Result r;
+  FILE* pipe = ::popen(cmd.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  char buf[4096];
+  std::size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) r.out.append(buf, n);
+  const int status = ::pclose(pipe);
+  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.err = Slurp(err_path);
+  return r;
+}
+
+// Runs from the Epoch law on a grid of sizes and ratios, with small deterministic noise.
+std::string WriteRuns(const TempDir& dir, const std::string& name) {
+  const LossLaw law = LossLawPreset("epoch");
+  std::string text = "params,tokens,loss,note\n";
+  int k = 0;
+  for (double n : {3e7, 1e8, 3e8, 1e9, 3e9}) {
+    for (double ratio : {5.0, 15.0, 40.0, 120.0}) {
+      const double noise = 0.004 * std::sin(1.7 * ++k);
+      text += fmt::format("{:g},{:g},{:.6f},run{}\n", n, ratio * n,
+                          law.Loss(n, ratio * n) * std::exp(noise), k);
+    }
+  }
+  const std::string path = dir.File(name);
+  std::ofstream(path) << text;
+  return path;
+}
+
+}  // namespace
+
+TEST_CASE("fit-loss --format json prints law, ci and fit") {
+  TempDir dir;
+  const std::string runs = WriteRuns(dir, "runs.csv");
+  const Result r = Run("fit-loss --runs " + Quote(runs) + " --format json", dir);
+  INFO(r.err);
+  REQUIRE(r.rc == 0);
+  const auto doc = nlohmann::json::parse(r.out);
+  for (const char* key : {"schema_version", "tool", "version", "inputs", "law", "ci", "fit"}) {
+    CHECK(doc.contains(key));
+  }
+  for (const char* key : {"form", "E", "A", "B", "alpha", "beta"}) CHECK(doc["law"].contains(key));
+  CHECK(doc["law"]["form"] == "chinchilla");
+  CHECK(doc["law"]["alpha"].get<double>() == Approx(0.3478).margin(0.03));
+  for (const char* key : {"objective", "starts", "starts_converged", "iterations", "time_s",
+                          "n_runs", "dropped", "warnings", "residual_summary", "residuals"}) {
+    CHECK(doc["fit"].contains(key));
+  }
+  CHECK(doc["fit"]["starts"] == 4500);
+  CHECK(doc["fit"]["n_runs"] == 20);
+  CHECK(doc["fit"]["converged"] == true);
+  CHECK(doc["ci"].empty());  // no --bootstrap: no resampling
+  CHECK(r.out.find("NaN") == std::string::npos);
+  CHECK(r.out.find("nan") == std::string::npos);
+}
+
+TEST_CASE("fit-loss --bootstrap gives intervals, the same for the same --seed") {
+  TempDir dir;
+  const std::string runs = WriteRuns(dir, "runs.csv");
+  const std::string args = "fit-loss --runs " + Quote(runs) + " --bootstrap 30 --format json";
+  const Result a = Run(args + " --seed 3", dir);
+  const Result b = Run(args + " --seed 3", dir);
+  INFO(a.err);
+  REQUIRE(a.rc == 0);
+  REQUIRE(b.rc == 0);
+  const auto ja = nlohmann::json::parse(a.out);
+  const auto jb = nlohmann::json::parse(b.out);
+  for (const char* key : {"A", "B", "E", "alpha", "beta", "a", "b", "G", "N_opt"}) {
+    REQUIRE(ja["ci"].contains(key));
+    CHECK(ja["ci"][key].size() == 2);
+    CHECK(ja["ci"][key][0].get<double>() <= ja["ci"][key][1].get<double>());
+    CHECK(ja["ci"][key] == jb["ci"][key]);
+  }
+}
+
+TEST_CASE("fit-loss table output and --out law.json that plan-style loaders accept") {
+  TempDir dir;
+  const std::string runs = WriteRuns(dir, "runs.csv");
+  const Result t = Run("fit-loss --runs " + Quote(runs), dir);
+  REQUIRE(t.rc == 0);
+  CHECK_THAT(t.out, Catch::Contains("alpha") && Catch::Contains("objective") &&
+                        Catch::Contains("residuals"));
+  const std::string law = dir.File("law.json");
+  const Result o = Run("fit-loss --runs " + Quote(runs) + " --out " + Quote(law), dir);
+  INFO(o.err);
+  REQUIRE(o.rc == 0);
+  CHECK(o.out.empty());
+  const LossLaw loaded = LoadLaw(law);
+  CHECK(loaded.alpha == Approx(0.3478).margin(0.03));
+}
+
+TEST_CASE("fit-loss refuses to write over its input") {
+  TempDir dir;
+  const std::string runs = WriteRuns(dir, "runs.csv");
+  const std::string before = Slurp(runs);
+  const Result r = Run("fit-loss --runs " + Quote(runs) + " --out " + Quote(runs), dir);
+  CHECK(r.rc == 2);
+  CHECK_THAT(r.err, Catch::Contains("input"));
+  CHECK(Slurp(runs) == before);
+}
+
+TEST_CASE("fit-loss bad input exits 2 naming file:line:col, flag or column") {
+  TempDir dir;
+  const std::string bad = dir.File("bad.csv");
+  std::ofstream(bad) << "params,tokens,loss\n1e8,2e9,3.1\n2e8,4e9,x\n";
+  Result r = Run("fit-loss --runs " + Quote(bad), dir);
+  CHECK(r.rc == 2);
+  CHECK_THAT(r.err, Catch::Contains(bad + ":3:3"));
+
+  r = Run("fit-loss --runs " + Quote(dir.File("missing.csv")), dir);
+  CHECK(r.rc == 2);
+  CHECK_THAT(r.err, Catch::Contains("missing.csv"));
+
+  const std::string runs = WriteRuns(dir, "runs.csv");
+  r = Run("fit-loss --runs " + Quote(runs) + " --loss-col final", dir);
+  CHECK(r.rc == 2);
+  CHECK_THAT(r.err, Catch::Contains("'final'"));
+
+  r = Run("fit-loss --runs " + Quote(runs) + " --tokens-col tokens --flops-col tokens", dir);
+  CHECK(r.rc == 2);
+
+  r = Run("fit-loss --runs " + Quote(runs) + " --bootstrap -3", dir);
+  CHECK(r.rc == 2);
+
+  r = Run("fit-loss", dir);
+  CHECK(r.rc == 2);
+  CHECK_THAT(r.err, Catch::Contains("--runs"));
+
+  const std::string few = dir.File("few.csv");
+  std::ofstream(few) << "params,tokens,loss\n1e8,2e9,3.1\n2e8,4e9,3.0\n1e9,2e10,2.5\n";
+  r = Run("fit-loss --runs " + Quote(few), dir);
+  CHECK(r.rc == 2);
+  CHECK_THAT(r.err, Catch::Contains("at least 5"));
+}
+
+TEST_CASE("fit-loss reproduces Epoch's fit on the digitised Chinchilla data") {
+  const std::string data =
+      std::string(CHRONOSCALE_SHARED_DIR) + "/data/chinchilla_svg_extracted.csv";
+  if (!fs::exists(data)) {
+    WARN("skipped: " << data << " is absent (it lives in ../shared/data)");
+    return;
+  }
+  TempDir dir;
+  const Result r = Run("fit-loss --runs " + Quote(data) +
+                           " --params-col 'Model Size' --flops-col 'Training FLOP'"
+                           " --drop-highest 5 --format json",
+                       dir);
+  INFO(r.err);
+  REQUIRE(r.rc == 0);
+  const auto doc = nlohmann::json::parse(r.out);
+  CHECK(doc["law"]["A"].get<double>() == Approx(477.8).margin(5));
+  CHECK(doc["law"]["B"].get<double>() == Approx(2143).margin(80));
+  CHECK(doc["law"]["E"].get<double>() == Approx(1.8172).margin(0.002));
+  CHECK(doc["fit"]["n_runs"] == 240);
+  CHECK(doc["fit"]["dropped"] == 5);
+}
