@@ -8,6 +8,7 @@
 
 #include "cli_common.h"
 #include "commands.h"
+#include "plot_hooks.h"
 
 namespace chronoscale::cli {
 namespace {
@@ -39,6 +40,10 @@ void Run(const FitTimeOptions& o) {
     WriteFileAtomic(o.out, model.dump(2) + "\n");
     fmt::print(stderr, "wrote {}\n", o.out);
   }
+  if (!o.plot.empty()) {
+    RenderTimeFitPlot(summary, file.runs, o.plot);
+    fmt::print(stderr, "wrote {}\n", o.plot);
+  }
   if (o.format == Format::kJson) {
     nlohmann::json doc = prov;
     doc["hardware"] = hw.name;
@@ -53,10 +58,9 @@ void Run(const FitTimeOptions& o) {
     if (summary.model.fitted[3]) {
       text += fmt::format(
           "calibrated: t = {:.3f} ms + smoothmax_p(matmul FLOPs / {:.0f} TFLOP/s + attention FLOPs / {:.0f} TFLOP/s "
-          "+ bytes / {:.0f} GB/s + exps / {:.1f} G/s, launches x {:.1f} us) + optimizer (bytes, {:.1f} us per tensor), p = {:.1f}\n",
+          "+ bytes / {:.0f} GB/s, launches x {:.1f} us) + optimizer (bytes, {:.1f} us per tensor), p = {:.1f}\n",
           k.c0_s * 1e3, k.matmul_s_per_flop > 0 ? 1e-12 / k.matmul_s_per_flop : 0,
-          k.attention_s_per_flop > 0 ? 1e-12 / k.attention_s_per_flop : 0, k.s_per_byte > 0 ? 1e-9 / k.s_per_byte : 0,
-          k.s_per_exp > 0 ? 1e-9 / k.s_per_exp : 0, k.s_per_launch * 1e6, k.s_per_tensor_update * 1e6, k.sharpness);
+          k.attention_s_per_flop > 0 ? 1e-12 / k.attention_s_per_flop : 0, k.s_per_byte > 0 ? 1e-9 / k.s_per_byte : 0, k.s_per_launch * 1e6, k.s_per_tensor_update * 1e6, k.sharpness);
     }
     Emit(text, "");
   }

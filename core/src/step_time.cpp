@@ -142,7 +142,7 @@ double PredictFromCounts(const TimeModel& model, const StepCounts& c, EstimatorK
       constexpr auto kOpt = static_cast<std::size_t>(OpKind::kOptimizer);
       const double gpu = c.flops[static_cast<std::size_t>(OpKind::kMatmul)] * k.matmul_s_per_flop +
                          c.flops[static_cast<std::size_t>(OpKind::kAttention)] * k.attention_s_per_flop +
-                         (c.TotalBytes() - c.bytes[kOpt]) * k.s_per_byte + c.TotalExps() * k.s_per_exp;
+                         (c.TotalBytes() - c.bytes[kOpt]) * k.s_per_byte;
       const double cpu = (c.TotalLaunches() - c.launches[kOpt]) * k.s_per_launch;
       return k.c0_s + SmoothMax(gpu, cpu, k.sharpness) +
              SmoothMax(c.bytes[kOpt] * k.s_per_byte, c.launches[kOpt] * k.s_per_tensor_update, k.sharpness);
@@ -189,7 +189,7 @@ std::vector<double> ExplainOpSeconds(const TimeModel& model, const Workload& wl,
         const double f = op.kind == OpKind::kMatmul      ? k.matmul_s_per_flop
                          : op.kind == OpKind::kAttention ? k.attention_s_per_flop
                                                          : 0;
-        const double gpu = op.count * (op.flops * f + op.Bytes() * k.s_per_byte + op.exps * k.s_per_exp);
+        const double gpu = op.count * (op.flops * f + op.Bytes() * k.s_per_byte);
         const double cpu = op.count * op.launches *
                            (op.kind == OpKind::kOptimizer ? k.s_per_tensor_update : k.s_per_launch);
         x = std::max(gpu, cpu);
@@ -223,7 +223,6 @@ nlohmann::json TimeModelToJson(const TimeModel& m) {
                          {"matmul_s_per_flop", k.matmul_s_per_flop},
                          {"attention_s_per_flop", k.attention_s_per_flop},
                          {"s_per_byte", k.s_per_byte},
-                         {"s_per_exp", k.s_per_exp},
                          {"s_per_launch", k.s_per_launch},
                          {"s_per_tensor_update", k.s_per_tensor_update},
                          {"sharpness", k.sharpness}};
@@ -265,7 +264,6 @@ TimeModel TimeModelFromJson(const nlohmann::json& doc, const std::string& where)
     k.matmul_s_per_flop = JsonNumber(c, "matmul_s_per_flop", wc, 0, 1);
     k.attention_s_per_flop = JsonNumber(c, "attention_s_per_flop", wc, 0, 1);
     k.s_per_byte = JsonNumber(c, "s_per_byte", wc, 0, 1);
-    k.s_per_exp = JsonNumber(c, "s_per_exp", wc, 0, 1);
     k.s_per_launch = JsonNumber(c, "s_per_launch", wc, 0, 1);
     k.s_per_tensor_update = JsonNumber(c, "s_per_tensor_update", wc, 0, 1);
     k.sharpness = JsonNumber(c, "sharpness", wc, 1, 64);

@@ -39,7 +39,7 @@ E ParseEnum(const CsvTable& t, std::size_t row, int col, E fallback, const char*
 // Features of one run scaled to seconds at the hardware's nominal rates, so every coefficient
 // of the fit is a dimensionless multiplier near 1.
 struct Row {
-  double mm, att, bytes, exps, launches;  // forward + backward, seconds at nominal rates
+  double mm, att, bytes, launches;  // forward + backward, seconds at nominal rates
   double opt_bytes, opt_tensors;          // optimizer, seconds at nominal rates
   double flops_model, bytes_total;        // raw counts for the two linear estimators
   double y;                               // measured seconds
@@ -47,15 +47,28 @@ struct Row {
 
 constexpr double kLaunchScale_s = 1e-5;
 
+// Parameters of the calibrated fit: theta[0] = c0 / y0 (linear, >= 0); theta[1..5] = log of the
+// multipliers of the nominal rates (matmul, attention, bytes, launch, optimizer tensor), so every
+// coefficient stays positive; theta[6] = p, the sharpness of the smooth max.
+constexpr int kCalibratedParams = 7;
+// Prior multipliers: GEMMs near the measured peak, flash attention at about half of it (its
+// backward is less efficient), streaming kernels near the bandwidth, ~20 us of eager dispatch per
+// kernel, ~10 us per parameter tensor in the optimizer. The prior only decides what the runs
+// cannot: attention FLOPs, for example, are collinear with everything else when every run has
+// the same sequence length.
+constexpr double kPrior[5] = {1.2, 2.0, 1.2, 2.0, 1.0};
+constexpr double kPriorWeight[5] = {0.03, 0.1, 0.03, 0.03, 0.03};
+
 struct CalibratedResidual {
   CalibratedResidual(const Row& r, double y_scale) : row(r), y0(y_scale) {}
   template <typename T>
   bool operator()(const T* const theta, T* residual) const {
-    const T gpu = theta[1] * row.mm + theta[2] * row.att + theta[3] * row.bytes + theta[4] * row.exps;
-    const T cpu = theta[5] * row.launches;
-    const T p = theta[7];
-    const T opt_gpu = theta[3] * row.opt_bytes;
-    const T opt_cpu = theta[6] * row.opt_tensors;
+    using std::exp;
+    const T gpu = exp(theta[1]) * row.mm + exp(theta[2]) * row.att + exp(theta[3]) * row.bytes;
+    const T cpu = exp(theta[4]) * row.launches;
+    const T p = theta[6];
+    const T opt_gpu = exp(theta[3]) * row.opt_bytes;
+    const T opt_cpu = exp(theta[5]) * row.opt_tensors;
     residual[0] = (theta[0] * y0 + SMax(gpu, cpu, p) + SMax(opt_gpu, opt_cpu, p)) / row.y - T(1);
     return true;
   }
@@ -66,6 +79,15 @@ struct CalibratedResidual {
   }
   Row row;
   double y0;
+};
+
+// A weak Gaussian prior on the log multipliers.
+struct PriorResidual {
+  template <typename T>
+  bool operator()(const T* const theta, T* residual) const {
+    for (int j = 0; j < 5; ++j) residual[j] = T(kPriorWeight[j]) * (theta[j + 1] - T(std::log(kPrior[j])));
+    return true;
+  }
 };
 
 struct LinearResidual {
@@ -131,44 +153,45 @@ void FitOne(EstimatorKind e, const std::vector<Row>& rows, const std::vector<std
     }
     return;
   }
-  // Calibrated: start from the hardware's nominal rates (multipliers 1) and a few other starts;
-  // keep the best robust objective.
+  // Calibrated: start from the prior with a few sharpness values; keep the best objective.
   const double mm_rate = hw.MatmulRate(Precision::kBf16);
   double best_cost = std::numeric_limits<double>::infinity();
-  constexpr int kP = 8;
-  double best[kP] = {0, 1, 1, 1, 1, 1, 1, 4};
-  const double starts[][kP] = {{0.01, 1.5, 1.5, 1.5, 1.0, 1.0, 1.0, 4},
-                               {0.01, 1.2, 2.0, 3.0, 0.5, 2.0, 0.5, 2},
-                               {0.01, 2.0, 1.0, 1.0, 0.1, 0.5, 2.0, 8}};
-  for (const auto& start : starts) {
-    double theta[kP];
-    std::copy(start, start + kP, theta);
+  double best[kCalibratedParams] = {};
+  for (double p0 : {4.0, 2.0, 8.0}) {
+    double theta[kCalibratedParams] = {0.01, 0, 0, 0, 0, 0, p0};
+    for (int j = 0; j < 5; ++j) theta[j + 1] = std::log(kPrior[j]);
     ceres::Problem problem;
     for (auto i : idx) {
-      problem.AddResidualBlock(
-          new ceres::AutoDiffCostFunction<CalibratedResidual, 1, kP>(new CalibratedResidual(rows[i], y0)),
-          new ceres::CauchyLoss(options.robust_scale), theta);
+      problem.AddResidualBlock(new ceres::AutoDiffCostFunction<CalibratedResidual, 1, kCalibratedParams>(
+                                   new CalibratedResidual(rows[i], y0)),
+                               new ceres::CauchyLoss(options.robust_scale), theta);
     }
-    for (int j = 0; j < kP - 1; ++j) problem.SetParameterLowerBound(theta, j, 0.0);
-    problem.SetParameterLowerBound(theta, kP - 1, 1.0);
-    problem.SetParameterUpperBound(theta, kP - 1, 32.0);
+    problem.AddResidualBlock(new ceres::AutoDiffCostFunction<PriorResidual, 5, kCalibratedParams>(new PriorResidual),
+                             nullptr, theta);
+    problem.SetParameterLowerBound(theta, 0, 0.0);
+    problem.SetParameterUpperBound(theta, 0, 10.0);
+    for (int j = 1; j <= 5; ++j) {
+      problem.SetParameterLowerBound(theta, j, -20.0);
+      problem.SetParameterUpperBound(theta, j, 20.0);
+    }
+    problem.SetParameterLowerBound(theta, 6, 1.0);
+    problem.SetParameterUpperBound(theta, 6, 32.0);
     Solve(&problem, options, "calibrated");
     double cost = 0;
     problem.Evaluate(ceres::Problem::EvaluateOptions(), &cost, nullptr, nullptr, nullptr);
     if (cost < best_cost) {
       best_cost = cost;
-      std::copy(theta, theta + kP, best);
+      std::copy(theta, theta + kCalibratedParams, best);
     }
   }
   auto& k = model->calibrated;
   k.c0_s = best[0] * y0;
-  k.matmul_s_per_flop = best[1] / mm_rate;
-  k.attention_s_per_flop = best[2] / mm_rate;
-  k.s_per_byte = best[3] / hw.mem_bandwidth_bytes_per_s;
-  k.s_per_exp = best[4] / hw.ExpRate();
-  k.s_per_launch = best[5] * kLaunchScale_s;
-  k.s_per_tensor_update = best[6] * kLaunchScale_s;
-  k.sharpness = best[7];
+  k.matmul_s_per_flop = std::exp(best[1]) / mm_rate;
+  k.attention_s_per_flop = std::exp(best[2]) / mm_rate;
+  k.s_per_byte = std::exp(best[3]) / hw.mem_bandwidth_bytes_per_s;
+  k.s_per_launch = std::exp(best[4]) * kLaunchScale_s;
+  k.s_per_tensor_update = std::exp(best[5]) * kLaunchScale_s;
+  k.sharpness = best[6];
 }
 
 std::size_t MinRuns(EstimatorKind e) {
@@ -280,7 +303,6 @@ TimeFitSummary FitTimeModel(const std::vector<StepRun>& runs, const HardwareProf
     row.att = c.flops[static_cast<std::size_t>(OpKind::kAttention)] / mm_rate;
     constexpr auto kOpt = static_cast<std::size_t>(OpKind::kOptimizer);
     row.bytes = (c.TotalBytes() - c.bytes[kOpt]) / hw.mem_bandwidth_bytes_per_s;
-    row.exps = c.TotalExps() / hw.ExpRate();
     row.launches = (c.TotalLaunches() - c.launches[kOpt]) * kLaunchScale_s;
     row.opt_bytes = c.bytes[kOpt] / hw.mem_bandwidth_bytes_per_s;
     row.opt_tensors = c.launches[kOpt] * kLaunchScale_s;

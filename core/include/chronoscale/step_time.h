@@ -39,7 +39,9 @@ double RooflineOpSeconds(const Op& op, const HardwareProfile& hw);
 
 // Coefficients of the calibrated estimator. For the forward and backward ops:
 //   gpu_s = matmul flops * matmul_s_per_flop + attention flops * attention_s_per_flop
-//           + bytes * s_per_byte + exps * s_per_exp
+//           + bytes * s_per_byte
+// (exponentials are not a term of their own: in flash attention they are fused into the
+// attention kernel, elsewhere they ride on memory-bound kernels)
 //   cpu_s = launches * s_per_launch
 // and for the optimizer: gpu = bytes * s_per_byte, cpu = parameter tensors * s_per_tensor_update;
 //   t = c0_s + smax(gpu_s, cpu_s) + smax(optimizer gpu, optimizer cpu),
@@ -51,7 +53,6 @@ struct CalibratedCoefficients {
   double matmul_s_per_flop = 0;
   double attention_s_per_flop = 0;
   double s_per_byte = 0;
-  double s_per_exp = 0;
   double s_per_launch = 0;
   double s_per_tensor_update = 0;
   double sharpness = 4;

@@ -1,0 +1,123 @@
+#include <catch2/catch.hpp>
+#include <cmath>
+
+#include <chronoscale/error.h>
+#include <chronoscale/time_fit.h>
+
+using namespace chronoscale;
+
+namespace {
+std::vector<StepRun> H200Runs() {
+  return ReadStepRuns(std::string(CHRONOSCALE_TEST_DATA) + "/steps.csv").runs;
+}
+const EstimatorReport& Report(const TimeFitSummary& s, EstimatorKind k) {
+  return s.reports.at(static_cast<std::size_t>(k));
+}
+}  // namespace
+
+TEST_CASE("Roofline of one op by hand") {
+  HardwareProfile hw;
+  hw.name = "toy";
+  hw.mem_bandwidth_bytes_per_s = 1e12;
+  hw.matmul_flops_per_s[static_cast<int>(Precision::kBf16)] = 1e14;
+  hw.vector_flops_per_s[static_cast<int>(Precision::kFp32)] = 1e13;
+  hw.launch_overhead_s = 1e-5;
+  Op mm;
+  mm.kind = OpKind::kMatmul;
+  mm.flops = 1e12;        // 10 ms at 1e14
+  mm.bytes_read = 1e9;    // 1 ms at 1e12
+  mm.launches = 1;
+  mm.count = 2;
+  CHECK(RooflineOpSeconds(mm, hw) == Approx(2 * (1e-2 + 1e-5)));
+  Op ew;
+  ew.kind = OpKind::kElementwise;
+  ew.flops = 1e9;          // 0.1 ms at 1e13
+  ew.bytes_read = 4e9;     // 4 ms
+  ew.bytes_written = 4e9;  // 4 ms
+  CHECK(RooflineOpSeconds(ew, hw) == Approx(8e-3));
+}
+
+TEST_CASE("Fitted on the H200 steps, the calibrated estimator beats FLOPs-only by 4x") {
+  const auto runs = H200Runs();
+  REQUIRE(runs.size() == 57);
+  const TimeFitSummary s = FitTimeModel(runs, LoadHardware("h200-measured"));
+  const auto& cal = Report(s, EstimatorKind::kCalibrated);
+  const auto& flops = Report(s, EstimatorKind::kFlops);
+  REQUIRE(cal.available);
+  INFO(s.BriefReport());
+  CHECK(cal.cv_median < 0.03);
+  CHECK(cal.in_p90 < 0.08);
+  CHECK(cal.cv_worst < 0.25);
+  CHECK(flops.cv_median > 4 * cal.cv_median);
+  CHECK(s.model.best == EstimatorKind::kCalibrated);
+  // The roofline needs no fit; on the measured profile its median error is what the README says.
+  CHECK(Report(s, EstimatorKind::kRoofline).in_median < 0.25);
+}
+
+TEST_CASE("Calibrated estimator extrapolates to wider models and other sequence lengths") {
+  // Fit on widths up to 2048 at seq 1024, batch 8; predict every other run.
+  std::vector<StepRun> train, test;
+  for (const auto& r : H200Runs()) {
+    const bool seen = r.shape.d_model <= 2048 && r.shape.seq_len == 1024 && r.shape.batch == 8;
+    (seen ? train : test).push_back(r);
+  }
+  REQUIRE(test.size() >= 10);
+  const TimeFitSummary s = FitTimeModel(train, LoadHardware("h200-measured"));
+  std::vector<double> err;
+  for (const auto& r : test) {
+    err.push_back(PredictStepSeconds(s.model, r.shape, EstimatorKind::kCalibrated) / r.step_s - 1);
+  }
+  const ErrorStats st = AbsStats(err);
+  INFO("held-out median " << st.median << " p90 " << st.p90 << " worst " << st.worst);
+  CHECK(st.median < 0.05);
+  CHECK(st.worst < 0.25);
+}
+
+TEST_CASE("Synthetic runs from known coefficients are recovered") {
+  const HardwareProfile hw = LoadHardware("h100-sxm");
+  TimeModel truth = DefaultTimeModel(hw);
+  truth.calibrated = {2e-3, 1.3 / 989e12, 1.8 / 989e12, 1.1 / 3.35e12, 18e-6, 9e-6, 4};
+  truth.fitted[3] = true;
+  std::vector<StepRun> runs;
+  for (int64_t d : {256, 512, 1024, 2048, 3072}) {
+    for (int64_t n : {1, 4, 12, 32}) {
+      StepRun r;
+      r.shape = ReferenceShape(d, n);
+      r.shape.seq_len = d >= 2048 ? 2048 : 1024;
+      r.step_s = PredictStepSeconds(truth, r.shape, EstimatorKind::kCalibrated);
+      runs.push_back(r);
+    }
+  }
+  const TimeFitSummary s = FitTimeModel(runs, hw);
+  CHECK(Report(s, EstimatorKind::kCalibrated).in_worst < 0.01);
+  CHECK(Report(s, EstimatorKind::kCalibrated).cv_median < 0.01);
+}
+
+TEST_CASE("Too few runs: FLOPs and memcopy fit, calibrated is skipped with a note") {
+  auto runs = H200Runs();
+  runs.resize(6);
+  const TimeFitSummary s = FitTimeModel(runs, LoadHardware("h200-measured"));
+  CHECK(Report(s, EstimatorKind::kFlops).available);
+  CHECK_FALSE(Report(s, EstimatorKind::kCalibrated).available);
+  CHECK_THAT(Report(s, EstimatorKind::kCalibrated).note, Catch::Contains("needs at least"));
+  runs.resize(2);
+  CHECK_THROWS_AS(FitTimeModel(runs, LoadHardware("h200-measured")), InputError);
+}
+
+TEST_CASE("Time model JSON round-trips and keeps its predictions") {
+  const TimeFitSummary s = FitTimeModel(H200Runs(), LoadHardware("h200-measured"));
+  const TimeModel back = TimeModelFromJson(TimeModelToJson(s.model), "mem");
+  const ModelShape shape = ReferenceShape(1536, 12);
+  for (EstimatorKind e : {EstimatorKind::kFlops, EstimatorKind::kMemcopy, EstimatorKind::kRoofline,
+                          EstimatorKind::kCalibrated}) {
+    CHECK(PredictStepSeconds(back, shape, e) == Approx(PredictStepSeconds(s.model, shape, e)).epsilon(1e-12));
+  }
+  CHECK(back.best == s.model.best);
+  CHECK_THROWS_WITH(TimeModelFromJson(nlohmann::json::parse("{}"), "x.json"), Catch::Contains("x.json"));
+}
+
+TEST_CASE("The calibrated estimator needs a fit") {
+  const TimeModel m = DefaultTimeModel(LoadHardware("h100-sxm"));
+  CHECK_THROWS_WITH(PredictStepSeconds(m, ReferenceShape(512, 4), EstimatorKind::kCalibrated),
+                    Catch::Contains("fit-time"));
+}
