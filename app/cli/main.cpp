@@ -13,9 +13,12 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("chronoscale ") + Version());
   app.require_subcommand(1);
   cli::SetupHardware(app);
+  cli::SetupAttention(app);
+  cli::SetupCalibrate(app);
   cli::SetupBench(app);
   cli::SetupEstimate(app);
   cli::SetupFitTime(app);
+  cli::SetupPlan(app);
   cli::SetupFitLoss(app);
   try {
     app.parse(argc, argv);

@@ -1,0 +1,48 @@
+// chronoscale-bench: the lean microbenchmark binary for GPU and cluster nodes. Same flags as
+// `chronoscale bench`; links the bench library alone (no Ceres, no Qt).
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include <chronoscale/bench.h>
+#include <chronoscale/error.h>
+#include <chronoscale/version.h>
+
+#include "bench_command.h"
+
+int main(int argc, char** argv) {
+  using namespace chronoscale;
+  CLI::App app{
+      "chronoscale-bench: measure this machine (or its CUDA device) and write a hardware profile "
+      "for chronoscale --hardware"};
+  app.set_version_flag("--version", std::string("chronoscale-bench ") + Version() +
+                                        (HaveCudaBackend() ? " (CUDA backend)" : " (CPU only)"));
+  cli::AddBenchOptions(&app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return 2;
+  } catch (const InputError& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 2;
+  } catch (const Cancelled&) {
+    std::cerr << "error: cancelled\n";
+    return 1;
+  } catch (const RuntimeError& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  } catch (const std::bad_alloc&) {
+    std::cerr << "error: out of memory\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,175 @@
+// Data preparation for the charts, in plain C++ (no Qt): colour mapping of the loss surface,
+// iso-parameter curves, roofline ceilings and points, the step-time breakdown, loss-fit groups,
+// predicted-vs-measured pairs and attention timing curves. The chart code only draws what these
+// return, so everything here is testable without a display.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <chronoscale/hardware.h>
+#include <chronoscale/loss_law.h>
+#include <chronoscale/planner.h>
+#include <chronoscale/step_time.h>
+#include <chronoscale/time_fit.h>
+#include <chronoscale/workload.h>
+
+namespace chronoscale::plots {
+
+struct XY {
+  double x = 0, y = 0;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Heatmap colours.
+
+struct Rgb {
+  unsigned char r = 0, g = 0, b = 0;
+  bool operator==(const Rgb&) const = default;
+};
+// Viridis (matplotlib's), piecewise linear through 9 stops; t is clamped to [0, 1]:
+// 0 is dark purple, 1 is yellow.
+Rgb Viridis(double t);
+// 0xAARRGGBB, opaque.
+uint32_t ToArgb(Rgb c);
+
+// The loss range the colours span: the lowest finite loss to the `quantile` of the finite losses
+// (the worst shapes would otherwise squash the interesting range near the optimum into one
+// colour). Losses above `hi` take the colour of `hi`. lo < hi always (hi = lo + 1e-9 if flat).
+struct ColorScale {
+  double lo = 0, hi = 1;
+};
+ColorScale SurfaceColorScale(const std::vector<double>& loss, double quantile = 0.9);
+// Colour of one loss: the lowest loss is yellow (viridis 1), `hi` and above dark purple.
+uint32_t LossColor(double loss, const ColorScale& scale);
+// Colour of cells where the shape does not fit in memory (NaN loss): grey.
+inline constexpr uint32_t kNoFitArgb = 0xFFC8C8C8u;
+// Colour of cells the plan left out (aspect ratio out of range, no head size; NaN step time):
+// a lighter grey.
+inline constexpr uint32_t kLeftOutArgb = 0xFFEDEDEDu;
+
+// One pixel per cell of the plan's surface, ARGB32, rows top-down with the deepest row first
+// (so that the image drawn over the plot area has depth increasing upwards). Cells without a
+// loss take kNoFitArgb, or kLeftOutArgb where they have no step time either.
+struct SurfaceImage {
+  int columns = 0, rows = 0;
+  std::vector<uint32_t> argb;  // rows * columns
+  ColorScale scale;
+};
+SurfaceImage SurfacePixels(const PlanResult& plan, double quantile = 0.9);
+
+// ---------------------------------------------------------------------------------------------
+// Iso-parameter curves over the width x depth surface.
+
+// Round parameter counts (1, 2, 5 x 10^k) strictly inside the range of the surface's params,
+// at most `max_levels` of them, spread over the range (every other one is dropped until few
+// enough remain).
+std::vector<double> IsoParamLevels(const PlanResult& plan, int max_levels = 6);
+// The curve params(width, depth) = target: for each depth row, the width where the row's params
+// cross the target, linearly interpolated between the two grid widths around it (x = width,
+// y = depth). Cells without params (left out, params 0) are ignored; rows that do not reach the
+// target are skipped.
+std::vector<XY> IsoParamCurve(const PlanResult& plan, double target);
+// "350M", "1.3B", "20K", "125M": 3 significant digits at most, with a suffix.
+std::string FormatCount(double value);
+
+// ---------------------------------------------------------------------------------------------
+// Roofline.
+
+struct RooflineCeiling {
+  std::string label;      // "matmul bf16", "vector fp32"
+  double flops_per_s = 0;
+};
+// The compute ceilings of a profile: the matmul rate of bf16 (else the best precision it has),
+// matmul fp32 where it differs, and the fp32 vector rate; duplicates dropped, highest first.
+std::vector<RooflineCeiling> RooflineCeilings(const HardwareProfile& hw);
+// min(peak, intensity * bandwidth).
+double RooflineAttainable(double intensity, double peak_flops_per_s, double bandwidth_bytes_per_s);
+
+struct RooflinePoint {
+  std::string name;  // op name
+  OpKind kind = OpKind::kElementwise;
+  Phase phase = Phase::kForward;
+  double intensity = 0;     // flops / bytes
+  double flops_per_s = 0;   // flops / roofline seconds (what the op attains under the model)
+  double seconds = 0;       // per step (count included)
+};
+// Every op of the shape's step that has both flops and bytes, placed by the roofline estimator.
+std::vector<RooflinePoint> RooflinePoints(const ModelShape& shape, const HardwareProfile& hw);
+
+// ---------------------------------------------------------------------------------------------
+// Step-time breakdown: seconds by op kind and phase under one estimator.
+
+struct Breakdown {
+  std::array<std::array<double, kNumPhases>, kNumOpKinds> seconds{};  // [kind][phase]
+  double total_s = 0;
+};
+Breakdown StepBreakdown(const TimeModel& model, const ModelShape& shape, EstimatorKind estimator);
+
+// ---------------------------------------------------------------------------------------------
+// Loss-law fit: runs grouped by model size, with the law's curve L(N, D) for each group.
+
+struct LossFitGroup {
+  double params = 0;         // geometric mean N of the group's runs
+  std::vector<XY> runs;      // (tokens, loss)
+  std::vector<XY> curve;     // (tokens, law loss at `params`), log-spaced tokens
+};
+// One group per distinct size (within 2 %) when there are at most `max_groups`, else
+// `max_groups` equal bins in log N. Curves span the runs' tokens (x 1/1.5 .. x 1.5).
+std::vector<LossFitGroup> LossFitGroups(const std::vector<LossRun>& runs, const LossLaw& law,
+                                        int max_groups = 8, int curve_points = 64);
+// Curves of a law alone (no runs): one per size in `params`, tokens over [d_lo, d_hi].
+std::vector<LossFitGroup> LawCurves(const LossLaw& law, const std::vector<double>& params,
+                                    double d_lo, double d_hi, int curve_points = 64);
+
+// ---------------------------------------------------------------------------------------------
+// Predicted vs measured step time (cross-validated predictions of each fitted estimator).
+
+struct EstimatorScatter {
+  std::string name;          // "roofline", "calibrated", ...
+  std::vector<XY> points;    // (measured s, predicted s)
+  double cv_median = 0;      // median |relative error|, cross-validated
+};
+std::vector<EstimatorScatter> PredictedVsMeasured(const std::vector<StepRun>& runs,
+                                                  const TimeFitSummary& fit);
+
+// ---------------------------------------------------------------------------------------------
+// Attention kernel time against sequence length.
+
+struct AttentionCurve {
+  std::string label;
+  std::vector<double> seq_len, measured_s, predicted_s;  // predicted_s empty or NaN: none
+};
+// Groups parallel rows by label, each curve sorted by sequence length. `predicted_s` may be
+// empty (no predictions). Sizes must match (assert).
+std::vector<AttentionCurve> GroupAttentionRows(const std::vector<std::string>& labels,
+                                               const std::vector<double>& seq_len,
+                                               const std::vector<double>& measured_s,
+                                               const std::vector<double>& predicted_s);
+
+// One row of an attention timing CSV.
+struct AttentionRow {
+  std::string kernel;  // as in the file ("flash", "sdpa_flash", "favor_plus", ...)
+  int64_t batch = 1, heads = 1, seq_len = 0, d_head = 0, features = 0;
+  double measured_s = 0;
+  double predicted_s = -1;  // < 0: the file has no prediction
+  int line = 0;
+};
+// Reads either `chronoscale calibrate --out` CSV (kernel, seq_len, d_head, features, measured_s,
+// predicted_s[, roofline_s]) or a measured timing CSV (kind, batch, heads, seq_len, d_head,
+// features, ms[, status]; rows whose status is not "ok" are skipped). InputError naming
+// file:line:col on a bad cell, the columns expected when neither layout matches.
+std::vector<AttentionRow> ReadAttentionCsv(const std::string& path);
+// Curve label of a row: the kernel, plus " m=F" for random-feature rows and " d=D" when the
+// rows have several head dimensions.
+std::vector<AttentionCurve> AttentionCurvesFromRows(const std::vector<AttentionRow>& rows);
+
+// ---------------------------------------------------------------------------------------------
+// Axis helpers.
+
+// [10^floor(log10 lo), 10^ceil(log10 hi)] over the positive finite values; {1, 10} if none.
+std::pair<double, double> LogAxisRange(const std::vector<double>& values);
+
+}  // namespace chronoscale::plots

@@ -1,0 +1,86 @@
+// Black-box tests of `chronoscale bench` through the built binary (CHRONOSCALE_CLI). One quick
+// bench for the whole file.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+
+namespace {
+
+struct Result {
+  int code = -1;
+  std::string out, err;
+};
+
+Result RunCli(const std::string& args) {
+  const std::string err_path = (std::filesystem::temp_directory_path() /
+                                ("chronoscale_cli_bench_" + std::to_string(::getpid()) + ".err"))
+                                   .string();
+  const std::string command =
+      std::string("\"") + CHRONOSCALE_CLI + "\" " + args + " 2>\"" + err_path + "\"";
+  Result r;
+  FILE* pipe = ::popen(command.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  std::array<char, 4096> buf;
+  std::size_t n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) r.out.append(buf.data(), n);
+  const int status = ::pclose(pipe);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  std::ifstream in(err_path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  r.err = ss.str();
+  std::filesystem::remove(err_path);
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("bench --quick --format json prints a hardware profile") {
+  const Result r = RunCli("bench --quick --format json");
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  const nlohmann::json doc = nlohmann::json::parse(r.out);
+  for (const char* key :
+       {"name", "source", "date", "memory_bytes", "mem_bandwidth_bytes_per_s", "matmul_flops_per_s",
+        "vector_flops_per_s", "launch_overhead_s", "exp_per_s", "field_sources", "bench",
+        "schema_version", "tool", "version"}) {
+    INFO(key);
+    CHECK(doc.contains(key));
+  }
+  CHECK(doc["mem_bandwidth_bytes_per_s"].get<double>() > 1e8);
+  CHECK(doc["matmul_flops_per_s"]["fp32"].get<double>() > 1e8);
+  CHECK(doc["vector_flops_per_s"]["fp32"].get<double>() > 1e8);
+  CHECK(doc["vector_flops_per_s"]["fp64"].get<double>() > 1e8);
+  CHECK(doc["bench"]["mode"] == "quick");
+  CHECK(doc["bench"]["reference"].contains("triad_vs_reference"));
+  CHECK(doc["source"].get<std::string>().rfind("measured by chronoscale bench on ", 0) == 0);
+  CHECK(doc["bench"]["wall_s"].get<double>() < 30);  // 10 s on a quiet 2-core machine
+}
+
+TEST_CASE("bench --device cuda on a machine without a GPU exits 1 and says why") {
+  if (std::filesystem::exists("/dev/nvidia0")) {
+    WARN("a GPU is present; skipping the no-GPU check");
+    return;
+  }
+  const Result r = RunCli("bench --device cuda --quick");
+  CHECK(r.code == 1);
+  const bool explained = r.err.find("no usable CUDA device") != std::string::npos ||
+                         r.err.find("no CUDA backend") != std::string::npos;
+  INFO(r.err);
+  CHECK(explained);
+  CHECK(r.out.empty());
+}
+
+TEST_CASE("bench rejects bad flags with exit 2") {
+  CHECK(RunCli("bench --device tpu").code == 2);
+  CHECK(RunCli("bench --threads 0").code == 2);
+  CHECK(RunCli("bench --format csv").code == 2);
+}
