@@ -159,7 +159,10 @@ void Run(const EstimateOptions& o, const CLI::App* sub) {
   if (!o.hf_config.empty()) {
     s = LoadHfConfig(o.hf_config);
     ApplyVariantFlags(o.shape, sub, &s);
-    if (sub->count("--seq") == 0) s.seq_len = std::min<int64_t>(s.seq_len, 1024 * 4);
+    if (sub->count("--seq") == 0) {
+      fmt::print(stderr, "note: seq_len {} from max_position_embeddings of {}; --seq sets another\n", s.seq_len,
+                 o.hf_config);
+    }
     s.Validate();
   } else {
     if (o.d_model <= 0 || o.layers <= 0) throw InputError("estimate: give both --d-model and --layers (positive)");

@@ -84,6 +84,16 @@ std::string PlanTable(const PlanResult& r) {
                    Si(b.tokens), b.loss);
   t += fmt::format("loss saved by planning for time: {:.4f} nats/token ({:.2f}%)\n", r.loss_saved,
                    f.loss > 0 ? 100 * r.loss_saved / f.loss : 0.0);
+  const double aspect = static_cast<double>(b.shape.d_model) / static_cast<double>(b.shape.n_layers);
+  if (aspect * 1.1 >= o.max_aspect) {
+    t += fmt::format(
+        "note: the best shape sits at the upper aspect bound ({:g}): the step-time model keeps rewarding width; "
+        "the loss law knows N and D only, so --aspect widens the search at your own risk\n",
+        o.max_aspect);
+  }
+  if (b.shape.n_layers == o.depth.min || b.shape.d_model == o.width.max) {
+    t += "note: the best shape sits on the edge of --width/--depth; widen the ranges to see past it\n";
+  }
   return t;
 }
 

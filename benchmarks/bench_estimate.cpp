@@ -1,0 +1,80 @@
+// Throughput of the step-time estimators and the planner (issue: shapes per second on one core;
+// plan over the default grid; sweep of 65,536 shapes). Ratios against the FLOPs estimator in the
+// same run are what to compare across machines.
+#include <benchmark/benchmark.h>
+
+#include <chronoscale/loss_law.h>
+#include <chronoscale/planner.h>
+#include <chronoscale/time_fit.h>
+
+using namespace chronoscale;
+
+namespace {
+
+const TimeModel& Fitted() {
+  static const TimeModel model = [] {
+    const auto runs = ReadStepRuns(CHRONOSCALE_TEST_DATA "/steps.csv").runs;
+    return FitTimeModel(runs, LoadHardware("h200-measured")).model;
+  }();
+  return model;
+}
+
+void Estimate(benchmark::State& state, EstimatorKind kind) {
+  const TimeModel& model = Fitted();
+  ModelShape s = ReferenceShape(1024, 8);
+  int64_t i = 0;
+  double sink = 0;
+  for (auto _ : state) {
+    s.d_model = 256 + 64 * (i % 128);
+    s.n_heads = DefaultHeads(s.d_model);
+    s.d_ff = 4 * s.d_model;
+    s.n_layers = 1 + (i / 128) % 64;
+    sink += PredictStepSeconds(model, s, kind);
+    ++i;
+  }
+  benchmark::DoNotOptimize(sink);
+  state.SetItemsProcessed(state.iterations());
+  state.counters["shapes_per_s"] = benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+}
+
+void BM_EstimateFlops(benchmark::State& state) { Estimate(state, EstimatorKind::kFlops); }
+void BM_EstimateRoofline(benchmark::State& state) { Estimate(state, EstimatorKind::kRoofline); }
+void BM_EstimateCalibrated(benchmark::State& state) { Estimate(state, EstimatorKind::kCalibrated); }
+BENCHMARK(BM_EstimateFlops);
+BENCHMARK(BM_EstimateRoofline);
+BENCHMARK(BM_EstimateCalibrated);
+
+void BM_Plan24h(benchmark::State& state) {
+  PlanOptions o;
+  o.hours = 24;
+  o.base = ReferenceShape(1024, 1);
+  const TimeModel model = DefaultTimeModel(LoadHardware("h100-sxm"));
+  const LossLaw law = LossLawPreset("epoch");
+  for (auto _ : state) benchmark::DoNotOptimize(Plan(o, model, law).best.loss);
+  state.counters["shapes"] = static_cast<double>(o.width.Count() * o.depth.Count());
+}
+BENCHMARK(BM_Plan24h)->Unit(benchmark::kMillisecond);
+
+void BM_Sweep65536(benchmark::State& state) {
+  PlanOptions o;
+  o.hours = 24;
+  o.base = ReferenceShape(1024, 1);
+  o.width = {64, 16384, 64};
+  o.depth = {1, 256, 1};
+  o.min_aspect = 1e-9;
+  o.max_aspect = 1e9;
+  const TimeModel& model = Fitted();
+  o.estimator = EstimatorKind::kCalibrated;
+  const LossLaw law = LossLawPreset("epoch");
+  for (auto _ : state) {
+    int64_t n = 0;
+    SweepCandidates(o, model, law, [&](const Candidate& c) { n += c.fits; });
+    benchmark::DoNotOptimize(n);
+  }
+  state.counters["shapes"] = static_cast<double>(o.width.Count() * o.depth.Count());
+}
+BENCHMARK(BM_Sweep65536)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();
