@@ -133,9 +133,12 @@ Array AllocateUntouched(std::size_t n) {
 // measurements use it so they share nothing with the bench's pool.
 class ReferenceTeam {
  public:
-  explicit ReferenceTeam(int n) : n_(n), barrier_(n + 1) {
+  // `cpus`: the CPUs the process may use. A new thread inherits its creator's affinity, and the
+  // creator is pinned to one CPU by the pool, so each thread widens its own mask back.
+  ReferenceTeam(int n, const std::vector<int>& cpus) : n_(n), barrier_(n + 1) {
     for (int i = 0; i < n; ++i) {
-      threads_.emplace_back([this, i] {
+      threads_.emplace_back([this, i, cpus] {
+        internal::SetCurrentThreadAffinity(cpus);
         for (;;) {
           barrier_.arrive_and_wait();
           if (stop_) return;
@@ -196,9 +199,12 @@ class CpuBench {
                                      sys.hardware_threads));
     }
     Step(0, "starting threads");
+    const std::vector<int> allowed_cpus = internal::AllowedCpus();  // before the pool pins us
     ThreadPool pool(threads, options_.pin_threads);
     s_.threads_pinned = pool.pinned();
-    if (options_.compare_with_reference) team_ = std::make_unique<ReferenceTeam>(threads);
+    if (options_.compare_with_reference) {
+      team_ = std::make_unique<ReferenceTeam>(threads, allowed_cpus);
+    }
     pool_ = &pool;
     Stream(sys);
     Fma();
@@ -386,7 +392,7 @@ class CpuBench {
   }
 
   void Fma() {
-    const int reps = options_.quick ? 5 : 15;
+    const int reps = options_.quick ? 8 : 20;
     const SimdLevel simd = simd_;
     for (int precision = 0; precision < 2; ++precision) {
       const bool fp64 = precision == 1;
@@ -577,7 +583,7 @@ class CpuBench {
     for (int r = 0; r < (options_.quick ? 20 : 100); ++r) {
       const double t0 = Now();
       std::vector<std::thread> ts;
-      for (int i = 0; i < pool_->size(); ++i) ts.emplace_back([] {});
+      for (int i = 0; i < pool_->size(); ++i) ts.emplace_back([] {});  // (inherit our pinning)
       for (auto& t : ts) t.join();
       spawn.push_back(Now() - t0);
     }
