@@ -163,7 +163,7 @@ void Run(const EstimateOptions& o, const CLI::App* sub) {
       fmt::print(stderr, "note: seq_len {} from max_position_embeddings of {}; --seq sets another\n", s.seq_len,
                  o.hf_config);
     }
-    s.Validate();
+    ValidateFromFlags(s);
   } else {
     if (o.d_model <= 0 || o.layers <= 0) throw InputError("estimate: give both --d-model and --layers (positive)");
     s = MakeShape(o.shape, o.d_model, o.layers);
@@ -186,7 +186,7 @@ void Run(const EstimateOptions& o, const CLI::App* sub) {
     r["pred_memory_gb"] = mem.Total() / kGiB;
     r["memory_gb"] = {{"weights", mem.weights / kGiB}, {"grads", mem.grads / kGiB},
                       {"optimizer", mem.optimizer / kGiB}, {"activations", mem.activations / kGiB},
-                      {"logits", mem.logits / kGiB}, {"workspace", mem.workspace / kGiB}};
+                      {"logits", mem.logits / kGiB}, {"workspace", mem.workspace / kGiB}, {"peak", mem.peak}};
     r["fits"] = fits;
     r["flops"] = wl.total.flops;
     r["bytes"] = wl.total.Bytes();
@@ -216,9 +216,9 @@ void Run(const EstimateOptions& o, const CLI::App* sub) {
   std::string text = fmt::format("shape      {}\nparams     {} ({} non-embedding)\nhardware   {}\nestimator  {}\n",
                                  Describe(s), Si(s.Params()), Si(s.NonEmbeddingParams()), model.hardware.name, ToString(e));
   text += fmt::format("step       {:.3f} ms  ({} tokens/s)\n", t * 1e3, Si(s.TokensPerStep() / t));
-  text += fmt::format("memory     {:.2f} GiB of {:.1f} GiB: {} (weights {:.2f}, grads {:.2f}, optimizer {:.2f}, "
-                      "activations {:.2f}, logits {:.2f})\n",
-                      mem.Total() / kGiB, model.hardware.memory_bytes / kGiB, fits ? "fits" : "DOES NOT FIT",
+  text += fmt::format("memory     {:.2f} GiB of {:.1f} GiB: {}; peak {}: weights {:.2f}, grads {:.2f}, optimizer "
+                      "{:.2f}, activations {:.2f}, logits {:.2f}\n",
+                      mem.Total() / kGiB, model.hardware.memory_bytes / kGiB, fits ? "fits" : "DOES NOT FIT", mem.peak,
                       mem.weights / kGiB, mem.grads / kGiB, mem.optimizer / kGiB, mem.activations / kGiB,
                       mem.logits / kGiB);
   text += fmt::format("work       {:.1f} GFLOP, {:.1f} MB moved, {:g} kernel launches\n", wl.total.flops / 1e9,

@@ -113,6 +113,7 @@ MemoryEstimate EstimateMemory(const ModelShape& shape) {
   at_end.optimizer = optimizer;
   at_end.grads = k.w * P;
   at_end.workspace = T * d * r * 4;
+  at_end.peak = "end of backward";
   return at_loss.Total() >= at_end.Total() ? at_loss : at_end;
 }
 

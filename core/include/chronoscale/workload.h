@@ -80,8 +80,12 @@ std::vector<Op> AttentionKernelOps(const std::string& kernel, int64_t batch, int
                                    Precision precision);
 
 // Memory footprint of training `shape` (bytes), and whether it fits the device.
+// The peak is the larger of two moments: at the loss (every activation saved, the logits' fp32
+// buffers live, no parameter gradient yet under zero_grad(set_to_none=True)) and at the end of
+// the backward (every gradient live, activations freed). The fields are what is live then.
 struct MemoryEstimate {
   double weights = 0, grads = 0, optimizer = 0, activations = 0, logits = 0, workspace = 0;
+  const char* peak = "at the loss";  // or "end of backward"
   double Total() const { return weights + grads + optimizer + activations + logits + workspace; }
 };
 MemoryEstimate EstimateMemory(const ModelShape& shape);
