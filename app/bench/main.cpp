@@ -5,9 +5,19 @@
 
 #include <chronoscale/bench.h>
 #include <chronoscale/error.h>
+#include <chronoscale/hardware.h>
 #include <chronoscale/version.h>
 
 #include "bench_command.h"
+
+namespace chronoscale::cli {
+// The lean binary links no Qt: --plot is the full CLI's (plot the saved profile there).
+void RenderBenchPlot(const HardwareProfile&, const std::string& path) {
+  throw RuntimeError("cannot write " + path +
+                     ": chronoscale-bench has no plots; save the profile with --out and run "
+                     "`chronoscale bench`-style plots with the full chronoscale build");
+}
+}  // namespace chronoscale::cli
 
 int main(int argc, char** argv) {
   using namespace chronoscale;

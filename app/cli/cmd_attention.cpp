@@ -21,6 +21,7 @@
 
 #include "cli_common.h"
 #include "commands.h"
+#include "plot_hooks.h"
 
 namespace chronoscale::cli {
 
@@ -56,6 +57,7 @@ struct AttentionArgs {
   int threads = 0;
   std::string queries, keys;
   std::string hardware = "local";
+  std::string plot;
   Format format = Format::kTable;
   CLI::Option* seq_option = nullptr;
   CLI::Option* dim_option = nullptr;
@@ -225,6 +227,44 @@ void RunAttention(const AttentionArgs& a) {
                             : 0.5 * (times[times.size() / 2 - 1] + times[times.size() / 2]);
   const double predicted = PredictAttentionSeconds(kernel, q.batch, q.heads, q.seq, dim, a.features,
                                                    a.causal, Precision::kFp32, hardware);
+  if (!a.plot.empty()) {
+    // Time against sequence length: the same kernel (and exact flash beside a random-feature one)
+    // at L/8, L/4, L/2 and L on synthetic inputs of the same width, measured and predicted.
+    std::vector<std::string> labels;
+    std::vector<double> lens, measured, predicted_s;
+    std::vector<AttentionKernel> kernels{kernel};
+    if (IsRandomFeature(kernel)) kernels.push_back(AttentionKernel::kFlash);
+    for (AttentionKernel kk : kernels) {
+      for (int64_t div : {8, 4, 2, 1}) {
+        const int64_t len = std::max<int64_t>(16, q.seq / div);
+        SyntheticOptions so;
+        so.batch = q.batch;
+        so.heads = q.heads;
+        so.seq = len;
+        so.dim = dim;
+        so.tau = a.tau;
+        so.seed = a.seed;
+        HeadTensor<float> qs, ks, vs, os;
+        MakeSyntheticInputs(so, &qs, &ks, &vs);
+        AttentionOptions ko = o;
+        ko.kernel = kk;
+        Attention(ko, qs, ks, vs, &os, kk == kernel ? map_ptr : nullptr);  // warm-up
+        std::vector<double> ts;
+        for (int r = 0; r < std::max(1, a.repeats); ++r) {
+          const auto t0 = std::chrono::steady_clock::now();
+          Attention(ko, qs, ks, vs, &os, kk == kernel ? map_ptr : nullptr);
+          ts.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+        }
+        std::sort(ts.begin(), ts.end());
+        labels.push_back(ToString(kk));
+        lens.push_back(static_cast<double>(len));
+        measured.push_back(ts[ts.size() / 2]);
+        predicted_s.push_back(PredictAttentionSeconds(kk, q.batch, q.heads, len, dim, a.features, a.causal,
+                                                      Precision::kFp32, hardware));
+      }
+    }
+    RenderAttentionPlot(labels, lens, measured, predicted_s, a.plot);
+  }
 
   if (a.format == Format::kJson) {
     nlohmann::json doc = Provenance(inputs);
@@ -307,7 +347,12 @@ void SetupAttention(CLI::App& app) {
   sub->add_option("--hardware", a->hardware,
                   "profile for the prediction: local (default), a preset or a JSON file");
   AddFormatOption(sub, &a->format, false);
-  sub->callback([a] { RunAttention(*a); });
+  sub->add_option("--plot", a->plot,
+                  "time against sequence length (L/8 .. L), measured and predicted (PNG or SVG)");
+  sub->callback([a] {
+    if (!a->plot.empty()) CheckPlotPath(a->plot);
+    RunAttention(*a);
+  });
 }
 
 }  // namespace chronoscale::cli

@@ -13,6 +13,11 @@
 #include "commands.h"
 
 namespace chronoscale::cli {
+
+// Defined by the chronoscale CLI's plot hooks; the lean chronoscale-bench binary defines it to
+// say that it has no plots.
+void RenderBenchPlot(const HardwareProfile& profile, const std::string& path);
+
 namespace {
 
 struct BenchArgs {
@@ -20,6 +25,7 @@ struct BenchArgs {
   std::string device = "cpu";
   int threads = 0;
   std::string out;
+  std::string plot;
   Format format = Format::kTable;
   CLI::Option* format_option = nullptr;
 };
@@ -35,6 +41,7 @@ void RunBenchCommand(const BenchArgs& args) {
   Format format = args.format;
   if (args.format_option->count() == 0 && args.out.ends_with(".json")) format = Format::kJson;
 
+  if (!args.plot.empty()) CheckPlotPath(args.plot);
   const BenchSummary summary = RunBench(options, TerminalProgress("bench"));
   if (format == Format::kJson) {
     nlohmann::json doc = HardwareToJson(summary.ToHardwareProfile());
@@ -45,6 +52,7 @@ void RunBenchCommand(const BenchArgs& args) {
   } else {
     Emit(summary.FullReport(), args.out);
   }
+  if (!args.plot.empty()) RenderBenchPlot(summary.ToHardwareProfile(), args.plot);
 }
 
 }  // namespace
@@ -59,6 +67,7 @@ void AddBenchOptions(CLI::App* app) {
       ->check(CLI::Range(1, 4096));
   app->add_option("--out", args->out,
                   "write the result here instead of stdout (a .json path implies --format json)");
+  app->add_option("--plot", args->plot, "roofline of the measured profile (PNG or SVG)");
   args->format_option = AddFormatOption(app, &args->format, false);
   app->callback([args] { RunBenchCommand(*args); });
 }

@@ -14,6 +14,7 @@
 
 #include "cli_common.h"
 #include "commands.h"
+#include "plot_hooks.h"
 
 namespace chronoscale::cli {
 
@@ -26,6 +27,7 @@ struct CalibrateArgs {
   std::string kernels;
   std::string out;
   std::string out_profile;
+  std::string plot;
   bool quick = false;
   bool causal = false;
   int repeats = 0;
@@ -65,6 +67,10 @@ void RunCalibrate(const CalibrateArgs& a) {
   if (!IsHardwarePreset(a.hardware) && a.hardware != "local") inputs.push_back(a.hardware);
   if (!a.out.empty()) CheckNotInput(a.out, inputs, "--out");
   if (!a.out_profile.empty()) CheckNotInput(a.out_profile, inputs, "--out-profile");
+  if (!a.plot.empty()) {
+    CheckPlotPath(a.plot);
+    CheckNotInput(a.plot, inputs, "--plot");
+  }
   if (!a.out.empty() && !a.out_profile.empty() && a.out == a.out_profile) {
     throw InputError("--out and --out-profile name the same file");
   }
@@ -88,6 +94,7 @@ void RunCalibrate(const CalibrateArgs& a) {
     WriteFileAtomic(a.out_profile, doc.dump(2) + "\n");
     std::cerr << "wrote " << a.out_profile << "\n";
   }
+  if (!a.plot.empty()) RenderCalibratePlot(summary, a.plot);
   if (a.format == Format::kJson) {
     nlohmann::json doc = Provenance(inputs);
     doc["hardware"] = hardware.name;
@@ -134,6 +141,7 @@ void SetupCalibrate(CLI::App& app) {
       ->check(CLI::Range(0, 4096));
   sub->add_option("--seed", a->seed, "seed of the inputs and features");
   AddFormatOption(sub, &a->format, false);
+  sub->add_option("--plot", a->plot, "measured and predicted kernel time vs sequence length (PNG or SVG)");
   sub->callback([a] { RunCalibrate(*a); });
 }
 

@@ -11,6 +11,7 @@
 
 #include "cli_common.h"
 #include "commands.h"
+#include "plot_hooks.h"
 
 namespace chronoscale::cli {
 namespace {
@@ -23,6 +24,7 @@ struct FitLossArgs {
   double budget_flops = 5.76e23;
   int threads = 0;
   std::string out_path;
+  std::string plot_path;
   Format format = Format::kTable;
 };
 
@@ -155,6 +157,10 @@ std::string SummaryToTable(const FitLossArgs& args, const LossRunsTable& table,
 
 void RunFitLoss(const FitLossArgs& args) {
   if (!args.out_path.empty()) CheckNotInput(args.out_path, {args.runs_path}, "--out");
+  if (!args.plot_path.empty()) {
+    CheckPlotPath(args.plot_path);
+    CheckNotInput(args.plot_path, {args.runs_path}, "--plot");
+  }
   const LossRunsTable table = LoadLossRuns(args.runs_path, args.runs);
   LossFitOptions options;
   options.bootstrap_resamples = args.bootstrap;
@@ -166,6 +172,7 @@ void RunFitLoss(const FitLossArgs& args) {
                                ? SummaryToJson(args, table, summary).dump(2)
                                : SummaryToTable(args, table, summary);
   Emit(text, args.out_path, {args.runs_path});
+  if (!args.plot_path.empty()) RenderLossFitPlot(summary, table.runs, args.plot_path);
   for (const auto& w : summary.warnings) std::cerr << "warning: " << w << "\n";
   if (!summary.converged) {
     throw RuntimeError(
@@ -205,6 +212,7 @@ void SetupFitLoss(CLI::App& app) {
   sub->add_option("--threads", args->threads, "worker threads (0: one per core)")
       ->check(CLI::NonNegativeNumber);
   sub->add_option("--out", args->out_path, "write the result here (atomically) instead of stdout");
+  sub->add_option("--plot", args->plot_path, "runs and fitted curves, log-log (PNG or SVG)");
   auto* format = AddFormatOption(sub, &args->format, false);
   sub->callback([args, format] {
     // --out law.json without --format writes the JSON document a law file is.

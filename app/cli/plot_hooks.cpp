@@ -41,8 +41,8 @@ void RenderBreakdownPlot(const TimeModel& model, const ModelShape& shape, Estima
   plots::RenderBreakdown(model, shape, estimator, path);
 }
 
-void RenderAttentionPlot(const std::vector<std::string>& labels,
-                         const std::vector<double>& seq_len, const std::vector<double>& measured_s,
+void RenderAttentionPlot(const std::vector<std::string>& labels, const std::vector<double>& seq_len,
+                         const std::vector<double>& measured_s,
                          const std::vector<double>& predicted_s, const std::string& path) {
   if (seq_len.size() != labels.size() || measured_s.size() != labels.size() ||
       (!predicted_s.empty() && predicted_s.size() != labels.size())) {

@@ -30,8 +30,8 @@ void RenderBreakdownPlot(const TimeModel& model, const ModelShape& shape, Estima
                          const std::string& path);
 // attention: kernel time against sequence length; parallel rows, one curve per label. Times in
 // seconds; `predicted_s` may be empty (or hold NaN where there is no prediction).
-void RenderAttentionPlot(const std::vector<std::string>& labels,
-                         const std::vector<double>& seq_len, const std::vector<double>& measured_s,
+void RenderAttentionPlot(const std::vector<std::string>& labels, const std::vector<double>& seq_len,
+                         const std::vector<double>& measured_s,
                          const std::vector<double>& predicted_s, const std::string& path);
 // calibrate: measured and cross-validated predicted time of every kernel against sequence
 // length (the largest head dimension of the grid; one curve per kernel and feature count).

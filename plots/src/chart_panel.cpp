@@ -57,7 +57,8 @@ QString ChartPanel::emptyText() const { return m_hasChart ? QString() : m_empty-
 
 void ChartPanel::exportTo(const std::string& path) const {
   internal::FormatOf(path);
-  if (!m_hasChart) throw InputError("there is no chart to export: " + m_empty->text().toStdString());
+  if (!m_hasChart)
+    throw InputError("there is no chart to export: " + m_empty->text().toStdString());
   QSize size = m_view->size();
   if (!m_view->isVisible() || size.width() < 400 || size.height() < 300) {
     size = QSize(kDefaultWidth, kDefaultHeight);

@@ -23,10 +23,9 @@ namespace chronoscale::plots {
 namespace {
 
 // Tableau 10: distinct on white and for common colour-vision deficiencies.
-const QColor kPalette[] = {QColor(0x1f77b4), QColor(0xff7f0e), QColor(0x2ca02c),
-                           QColor(0xd62728), QColor(0x9467bd), QColor(0x8c564b),
-                           QColor(0xe377c2), QColor(0x7f7f7f), QColor(0xbcbd22),
-                           QColor(0x17becf)};
+const QColor kPalette[] = {QColor(0x1f77b4), QColor(0xff7f0e), QColor(0x2ca02c), QColor(0xd62728),
+                           QColor(0x9467bd), QColor(0x8c564b), QColor(0xe377c2), QColor(0x7f7f7f),
+                           QColor(0xbcbd22), QColor(0x17becf)};
 QColor PaletteColor(std::size_t i) { return kPalette[i % std::size(kPalette)]; }
 
 QString Q(const std::string& s) { return QString::fromStdString(s); }
@@ -127,7 +126,8 @@ class HeatmapItem : public QGraphicsItem {
       const double v = scale_.lo + (scale_.hi - scale_.lo) * i / 4.0;
       const double y = bar.bottom() - bar.height() * i / 4.0;
       p->drawLine(QPointF(bar.right(), y), QPointF(bar.right() + 4, y));
-      const QString text = (i == 4 ? QStringLiteral("\u2265") : QString()) + QString::number(v, 'f', 3);
+      const QString text =
+          (i == 4 ? QStringLiteral("\u2265") : QString()) + QString::number(v, 'f', 3);
       p->drawText(QPointF(bar.right() + 6, y + fm.ascent() / 2 - 1), text);
     }
     p->drawText(QPointF(bar.left() - 2, bar.top() - 6), QStringLiteral("loss"));
@@ -155,7 +155,7 @@ class HeatmapItem : public QGraphicsItem {
 double NiceStep(double raw) {
   if (!(raw > 0)) return 1;
   const double p = std::pow(10.0, std::floor(std::log10(raw)));
-  for (double m : {1.0, 2.0, 5.0, 10.0}) {
+  for (double m : {1.0, 2.0, 2.5, 5.0, 10.0}) {
     if (m * p >= raw) return m * p;
   }
   return 10 * p;
@@ -173,16 +173,28 @@ void LegendSwatch(QChart* chart, const QString& name, QRgb color, QAbstractAxis*
 }
 
 std::string ShortShape(const Candidate& c) {
-  return fmt::format("d{} x {}L, {} params", c.shape.d_model, c.shape.n_layers,
+  return fmt::format("d{} x {} layers, {} params", c.shape.d_model, c.shape.n_layers,
                      FormatCount(c.total_params));
 }
 
 }  // namespace
 
 QChart* MakeLossHeatmapChart(const PlanResult& plan) {
-  QChart* chart = NewChart(fmt::format("Predicted loss: {:g} h on {} x {}, law {}",
-                                       plan.options.hours, plan.options.devices, plan.hardware,
-                                       plan.law.empty() ? "custom" : plan.law));
+  std::string title =
+      fmt::format("Predicted loss: {:g} h on {} x {}, law {}", plan.options.hours,
+                  plan.options.devices, plan.hardware, plan.law.empty() ? "custom" : plan.law);
+  if (plan.found) {
+    title += fmt::format("<br><span style='font-weight:normal'>best {}, loss {:.3f}",
+                         ShortShape(plan.best), plan.best.loss);
+    if (plan.flop_based.shape.d_model > 0 && std::isfinite(plan.flop_based.loss)) {
+      title += fmt::format("; FLOP-optimal {}, loss {:.3f} (+{:.3f})", ShortShape(plan.flop_based),
+                           plan.flop_based.loss, plan.flop_based.loss - plan.best.loss);
+    }
+    title += "</span>";
+  } else {
+    title += "<br><span style='font-weight:normal'>no shape fits</span>";
+  }
+  QChart* chart = NewChart(title);
   chart->setMargins(QMargins(10, 10, 90, 10));
   const auto& w = plan.widths;
   const auto& d = plan.depths;
@@ -242,20 +254,18 @@ QChart* MakeLossHeatmapChart(const PlanResult& plan) {
     ref = s;
   };
   if (plan.found) {
-    marker(plan.best, "best: " + ShortShape(plan.best) + fmt::format(", loss {:.3f}", plan.best.loss),
-           QScatterSeries::MarkerShapeStar, QColor(0xd6, 0x27, 0x28));
+    marker(plan.best, "best for the time budget", QScatterSeries::MarkerShapeStar,
+           QColor(0xd6, 0x27, 0x28));
   }
   if (plan.flop_based.shape.d_model > 0) {
-    const double loss = plan.flop_based.loss;
     marker(plan.flop_based,
-           "FLOP-optimal: " + ShortShape(plan.flop_based) +
-               (std::isfinite(loss) ? fmt::format(", loss {:.3f}", loss) : std::string(", does not fit")),
+           std::isfinite(plan.flop_based.loss) ? "FLOP-optimal" : "FLOP-optimal (does not fit)",
            QScatterSeries::MarkerShapeTriangle, QColor(0xff, 0xff, 0xff));
   }
   LegendSwatch(chart, QStringLiteral("does not fit in memory"), kNoFitArgb, x, y);
   LegendSwatch(chart,
-               Q(fmt::format("left out (d_model / n_layers outside [{:g}, {:g}])",
-                             plan.options.min_aspect, plan.options.max_aspect)),
+               Q(fmt::format("aspect outside [{:g}, {:g}]", plan.options.min_aspect,
+                             plan.options.max_aspect)),
                kLeftOutArgb, x, y);
   if (ref == nullptr) {  // mapToPosition needs a series on the axes
     auto* s = new QScatterSeries();
@@ -339,9 +349,10 @@ QChart* MakeLawCurvesChart(const LossLaw& law, const std::vector<double>& sizes,
 }
 
 QChart* MakeTimeFitChart(const std::vector<StepRun>& runs, const TimeFitSummary& fit) {
-  QChart* chart = NewChart(fmt::format("Predicted vs measured step time ({} runs, {}, "
-                                       "cross-validated)",
-                                       runs.size(), fit.model.hardware.name));
+  QChart* chart =
+      NewChart(fmt::format("Predicted vs measured step time ({} runs, {}, "
+                           "cross-validated)",
+                           runs.size(), fit.model.hardware.name));
   const auto scatters = PredictedVsMeasured(runs, fit);
   std::vector<double> all;
   for (const auto& s : scatters) {
@@ -420,9 +431,10 @@ QChart* MakeBreakdownChart(const TimeModel& model, const ModelShape& shape,
 
 QChart* MakeRooflineChart(const HardwareProfile& hw, const ModelShape* shape) {
   const double bw = hw.mem_bandwidth_bytes_per_s;
-  QChart* chart = NewChart(
-      fmt::format("Roofline: {}, {:.3g} GB/s{}", hw.name, bw / 1e9,
-                  shape ? fmt::format(", ops of {}", Describe(*shape)) : std::string()));
+  QChart* chart = NewChart(fmt::format(
+      "Roofline: {}, {}{}", hw.name,
+      bw >= 1e12 ? fmt::format("{:.3g} TB/s", bw / 1e12) : fmt::format("{:.3g} GB/s", bw / 1e9),
+      shape ? fmt::format(", ops of {}", Describe(*shape)) : std::string()));
   const auto ceilings = RooflineCeilings(hw);
   std::vector<RooflinePoint> points;
   if (shape) points = RooflinePoints(*shape, hw);
@@ -434,8 +446,9 @@ QChart* MakeRooflineChart(const HardwareProfile& hw, const ModelShape* shape) {
   for (const auto& p : points) xs.push_back(p.intensity), ys.push_back(p.flops_per_s);
   auto xr = LogAxisRange(xs);
   xr.first = std::min(xr.first / 10, 0.1);
-  xr.second *= 10;
+  for (const auto& c : ceilings) xr.second = std::max(xr.second, 10 * c.flops_per_s / bw);
   auto yr = LogAxisRange(ys);
+  yr.second *= 3;  // the top ceiling below the frame, not on it
   yr.first = std::min(yr.first, xr.first * bw);
   if (yr.first < yr.second * 1e-7) yr.first = yr.second * 1e-7;
   auto* x = LogAxis(QStringLiteral("arithmetic intensity (FLOP / byte)"), xr, QStringLiteral("%g"));
@@ -445,7 +458,7 @@ QChart* MakeRooflineChart(const HardwareProfile& hw, const ModelShape* shape) {
   for (std::size_t i = 0; i < ceilings.size(); ++i) {
     const auto& c = ceilings[i];
     auto* s = new QLineSeries();
-    s->setName(Q(fmt::format("{}: {}FLOP/s", c.label, FormatCount(c.flops_per_s))));
+    s->setName(Q(fmt::format("{}: {:.3g} TFLOP/s", c.label, c.flops_per_s / 1e12)));
     s->setPen(QPen(QColor(0x20, 0x20, 0x20).lighter(100 + 60 * static_cast<int>(i)), 2.2,
                    i == 0 ? Qt::SolidLine : Qt::DashLine));
     const double ridge = c.flops_per_s / bw;
@@ -494,7 +507,8 @@ QChart* MakeAttentionChart(const std::vector<AttentionCurve>& curves, const std:
     if (v > 0) xlo = std::min(xlo, v), xhi = std::max(xhi, v);
   }
   if (xhi > 0) {
-    x->setRange(std::pow(2.0, std::floor(std::log2(xlo))), std::pow(2.0, std::ceil(std::log2(xhi))));
+    x->setRange(std::pow(2.0, std::floor(std::log2(xlo))),
+                std::pow(2.0, std::ceil(std::log2(xhi))));
   } else {
     x->setRange(xr.first, xr.second);
   }

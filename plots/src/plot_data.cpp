@@ -90,7 +90,8 @@ SurfaceImage SurfacePixels(const PlanResult& plan, double quantile) {
     for (int c = 0; c < img.columns; ++c) {
       uint32_t color = LossColor(plan.loss[src + c], img.scale);
       // No step time: the shape was left out (aspect ratio, heads) rather than priced.
-      if (color == kNoFitArgb && src + c < plan.step_s.size() && !std::isfinite(plan.step_s[src + c])) {
+      if (color == kNoFitArgb && src + c < plan.step_s.size() &&
+          !std::isfinite(plan.step_s[src + c])) {
         color = kLeftOutArgb;
       }
       img.argb[dst + c] = color;
@@ -110,7 +111,8 @@ std::vector<double> IsoParamLevels(const PlanResult& plan, int max_levels) {
   if (!(hi > lo) || max_levels < 1) return {};
   auto levels_with = [&](std::initializer_list<double> mantissas) {
     std::vector<double> out;
-    for (int e = static_cast<int>(std::floor(std::log10(lo))); e <= std::ceil(std::log10(hi)); ++e) {
+    for (int e = static_cast<int>(std::floor(std::log10(lo))); e <= std::ceil(std::log10(hi));
+         ++e) {
       for (double m : mantissas) {
         const double v = m * std::pow(10.0, e);
         if (v > lo && v < hi) out.push_back(v);

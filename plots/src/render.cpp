@@ -93,7 +93,8 @@ void WriteView(QWidget* view, const std::string& path, int width, int height) {
     painter.end();
   }
   buffer.close();
-  WriteFileAtomic(path, std::string_view(bytes.constData(), static_cast<std::size_t>(bytes.size())));
+  WriteFileAtomic(path,
+                  std::string_view(bytes.constData(), static_cast<std::size_t>(bytes.size())));
 }
 
 // A view laid out at width x height without appearing on a screen.

@@ -79,7 +79,7 @@ std::string FormatCount(double value);
 // Roofline.
 
 struct RooflineCeiling {
-  std::string label;      // "matmul bf16", "vector fp32"
+  std::string label;  // "matmul bf16", "vector fp32"
   double flops_per_s = 0;
 };
 // The compute ceilings of a profile: the matmul rate of bf16 (else the best precision it has),
@@ -92,9 +92,9 @@ struct RooflinePoint {
   std::string name;  // op name
   OpKind kind = OpKind::kElementwise;
   Phase phase = Phase::kForward;
-  double intensity = 0;     // flops / bytes
-  double flops_per_s = 0;   // flops / roofline seconds (what the op attains under the model)
-  double seconds = 0;       // per step (count included)
+  double intensity = 0;    // flops / bytes
+  double flops_per_s = 0;  // flops / roofline seconds (what the op attains under the model)
+  double seconds = 0;      // per step (count included)
 };
 // Every op of the shape's step that has both flops and bytes, placed by the roofline estimator.
 std::vector<RooflinePoint> RooflinePoints(const ModelShape& shape, const HardwareProfile& hw);
@@ -112,9 +112,9 @@ Breakdown StepBreakdown(const TimeModel& model, const ModelShape& shape, Estimat
 // Loss-law fit: runs grouped by model size, with the law's curve L(N, D) for each group.
 
 struct LossFitGroup {
-  double params = 0;         // geometric mean N of the group's runs
-  std::vector<XY> runs;      // (tokens, loss)
-  std::vector<XY> curve;     // (tokens, law loss at `params`), log-spaced tokens
+  double params = 0;      // geometric mean N of the group's runs
+  std::vector<XY> runs;   // (tokens, loss)
+  std::vector<XY> curve;  // (tokens, law loss at `params`), log-spaced tokens
 };
 // One group per distinct size (within 2 %) when there are at most `max_groups`, else
 // `max_groups` equal bins in log N. Curves span the runs' tokens (x 1/1.5 .. x 1.5).
@@ -128,9 +128,9 @@ std::vector<LossFitGroup> LawCurves(const LossLaw& law, const std::vector<double
 // Predicted vs measured step time (cross-validated predictions of each fitted estimator).
 
 struct EstimatorScatter {
-  std::string name;          // "roofline", "calibrated", ...
-  std::vector<XY> points;    // (measured s, predicted s)
-  double cv_median = 0;      // median |relative error|, cross-validated
+  std::string name;        // "roofline", "calibrated", ...
+  std::vector<XY> points;  // (measured s, predicted s)
+  double cv_median = 0;    // median |relative error|, cross-validated
 };
 std::vector<EstimatorScatter> PredictedVsMeasured(const std::vector<StepRun>& runs,
                                                   const TimeFitSummary& fit);

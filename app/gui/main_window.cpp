@@ -1,0 +1,1177 @@
+#include "main_window.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <filesystem>
+
+#include <QApplication>
+#include <QCloseEvent>
+#include <QComboBox>
+#include <QDoubleSpinBox>
+#include <QElapsedTimer>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QFormLayout>
+#include <QGroupBox>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QLabel>
+#include <QMenu>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QPointer>
+#include <QProgressDialog>
+#include <QPushButton>
+#include <QScrollArea>
+#include <QSettings>
+#include <QSlider>
+#include <QSpinBox>
+#include <QSplitter>
+#include <QStandardItemModel>
+#include <QStatusBar>
+#include <QTabWidget>
+#include <QTableWidget>
+#include <QTimer>
+#include <QVBoxLayout>
+
+#include <chronoscale/attention.h>
+#include <chronoscale/attention_calibrate.h>
+#include <chronoscale/bench.h>
+#include <chronoscale/error.h>
+#include <chronoscale/io.h>
+#include <chronoscale/plots/chart_panel.h>
+#include <chronoscale/plots/plots.h>
+#include <chronoscale/version.h>
+
+// The icon lives in a static library's resources: they need an explicit init.
+static void InitResources() { Q_INIT_RESOURCE(chronoscale); }
+
+namespace chronoscale::gui {
+namespace {
+
+constexpr double kGiB = 1073741824.0;
+// The hours slider is logarithmic: 0.1 h to 10,000 h over 0..1000.
+constexpr double kLogHoursMin = -1, kLogHoursMax = 4;
+constexpr int kSliderSteps = 1000;
+
+QString Q(const std::string& s) { return QString::fromStdString(s); }
+std::string S(const QString& s) { return s.toStdString(); }
+
+QSpinBox* IntSpin(const char* name, int lo, int hi, int step = 1) {
+  auto* w = new QSpinBox();
+  w->setObjectName(QLatin1String(name));
+  w->setRange(lo, hi);
+  w->setSingleStep(step);
+  w->setKeyboardTracking(false);
+  return w;
+}
+
+QDoubleSpinBox* DoubleSpin(const char* name, double lo, double hi, int decimals, double step) {
+  auto* w = new QDoubleSpinBox();
+  w->setObjectName(QLatin1String(name));
+  w->setRange(lo, hi);
+  w->setDecimals(decimals);
+  w->setSingleStep(step);
+  w->setKeyboardTracking(false);
+  return w;
+}
+
+void SetComboData(QComboBox* combo, const QString& data, const QString& text) {
+  int i = combo->findData(data);
+  if (i < 0) {
+    combo->addItem(text, data);
+    i = combo->count() - 1;
+  }
+  combo->setCurrentIndex(i);
+}
+
+// Kernel names of timing CSVs (PyTorch's) mapped to attention.h's, for predictions.
+bool KernelOf(const std::string& name, AttentionKernel* kernel) {
+  if (Parse(name, kernel)) return true;
+  if (name == "sdpa_flash") return Parse("flash", kernel);
+  if (name == "naive_softmax") return Parse("softmax", kernel);
+  if (name == "favor_plus") return Parse("favor", kernel);
+  return false;
+}
+
+QString Sci(double v) { return Q(plots::FormatCount(v)); }
+
+}  // namespace
+
+MainWindow::MainWindow(bool use_settings, QWidget* parent)
+    : QMainWindow(parent), m_useSettings(use_settings) {
+  InitResources();
+  setWindowTitle(QStringLiteral("chronoscale %1").arg(QLatin1String(Version())));
+  setWindowIcon(QIcon(QStringLiteral(":/icons/chronoscale.svg")));
+  m_pool.setMaxThreadCount(2);
+  m_debounce = new QTimer(this);
+  m_debounce->setSingleShot(true);
+  m_debounce->setInterval(30);
+  connect(m_debounce, &QTimer::timeout, this, &MainWindow::startPlan);
+  buildUi();
+  buildMenus();
+  connectInputs();
+
+  SessionInputs start;
+  if (m_useSettings) {
+    QSettings settings;
+    restoreGeometry(settings.value(QStringLiteral("geometry")).toByteArray());
+    const QString saved = settings.value(QStringLiteral("session")).toString();
+    if (!saved.isEmpty()) {
+      try {
+        start = SessionFromJson(ParseJson(S(saved), "settings"), "settings");
+      } catch (const std::exception& e) {
+        statusBar()->showMessage(tr("Saved settings ignored: %1").arg(Q(e.what())), 8000);
+        start = SessionInputs();
+      }
+    }
+  }
+  applyInputs(start);
+}
+
+MainWindow::~MainWindow() {
+  m_closing = true;
+  m_cancelBench = true;
+  m_pool.waitForDone();
+}
+
+bool MainWindow::busy() const {
+  return m_planRunning || m_planPending || m_debounce->isActive() || m_timeFitRunning ||
+         m_lossFitRunning;
+}
+
+void MainWindow::buildUi() {
+  auto* split = new QSplitter(Qt::Horizontal, this);
+  auto* scroll = new QScrollArea();
+  scroll->setWidget(buildInputPanel());
+  scroll->setWidgetResizable(true);
+  scroll->setMinimumWidth(340);
+  split->addWidget(scroll);
+
+  m_tabs = new QTabWidget();
+  m_tabs->setObjectName(QStringLiteral("tabs"));
+  // Plan: heatmap over the table of best shapes.
+  auto* planTab = new QWidget();
+  auto* planLayout = new QVBoxLayout(planTab);
+  auto* planSplit = new QSplitter(Qt::Vertical);
+  m_heatmap = new plots::ChartPanel();
+  m_heatmap->setObjectName(QStringLiteral("heatmap"));
+  m_heatmap->setMinimumHeight(380);
+  planSplit->addWidget(m_heatmap);
+  auto* lower = new QWidget();
+  auto* lowerLayout = new QVBoxLayout(lower);
+  lowerLayout->setContentsMargins(0, 0, 0, 0);
+  m_summary = new QLabel();
+  m_summary->setObjectName(QStringLiteral("summary"));
+  m_summary->setWordWrap(true);
+  m_summary->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  lowerLayout->addWidget(m_summary);
+  m_table = new QTableWidget(0, 9);
+  m_table->setObjectName(QStringLiteral("topTable"));
+  m_table->setHorizontalHeaderLabels({tr("d_model"), tr("layers"), tr("heads"), tr("params"),
+                                      tr("step ms"), tr("tokens"), tr("loss"), tr("memory GiB"),
+                                      tr("aspect")});
+  m_table->setEditTriggers(QAbstractItemView::NoEditTriggers);
+  m_table->setSelectionBehavior(QAbstractItemView::SelectRows);
+  m_table->setSelectionMode(QAbstractItemView::SingleSelection);
+  m_table->horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
+  m_table->verticalHeader()->setVisible(false);
+  lowerLayout->addWidget(m_table);
+  planSplit->addWidget(lower);
+  planSplit->setStretchFactor(0, 3);
+  planSplit->setStretchFactor(1, 1);
+  planSplit->setSizes({640, 260});
+  planLayout->addWidget(planSplit);
+  m_tabs->addTab(planTab, tr("Plan"));
+
+  m_lawPanel = new plots::ChartPanel();
+  m_lawPanel->setObjectName(QStringLiteral("lawChart"));
+  m_tabs->addTab(m_lawPanel, tr("Loss law"));
+  m_timePanel = new plots::ChartPanel();
+  m_timePanel->setObjectName(QStringLiteral("timeChart"));
+  m_tabs->addTab(m_timePanel, tr("Step-time calibration"));
+
+  auto* kernelTab = new QWidget();
+  auto* kernelLayout = new QVBoxLayout(kernelTab);
+  auto* loadKernels = new QPushButton(tr("Load kernel timings CSV…"));
+  loadKernels->setToolTip(
+      tr("The CSV of `chronoscale calibrate --out`, or a timing CSV (kind, seq_len, d_head, "
+         "features, ms)"));
+  connect(loadKernels, &QPushButton::clicked, this, [this] {
+    const QString p = askOpen(tr("Kernel timings"), tr("CSV files (*.csv)"));
+    if (!p.isEmpty()) loadAttentionCsv(p);
+  });
+  auto* kernelRow = new QHBoxLayout();
+  kernelRow->addWidget(loadKernels);
+  kernelRow->addStretch();
+  kernelLayout->addLayout(kernelRow);
+  m_kernelPanel = new plots::ChartPanel();
+  m_kernelPanel->setObjectName(QStringLiteral("kernelChart"));
+  m_kernelPanel->showEmpty(
+      tr("No kernel timings yet.\nRun `chronoscale calibrate --out kernels.csv` and load the "
+         "CSV here to compare measured attention kernel times with the model."));
+  kernelLayout->addWidget(m_kernelPanel);
+  m_tabs->addTab(kernelTab, tr("Kernels"));
+
+  auto* rooflineSplit = new QSplitter(Qt::Horizontal);
+  m_rooflinePanel = new plots::ChartPanel();
+  m_rooflinePanel->setObjectName(QStringLiteral("rooflineChart"));
+  m_breakdownPanel = new plots::ChartPanel();
+  m_breakdownPanel->setObjectName(QStringLiteral("breakdownChart"));
+  rooflineSplit->addWidget(m_rooflinePanel);
+  rooflineSplit->addWidget(m_breakdownPanel);
+  m_tabs->addTab(rooflineSplit, tr("Roofline and breakdown"));
+  split->addWidget(m_tabs);
+  split->setStretchFactor(1, 1);
+  setCentralWidget(split);
+
+  for (plots::ChartPanel* panel :
+       {m_heatmap, m_lawPanel, m_timePanel, m_kernelPanel, m_rooflinePanel, m_breakdownPanel}) {
+    panel->setContextMenuPolicy(Qt::CustomContextMenu);
+    connect(panel, &QWidget::customContextMenuRequested, this, [this, panel](const QPoint& at) {
+      QMenu menu;
+      menu.addAction(tr("Export chart (PNG or SVG)…"), this,
+                     [this, panel] { exportPanel(panel, panel->objectName()); });
+      menu.exec(panel->mapToGlobal(at));
+    });
+  }
+  m_planStatus = new QLabel();
+  m_planStatus->setObjectName(QStringLiteral("planStatus"));
+  statusBar()->addPermanentWidget(m_planStatus);
+  resize(1500, 950);
+}
+
+QWidget* MainWindow::buildInputPanel() {
+  auto* panel = new QWidget();
+  auto* layout = new QVBoxLayout(panel);
+
+  auto* hwBox = new QGroupBox(tr("Hardware"));
+  auto* hwLayout = new QVBoxLayout(hwBox);
+  m_hardwareCombo = new QComboBox();
+  m_hardwareCombo->setObjectName(QStringLiteral("hardware"));
+  for (const auto& name : HardwarePresetNames()) m_hardwareCombo->addItem(Q(name), Q(name));
+  hwLayout->addWidget(m_hardwareCombo);
+  auto* hwButtons = new QHBoxLayout();
+  auto* loadProfile = new QPushButton(tr("Profile file…"));
+  connect(loadProfile, &QPushButton::clicked, this, [this] {
+    const QString p = askOpen(tr("Hardware profile"), tr("JSON files (*.json)"));
+    if (!p.isEmpty()) setHardware(p);
+  });
+  m_measureButton = new QPushButton(tr("Measure this machine"));
+  m_measureButton->setObjectName(QStringLiteral("measure"));
+  m_measureButton->setToolTip(
+      tr("Runs the quick CPU microbenchmark (about 10 s) on a worker thread and uses the "
+         "measured profile"));
+  connect(m_measureButton, &QPushButton::clicked, this, &MainWindow::measureMachine);
+  hwButtons->addWidget(loadProfile);
+  hwButtons->addWidget(m_measureButton);
+  hwLayout->addLayout(hwButtons);
+  m_hardwareLabel = new QLabel();
+  m_hardwareLabel->setWordWrap(true);
+  m_hardwareLabel->setStyleSheet(QStringLiteral("color: #555;"));
+  hwLayout->addWidget(m_hardwareLabel);
+  layout->addWidget(hwBox);
+
+  auto* budgetBox = new QGroupBox(tr("Budget"));
+  auto* budget = new QFormLayout(budgetBox);
+  m_hours = DoubleSpin("hours", 0.01, 1e6, 2, 1);
+  m_hours->setSuffix(tr(" h"));
+  m_hoursSlider = new QSlider(Qt::Horizontal);
+  m_hoursSlider->setObjectName(QStringLiteral("hoursSlider"));
+  m_hoursSlider->setRange(0, kSliderSteps);
+  m_hoursSlider->setToolTip(tr("Wall-clock hours, logarithmic: 0.1 h to 10,000 h"));
+  m_devices = IntSpin("devices", 1, 1000000);
+  m_goodput = DoubleSpin("goodput", 0.01, 1, 2, 0.05);
+  m_mfu = DoubleSpin("mfu", 0.01, 1, 2, 0.05);
+  m_mfu->setToolTip(tr("Utilisation assumed by the FLOP-based answer and the FLOP estimator"));
+  budget->addRow(tr("Hours"), m_hours);
+  budget->addRow(QString(), m_hoursSlider);
+  budget->addRow(tr("Devices"), m_devices);
+  budget->addRow(tr("Goodput"), m_goodput);
+  budget->addRow(tr("MFU (FLOP-based)"), m_mfu);
+  layout->addWidget(budgetBox);
+
+  auto* lawBox = new QGroupBox(tr("Loss law"));
+  auto* lawLayout = new QVBoxLayout(lawBox);
+  m_lawCombo = new QComboBox();
+  m_lawCombo->setObjectName(QStringLiteral("law"));
+  for (const auto& name : LossLawPresetNames()) m_lawCombo->addItem(Q(name), Q(name));
+  lawLayout->addWidget(m_lawCombo);
+  auto* lawButtons = new QHBoxLayout();
+  auto* fitLaw = new QPushButton(tr("Fit from loss runs…"));
+  fitLaw->setToolTip(tr("A CSV with params, tokens and loss columns"));
+  connect(fitLaw, &QPushButton::clicked, this, [this] {
+    const QString p = askOpen(tr("Loss runs"), tr("CSV files (*.csv)"));
+    if (!p.isEmpty()) loadLossRuns(p);
+  });
+  auto* lawFile = new QPushButton(tr("Law file…"));
+  connect(lawFile, &QPushButton::clicked, this, [this] {
+    const QString p = askOpen(tr("Loss law"), tr("JSON files (*.json)"));
+    if (!p.isEmpty()) loadLawFile(p);
+  });
+  lawButtons->addWidget(fitLaw);
+  lawButtons->addWidget(lawFile);
+  lawLayout->addLayout(lawButtons);
+  m_lawLabel = new QLabel();
+  m_lawLabel->setWordWrap(true);
+  m_lawLabel->setStyleSheet(QStringLiteral("color: #555;"));
+  lawLayout->addWidget(m_lawLabel);
+  layout->addWidget(lawBox);
+
+  auto* timeBox = new QGroupBox(tr("Step-time estimator"));
+  auto* timeLayout = new QVBoxLayout(timeBox);
+  m_estimatorCombo = new QComboBox();
+  m_estimatorCombo->setObjectName(QStringLiteral("estimator"));
+  for (std::size_t i = 0; i < kNumEstimators; ++i) {
+    const std::string name = ToString(static_cast<EstimatorKind>(i));
+    m_estimatorCombo->addItem(Q(name), Q(name));
+  }
+  timeLayout->addWidget(m_estimatorCombo);
+  auto* fitTime = new QPushButton(tr("Fit from measured runs…"));
+  fitTime->setObjectName(QStringLiteral("fitTime"));
+  fitTime->setToolTip(
+      tr("A runs CSV: d_model, n_layers, n_heads, d_ff, seq_len, batch, vocab, "
+         "step_ms"));
+  connect(fitTime, &QPushButton::clicked, this, [this] {
+    const QString p = askOpen(tr("Step-time runs"), tr("CSV files (*.csv)"));
+    if (!p.isEmpty()) loadStepRuns(p);
+  });
+  timeLayout->addWidget(fitTime);
+  m_timeLabel = new QLabel();
+  m_timeLabel->setWordWrap(true);
+  m_timeLabel->setStyleSheet(QStringLiteral("color: #555;"));
+  timeLayout->addWidget(m_timeLabel);
+  layout->addWidget(timeBox);
+
+  auto* spaceBox = new QGroupBox(tr("Search space"));
+  auto* space = new QFormLayout(spaceBox);
+  m_widthMin = IntSpin("widthMin", 1, 1 << 20, 64);
+  m_widthMax = IntSpin("widthMax", 1, 1 << 20, 64);
+  m_widthStep = IntSpin("widthStep", 1, 1 << 16, 64);
+  m_depthMin = IntSpin("depthMin", 1, 100000);
+  m_depthMax = IntSpin("depthMax", 1, 100000);
+  m_depthStep = IntSpin("depthStep", 1, 10000);
+  auto row3 = [](QSpinBox* a, QSpinBox* b, QSpinBox* c) {
+    auto* w = new QWidget();
+    auto* h = new QHBoxLayout(w);
+    h->setContentsMargins(0, 0, 0, 0);
+    h->addWidget(a);
+    h->addWidget(new QLabel(QStringLiteral(":")));
+    h->addWidget(b);
+    h->addWidget(new QLabel(QStringLiteral("step")));
+    h->addWidget(c);
+    return w;
+  };
+  space->addRow(tr("Width"), row3(m_widthMin, m_widthMax, m_widthStep));
+  space->addRow(tr("Depth"), row3(m_depthMin, m_depthMax, m_depthStep));
+  m_headSize = IntSpin("headSize", 0, 1024, 32);
+  m_headSize->setSpecialValueText(tr("auto (64 / 128)"));
+  m_mlpRatio = DoubleSpin("mlpRatio", 0.25, 64, 2, 0.25);
+  m_seq = IntSpin("seq", 1, 1 << 24, 256);
+  m_batch = IntSpin("batch", 1, 1 << 24, 1);
+  m_vocab = IntSpin("vocab", 1, 1 << 24, 1024);
+  m_attention = new QComboBox();
+  m_attention->setObjectName(QStringLiteral("attention"));
+  for (const auto& name : AttentionNames()) m_attention->addItem(Q(name), Q(name));
+  m_features = IntSpin("features", 1, 1 << 20, 16);
+  space->addRow(tr("Head size"), m_headSize);
+  space->addRow(tr("MLP ratio"), m_mlpRatio);
+  space->addRow(tr("Sequence"), m_seq);
+  space->addRow(tr("Batch (global)"), m_batch);
+  space->addRow(tr("Vocabulary"), m_vocab);
+  space->addRow(tr("Attention"), m_attention);
+  space->addRow(tr("Features m"), m_features);
+  layout->addWidget(spaceBox);
+  layout->addStretch();
+  return panel;
+}
+
+void MainWindow::buildMenus() {
+  QMenu* file = menuBar()->addMenu(tr("&File"));
+  file->addAction(tr("&Open session…"), QKeySequence::Open, this, [this] {
+    const QString p = askOpen(tr("Planning session"), tr("Sessions (*.json)"));
+    if (!p.isEmpty()) openSession(p);
+  });
+  file->addAction(tr("&Save session…"), QKeySequence::Save, this, [this] {
+    const QString p =
+        askSave(tr("Planning session"), tr("Sessions (*.json)"), QStringLiteral("session.json"));
+    if (!p.isEmpty()) saveSession(p);
+  });
+  file->addSeparator();
+  file->addAction(tr("Export &chart (PNG or SVG)…"), this, &MainWindow::exportCurrentChart);
+  file->addAction(tr("Export s&urface (CSV)…"), this, [this] {
+    const QString p = askSave(tr("Surface"), tr("CSV (*.csv)"), QStringLiteral("surface.csv"));
+    if (!p.isEmpty()) exportSurfaceCsv(p);
+  });
+  file->addAction(tr("Export &plan (JSON)…"), this, [this] {
+    const QString p = askSave(tr("Plan"), tr("JSON (*.json)"), QStringLiteral("plan.json"));
+    if (!p.isEmpty()) exportPlanJson(p);
+  });
+  file->addSeparator();
+  file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
+  QMenu* tools = menuBar()->addMenu(tr("&Tools"));
+  tools->addAction(tr("&Measure this machine"), this, &MainWindow::measureMachine);
+  tools->addAction(tr("Fit &step time from runs CSV…"), this, [this] {
+    const QString p = askOpen(tr("Step-time runs"), tr("CSV files (*.csv)"));
+    if (!p.isEmpty()) loadStepRuns(p);
+  });
+  tools->addAction(tr("Fit &loss law from runs CSV…"), this, [this] {
+    const QString p = askOpen(tr("Loss runs"), tr("CSV files (*.csv)"));
+    if (!p.isEmpty()) loadLossRuns(p);
+  });
+}
+
+void MainWindow::connectInputs() {
+  connect(m_hardwareCombo, &QComboBox::activated, this,
+          [this](int i) { setHardware(m_hardwareCombo->itemData(i).toString()); });
+  connect(m_hoursSlider, &QSlider::valueChanged, this, [this](int v) {
+    if (m_updatingWidgets) return;
+    const double hours =
+        std::pow(10.0, kLogHoursMin + (kLogHoursMax - kLogHoursMin) * v / kSliderSteps);
+    // Three significant digits: the slider picks a magnitude, the box shows a readable number.
+    const double rounded = std::round(hours / std::pow(10.0, std::floor(std::log10(hours)) - 2)) *
+                           std::pow(10.0, std::floor(std::log10(hours)) - 2);
+    m_updatingWidgets = true;
+    m_hours->setValue(rounded);
+    m_updatingWidgets = false;
+    inputsChanged();
+  });
+  connect(m_hours, &QDoubleSpinBox::valueChanged, this, [this](double h) {
+    if (m_updatingWidgets) return;
+    setSliderFromHours(h);
+    inputsChanged();
+  });
+  for (QSpinBox* s : {m_devices, m_widthMin, m_widthMax, m_widthStep, m_depthMin, m_depthMax,
+                      m_depthStep, m_headSize, m_seq, m_batch, m_vocab, m_features}) {
+    connect(s, &QSpinBox::valueChanged, this, [this] { inputsChanged(); });
+  }
+  for (QDoubleSpinBox* s : {m_goodput, m_mfu, m_mlpRatio}) {
+    connect(s, &QDoubleSpinBox::valueChanged, this, [this] { inputsChanged(); });
+  }
+  connect(m_attention, &QComboBox::currentIndexChanged, this, [this] { inputsChanged(); });
+  connect(m_estimatorCombo, &QComboBox::currentIndexChanged, this, [this] {
+    inputsChanged();
+    updateShapeCharts();
+  });
+  connect(m_lawCombo, &QComboBox::activated, this, [this](int i) {
+    const QString value = m_lawCombo->itemData(i).toString();
+    if (value == QLatin1String("fitted")) {
+      if (m_lossFitRunning || m_lossRuns.empty()) return;
+      m_lawName = "fitted";
+    } else if (!QFileInfo(value).isFile()) {
+      try {
+        m_law = LossLawPreset(S(value));
+        m_lawName = S(value);
+      } catch (const std::exception& e) {
+        showError(tr("Loss law"), Q(e.what()));
+        return;
+      }
+      m_in.law = S(value);
+    } else {
+      loadLawFile(value);
+      return;
+    }
+    updateLawChart();
+    schedulePlan();
+  });
+  connect(m_table, &QTableWidget::itemSelectionChanged, this, [this] {
+    const auto rows = m_table->selectionModel()->selectedRows();
+    if (rows.isEmpty()) return;
+    m_selectedRow = rows.first().row();
+    updateShapeCharts();
+  });
+}
+
+void MainWindow::setSliderFromHours(double hours) {
+  const double v = (std::log10(std::max(hours, 1e-9)) - kLogHoursMin) /
+                   (kLogHoursMax - kLogHoursMin) * kSliderSteps;
+  const bool was = m_updatingWidgets;
+  m_updatingWidgets = true;
+  m_hoursSlider->setValue(static_cast<int>(std::lround(std::clamp(v, 0.0, 1.0 * kSliderSteps))));
+  m_updatingWidgets = was;
+}
+
+void MainWindow::readWidgets() {
+  m_in.hours = m_hours->value();
+  m_in.devices = m_devices->value();
+  m_in.goodput = m_goodput->value();
+  m_in.mfu = m_mfu->value();
+  m_in.estimator = S(m_estimatorCombo->currentData().toString());
+  m_in.width = {m_widthMin->value(), m_widthMax->value(), m_widthStep->value()};
+  m_in.depth = {m_depthMin->value(), m_depthMax->value(), m_depthStep->value()};
+  m_in.head_size = m_headSize->value();
+  m_in.mlp_ratio = m_mlpRatio->value();
+  m_in.seq_len = m_seq->value();
+  m_in.batch = m_batch->value();
+  m_in.vocab = m_vocab->value();
+  m_in.attention = S(m_attention->currentData().toString());
+  m_in.features = m_features->value();
+}
+
+void MainWindow::writeWidgets() {
+  m_updatingWidgets = true;
+  const QSignalBlocker blockers[] = {
+      QSignalBlocker(m_hours),     QSignalBlocker(m_devices),  QSignalBlocker(m_goodput),
+      QSignalBlocker(m_mfu),       QSignalBlocker(m_widthMin), QSignalBlocker(m_widthMax),
+      QSignalBlocker(m_widthStep), QSignalBlocker(m_depthMin), QSignalBlocker(m_depthMax),
+      QSignalBlocker(m_depthStep), QSignalBlocker(m_headSize), QSignalBlocker(m_mlpRatio),
+      QSignalBlocker(m_seq),       QSignalBlocker(m_batch),    QSignalBlocker(m_vocab),
+      QSignalBlocker(m_attention), QSignalBlocker(m_features), QSignalBlocker(m_estimatorCombo)};
+  (void)blockers;
+  m_hours->setValue(m_in.hours);
+  setSliderFromHours(m_in.hours);
+  m_devices->setValue(m_in.devices);
+  m_goodput->setValue(m_in.goodput);
+  m_mfu->setValue(m_in.mfu);
+  m_widthMin->setValue(static_cast<int>(m_in.width.min));
+  m_widthMax->setValue(static_cast<int>(m_in.width.max));
+  m_widthStep->setValue(static_cast<int>(m_in.width.step));
+  m_depthMin->setValue(static_cast<int>(m_in.depth.min));
+  m_depthMax->setValue(static_cast<int>(m_in.depth.max));
+  m_depthStep->setValue(static_cast<int>(m_in.depth.step));
+  m_headSize->setValue(static_cast<int>(m_in.head_size));
+  m_mlpRatio->setValue(m_in.mlp_ratio);
+  m_seq->setValue(static_cast<int>(m_in.seq_len));
+  m_batch->setValue(static_cast<int>(m_in.batch));
+  m_vocab->setValue(static_cast<int>(m_in.vocab));
+  AttentionKind kind = AttentionKind::kFlash;
+  Parse(m_in.attention, &kind);
+  m_attention->setCurrentIndex(std::max(0, m_attention->findData(Q(ToString(kind)))));
+  m_features->setValue(static_cast<int>(m_in.features));
+  m_estimatorCombo->setCurrentIndex(std::max(0, m_estimatorCombo->findData(Q(m_in.estimator))));
+  m_updatingWidgets = false;
+}
+
+void MainWindow::inputsChanged() {
+  if (m_updatingWidgets) return;
+  readWidgets();
+  schedulePlan();
+}
+
+void MainWindow::applyInputs(const SessionInputs& in) {
+  m_in = in;
+  m_timeFit.reset();
+  m_stepRuns.clear();
+  m_lossRuns.clear();
+  writeWidgets();
+  // Hardware first: the time model is fitted for it.
+  try {
+    m_hw = LoadHardware(m_in.hardware);
+    SetComboData(m_hardwareCombo, Q(m_in.hardware),
+                 IsHardwarePreset(m_in.hardware) ? Q(m_in.hardware)
+                                                 : QFileInfo(Q(m_in.hardware)).fileName());
+  } catch (const std::exception& e) {
+    showError(tr("Hardware"), Q(e.what()));
+    m_in.hardware = "h100-sxm";
+    m_hw = LoadHardware(m_in.hardware);
+    SetComboData(m_hardwareCombo, Q(m_in.hardware), Q(m_in.hardware));
+  }
+  updateHardwareLabel();
+  if (m_in.law == "fitted" && !m_in.loss_runs.empty()) {
+    m_law = LossLawPreset("epoch");
+    m_lawName = "epoch";
+    loadLossRuns(Q(m_in.loss_runs));
+  } else {
+    try {
+      m_law = LoadLaw(m_in.law);
+      m_lawName = m_in.law;
+      SetComboData(
+          m_lawCombo, Q(m_in.law),
+          QFileInfo(Q(m_in.law)).isFile() ? QFileInfo(Q(m_in.law)).fileName() : Q(m_in.law));
+    } catch (const std::exception& e) {
+      showError(tr("Loss law"), Q(e.what()));
+      m_in.law = "epoch";
+      m_law = LossLawPreset("epoch");
+      m_lawName = "epoch";
+      SetComboData(m_lawCombo, Q(m_in.law), Q(m_in.law));
+    }
+  }
+  updateLawChart();
+  updateTimeChart();
+  if (!m_in.step_runs.empty()) loadStepRuns(Q(m_in.step_runs));
+  m_attentionRows.clear();
+  if (!m_in.attention_csv.empty()) {
+    loadAttentionCsv(Q(m_in.attention_csv));
+  } else {
+    updateKernelChart();
+  }
+  schedulePlan();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Plan on a worker thread.
+
+void MainWindow::schedulePlan() {
+  ++m_generation;  // any result computed from older inputs is now stale
+  m_planStatus->setText(tr("updating…"));
+  m_debounce->start();
+}
+
+void MainWindow::startPlan() {
+  if (m_planRunning) {
+    m_planPending = true;  // start again when the running one comes back
+    return;
+  }
+  PlanOptions options;
+  TimeModel model;
+  try {
+    options = ToPlanOptions(m_in);
+    const EstimatorKind e = options.estimator;
+    if (m_timeFit && m_timeFit->model.hardware.name == m_hw.name && m_timeFit->model.Has(e)) {
+      model = m_timeFit->model;
+    } else {
+      model = DefaultTimeModel(m_hw, m_in.mfu);
+      if (!model.Has(e)) {
+        options.estimator = EstimatorKind::kRoofline;
+        statusBar()->showMessage(
+            tr("The %1 estimator needs a fit to measured runs; using roofline.")
+                .arg(Q(ToString(e))),
+            6000);
+      }
+    }
+  } catch (const std::exception& e) {
+    m_planStatus->setText(tr("input: %1").arg(Q(e.what())));
+    return;
+  }
+  const int generation = m_generation;
+  const LossLaw law = m_law;
+  const std::string law_name = m_lawName;
+  m_planRunning = true;
+  m_pool.start([this, options, model, law, law_name, generation] {
+    QElapsedTimer timer;
+    timer.start();
+    std::shared_ptr<PlanResult> result;
+    QString error;
+    try {
+      result = std::make_shared<PlanResult>(Plan(options, model, law, law_name));
+    } catch (const std::exception& e) {
+      error = Q(e.what());
+    }
+    const double seconds = timer.nsecsElapsed() * 1e-9;
+    if (m_closing) return;
+    QMetaObject::invokeMethod(
+        this,
+        [this, generation, result, error, seconds] {
+          planFinished(generation, result, error, seconds);
+        },
+        Qt::QueuedConnection);
+  });
+}
+
+void MainWindow::planFinished(int generation, std::shared_ptr<PlanResult> plan,
+                              const QString& error, double seconds) {
+  m_planRunning = false;
+  if (m_planPending) {
+    m_planPending = false;
+    startPlan();
+  }
+  if (generation != m_generation) return;  // inputs moved on while it ran: drop it
+  if (!error.isEmpty()) {
+    m_planStatus->setText(tr("input: %1").arg(error));
+    return;
+  }
+  m_plan = std::move(plan);
+  ++m_planRevision;
+  m_planStatus->setText(
+      tr("plan: %1 shapes in %2 s").arg(m_plan->candidates).arg(seconds, 0, 'f', 2));
+  showPlan();
+  Q_EMIT planUpdated();
+}
+
+void MainWindow::showPlan() {
+  const PlanResult& p = *m_plan;
+  m_heatmap->setChart(plots::MakeLossHeatmapChart(p));
+  QString text;
+  if (p.found) {
+    const Candidate& b = p.best;
+    text = tr("<b>Best:</b> %1 — %2 params, %3 ms/step, %4 tokens, loss <b>%5</b>, %6 GiB per "
+              "device.")
+               .arg(Q(Describe(b.shape)))
+               .arg(Sci(b.total_params))
+               .arg(b.step_s * 1e3, 0, 'f', 2)
+               .arg(Sci(b.tokens))
+               .arg(b.loss, 0, 'f', 4)
+               .arg(b.memory_bytes / kGiB, 0, 'f', 1);
+    if (std::isfinite(p.flop_based.loss)) {
+      text += tr(" FLOP-based answer: d%1 x %2 layers, loss %3 (%4 worse).")
+                  .arg(p.flop_based.shape.d_model)
+                  .arg(p.flop_based.shape.n_layers)
+                  .arg(p.flop_based.loss, 0, 'f', 4)
+                  .arg(p.loss_saved, 0, 'f', 4);
+    }
+  } else {
+    text = tr("<b>No shape fits</b> the search space on %1.").arg(Q(p.hardware));
+  }
+  m_summary->setText(text);
+  {
+    const QSignalBlocker block(m_table);
+    m_table->setRowCount(static_cast<int>(p.top.size()));
+    for (int r = 0; r < static_cast<int>(p.top.size()); ++r) {
+      const Candidate& c = p.top[r];
+      const QStringList cells = {
+          QString::number(c.shape.d_model),
+          QString::number(c.shape.n_layers),
+          QString::number(c.shape.n_heads),
+          Sci(c.total_params),
+          QString::number(c.step_s * 1e3, 'f', 2),
+          Sci(c.tokens),
+          QString::number(c.loss, 'f', 4),
+          QString::number(c.memory_bytes / kGiB, 'f', 1),
+          QString::number(static_cast<double>(c.shape.d_model) / c.shape.n_layers, 'f', 0)};
+      for (int col = 0; col < cells.size(); ++col) {
+        auto* item = new QTableWidgetItem(cells[col]);
+        item->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
+        m_table->setItem(r, col, item);
+      }
+    }
+    m_selectedRow = std::clamp(m_selectedRow, 0, std::max(0, m_table->rowCount() - 1));
+    if (m_table->rowCount() > 0) m_table->selectRow(m_selectedRow);
+  }
+  updateShapeCharts();
+  if (m_lossRuns.empty()) updateLawChart();  // the law's curves follow the plan's sizes
+}
+
+void MainWindow::updateShapeCharts() {
+  if (!m_plan || !m_plan->found) {
+    m_rooflinePanel->setChart(plots::MakeRooflineChart(m_hw));
+    m_breakdownPanel->showEmpty(tr("No shape fits: nothing to break down."));
+    return;
+  }
+  const int row = std::clamp(m_selectedRow, 0, static_cast<int>(m_plan->top.size()) - 1);
+  const ModelShape shape = m_plan->top[row].shape;
+  m_rooflinePanel->setChart(plots::MakeRooflineChart(m_hw, &shape));
+  try {
+    EstimatorKind e = EstimatorKind::kRoofline;
+    Parse(m_in.estimator, &e);
+    TimeModel model = (m_timeFit && m_timeFit->model.hardware.name == m_hw.name)
+                          ? m_timeFit->model
+                          : DefaultTimeModel(m_hw, m_in.mfu);
+    if (!model.Has(e)) e = EstimatorKind::kRoofline;
+    m_breakdownPanel->setChart(plots::MakeBreakdownChart(model, shape, e));
+  } catch (const std::exception& e) {
+    m_breakdownPanel->showEmpty(Q(e.what()));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hardware.
+
+void MainWindow::setHardware(const QString& name_or_path) {
+  try {
+    m_hw = LoadHardware(S(name_or_path));
+  } catch (const std::exception& e) {
+    showError(tr("Hardware"), Q(e.what()));
+    SetComboData(m_hardwareCombo, Q(m_in.hardware), Q(m_in.hardware));
+    return;
+  }
+  m_in.hardware = S(name_or_path);
+  SetComboData(m_hardwareCombo, name_or_path,
+               IsHardwarePreset(m_in.hardware) ? name_or_path : QFileInfo(name_or_path).fileName());
+  updateHardwareLabel();
+  refitTimeModelIfNeeded();
+  updateKernelChart();
+  schedulePlan();
+}
+
+void MainWindow::updateHardwareLabel() {
+  const double bf16 = m_hw.matmul_flops_per_s[static_cast<std::size_t>(Precision::kBf16)];
+  QString text = tr("%1: %2 GB/s, %3 TFLOP/s bf16 matmul, %4 GiB")
+                     .arg(Q(m_hw.name))
+                     .arg(m_hw.mem_bandwidth_bytes_per_s / 1e9, 0, 'f', 0)
+                     .arg(bf16 / 1e12, 0, 'f', 1)
+                     .arg(m_hw.memory_bytes / kGiB, 0, 'f', 0);
+  if (!m_hw.source.empty()) text += QStringLiteral("\n") + Q(m_hw.source);
+  m_hardwareLabel->setText(text);
+  m_hardwareLabel->setToolTip(Q(m_hw.source + (m_hw.date.empty() ? "" : ", " + m_hw.date)));
+}
+
+void MainWindow::measureMachine() {
+  auto* dialog = new QProgressDialog(tr("Measuring this machine…"), tr("Cancel"), 0, 1000, this);
+  dialog->setObjectName(QStringLiteral("benchProgress"));
+  dialog->setWindowModality(Qt::WindowModal);
+  dialog->setMinimumDuration(0);
+  dialog->setAttribute(Qt::WA_DeleteOnClose);
+  m_cancelBench = false;
+  connect(dialog, &QProgressDialog::canceled, this, [this] { m_cancelBench = true; });
+  dialog->show();
+  m_measureButton->setEnabled(false);
+  QPointer<QProgressDialog> guard(dialog);
+  runInBackground([this, guard]() -> std::function<void()> {
+    BenchOptions options;
+    options.quick = true;
+    try {
+      const BenchSummary summary =
+          RunBench(options, [this, guard](double fraction, const std::string& message) {
+            QMetaObject::invokeMethod(
+                this,
+                [guard, fraction, message] {
+                  if (guard) {
+                    guard->setValue(static_cast<int>(fraction * 1000));
+                    guard->setLabelText(Q(message));
+                  }
+                },
+                Qt::QueuedConnection);
+            return !m_cancelBench && !m_closing;
+          });
+      const HardwareProfile profile = summary.ToHardwareProfile();
+      const std::string path = LocalProfileCachePath();
+      std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+      WriteFileAtomic(path, HardwareToJson(profile).dump(2) + "\n");
+      return [this, guard, path] {
+        if (guard) guard->close();
+        m_measureButton->setEnabled(true);
+        SetComboData(m_hardwareCombo, Q(path), tr("this machine (measured)"));
+        setHardware(Q(path));
+        statusBar()->showMessage(tr("Measured profile saved to %1").arg(Q(path)), 8000);
+      };
+    } catch (const Cancelled&) {
+      return [this, guard] {
+        if (guard) guard->close();
+        m_measureButton->setEnabled(true);
+        statusBar()->showMessage(tr("Measurement cancelled."), 5000);
+      };
+    } catch (const std::exception& e) {
+      const QString message = Q(e.what());
+      return [this, guard, message] {
+        if (guard) guard->close();
+        m_measureButton->setEnabled(true);
+        showError(tr("Measure this machine"), message);
+      };
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Step-time fit.
+
+void MainWindow::loadStepRuns(const QString& path) {
+  RunsFile file;
+  try {
+    file = ReadStepRuns(S(path));
+  } catch (const std::exception& e) {
+    showError(tr("Step-time runs"), Q(e.what()));
+    return;
+  }
+  m_in.step_runs = S(path);
+  m_stepRuns = file.runs;
+  fitTimeModel(path, file.runs);
+}
+
+void MainWindow::refitTimeModelIfNeeded() {
+  if (!m_stepRuns.empty() && (!m_timeFit || m_timeFit->model.hardware.name != m_hw.name)) {
+    fitTimeModel(Q(m_in.step_runs), m_stepRuns);
+  } else {
+    updateTimeChart();
+  }
+}
+
+void MainWindow::fitTimeModel(const QString& path, const std::vector<StepRun>& runs) {
+  m_timeFitRunning = true;
+  m_timeLabel->setText(
+      tr("fitting %1 runs from %2…").arg(runs.size()).arg(QFileInfo(path).fileName()));
+  const HardwareProfile hw = m_hw;
+  runInBackground([this, runs, hw, path]() -> std::function<void()> {
+    try {
+      auto fit = std::make_shared<TimeFitSummary>(FitTimeModel(
+          runs, hw, TimeFitOptions{}, [this](double, const std::string&) { return !m_closing; }));
+      return [this, fit, path] {
+        m_timeFitRunning = false;
+        if (fit->model.hardware.name != m_hw.name) return;  // the hardware changed meanwhile
+        m_timeFit = *fit;
+        auto* model = qobject_cast<QStandardItemModel*>(m_estimatorCombo->model());
+        for (std::size_t i = 0; i < kNumEstimators; ++i) {
+          if (model)
+            model->item(static_cast<int>(i))
+                ->setEnabled(fit->model.Has(static_cast<EstimatorKind>(i)));
+        }
+        QString text = tr("fitted to %1 runs of %2 on %3; cross-validated median error:")
+                           .arg(fit->runs)
+                           .arg(QFileInfo(path).fileName())
+                           .arg(Q(fit->model.hardware.name));
+        for (const auto& r : fit->reports) {
+          if (r.available) {
+            text += QStringLiteral(" %1 %2%")
+                        .arg(Q(ToString(r.kind)))
+                        .arg(r.cv_median * 100, 0, 'f', 1);
+          }
+        }
+        m_timeLabel->setText(text);
+        m_in.estimator = ToString(fit->model.best);
+        {
+          const QSignalBlocker block(m_estimatorCombo);
+          m_estimatorCombo->setCurrentIndex(m_estimatorCombo->findData(Q(m_in.estimator)));
+        }
+        updateTimeChart();
+        schedulePlan();
+        Q_EMIT timeFitDone();
+      };
+    } catch (const std::exception& e) {
+      const QString message = Q(e.what());
+      return [this, message] {
+        m_timeFitRunning = false;
+        m_timeLabel->setText(tr("fit failed"));
+        showError(tr("Step-time fit"), message);
+      };
+    }
+  });
+}
+
+void MainWindow::updateTimeChart() {
+  if (!m_timeFit) {
+    auto* model = qobject_cast<QStandardItemModel*>(m_estimatorCombo->model());
+    if (model) model->item(static_cast<int>(EstimatorKind::kCalibrated))->setEnabled(false);
+    if (m_timeLabel->text().isEmpty() || !m_timeFitRunning) {
+      m_timeLabel->setText(tr("unfitted: datasheet rates (calibrated needs measured runs)"));
+    }
+    m_timePanel->showEmpty(
+        tr("No measured step times yet.\nUse \"Fit from measured runs…\" with a runs CSV "
+           "(d_model, n_layers, n_heads, d_ff, seq_len, batch, vocab, step_ms) to fit the "
+           "estimators and compare their predictions with the measurements."));
+    return;
+  }
+  m_timePanel->setChart(plots::MakeTimeFitChart(m_stepRuns, *m_timeFit));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Loss law.
+
+void MainWindow::loadLossRuns(const QString& path) {
+  LossRunsTable table;
+  try {
+    LossRunsOptions options;
+    const CsvTable head = ReadCsv(S(path));
+    // The Chinchilla extraction names its columns differently; take them when params is absent.
+    if (head.Column("params") < 0 && head.Column("Model Size") >= 0 &&
+        head.Column("Training FLOP") >= 0) {
+      options.params_column = "Model Size";
+      options.flops_column = "Training FLOP";
+    }
+    table = LoadLossRuns(S(path), options);
+  } catch (const std::exception& e) {
+    showError(tr("Loss runs"), Q(e.what()));
+    return;
+  }
+  m_lossFitRunning = true;
+  m_lawLabel->setText(
+      tr("fitting %1 runs of %2…").arg(table.runs.size()).arg(QFileInfo(path).fileName()));
+  const std::vector<LossRun> runs = table.runs;
+  runInBackground([this, runs, path]() -> std::function<void()> {
+    try {
+      auto fit = std::make_shared<LossFitSummary>(FitLossLaw(
+          runs, LossFitOptions{}, [this](double, const std::string&) { return !m_closing; }));
+      return [this, fit, runs, path] {
+        m_lossFitRunning = false;
+        m_lossRuns = runs;
+        m_law = fit->law;
+        m_lawName = "fitted";
+        m_in.law = "fitted";
+        m_in.loss_runs = S(path);
+        SetComboData(m_lawCombo, QStringLiteral("fitted"), tr("fitted to runs"));
+        m_lawCombo->setItemText(m_lawCombo->currentIndex(),
+                                tr("fitted: %1").arg(QFileInfo(path).fileName()));
+        updateLawChart();
+        schedulePlan();
+        Q_EMIT lossFitDone();
+      };
+    } catch (const std::exception& e) {
+      const QString message = Q(e.what());
+      return [this, message] {
+        m_lossFitRunning = false;
+        updateLawChart();
+        showError(tr("Loss-law fit"), message);
+      };
+    }
+  });
+}
+
+void MainWindow::loadLawFile(const QString& path) {
+  try {
+    m_law = LoadLaw(S(path));
+  } catch (const std::exception& e) {
+    showError(tr("Loss law"), Q(e.what()));
+    return;
+  }
+  m_lawName = S(QFileInfo(path).fileName());
+  m_in.law = S(path);
+  m_lossRuns.clear();
+  SetComboData(m_lawCombo, path, QFileInfo(path).fileName());
+  updateLawChart();
+  schedulePlan();
+}
+
+void MainWindow::updateLawChart() {
+  std::string text;
+  if (m_law.form == LossLaw::Form::kChinchilla) {
+    text = fmt::format("L = {:.3f} + {:.4g}/N^{:.3f} + {:.4g}/D^{:.3f}", m_law.E, m_law.A,
+                       m_law.alpha, m_law.B, m_law.beta);
+  } else {
+    text = fmt::format("Kaplan form, N_c {:.3g}, D_c {:.3g}", m_law.N_c, m_law.D_c);
+  }
+  if (!m_lossFitRunning) m_lawLabel->setText(Q(text));
+  if (!m_lossRuns.empty() && m_lawName == "fitted") {
+    m_lawPanel->setChart(plots::MakeLossFitChart(m_lossRuns, m_law, "Loss-law fit"));
+    return;
+  }
+  std::vector<double> sizes = {1e8, 1e9, 1e10};
+  if (m_plan && m_plan->found) {
+    const double n = m_plan->best.params;
+    sizes = {n / 10, n, n * 10};
+  }
+  m_lawPanel->setChart(plots::MakeLawCurvesChart(m_law, sizes, "Loss law " + m_lawName));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Kernels.
+
+void MainWindow::loadAttentionCsv(const QString& path) {
+  try {
+    m_attentionRows = plots::ReadAttentionCsv(S(path));
+  } catch (const std::exception& e) {
+    showError(tr("Kernel timings"), Q(e.what()));
+    return;
+  }
+  m_in.attention_csv = S(path);
+  updateKernelChart();
+}
+
+void MainWindow::updateKernelChart() {
+  if (m_attentionRows.empty()) {
+    m_kernelPanel->showEmpty(
+        tr("No kernel timings yet.\nRun `chronoscale calibrate --out kernels.csv` and load the "
+           "CSV here to compare measured attention kernel times with the model."));
+    return;
+  }
+  std::vector<plots::AttentionRow> rows = m_attentionRows;
+  bool predicted_here = false;
+  for (auto& r : rows) {
+    AttentionKernel k;
+    if (r.predicted_s < 0 && KernelOf(r.kernel, &k)) {
+      try {
+        r.predicted_s = PredictAttentionSeconds(k, r.batch, r.heads, r.seq_len, r.d_head,
+                                                r.features, false, Precision::kBf16, m_hw);
+        predicted_here = true;
+      } catch (const std::exception&) {
+        r.predicted_s = -1;
+      }
+    }
+  }
+  const std::string title =
+      fmt::format("Attention kernels: measured and {}",
+                  predicted_here ? "roofline on " + m_hw.name : std::string("calibrated model"));
+  m_kernelPanel->setChart(plots::MakeAttentionChart(plots::AttentionCurvesFromRows(rows), title));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sessions and exports.
+
+void MainWindow::openSession(const QString& path) {
+  SessionInputs in;
+  try {
+    in = LoadSession(S(path));
+  } catch (const std::exception& e) {
+    showError(tr("Open session"), Q(e.what()));
+    return;
+  }
+  applyInputs(in);
+  statusBar()->showMessage(tr("Opened %1").arg(path), 5000);
+}
+
+void MainWindow::saveSession(const QString& path) {
+  try {
+    SaveSession(m_in, S(path));
+    statusBar()->showMessage(tr("Saved %1").arg(path), 5000);
+  } catch (const std::exception& e) {
+    showError(tr("Save session"), Q(e.what()));
+  }
+}
+
+void MainWindow::exportSurfaceCsv(const QString& path) {
+  if (!m_plan) return;
+  try {
+    WriteFileAtomic(S(path), SurfaceCsv(*m_plan));
+    statusBar()->showMessage(tr("Wrote %1").arg(path), 5000);
+  } catch (const std::exception& e) {
+    showError(tr("Export surface"), Q(e.what()));
+  }
+}
+
+void MainWindow::exportPlanJson(const QString& path) {
+  if (!m_plan) return;
+  try {
+    WriteFileAtomic(S(path), PlanJson(*m_plan, m_in).dump(2) + "\n");
+    statusBar()->showMessage(tr("Wrote %1").arg(path), 5000);
+  } catch (const std::exception& e) {
+    showError(tr("Export plan"), Q(e.what()));
+  }
+}
+
+void MainWindow::exportPanel(plots::ChartPanel* panel, const QString& name) {
+  const QString path = askSave(tr("Export chart"), tr("PNG image (*.png);;SVG image (*.svg)"),
+                               name + QStringLiteral(".png"));
+  if (path.isEmpty()) return;
+  try {
+    panel->exportTo(S(path));
+    statusBar()->showMessage(tr("Wrote %1").arg(path), 5000);
+  } catch (const std::exception& e) {
+    showError(tr("Export chart"), Q(e.what()));
+  }
+}
+
+void MainWindow::exportCurrentChart() {
+  plots::ChartPanel* panels[] = {m_heatmap, m_lawPanel, m_timePanel, m_kernelPanel,
+                                 m_rooflinePanel};
+  const int i = std::clamp(m_tabs->currentIndex(), 0, 4);
+  exportPanel(panels[i], panels[i]->objectName());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Plumbing.
+
+void MainWindow::runInBackground(std::function<std::function<void()>()> work) {
+  m_pool.start([this, work = std::move(work)] {
+    std::function<void()> done = work();
+    if (m_closing || !done) return;
+    QMetaObject::invokeMethod(this, std::move(done), Qt::QueuedConnection);
+  });
+}
+
+void MainWindow::showError(const QString& title, const QString& message) {
+  // Non-blocking (open, not exec): the app keeps running, and tests can find and close it.
+  auto* box = new QMessageBox(QMessageBox::Warning, title, message, QMessageBox::Ok, this);
+  box->setObjectName(QStringLiteral("errorDialog"));
+  box->setAttribute(Qt::WA_DeleteOnClose);
+  box->open();
+  statusBar()->showMessage(message, 10000);
+  Q_EMIT errorShown(message);
+}
+
+QString MainWindow::askOpen(const QString& title, const QString& filter) {
+  QSettings settings;
+  const QString dir = settings.value(QStringLiteral("lastDir")).toString();
+  const QString path = QFileDialog::getOpenFileName(this, title, dir, filter);
+  if (!path.isEmpty()) settings.setValue(QStringLiteral("lastDir"), QFileInfo(path).absolutePath());
+  return path;
+}
+
+QString MainWindow::askSave(const QString& title, const QString& filter, const QString& suggested) {
+  QSettings settings;
+  const QString dir = settings.value(QStringLiteral("lastDir")).toString();
+  const QString path =
+      QFileDialog::getSaveFileName(this, title, QDir(dir).filePath(suggested), filter);
+  if (!path.isEmpty()) settings.setValue(QStringLiteral("lastDir"), QFileInfo(path).absolutePath());
+  return path;
+}
+
+void MainWindow::closeEvent(QCloseEvent* event) {
+  if (m_useSettings) {
+    QSettings settings;
+    settings.setValue(QStringLiteral("geometry"), saveGeometry());
+    settings.setValue(QStringLiteral("session"), Q(SessionToJson(m_in).dump()));
+  }
+  m_closing = true;
+  m_cancelBench = true;
+  QMainWindow::closeEvent(event);
+}
+
+}  // namespace chronoscale::gui

@@ -1,0 +1,170 @@
+// The main window: input panel on the left (hardware, budget, loss law, step-time estimator,
+// search space), charts and the best shapes on the right. Widgets write a SessionInputs; the plan
+// is computed from it on a worker thread (stale results dropped), as are the fits and the bench.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <optional>
+
+#include <QMainWindow>
+#include <QThreadPool>
+
+#include <chronoscale/hardware.h>
+#include <chronoscale/loss_law.h>
+#include <chronoscale/planner.h>
+#include <chronoscale/plots/plot_data.h>
+#include <chronoscale/time_fit.h>
+
+#include "session.h"
+
+QT_BEGIN_NAMESPACE
+class QCheckBox;
+class QComboBox;
+class QDoubleSpinBox;
+class QLabel;
+class QPushButton;
+class QSlider;
+class QSpinBox;
+class QTableWidget;
+class QTabWidget;
+class QTimer;
+QT_END_NAMESPACE
+
+namespace chronoscale::plots {
+class ChartPanel;
+}
+
+namespace chronoscale::gui {
+
+class MainWindow : public QMainWindow {
+  Q_OBJECT
+
+ public:
+  // `use_settings`: restore the last session from QSettings and save it on close (off in tests
+  // and for --screenshot).
+  explicit MainWindow(bool use_settings = true, QWidget* parent = nullptr);
+  ~MainWindow() override;
+
+  const SessionInputs& inputs() const { return m_in; }
+  // The latest plan (null before the first one arrives).
+  const PlanResult* plan() const { return m_plan.get(); }
+  int planRevision() const { return m_planRevision; }
+  bool busy() const;  // a plan, fit or bench is running or pending
+
+  plots::ChartPanel* heatmapPanel() const { return m_heatmap; }
+  plots::ChartPanel* lawPanel() const { return m_lawPanel; }
+  plots::ChartPanel* timePanel() const { return m_timePanel; }
+  plots::ChartPanel* kernelPanel() const { return m_kernelPanel; }
+  plots::ChartPanel* rooflinePanel() const { return m_rooflinePanel; }
+  plots::ChartPanel* breakdownPanel() const { return m_breakdownPanel; }
+  QTableWidget* topTable() const { return m_table; }
+
+  // Actions behind the buttons and menus (public for tests and scripting); errors in the files
+  // appear as dialogs (and errorShown).
+  void setHardware(const QString& name_or_path);
+  void loadStepRuns(const QString& path);
+  void loadLossRuns(const QString& path);
+  void loadLawFile(const QString& path);
+  void loadAttentionCsv(const QString& path);
+  void openSession(const QString& path);
+  void saveSession(const QString& path);
+  void exportSurfaceCsv(const QString& path);
+  void exportPlanJson(const QString& path);
+  // Applies a whole session to the widgets and recomputes.
+  void applyInputs(const SessionInputs& in);
+
+ Q_SIGNALS:
+  void planUpdated();
+  void errorShown(const QString& message);
+  void timeFitDone();
+  void lossFitDone();
+
+ protected:
+  void closeEvent(QCloseEvent* event) override;
+
+ private:
+  void buildUi();
+  void buildMenus();
+  QWidget* buildInputPanel();
+  void connectInputs();
+  void readWidgets();    // widgets -> m_in
+  void writeWidgets();   // m_in -> widgets (signals blocked)
+  void inputsChanged();  // widgets moved: read, schedule a plan
+  void schedulePlan();
+  void startPlan();
+  void planFinished(int generation, std::shared_ptr<PlanResult> plan, const QString& error,
+                    double seconds);
+  void showPlan();
+  void updateShapeCharts();
+  void updateLawChart();
+  void updateTimeChart();
+  void updateHardwareLabel();
+  void refitTimeModelIfNeeded();
+  void fitTimeModel(const QString& path, const std::vector<StepRun>& runs);
+  void measureMachine();
+  void showError(const QString& title, const QString& message);
+  void exportPanel(plots::ChartPanel* panel, const QString& name);
+  void exportCurrentChart();
+  void setSliderFromHours(double hours);
+  // Runs `work` on the pool; `done` runs on the GUI thread unless the window is closing.
+  void runInBackground(std::function<std::function<void()>()> work);
+  QString askOpen(const QString& title, const QString& filter);
+  QString askSave(const QString& title, const QString& filter, const QString& suggested);
+
+  bool m_useSettings;
+  SessionInputs m_in;
+  HardwareProfile m_hw;
+  LossLaw m_law;
+  std::string m_lawName;
+  std::vector<LossRun> m_lossRuns;
+  std::vector<StepRun> m_stepRuns;
+  std::vector<plots::AttentionRow> m_attentionRows;
+  void updateKernelChart();
+  std::optional<TimeFitSummary> m_timeFit;  // fitted on m_hw.name
+  bool m_timeFitRunning = false;
+  bool m_lossFitRunning = false;
+  std::shared_ptr<PlanResult> m_plan;
+  int m_planRevision = 0;
+  int m_generation = 0;
+  bool m_planRunning = false;
+  bool m_planPending = false;
+  int m_selectedRow = 0;
+  std::atomic<bool> m_closing{false};
+  std::atomic<bool> m_cancelBench{false};
+  QThreadPool m_pool;
+  bool m_updatingWidgets = false;
+
+  // Widgets.
+  QComboBox* m_hardwareCombo = nullptr;
+  QLabel* m_hardwareLabel = nullptr;
+  QPushButton* m_measureButton = nullptr;
+  QDoubleSpinBox* m_hours = nullptr;
+  QSlider* m_hoursSlider = nullptr;
+  QSpinBox* m_devices = nullptr;
+  QComboBox* m_lawCombo = nullptr;
+  QLabel* m_lawLabel = nullptr;
+  QComboBox* m_estimatorCombo = nullptr;
+  QLabel* m_timeLabel = nullptr;
+  QSpinBox *m_widthMin = nullptr, *m_widthMax = nullptr, *m_widthStep = nullptr;
+  QSpinBox *m_depthMin = nullptr, *m_depthMax = nullptr, *m_depthStep = nullptr;
+  QSpinBox* m_headSize = nullptr;
+  QDoubleSpinBox* m_mlpRatio = nullptr;
+  QSpinBox *m_seq = nullptr, *m_batch = nullptr, *m_vocab = nullptr, *m_features = nullptr;
+  QComboBox* m_attention = nullptr;
+  QDoubleSpinBox *m_goodput = nullptr, *m_mfu = nullptr;
+  QTabWidget* m_tabs = nullptr;
+  plots::ChartPanel* m_heatmap = nullptr;
+  plots::ChartPanel* m_lawPanel = nullptr;
+  plots::ChartPanel* m_timePanel = nullptr;
+  plots::ChartPanel* m_kernelPanel = nullptr;
+  plots::ChartPanel* m_rooflinePanel = nullptr;
+  plots::ChartPanel* m_breakdownPanel = nullptr;
+  QLabel* m_summary = nullptr;
+  QLabel* m_planStatus = nullptr;
+  QTableWidget* m_table = nullptr;
+  QTimer* m_debounce = nullptr;
+};
+
+}  // namespace chronoscale::gui

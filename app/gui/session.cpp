@@ -1,0 +1,213 @@
+#include "session.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+
+#include <chronoscale/error.h>
+#include <chronoscale/io.h>
+#include <chronoscale/version.h>
+
+namespace chronoscale::gui {
+namespace {
+
+constexpr double kGiB = 1073741824.0;
+
+nlohmann::json RangeJson(const Range& r) { return {r.min, r.max, r.step}; }
+
+Range RangeFrom(const nlohmann::json& obj, const std::string& key, const std::string& where,
+                Range fallback) {
+  if (!obj.contains(key)) return fallback;
+  const auto& v = obj.at(key);
+  if (!v.is_array() || v.size() != 3 || !v[0].is_number_integer() || !v[1].is_number_integer() ||
+      !v[2].is_number_integer()) {
+    throw InputError(fmt::format("{}: key '{}': expected [min, max, step] integers, found {}",
+                                 where, key, v.dump()));
+  }
+  return {v[0].get<int64_t>(), v[1].get<int64_t>(), v[2].get<int64_t>()};
+}
+
+std::string StringOr(const nlohmann::json& obj, const std::string& key, const std::string& where,
+                     const std::string& fallback) {
+  if (!obj.contains(key)) return fallback;
+  return JsonString(obj, key, where);
+}
+
+int64_t IntOr(const nlohmann::json& obj, const std::string& key, const std::string& where,
+              double lo, double hi, int64_t fallback) {
+  const double v = JsonNumberOr(obj, key, where, lo, hi, static_cast<double>(fallback));
+  if (v != std::floor(v)) {
+    throw InputError(fmt::format("{}: key '{}': expected an integer, found {}", where, key, v));
+  }
+  return static_cast<int64_t>(v);
+}
+
+nlohmann::json CandidateJson(const Candidate& c) {
+  const ModelShape& s = c.shape;
+  nlohmann::json j{{"d_model", s.d_model},
+                   {"n_layers", s.n_layers},
+                   {"n_heads", s.n_heads},
+                   {"d_ff", s.d_ff},
+                   {"seq_len", s.seq_len},
+                   {"batch", s.batch},
+                   {"vocab", s.vocab},
+                   {"attention", ToString(s.attention)},
+                   {"params", c.total_params},
+                   {"step_ms", c.step_s * 1e3},
+                   {"tokens", c.tokens},
+                   {"memory_gb", c.memory_bytes / kGiB},
+                   {"fits", c.fits}};
+  if (std::isfinite(c.loss)) j["loss"] = c.loss;
+  if (!c.why_not.empty()) j["why_not"] = c.why_not;
+  return j;
+}
+
+}  // namespace
+
+PlanOptions ToPlanOptions(const SessionInputs& in) {
+  PlanOptions o;
+  o.hours = in.hours;
+  o.devices = in.devices;
+  o.goodput = in.goodput;
+  o.mfu = in.mfu;
+  o.width = in.width;
+  o.depth = in.depth;
+  o.head_size = in.head_size;
+  o.mlp_ratio = in.mlp_ratio;
+  o.top = in.top;
+  o.base = ReferenceShape(1024, 8);
+  o.base.seq_len = in.seq_len;
+  o.base.batch = in.batch;
+  o.base.vocab = in.vocab;
+  o.base.features = in.features;
+  AttentionKind kind;
+  if (!Parse(in.attention, &kind)) {
+    throw InputError("attention: unknown kind '" + in.attention + "'");
+  }
+  o.base.attention = kind;
+  EstimatorKind e;
+  if (!Parse(in.estimator, &e)) throw InputError("estimator: unknown '" + in.estimator + "'");
+  o.estimator = e;
+  return o;
+}
+
+nlohmann::json SessionToJson(const SessionInputs& in) {
+  nlohmann::json inputs{{"hardware", in.hardware},
+                        {"hours", in.hours},
+                        {"devices", in.devices},
+                        {"law", in.law},
+                        {"loss_runs", in.loss_runs},
+                        {"estimator", in.estimator},
+                        {"step_runs", in.step_runs},
+                        {"width", RangeJson(in.width)},
+                        {"depth", RangeJson(in.depth)},
+                        {"head_size", in.head_size},
+                        {"mlp_ratio", in.mlp_ratio},
+                        {"seq_len", in.seq_len},
+                        {"batch", in.batch},
+                        {"vocab", in.vocab},
+                        {"attention", in.attention},
+                        {"features", in.features},
+                        {"goodput", in.goodput},
+                        {"mfu", in.mfu},
+                        {"top", in.top},
+                        {"attention_csv", in.attention_csv}};
+  return {{"schema_version", kSchemaVersion},
+          {"tool", "chronoscale-gui"},
+          {"version", Version()},
+          {"kind", "planning_session"},
+          {"inputs", inputs}};
+}
+
+SessionInputs SessionFromJson(const nlohmann::json& doc, const std::string& where) {
+  if (!doc.is_object()) throw InputError(where + ": expected a JSON object");
+  const int schema = static_cast<int>(JsonNumber(doc, "schema_version", where, 1, 1000));
+  if (schema > kSchemaVersion) {
+    throw InputError(fmt::format("{}: schema_version {} is newer than this tool's {}", where,
+                                 schema, kSchemaVersion));
+  }
+  if (!doc.contains("inputs") || !doc.at("inputs").is_object()) {
+    throw InputError(where + ": expected an object \"inputs\"");
+  }
+  const nlohmann::json& j = doc.at("inputs");
+  const std::string w = where + " (inputs)";
+  SessionInputs in;
+  in.hardware = StringOr(j, "hardware", w, in.hardware);
+  in.hours = JsonNumberOr(j, "hours", w, 1e-6, 1e9, in.hours);
+  in.devices = static_cast<int>(IntOr(j, "devices", w, 1, 1e7, in.devices));
+  in.law = StringOr(j, "law", w, in.law);
+  in.loss_runs = StringOr(j, "loss_runs", w, in.loss_runs);
+  in.estimator = StringOr(j, "estimator", w, in.estimator);
+  in.step_runs = StringOr(j, "step_runs", w, in.step_runs);
+  in.width = RangeFrom(j, "width", w, in.width);
+  in.depth = RangeFrom(j, "depth", w, in.depth);
+  in.head_size = IntOr(j, "head_size", w, 0, 1e6, in.head_size);
+  in.mlp_ratio = JsonNumberOr(j, "mlp_ratio", w, 1e-3, 1e3, in.mlp_ratio);
+  in.seq_len = IntOr(j, "seq_len", w, 1, 1e9, in.seq_len);
+  in.batch = IntOr(j, "batch", w, 1, 1e9, in.batch);
+  in.vocab = IntOr(j, "vocab", w, 1, 1e9, in.vocab);
+  in.attention = StringOr(j, "attention", w, in.attention);
+  in.features = IntOr(j, "features", w, 1, 1e9, in.features);
+  in.goodput = JsonNumberOr(j, "goodput", w, 1e-6, 1, in.goodput);
+  in.mfu = JsonNumberOr(j, "mfu", w, 1e-6, 1, in.mfu);
+  in.top = static_cast<int>(IntOr(j, "top", w, 1, 1e6, in.top));
+  in.attention_csv = StringOr(j, "attention_csv", w, in.attention_csv);
+  AttentionKind kind;
+  if (!Parse(in.attention, &kind)) {
+    throw InputError(w + ": key 'attention': unknown kind '" + in.attention + "'");
+  }
+  EstimatorKind e;
+  if (!Parse(in.estimator, &e)) {
+    throw InputError(w + ": key 'estimator': unknown estimator '" + in.estimator + "'");
+  }
+  return in;
+}
+
+bool SameInputs(const SessionInputs& a, const SessionInputs& b) {
+  return SessionToJson(a).at("inputs") == SessionToJson(b).at("inputs");
+}
+
+SessionInputs LoadSession(const std::string& path) {
+  return SessionFromJson(ReadJsonFile(path), path);
+}
+
+void SaveSession(const SessionInputs& in, const std::string& path) {
+  WriteFileAtomic(path, SessionToJson(in).dump(2) + "\n");
+}
+
+std::string SurfaceCsv(const PlanResult& plan) {
+  std::string out = "d_model,n_layers,params,step_ms,loss,fits\n";
+  const std::size_t nw = plan.widths.size();
+  for (std::size_t r = 0; r < plan.depths.size(); ++r) {
+    for (std::size_t c = 0; c < nw; ++c) {
+      const std::size_t i = r * nw + c;
+      const double step = plan.step_s[i];
+      out += fmt::format(
+          "{},{},{},{},{},{}\n", plan.widths[c], plan.depths[r], plan.params[i],
+          std::isfinite(step) ? fmt::format("{:.6g}", step * 1e3) : std::string(),
+          std::isfinite(plan.loss[i]) ? fmt::format("{:.6f}", plan.loss[i]) : std::string(),
+          static_cast<int>(plan.fits[i]));
+    }
+  }
+  return out;
+}
+
+nlohmann::json PlanJson(const PlanResult& plan, const SessionInputs& in) {
+  nlohmann::json top = nlohmann::json::array();
+  for (const auto& c : plan.top) top.push_back(CandidateJson(c));
+  nlohmann::json doc = SessionToJson(in);
+  doc["kind"] = "plan";
+  doc["hardware"] = plan.hardware;
+  doc["law"] = plan.law;
+  doc["budget_s"] = plan.budget_s;
+  doc["candidates"] = plan.candidates;
+  doc["fitting"] = plan.fitting;
+  doc["found"] = plan.found;
+  if (plan.found) doc["best"] = CandidateJson(plan.best);
+  doc["top"] = top;
+  doc["flop_based"] = CandidateJson(plan.flop_based);
+  if (std::isfinite(plan.loss_saved)) doc["loss_saved"] = plan.loss_saved;
+  return doc;
+}
+
+}  // namespace chronoscale::gui

@@ -1,0 +1,59 @@
+// The inputs of the desktop app as a plain struct, and what the widgets hand to the core: plan
+// options, the planning-session JSON file, and the exports (surface CSV, plan JSON). No Qt here:
+// the window only reads and writes this struct.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include <chronoscale/planner.h>
+
+namespace chronoscale::gui {
+
+struct SessionInputs {
+  std::string hardware = "h100-sxm";  // preset name or profile JSON path
+  double hours = 24;
+  int devices = 1;
+  std::string law = "epoch";  // preset name or law JSON path; "fitted" with loss_runs
+  std::string loss_runs;      // loss-runs CSV the law is fitted from (law == "fitted")
+  std::string estimator = "roofline";
+  std::string step_runs;  // runs CSV the time model is fitted from ("" : no fit)
+  Range width{256, 16384, 64};
+  Range depth{1, 128, 1};
+  int64_t head_size = 0;  // 0: the reference rule
+  double mlp_ratio = 4;
+  int64_t seq_len = 1024;
+  int64_t batch = 8;
+  int64_t vocab = 32768;
+  std::string attention = "flash";
+  int64_t features = 256;
+  double goodput = 1;
+  double mfu = 0.4;
+  int top = 10;
+  std::string attention_csv;  // kernels tab
+};
+// Equal inputs (as their JSON).
+bool SameInputs(const SessionInputs& a, const SessionInputs& b);
+
+// The plan options of the inputs (not validated: Plan validates and names the field).
+PlanOptions ToPlanOptions(const SessionInputs& in);
+
+// {"schema_version", "tool": "chronoscale-gui", "version", "kind": "planning_session",
+//  "inputs": {...}}
+nlohmann::json SessionToJson(const SessionInputs& in);
+// Reads that document; missing keys keep their defaults; a wrong type or out-of-range value is
+// an InputError naming `where` and the key.
+SessionInputs SessionFromJson(const nlohmann::json& doc, const std::string& where);
+// Reads a session file (InputError naming file, line and column on a syntax error).
+SessionInputs LoadSession(const std::string& path);
+// Writes it atomically (RuntimeError on failure).
+void SaveSession(const SessionInputs& in, const std::string& path);
+
+// Every cell of the surface: width, depth, params, step_ms, loss (empty where it does not fit),
+// fits.
+std::string SurfaceCsv(const PlanResult& plan);
+// best, top, flop_based, loss_saved, budget and the session inputs.
+nlohmann::json PlanJson(const PlanResult& plan, const SessionInputs& in);
+
+}  // namespace chronoscale::gui

@@ -1,0 +1,222 @@
+// The desktop app driven offscreen with QTest: the best shape and the charts follow the budget,
+// the hardware and a runs CSV; a bad CSV brings up a dialog naming file:line:col and nothing
+// crashes; sessions round-trip.
+#include <QApplication>
+#include <QComboBox>
+#include <QDir>
+#include <QDoubleSpinBox>
+#include <QFile>
+#include <QMessageBox>
+#include <QSignalSpy>
+#include <QSlider>
+#include <QSpinBox>
+#include <QTableWidget>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <chronoscale/plots/chart_panel.h>
+
+#include "main_window.h"
+#include "session.h"
+
+using chronoscale::gui::MainWindow;
+
+namespace {
+
+constexpr int kTimeoutMs = 60000;
+
+bool WaitIdle(MainWindow& w) {
+  return QTest::qWaitFor([&] { return w.plan() != nullptr && !w.busy(); }, kTimeoutMs);
+}
+
+QMessageBox* FindErrorDialog() {
+  for (QWidget* top : QApplication::topLevelWidgets()) {
+    if (auto* box = qobject_cast<QMessageBox*>(top); box && box->isVisible()) return box;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+class TestGui : public QObject {
+  Q_OBJECT
+
+ private Q_SLOTS:
+  void initTestCase() { QVERIFY(m_dir.isValid()); }
+
+  void firstPlanArrives() {
+    MainWindow w(false);
+    w.show();
+    QVERIFY(WaitIdle(w));
+    QVERIFY(w.plan()->found);
+    QVERIFY(w.heatmapPanel()->hasChart());
+    QVERIFY(w.heatmapPanel()->chartTitle().contains(QStringLiteral("h100-sxm")));
+    QVERIFY(w.topTable()->rowCount() > 0);
+    QCOMPARE(w.topTable()->item(0, 0)->text().toLongLong(), w.plan()->best.shape.d_model);
+    QVERIFY(w.rooflinePanel()->hasChart());
+    QVERIFY(w.breakdownPanel()->hasChart());
+    QVERIFY(w.lawPanel()->hasChart());
+    QVERIFY(!w.timePanel()->hasChart());  // no runs yet: empty-state text
+    QVERIFY(!w.timePanel()->emptyText().isEmpty());
+    QVERIFY(!w.kernelPanel()->hasChart());
+  }
+
+  void budgetMovesTheBestShape() {
+    MainWindow w(false);
+    w.show();
+    QVERIFY(WaitIdle(w));
+    const double small_params = w.plan()->best.total_params;
+    const int heat_rev = w.heatmapPanel()->revision();
+    auto* hours = w.findChild<QDoubleSpinBox*>(QStringLiteral("hours"));
+    QVERIFY(hours);
+    hours->setValue(2000);
+    QVERIFY(WaitIdle(w));
+    QCOMPARE(w.inputs().hours, 2000.0);
+    QCOMPARE(w.plan()->options.hours, 2000.0);
+    QVERIFY(w.plan()->best.total_params > small_params);  // more time: a bigger model
+    QVERIFY(w.heatmapPanel()->revision() > heat_rev);
+    QVERIFY(w.heatmapPanel()->chartTitle().contains(QStringLiteral("2000 h")));
+    // The log slider follows the box, and the box the slider.
+    auto* slider = w.findChild<QSlider*>(QStringLiteral("hoursSlider"));
+    QVERIFY(slider);
+    slider->setValue(slider->minimum());
+    QVERIFY(WaitIdle(w));
+    QVERIFY(w.inputs().hours < 0.2);
+    QCOMPARE(w.plan()->options.hours, w.inputs().hours);
+  }
+
+  void hardwareChangesThePlan() {
+    MainWindow w(false);
+    w.show();
+    QVERIFY(WaitIdle(w));
+    const double step_h100 = w.plan()->best.step_s;
+    auto* combo = w.findChild<QComboBox*>(QStringLiteral("hardware"));
+    QVERIFY(combo);
+    const int i = combo->findData(QStringLiteral("a100-40gb"));
+    QVERIFY(i >= 0);
+    combo->setCurrentIndex(i);
+    Q_EMIT combo->activated(i);
+    QVERIFY(WaitIdle(w));
+    QCOMPARE(QString::fromStdString(w.plan()->hardware), QStringLiteral("a100-40gb"));
+    QVERIFY(w.heatmapPanel()->chartTitle().contains(QStringLiteral("a100-40gb")));
+    QVERIFY(w.rooflinePanel()->chartTitle().contains(QStringLiteral("a100-40gb")));
+    QVERIFY(w.plan()->best.step_s != step_h100);
+  }
+
+  void runsCsvFitsTheTimeModel() {
+    MainWindow w(false);
+    w.show();
+    QVERIFY(WaitIdle(w));
+    w.setHardware(QStringLiteral("h200-measured"));
+    QVERIFY(WaitIdle(w));
+    const double before = w.plan()->best.step_s;
+    QSignalSpy fitted(&w, &MainWindow::timeFitDone);
+    w.loadStepRuns(QStringLiteral(CHRONOSCALE_TEST_DATA "/steps.csv"));
+    QVERIFY(fitted.wait(kTimeoutMs) || fitted.count() > 0);
+    QVERIFY(WaitIdle(w));
+    QVERIFY(w.timePanel()->hasChart());
+    QVERIFY(w.timePanel()->seriesCount() >= 3);  // y = x and at least two estimators
+    QCOMPARE(w.inputs().estimator, std::string("calibrated"));
+    QCOMPARE(w.plan()->options.estimator, chronoscale::EstimatorKind::kCalibrated);
+    QVERIFY(w.plan()->best.step_s != before);
+    QVERIFY(w.breakdownPanel()->chartTitle().contains(QStringLiteral("calibrated")));
+  }
+
+  void badCsvShowsADialogAndNothingCrashes() {
+    MainWindow w(false);
+    w.show();
+    QVERIFY(WaitIdle(w));
+    const QString bad = m_dir.filePath(QStringLiteral("bad_steps.csv"));
+    {
+      QFile f(bad);
+      QVERIFY(f.open(QIODevice::WriteOnly));
+      f.write(
+          "d_model,n_layers,n_heads,d_ff,seq_len,batch,vocab,step_ms\n"
+          "256,1,4,1024,1024,8,32768,5.8\n"
+          "512,two,8,2048,1024,8,32768,6.8\n");
+    }
+    QSignalSpy errors(&w, &MainWindow::errorShown);
+    const int revision = w.planRevision();
+    w.loadStepRuns(bad);
+    QCOMPARE(errors.count(), 1);
+    const QString message = errors.first().first().toString();
+    QVERIFY2(message.contains(QStringLiteral("bad_steps.csv:3:")), qPrintable(message));
+    QMessageBox* box = nullptr;
+    QVERIFY(QTest::qWaitFor([&] { return (box = FindErrorDialog()) != nullptr; }, 5000));
+    QVERIFY(box->text().contains(QStringLiteral("bad_steps.csv:3:")));
+    box->accept();
+    // Still alive: inputs still move the plan.
+    QVERIFY(w.inputs().step_runs.empty());
+    auto* devices = w.findChild<QSpinBox*>(QStringLiteral("devices"));
+    devices->setValue(8);
+    QVERIFY(WaitIdle(w));
+    QVERIFY(w.planRevision() > revision);
+    QCOMPARE(w.plan()->options.devices, 8);
+    // A missing file and a bad kernel CSV are dialogs too.
+    w.loadLossRuns(m_dir.filePath(QStringLiteral("missing.csv")));
+    QCOMPARE(errors.count(), 2);
+    w.loadAttentionCsv(bad);
+    QCOMPARE(errors.count(), 3);
+    QVERIFY(!w.kernelPanel()->hasChart());
+    for (int i = 0; i < 5; ++i) {
+      if (QMessageBox* b = FindErrorDialog()) b->accept();
+      QApplication::processEvents();
+    }
+  }
+
+  void kernelsTabLoadsTimings() {
+    MainWindow w(false);
+    w.show();
+    QVERIFY(WaitIdle(w));
+    w.loadAttentionCsv(QStringLiteral(CHRONOSCALE_TEST_DATA "/attention.csv"));
+    QVERIFY(w.kernelPanel()->hasChart());
+    QCOMPARE(w.kernelPanel()->seriesCount(), 8);  // 4 curves, measured and predicted
+  }
+
+  void sessionRoundTripAndExports() {
+    MainWindow w(false);
+    w.show();
+    QVERIFY(WaitIdle(w));
+    w.findChild<QSpinBox*>(QStringLiteral("depthMax"))->setValue(64);
+    w.findChild<QDoubleSpinBox*>(QStringLiteral("hours"))->setValue(100);
+    QVERIFY(WaitIdle(w));
+    const QString session = m_dir.filePath(QStringLiteral("s.json"));
+    w.saveSession(session);
+    const auto loaded = chronoscale::gui::LoadSession(session.toStdString());
+    QVERIFY(chronoscale::gui::SameInputs(loaded, w.inputs()));
+    MainWindow w2(false);
+    w2.show();
+    w2.openSession(session);
+    QVERIFY(WaitIdle(w2));
+    QCOMPARE(w2.plan()->options.depth.max, int64_t{64});
+    QCOMPARE(w2.plan()->best.shape.d_model, w.plan()->best.shape.d_model);
+    const QString csv = m_dir.filePath(QStringLiteral("surface.csv"));
+    const QString json = m_dir.filePath(QStringLiteral("plan.json"));
+    w2.exportSurfaceCsv(csv);
+    w2.exportPlanJson(json);
+    QVERIFY(QFileInfo(csv).size() > 1000);
+    QVERIFY(QFileInfo(json).size() > 100);
+    for (const char* ext : {"png", "svg"}) {
+      const QString chart = m_dir.filePath(QStringLiteral("heat.") + QLatin1String(ext));
+      w2.heatmapPanel()->exportTo(chart.toStdString());
+      QVERIFY(QFileInfo(chart).size() > 1000);
+    }
+    // A session with a bad value is a dialog, and the inputs stay.
+    QFile f(m_dir.filePath(QStringLiteral("bad.json")));
+    QVERIFY(f.open(QIODevice::WriteOnly));
+    f.write("{\"schema_version\": 1, \"inputs\": {\"hours\": -3}}");
+    f.close();
+    QSignalSpy errors(&w2, &MainWindow::errorShown);
+    w2.openSession(f.fileName());
+    QCOMPARE(errors.count(), 1);
+    QVERIFY(errors.first().first().toString().contains(QStringLiteral("hours")));
+    QCOMPARE(w2.inputs().hours, 100.0);
+    if (QMessageBox* b = FindErrorDialog()) b->accept();
+  }
+
+ private:
+  QTemporaryDir m_dir;
+};
+
+QTEST_MAIN(TestGui)
+#include "test_gui.moc"
