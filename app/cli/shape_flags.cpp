@@ -95,8 +95,28 @@ ModelShape MakeShape(const ShapeFlags& f, int64_t d_model, int64_t n_layers) {
   s.batch = f.batch;
   s.vocab = f.vocab;
   ApplyVariantFlags(f, nullptr, &s);
-  s.Validate();
+  ValidateFromFlags(s);
   return s;
+}
+
+void ValidateFromFlags(const ModelShape& s) {
+  try {
+    s.Validate();
+  } catch (const InputError& e) {
+    // Name the flag that sets the field the message is about.
+    static const std::pair<const char*, const char*> kFlags[] = {
+        {"'n_kv_heads'", "--kv-heads"}, {"n_kv_heads ", "--kv-heads"}, {"'d_model'", "--d-model"},
+        {"'n_layers'", "--layers"},   {"'n_heads'", "--heads"},         {"n_heads ", "--heads"},
+        {"'d_ff'", "--d-ff"},       {"'vocab'", "--vocab"},     {"'seq_len'", "--seq"},
+        {"'batch'", "--batch"},     {"'features'", "--features"}};
+    const std::string what = e.what();
+    for (const auto& [field, flag] : kFlags) {
+      if (what.find(field) != std::string::npos) {
+        throw InputError(fmt::format("{} (set by {})", what, flag));
+      }
+    }
+    throw;
+  }
 }
 
 TimeModel ResolveTimeModel(const std::string& hardware_flag, const std::string& time_model_path, double mfu) {

@@ -41,6 +41,9 @@ void AddShapeFlags(CLI::App* sub, ShapeFlags* flags, bool with_heads);
 // for bad values (heads not dividing d_model, unknown attention kind...).
 ModelShape MakeShape(const ShapeFlags& flags, int64_t d_model, int64_t n_layers);
 
+// Validates a shape built from flags; the InputError names the flag that sets the bad field.
+void ValidateFromFlags(const ModelShape& shape);
+
 // Applies the non-size flags (attention, precision, variants) to an existing shape (--hf-config).
 void ApplyVariantFlags(const ShapeFlags& flags, const CLI::App* sub, ModelShape* shape);
 

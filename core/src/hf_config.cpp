@@ -37,6 +37,16 @@ bool Flag(const nlohmann::json& c, const char* key, bool fallback) {
   return c.at(key).is_boolean() ? c.at(key).get<bool>() : fallback;
 }
 
+// A string key, or "" when absent or null; another type is an InputError naming the key.
+std::string Text(const nlohmann::json& c, const char* key, const std::string& where) {
+  if (!c.contains(key) || c.at(key).is_null()) return {};
+  const auto& v = c.at(key);
+  if (!v.is_string()) {
+    throw InputError(fmt::format("{}: key '{}' must be a string, found {}", where, key, v.dump()));
+  }
+  return v.get<std::string>();
+}
+
 }  // namespace
 
 ModelShape ShapeFromHfConfig(const nlohmann::json& c, const std::string& where) {
@@ -50,17 +60,16 @@ ModelShape ShapeFromHfConfig(const nlohmann::json& c, const std::string& where) 
   s.d_ff = Field(c, {"intermediate_size", "n_inner", "ffn_dim"}, where, false, 4 * s.d_model);
   s.vocab = Field(c, {"vocab_size"}, where, true);
   s.seq_len = Field(c, {"max_position_embeddings", "n_positions", "n_ctx"}, where, false, 1024);
-  const std::string type = c.value("model_type", std::string());
-  const std::string act = c.contains("hidden_act") && c["hidden_act"].is_string() ? c["hidden_act"].get<std::string>()
-                          : c.contains("activation_function") && c["activation_function"].is_string()
-                              ? c["activation_function"].get<std::string>()
-                              : std::string("gelu");
+  const std::string type = Text(c, "model_type", where);
+  std::string act = Text(c, "hidden_act", where);
+  if (act.empty()) act = Text(c, "activation_function", where);
+  if (act.empty()) act = "gelu";
   const bool llama_like = type == "llama" || type == "mistral" || type == "qwen2" || type == "qwen3" ||
                           type == "gemma" || type == "gemma2" || type == "olmo" || type == "mixtral";
   if (llama_like || act == "silu" || act == "swiglu") s.mlp = MlpKind::kSwiGlu;
   if (llama_like || c.contains("rms_norm_eps")) s.norm = NormKind::kRmsNorm;
   if (llama_like || c.contains("rope_theta") || c.contains("rotary_dim") ||
-      c.value("position_embedding_type", std::string()) == "rotary") {
+      Text(c, "position_embedding_type", where) == "rotary") {
     s.positions = PositionKind::kRotary;
   }
   s.tied_embeddings = Flag(c, "tie_word_embeddings", true);

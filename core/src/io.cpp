@@ -70,7 +70,7 @@ double CsvTable::Number(std::size_t row, int col) const {
   double value = 0;
   const char* first = cell.data();
   const char* last = cell.data() + cell.size();
-  if (*first == '+') ++first;
+  if (*first == '+' && cell.size() > 1 && cell[1] != '-') ++first;  // from_chars takes no '+'; "+-1" stays bad
   auto [ptr, ec] = std::from_chars(first, last, value);
   if (ec == std::errc::result_out_of_range) {
     throw InputError(fmt::format("{}: number {} is out of range", Where(row, col), Shown(cell)));
@@ -99,7 +99,9 @@ int64_t CsvTable::Integer(std::size_t row, int col, int64_t min_value, int64_t m
     throw InputError(fmt::format("{}: expected a whole number, found {}", Where(row, col),
                                  Shown(Text(row, col))));
   }
-  if (v < static_cast<double>(min_value) || v > static_cast<double>(max_value)) {
+  // Compare in double, but keep the cast below defined: 2^63 rounds max() up, so reject it.
+  if (v < static_cast<double>(min_value) || v > static_cast<double>(max_value) ||
+      v >= 9223372036854775808.0) {
     throw InputError(fmt::format("{}: {} is out of range; expected a whole number in [{}, {}]",
                                  Where(row, col), Text(row, col), min_value, max_value));
   }
@@ -240,11 +242,9 @@ nlohmann::json ParseJson(std::string_view text, const std::string& name) {
       static_cast<unsigned char>(text[1]) == 0xBB && static_cast<unsigned char>(text[2]) == 0xBF) {
     text.remove_prefix(3);
   }
-  try {
-    return nlohmann::json::parse(text.begin(), text.end());
-  } catch (const nlohmann::json::parse_error& e) {
-    // Turn the byte offset into line and column.
-    const std::size_t at = std::min<std::size_t>(e.byte == 0 ? 0 : e.byte - 1, text.size());
+  // Turns a byte offset into "line:col".
+  auto where = [&](std::size_t at) {
+    at = std::min(at, text.size());
     int line = 1, col = 1;
     for (std::size_t i = 0; i < at; ++i) {
       if (text[i] == '\n') {
@@ -254,10 +254,32 @@ nlohmann::json ParseJson(std::string_view text, const std::string& name) {
         ++col;
       }
     }
+    return fmt::format("{}:{}", line, col);
+  };
+  try {
+    return nlohmann::json::parse(text.begin(), text.end());
+  } catch (const nlohmann::json::parse_error& e) {
     std::string what = e.what();
     const auto p = what.find("parse error");
     if (p != std::string::npos) what = what.substr(p);
-    throw InputError(fmt::format("{}:{}:{}: invalid JSON: {}", name, line, col, what));
+    throw InputError(
+        fmt::format("{}:{}: invalid JSON: {}", name, where(e.byte == 0 ? 0 : e.byte - 1), what));
+  } catch (const nlohmann::json::exception& e) {
+    // A number too large for a double (out_of_range.406 "number overflow parsing '1e999'") has
+    // no byte offset: find the token it quotes.
+    std::string what = e.what();
+    const auto close = what.rfind('\'');
+    const auto open = close == std::string::npos || close == 0 ? std::string::npos
+                                                                : what.rfind('\'', close - 1);
+    std::size_t at = 0;
+    if (open != std::string::npos) {
+      const auto found = text.find(what.substr(open + 1, close - open - 1));
+      if (found != std::string_view::npos) at = found;
+    }
+    const auto p = what.find("] ");
+    if (p != std::string::npos) what = what.substr(p + 2);
+    throw InputError(fmt::format("{}:{}: invalid JSON: {}; expected a finite number", name,
+                                 where(at), what));
   }
 }
 
@@ -270,7 +292,9 @@ void WriteFileAtomic(const std::string& path, std::string_view content) {
   if (dir.empty()) dir = ".";
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) {
-    throw RuntimeError(fmt::format("cannot write {}: folder '{}' does not exist", path, dir.string()));
+    throw RuntimeError(fmt::format("cannot write {}: {} '{}' {}", path,
+                                   fs::exists(dir, ec) ? "path" : "folder", dir.string(),
+                                   fs::exists(dir, ec) ? "is not a folder" : "does not exist"));
   }
   if (fs::is_directory(target, ec)) {
     throw RuntimeError(fmt::format("cannot write {}: it is a folder", path));

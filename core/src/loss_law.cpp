@@ -193,6 +193,26 @@ LossLaw LossLawFromJson(const nlohmann::json& json, const std::string& where) {
     law.alpha_N = JsonNumber(json, "alpha_N", where, kTiny, 10.0);
     law.alpha_D = JsonNumber(json, "alpha_D", where, kTiny, 10.0);
   }
+  // Each value may be in range and the law still overflow where models live (A = 1e308 with
+  // alpha = 1e-300): it would print inf as a result. The loss falls with N and D, so a finite
+  // loss at the smallest corner bounds it everywhere above.
+  constexpr double kSmallest = 1e3;
+  const double corner = law.Loss(kSmallest, kSmallest);
+  if (!std::isfinite(corner)) {
+    throw InputError(fmt::format("{}: the law gives a loss of {} at N = D = {:g}; expected a finite "
+                                 "loss (a coefficient is too large for its exponent)",
+                                 where, corner, kSmallest));
+  }
+  for (double flops : {1e15, 1e27}) {
+    const ComputeOptimal c = Allocate(law, flops);
+    if (!(std::isfinite(c.params) && c.params > 0 && std::isfinite(c.tokens) && c.tokens > 0 &&
+          std::isfinite(c.loss))) {
+      throw InputError(fmt::format("{}: the law's compute-optimal allocation at {:g} FLOPs is N = {:g}, "
+                                   "D = {:g}; expected finite positive sizes (the exponents or "
+                                   "coefficients are out of any plausible range)",
+                                   where, flops, c.params, c.tokens));
+    }
+  }
   return law;
 }
 

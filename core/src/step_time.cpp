@@ -244,7 +244,15 @@ TimeModel TimeModelFromJson(const nlohmann::json& doc, const std::string& where)
   const std::string w = where + " (estimators)";
   if (!est.is_object()) throw InputError(fmt::format("{}: 'estimators' must be an object", where));
   auto fitted = [&](const char* name) {
-    return est.contains(name) && est.at(name).is_object() && est.at(name).value("fitted", false);
+    if (!est.contains(name) || !est.at(name).is_object()) return false;
+    const auto& e = est.at(name);
+    const auto it = e.find("fitted");
+    if (it == e.end() || it->is_null()) return false;
+    if (!it->is_boolean()) {
+      throw InputError(fmt::format("{}.{}: key 'fitted' must be true or false, found {}", w, name,
+                                   it->dump()));
+    }
+    return it->get<bool>();
   };
   if (est.contains("flops")) {
     m.flops_c0_s = JsonNumber(est.at("flops"), "c0_s", w + ".flops", 0, 1e6);

@@ -333,6 +333,23 @@ TimeFitSummary FitTimeModel(const std::vector<StepRun>& runs, const HardwareProf
       summary.reports.push_back(rep);
       continue;
     }
+    // Runs all at one size (one FLOP or byte count) cannot separate the fixed time from the
+    // per-FLOP or per-byte time: any split fits them exactly and predicts nothing elsewhere.
+    if (e != EstimatorKind::kRoofline) {
+      std::vector<double> x;
+      for (const auto& row : rows) {
+        x.push_back(e == EstimatorKind::kMemcopy ? row.bytes_total : row.flops_model);
+      }
+      const auto [lo, hi] = std::minmax_element(x.begin(), x.end());
+      if (*hi <= *lo * (1 + 1e-9)) {
+        rep.note = fmt::format("skipped: every run has the same {} count (all at one size), so the fixed and the "
+                               "per-{} time cannot be told apart; add runs of other sizes",
+                               e == EstimatorKind::kMemcopy ? "byte" : "FLOP",
+                               e == EstimatorKind::kMemcopy ? "byte" : "FLOP");
+        summary.reports.push_back(rep);
+        continue;
+      }
+    }
     const bool fit = e != EstimatorKind::kRoofline;
     if (fit) {
       FitOne(e, rows, all, hw, options, &summary.model);
@@ -373,10 +390,19 @@ TimeFitSummary FitTimeModel(const std::vector<StepRun>& runs, const HardwareProf
   ReportProgress(progress, 1.0, "done");
   bool any_fit = false;
   for (const auto& r : summary.reports) any_fit = any_fit || (r.available && r.kind != EstimatorKind::kRoofline);
-  if (!any_fit) {
+  if (!any_fit && n < MinRuns(EstimatorKind::kFlops)) {
     throw InputError(fmt::format("fit-time: {} run(s) are too few to fit any estimator (FLOPs and memcopy "
                                  "need {}, calibrated {})",
                                  n, MinRuns(EstimatorKind::kFlops), MinRuns(EstimatorKind::kCalibrated)));
+  }
+  if (!any_fit) {
+    std::string why;
+    for (const auto& r : summary.reports) {
+      if (!r.note.empty() && r.kind != EstimatorKind::kRoofline) {
+        why += fmt::format("{}{}: {}", why.empty() ? "" : "; ", ToString(r.kind), r.note);
+      }
+    }
+    throw InputError(fmt::format("fit-time: no estimator can be fitted to these {} runs ({})", n, why));
   }
   summary.model.report = summary.ToJson();
   return summary;

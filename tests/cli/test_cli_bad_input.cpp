@@ -1,0 +1,484 @@
+// Black-box tests of how every command meets bad input (issue 7): the exit code (2 bad input,
+// 1 runtime failure, 0 for inputs that are unusual but fine: a BOM, CRLF, quoted fields) and a
+// message on stderr that names the file and the line/column/key or the flag. Each case writes its
+// inputs into a fresh temporary folder and runs the built binary there, so messages name short
+// relative paths. docs/bad_inputs.md lists the same table with the real messages.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cctype>
+#include <cstdlib>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Result {
+  int rc = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string Slurp(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void Write(const fs::path& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+}
+
+std::string Quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+class TempDir {
+ public:
+  TempDir() {
+    static int counter = 0;
+    path_ = fs::temp_directory_path() /
+            ("chronoscale_bad_input_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+    fs::remove_all(path_);
+    fs::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+// Runs `chronoscale <args>` in `dir`, stdout captured, stderr into a file.
+Result Run(const std::string& args, const TempDir& dir) {
+  const fs::path err_path = dir.path() / ".stderr";
+  const std::string cmd = "cd " + Quote(dir.path().string()) + " && " + Quote(CHRONOSCALE_CLI) + " " +
+                          args + " 2>" + Quote(err_path.string());
+  Result r;
+  FILE* pipe = ::popen(cmd.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  char buf[4096];
+  std::size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) r.out.append(buf, n);
+  const int status = ::pclose(pipe);
+  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.err = Slurp(err_path);
+  return r;
+}
+
+// --------------------------------------------------------------------------- inputs
+
+const std::string kShapeHeader = "d_model,n_layers,n_heads,d_ff,seq_len,batch,vocab";
+const std::string kRunsHeader = kShapeHeader + ",step_ms";
+
+std::string Shapes(const std::string& row) { return kShapeHeader + "\n" + row + "\n"; }
+
+// Twelve varied runs (enough for every estimator), from a smooth made-up step time.
+std::string GoodRuns() {
+  std::string text = kRunsHeader + "\n";
+  for (int d : {256, 512, 768, 1024}) {
+    for (int n : {2, 4, 8}) {
+      const double ms = 1e-9 * 12.0 * n * d * d * 8 * 1024 / 1e3 * 6 + 2.0 + 0.01 * n;
+      text += std::to_string(d) + "," + std::to_string(n) + "," + std::to_string(d / 64) + "," +
+              std::to_string(4 * d) + ",1024,8,32768," + std::to_string(ms) + "\n";
+    }
+  }
+  return text;
+}
+
+// Loss runs from the Epoch law on a grid (exact: no noise needed for a fit to converge).
+std::string GoodLossRuns() {
+  std::string text = "params,tokens,loss\n";
+  for (double n : {3e7, 1e8, 3e8, 1e9, 3e9}) {
+    for (double ratio : {5.0, 20.0, 80.0}) {
+      const double d = ratio * n;
+      const double loss = 1.8169 + 482.01 / std::pow(n, 0.3478) + 2085.43 / std::pow(d, 0.3658);
+      char line[128];
+      std::snprintf(line, sizeof line, "%.6g,%.6g,%.6f\n", n, d, loss);
+      text += line;
+    }
+  }
+  return text;
+}
+
+const std::string kHardware = R"({"name": "test-gpu", "mem_bandwidth_bytes_per_s": 2e12,
+  "matmul_flops_per_s": {"bf16": 5e14, "fp32": 5e13}, "launch_overhead_s": 5e-6,
+  "memory_bytes": 8e10})";
+
+const std::string kLaw = R"({"form": "chinchilla", "E": 1.8169, "A": 482.01, "B": 2085.43,
+  "alpha": 0.3478, "beta": 0.3658})";
+
+const std::string kTimeModelBody = R"("hardware": )" + kHardware + R"(,
+  "estimators": {"flops": {"fitted": true, "c0_s": 0.001, "s_per_flop": 2.5e-15}})";
+
+std::string Matrix(int rows, int cols) {
+  std::string text;
+  for (int c = 0; c < cols; ++c) text += (c ? ",d" : "d") + std::to_string(c);
+  text += "\n";
+  for (int r = 0; r < rows; ++r) {
+    for (int c = 0; c < cols; ++c) text += (c ? "," : "") + std::to_string(0.1 * ((r * 7 + c * 3) % 11) - 0.5);
+    text += "\n";
+  }
+  return text;
+}
+
+// Small search spaces keep plan and sweep fast (also under the sanitizers).
+const std::string kSmallPlan = "--hours 1 --width 256:1024:128 --depth 2:8:2";
+
+struct Case {
+  const char* name;
+  std::map<std::string, std::string> files;  // written into the run's folder first
+  std::string args;
+  int rc;
+  std::vector<std::string> err_has;  // every one of these appears on stderr
+  std::vector<std::string> out_has = {};
+};
+
+std::vector<Case> Cases() {
+  const std::string long_note(200000, 'x');
+  std::string garbage;
+  for (int i = 0; i < 512; ++i) garbage += static_cast<char>((i * 131 + 7) % 256);
+  return {
+      // ------------------------------------------------------------- estimate --shapes (CSV)
+      {"empty CSV", {{"s.csv", ""}}, "estimate --shapes s.csv", 2, {"s.csv", "empty"}},
+      {"header only", {{"s.csv", kShapeHeader + "\n"}}, "estimate --shapes s.csv", 2, {"s.csv", "no data rows"}},
+      {"missing column",
+       {{"s.csv", "d_model,n_layers,d_ff,seq_len,batch,vocab\n512,4,2048,1024,8,32768\n"}},
+       "estimate --shapes s.csv", 2, {"s.csv:1", "missing column 'n_heads'"}},
+      {"duplicated column", {{"s.csv", kShapeHeader + ",batch\n512,4,8,2048,1024,8,32768,8\n"}},
+       "estimate --shapes s.csv", 2, {"s.csv:1:8", "'batch' appears twice"}},
+      {"text in a number", {{"s.csv", Shapes("512,four,8,2048,1024,8,32768")}}, "estimate --shapes s.csv", 2,
+       {"s.csv:2:2", "n_layers", "expected a number", "'four'"}},
+      {"NaN", {{"s.csv", Shapes("512,4,8,NaN,1024,8,32768")}}, "estimate --shapes s.csv", 2,
+       {"s.csv:2:4", "d_ff", "finite"}},
+      {"infinity", {{"s.csv", Shapes("512,4,8,2048,inf,8,32768")}}, "estimate --shapes s.csv", 2,
+       {"s.csv:2:5", "seq_len", "finite"}},
+      {"negative size", {{"s.csv", Shapes("512,4,8,2048,1024,-8,32768")}}, "estimate --shapes s.csv", 2,
+       {"s.csv:2:6", "batch", "out of range"}},
+      {"zero size", {{"s.csv", Shapes("512,0,8,2048,1024,8,32768")}}, "estimate --shapes s.csv", 2,
+       {"s.csv:2:2", "n_layers", "out of range"}},
+      {"absurd width", {{"s.csv", Shapes("1e12,4,8,2048,1024,8,32768")}}, "estimate --shapes s.csv", 2,
+       {"s.csv:2:1", "d_model", "1e12", "out of range"}},
+      {"fractional size", {{"s.csv", Shapes("512.5,4,8,2048,1024,8,32768")}}, "estimate --shapes s.csv", 2,
+       {"s.csv:2:1", "whole number"}},
+      {"huge digits", {{"s.csv", Shapes("1" + std::string(400, '0') + ",4,8,2048,1024,8,32768")}},
+       "estimate --shapes s.csv", 2, {"s.csv:2:1", "out of range"}},
+      {"heads do not divide d_model", {{"s.csv", Shapes("512,4,7,2048,1024,8,32768")}},
+       "estimate --shapes s.csv", 2, {"s.csv:2", "n_heads 7 does not divide d_model 512"}},
+      {"unknown attention", {{"s.csv", kShapeHeader + ",attention\n512,4,8,2048,1024,8,32768,sparse\n"}},
+       "estimate --shapes s.csv", 2, {"s.csv:2:8", "attention", "'sparse'"}},
+      {"trailing comma in a row", {{"s.csv", Shapes("512,4,8,2048,1024,8,32768,")}}, "estimate --shapes s.csv",
+       2, {"s.csv:2", "trailing comma"}},
+      {"trailing comma in the header", {{"s.csv", kShapeHeader + ",\n512,4,8,2048,1024,8,32768,\n"}},
+       "estimate --shapes s.csv", 2, {"s.csv:1:8", "empty column name", "trailing comma"}},
+      {"too few cells", {{"s.csv", Shapes("512,4,8")}}, "estimate --shapes s.csv", 2,
+       {"s.csv:2", "3 cells", "7 columns"}},
+      {"unclosed quote", {{"s.csv", Shapes("512,4,8,2048,1024,8,\"32768")}}, "estimate --shapes s.csv", 2,
+       {"s.csv:2", "never closed"}},
+      {"binary garbage", {{"s.csv", garbage}}, "estimate --shapes s.csv", 2, {"s.csv:", "binary"}},
+      {"BOM and CRLF are read", {{"s.csv", "\xEF\xBB\xBF" + kShapeHeader + "\r\n512,4,8,2048,1024,8,32768\r\n"}},
+       "estimate --shapes s.csv --format csv", 0, {}, {"d_model,n_layers", "512,4,8,2048,1024,8,32768,"}},
+      {"quoted fields are read",
+       {{"s.csv", kShapeHeader + ",note\n\"512\",4,\"8\",2048,1024,8,32768,\"a, \"\"quoted\"\"\nnote\"\n"}},
+       "estimate --shapes s.csv --format csv", 0, {}, {"512,4,8,2048,1024,8,32768,\"a, \"\"quoted\"\"\nnote\""}},
+      {"very long line is read", {{"s.csv", kShapeHeader + ",note\n512,4,8,2048,1024,8,32768," + long_note + "\n"}},
+       "estimate --shapes s.csv --format json", 0, {}, {"\"pred_step_ms\""}},
+      {"missing file", {}, "estimate --shapes nope.csv", 2, {"nope.csv", "cannot open"}},
+      {"a folder as the file", {{"adir/.keep", ""}}, "estimate --shapes adir", 2, {"adir", "folder"}},
+      // ------------------------------------------------------------- estimate flags
+      {"absurd --d-model", {}, "estimate --d-model 1000000000000 --layers 4", 2, {"--d-model", "d_model"}},
+      {"--heads not dividing", {}, "estimate --d-model 1000 --layers 4 --heads 7", 2, {"--heads", "does not divide"}},
+      {"text in --layers", {}, "estimate --d-model 1024 --layers four", 2, {"--layers", "four"}},
+      {"zero --seq", {}, "estimate --d-model 1024 --layers 4 --seq 0", 2, {"--seq", "seq_len"}},
+      {"negative --batch", {}, "estimate --d-model 1024 --layers 4 --batch -8", 2, {"--batch"}},
+      {"NaN --mlp-ratio", {}, "estimate --d-model 1024 --layers 4 --mlp-ratio nan", 2, {"--mlp-ratio"}},
+      {"inf --mlp-ratio", {}, "estimate --d-model 1024 --layers 4 --mlp-ratio inf", 2, {"--mlp-ratio"}},
+      {"unknown --attention", {}, "estimate --d-model 1024 --layers 4 --attention sparse", 2, {"--attention", "sparse"}},
+      {"--kv-heads not dividing", {}, "estimate --d-model 1024 --layers 4 --kv-heads 3", 2, {"--kv-heads"}},
+      {"unknown --estimator", {}, "estimate --d-model 1024 --layers 4 --estimator magic", 2, {"--estimator", "magic"}},
+      // ------------------------------------------------------------- estimate --hf-config (JSON)
+      {"HF config: malformed JSON", {{"config.json", "{\"hidden_size\": 768,\n \"n_layer\": }"}},
+       "estimate --hf-config config.json", 2, {"config.json:2:", "invalid JSON"}},
+      {"HF config: missing key", {{"config.json", R"({"hidden_size": 768, "num_attention_heads": 12, "vocab_size": 50257})"}},
+       "estimate --hf-config config.json", 2, {"config.json", "num_hidden_layers"}},
+      {"HF config: heads do not divide",
+       {{"config.json", R"({"hidden_size": 768, "num_hidden_layers": 2, "num_attention_heads": 7, "vocab_size": 50257})"}},
+       "estimate --hf-config config.json", 2, {"config.json", "does not divide"}},
+      {"HF config: wrong type",
+       {{"config.json", R"({"model_type": 7, "hidden_size": 768, "num_hidden_layers": 2, "num_attention_heads": 12, "vocab_size": 50257})"}},
+       "estimate --hf-config config.json", 2, {"config.json", "'model_type'", "string"}},
+      {"HF config: absurd size",
+       {{"config.json", R"({"hidden_size": 1e12, "num_hidden_layers": 2, "num_attention_heads": 12, "vocab_size": 50257})"}},
+       "estimate --hf-config config.json", 2, {"config.json", "d_model"}},
+      {"HF config: fractional",
+       {{"config.json", R"({"hidden_size": 768.5, "num_hidden_layers": 2, "num_attention_heads": 12, "vocab_size": 50257})"}},
+       "estimate --hf-config config.json", 2, {"config.json", "'hidden_size'", "whole number"}},
+      {"HF config: empty file", {{"config.json", ""}}, "estimate --hf-config config.json", 2, {"config.json:1:1", "invalid JSON"}},
+      // ------------------------------------------------------------- hardware profiles
+      {"profile: malformed JSON", {{"hw.json", "{\"name\": \"x\",\n"}}, "hardware show hw.json", 2, {"hw.json:2:", "invalid JSON"}},
+      {"profile: missing key", {{"hw.json", R"({"name": "x", "matmul_flops_per_s": {"bf16": 1e14}, "launch_overhead_s": 0})"}},
+       "hardware show hw.json", 2, {"hw.json", "mem_bandwidth_bytes_per_s"}},
+      {"profile: negative bandwidth",
+       {{"hw.json", R"({"name": "x", "mem_bandwidth_bytes_per_s": -1, "matmul_flops_per_s": {"bf16": 1e14}, "launch_overhead_s": 0})"}},
+       "hardware show hw.json", 2, {"hw.json", "mem_bandwidth_bytes_per_s", "-1"}},
+      {"profile: text for a number",
+       {{"hw.json", R"({"name": "x", "mem_bandwidth_bytes_per_s": "fast", "matmul_flops_per_s": {"bf16": 1e14}, "launch_overhead_s": 0})"}},
+       "hardware show hw.json", 2, {"hw.json", "mem_bandwidth_bytes_per_s", "must be a number"}},
+      {"profile: unknown precision",
+       {{"hw.json", R"({"name": "x", "mem_bandwidth_bytes_per_s": 1e12, "matmul_flops_per_s": {"fp8": 1e14}, "launch_overhead_s": 0})"}},
+       "hardware show hw.json", 2, {"hw.json", "matmul_flops_per_s.fp8", "unknown precision"}},
+      {"profile: not an object", {{"hw.json", "[1, 2, 3]"}}, "hardware show hw.json", 2, {"hw.json", "expected a JSON object"}},
+      {"profile: BOM and CRLF are read", {{"hw.json", "\xEF\xBB\xBF" + std::regex_replace(kHardware, std::regex("\n"), "\r\n")}},
+       "hardware show hw.json", 0, {}, {"test-gpu"}},
+      {"unknown preset", {}, "hardware show h900", 2, {"h900", "h100-sxm"}},
+      {"profile: missing file", {}, "estimate --d-model 1024 --layers 4 --hardware gone.json", 2, {"gone.json", "cannot open"}},
+      // ------------------------------------------------------------- time models
+      {"time model: not a time model", {{"tm.json", kHardware}}, "estimate --d-model 1024 --layers 4 --time-model tm.json", 2,
+       {"tm.json", "not a time model"}},
+      {"time model: wrong type", {{"tm.json", "{" + kTimeModelBody + R"(, "best": 3})"}},
+       "estimate --d-model 1024 --layers 4 --time-model tm.json", 2, {"tm.json", "'best'", "string"}},
+      {"time model: 'fitted' not a bool",
+       {{"tm.json", std::regex_replace("{" + kTimeModelBody + "}", std::regex("\"fitted\": true"), "\"fitted\": \"yes\"")}},
+       "estimate --d-model 1024 --layers 4 --time-model tm.json", 2, {"tm.json", "'fitted'", "true or false"}},
+      {"time model: coefficient out of range",
+       {{"tm.json", std::regex_replace("{" + kTimeModelBody + "}", std::regex("2.5e-15"), "-2.5e-15")}},
+       "estimate --d-model 1024 --layers 4 --time-model tm.json", 2, {"tm.json", "s_per_flop"}},
+      {"time model: malformed JSON", {{"tm.json", "{" + kTimeModelBody}}, "estimate --d-model 1024 --layers 4 --time-model tm.json",
+       2, {"tm.json:", "invalid JSON"}},
+      // ------------------------------------------------------------- --out
+      {"--out into a missing folder", {}, "estimate --d-model 1024 --layers 4 --out missing/r.json", 1,
+       {"missing/r.json", "does not exist"}},
+      {"--out onto the input file", {{"s.csv", Shapes("512,4,8,2048,1024,8,32768")}},
+       "estimate --shapes s.csv --out s.csv", 2, {"--out s.csv", "input"}},
+      {"--out under a file", {{"plain", "x"}}, "estimate --d-model 1024 --layers 4 --out plain/r.json", 1,
+       {"plain/r.json", "not a folder"}},
+      {"--out onto a folder", {{"adir/.keep", ""}}, "estimate --d-model 1024 --layers 4 --out adir", 1, {"adir", "folder"}},
+      {"--out in a read-only place", {}, "estimate --d-model 1024 --layers 4 --out /proc/chronoscale-test.json", 1,
+       {"cannot write /proc/chronoscale-test.json"}},
+      // ------------------------------------------------------------- fit-time
+      {"fit-time: missing step_ms", {{"runs.csv", Shapes("512,4,8,2048,1024,8,32768")}}, "fit-time --runs runs.csv", 2,
+       {"runs.csv:1", "missing column 'step_ms'"}},
+      {"fit-time: NaN step", {{"runs.csv", kRunsHeader + "\n512,4,8,2048,1024,8,32768,nan\n"}}, "fit-time --runs runs.csv", 2,
+       {"runs.csv:2:8", "step_ms", "finite"}},
+      {"fit-time: negative step", {{"runs.csv", kRunsHeader + "\n512,4,8,2048,1024,8,32768,-3\n"}}, "fit-time --runs runs.csv",
+       2, {"runs.csv:2:8", "step_ms", "positive"}},
+      {"fit-time: too few runs", {{"runs.csv", kRunsHeader + "\n512,4,8,2048,1024,8,32768,12\n"}}, "fit-time --runs runs.csv", 2,
+       {"too few"}},
+      {"fit-time: all at one size", {{"runs.csv", kRunsHeader + "\n" + [] {
+         std::string rows;
+         for (int i = 0; i < 12; ++i) rows += "512,4,8,2048,1024,8,32768," + std::to_string(12 + 0.1 * (i % 3)) + "\n";
+         return rows;
+       }()}}, "fit-time --runs runs.csv", 2, {"same FLOP count", "other sizes"}},
+      {"fit-time: every row skipped", {{"runs.csv", kRunsHeader + ",status\n512,4,8,2048,1024,8,32768,12,oom\n"}},
+       "fit-time --runs runs.csv", 2, {"runs.csv", "no usable runs"}},
+      {"fit-time: missing file", {}, "fit-time --runs gone.csv", 2, {"gone.csv"}},
+      {"fit-time: --out into a missing folder", {{"runs.csv", GoodRuns()}}, "fit-time --runs runs.csv --out missing/tm.json", 1,
+       {"missing/tm.json", "does not exist"}},
+      {"fit-time: --out onto the input", {{"runs.csv", GoodRuns()}}, "fit-time --runs runs.csv --out runs.csv", 2,
+       {"--out runs.csv", "input"}},
+      // ------------------------------------------------------------- fit-loss
+      {"fit-loss: empty", {{"loss.csv", ""}}, "fit-loss --runs loss.csv", 2, {"loss.csv", "empty"}},
+      {"fit-loss: missing loss column", {{"loss.csv", "params,tokens\n1e8,2e9\n"}}, "fit-loss --runs loss.csv", 2,
+       {"loss.csv:1", "missing column 'loss'"}},
+      {"fit-loss: NaN loss", {{"loss.csv", "params,tokens,loss\n1e8,2e9,NaN\n"}}, "fit-loss --runs loss.csv", 2,
+       {"loss.csv:2:3", "loss", "finite"}},
+      {"fit-loss: negative params", {{"loss.csv", "params,tokens,loss\n-1e8,2e9,3\n"}}, "fit-loss --runs loss.csv", 2,
+       {"loss.csv:2:1", "params", "out of range"}},
+      {"fit-loss: text tokens", {{"loss.csv", "params,tokens,loss\n1e8,lots,3\n"}}, "fit-loss --runs loss.csv", 2,
+       {"loss.csv:2:2", "tokens", "'lots'"}},
+      {"fit-loss: too few runs", {{"loss.csv", "params,tokens,loss\n1e8,2e9,3.1\n2e8,4e9,3.0\n"}}, "fit-loss --runs loss.csv", 2,
+       {"2 runs", "at least 5"}},
+      {"fit-loss: all at one size", {{"loss.csv", "params,tokens,loss\n1e8,2e9,3.1\n1e8,4e9,3.0\n1e8,8e9,2.95\n1e8,1.6e10,2.9\n1e8,3.2e10,2.88\n"}},
+       "fit-loss --runs loss.csv", 2, {"same model size"}},
+      {"fit-loss: unknown column flag", {{"loss.csv", GoodLossRuns()}}, "fit-loss --runs loss.csv --loss-col final_loss", 2,
+       {"loss.csv:1", "'final_loss'"}},
+      {"fit-loss: --out into a missing folder", {{"loss.csv", GoodLossRuns()}}, "fit-loss --runs loss.csv --out missing/law.json", 1,
+       {"missing/law.json", "does not exist"}},
+      {"fit-loss: --out onto the input", {{"loss.csv", GoodLossRuns()}}, "fit-loss --runs loss.csv --out loss.csv", 2,
+       {"--out loss.csv", "input"}},
+      // ------------------------------------------------------------- plan and sweep
+      {"plan: malformed law", {{"law.json", "{\"E\": 1.8,,}"}}, "plan " + kSmallPlan + " --law law.json", 2,
+       {"law.json:1:", "invalid JSON"}},
+      {"plan: law missing key", {{"law.json", R"({"E": 1.8, "A": 482, "B": 2085, "alpha": 0.35})"}},
+       "plan " + kSmallPlan + " --law law.json", 2, {"law.json", "missing key 'beta'"}},
+      {"plan: law with a negative exponent", {{"law.json", R"({"E": 1.8, "A": 482, "B": 2085, "alpha": -0.35, "beta": 0.37})"}},
+       "plan " + kSmallPlan + " --law law.json", 2, {"law.json", "'alpha'"}},
+      {"plan: law that overflows", {{"law.json", R"({"E": 1.8, "A": 1e308, "B": 1e308, "alpha": 1e-300, "beta": 1e-300})"}},
+       "plan " + kSmallPlan + " --law law.json", 2, {"law.json", "finite"}},
+      {"plan: unknown law", {}, "plan " + kSmallPlan + " --law nolaw.json", 2, {"nolaw.json"}},
+      {"plan: zero hours", {}, "plan --hours 0 --width 256:1024:128 --depth 2:8:2", 2, {"--hours"}},
+      {"plan: NaN hours", {}, "plan --hours nan --width 256:1024:128 --depth 2:8:2", 2, {"--hours"}},
+      {"plan: text in --width", {}, "plan --hours 1 --width wide --depth 2:8:2", 2, {"--width", "wide"}},
+      {"plan: reversed --width", {}, "plan --hours 1 --width 1024:256 --depth 2:8:2", 2, {"--width"}},
+      {"plan: absurd --width", {}, "plan --hours 1 --width 256:1000000000000 --depth 2:8:2", 2, {"--width"}},
+      {"plan: zero --depth", {}, "plan --hours 1 --width 256:1024:128 --depth 0:8", 2, {"--depth"}},
+      {"plan: zero devices", {}, "plan " + kSmallPlan + " --devices 0", 2, {"--devices"}},
+      {"plan: bad --aspect", {}, "plan " + kSmallPlan + " --aspect 8", 2, {"--aspect"}},
+      {"plan: --time-model missing", {}, "plan " + kSmallPlan + " --time-model tm.json", 2, {"tm.json"}},
+      {"plan: --out onto the law", {{"law.json", kLaw}}, "plan " + kSmallPlan + " --law law.json --out law.json", 2,
+       {"--out law.json", "input"}},
+      {"plan: --export-hf into a missing folder", {}, "plan " + kSmallPlan + " --export-hf missing/config.json", 1,
+       {"missing/config.json", "does not exist"}},
+      {"sweep: --out into a missing folder", {}, "sweep " + kSmallPlan + " --out missing/sweep.csv", 1,
+       {"missing/sweep.csv", "does not exist"}},
+      {"sweep: malformed --hardware", {{"hw.json", "{\"name\": "}}, "sweep " + kSmallPlan + " --hardware hw.json", 2,
+       {"hw.json:1:", "invalid JSON"}},
+      // ------------------------------------------------------------- attention --queries/--keys
+      {"attention: only --queries", {{"q.csv", Matrix(8, 4)}},
+       "attention --kernel softmax --queries q.csv --hardware h100-sxm", 2, {"--queries", "--keys"}},
+      {"attention: empty queries", {{"q.csv", ""}, {"k.csv", Matrix(8, 4)}},
+       "attention --kernel softmax --queries q.csv --keys k.csv --hardware h100-sxm", 2, {"q.csv", "empty"}},
+      {"attention: text in keys", {{"q.csv", Matrix(8, 4)}, {"k.csv", "d0,d1\n0.1,x\n"}},
+       "attention --kernel softmax --queries q.csv --keys k.csv --hardware h100-sxm", 2, {"k.csv:2:2", "'x'"}},
+      {"attention: NaN in queries", {{"q.csv", "d0,d1\n0.1,nan\n"}, {"k.csv", Matrix(8, 2)}},
+       "attention --kernel softmax --queries q.csv --keys k.csv --hardware h100-sxm", 2, {"q.csv:2:2", "finite"}},
+      {"attention: dimensions differ", {{"q.csv", Matrix(8, 4)}, {"k.csv", Matrix(8, 3)}},
+       "attention --kernel softmax --queries q.csv --keys k.csv --hardware h100-sxm", 2, {"q.csv", "k.csv", "4", "3"}},
+      {"attention: binary keys", {{"q.csv", Matrix(8, 4)}, {"k.csv", garbage}},
+       "attention --kernel softmax --queries q.csv --keys k.csv --hardware h100-sxm", 2, {"k.csv", "binary"}},
+      {"attention: missing keys file", {{"q.csv", Matrix(8, 4)}},
+       "attention --kernel softmax --queries q.csv --keys gone.csv --hardware h100-sxm", 2, {"gone.csv"}},
+      {"attention: BOM and CRLF are read",
+       {{"q.csv", "\xEF\xBB\xBF" + std::regex_replace(Matrix(16, 4), std::regex("\n"), "\r\n")}, {"k.csv", Matrix(16, 4)}},
+       "attention --kernel favor --features 32 --queries q.csv --keys k.csv --hardware h100-sxm --repeats 1 --format json", 0,
+       {}, {"\"kernel\""}},
+  };
+}
+
+// A number printed as NaN or infinity, as a word of its own (not inside "info", "inputs").
+bool HasNonFinite(const std::string& text) {
+  static const std::regex re(R"((^|[^A-Za-z_])-?(nan|inf|infinity)([^A-Za-z_]|$))", std::regex::icase);
+  return std::regex_search(text, re);
+}
+
+}  // namespace
+
+// With CHRONOSCALE_BAD_INPUT_TABLE=FILE set, the table test also writes its cases and the real
+// messages as Markdown rows to FILE (how docs/bad_inputs.md was made).
+// Each line of `text` as a code span, lines joined by <br>; '|' escaped for the table.
+std::string MarkdownCell(std::string text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  if (text.empty()) return "(none)";
+  if (text.size() > 400) text = text.substr(0, 400) + "...";
+  std::string out = "`";
+  for (char c : text) {
+    if (c == '|') {
+      out += "\\|";
+    } else if (c == '\n') {
+      out += "`<br>`";
+    } else {
+      out += c;
+    }
+  }
+  return out + "`";
+}
+
+TEST_CASE("bad inputs give exit code 2 or 1 and a message naming the place", "[cli][bad-input]") {
+  std::ofstream table;
+  if (const char* path = std::getenv("CHRONOSCALE_BAD_INPUT_TABLE")) {
+    table.open(path, std::ios::trunc);
+    table << "| bad input | command | exit | message (stderr) |\n|---|---|---|---|\n";
+  }
+  for (const Case& c : Cases()) {
+    TempDir dir;
+    for (const auto& [name, text] : c.files) {
+      fs::create_directories((dir.path() / name).parent_path());
+      Write(dir.path() / name, text);
+    }
+    const Result r = Run(c.args, dir);
+    INFO("case: " << c.name << "\n  chronoscale " << c.args << "\n  exit " << r.rc << "\n  stderr: " << r.err
+                  << "\n  stdout: " << r.out.substr(0, 400));
+    if (table.is_open()) {
+      std::string args = c.args;
+      if (args.size() > 120) args = args.substr(0, 120) + "...";
+      table << "| " << c.name << " | " << MarkdownCell("chronoscale " + args) << " | " << r.rc << " | "
+            << MarkdownCell(r.err) << " |\n";
+    }
+    CHECK(r.rc == c.rc);
+    for (const auto& s : c.err_has) CHECK(r.err.find(s) != std::string::npos);
+    for (const auto& s : c.out_has) CHECK(r.out.find(s) != std::string::npos);
+    if (c.rc != 0) {
+      // Ours start "error:"; CLI11's own parse errors end with its "Run with --help" hint.
+      CHECK((r.err.find("error") != std::string::npos || r.err.find("--help") != std::string::npos));
+      CHECK(r.out.empty());  // no partial result on stdout
+      CHECK(r.err.find("json.exception") == std::string::npos);  // no library internals
+    }
+  }
+}
+
+TEST_CASE("a failed --out leaves no file and no temporary behind", "[cli][bad-input]") {
+  TempDir dir;
+  fs::create_directories(dir.path() / "sub");
+  const Result r = Run("estimate --d-model 1024 --layers 4 --out sub/missing/r.json", dir);
+  CHECK(r.rc == 1);
+  std::vector<std::string> left;
+  for (const auto& e : fs::recursive_directory_iterator(dir.path())) {
+    if (e.path().filename() != ".stderr") left.push_back(e.path().filename().string());
+  }
+  CHECK(left == std::vector<std::string>{"sub"});
+}
+
+TEST_CASE("no command prints NaN or infinity as a result", "[cli][bad-input]") {
+  TempDir dir;
+  Write(dir.path() / "runs.csv", GoodRuns());
+  Write(dir.path() / "loss.csv", GoodLossRuns());
+  Write(dir.path() / "hw.json", kHardware);
+  // A shapes file with a row whose measured step is 0 (no relative error can be formed) and one
+  // with an empty step_ms.
+  Write(dir.path() / "shapes.csv", kRunsHeader + "\n512,4,8,2048,1024,8,32768,0\n1024,8,16,4096,1024,8,32768,\n"
+                                                 "768,6,12,3072,1024,8,32768,30\n");
+  Write(dir.path() / "q.csv", Matrix(16, 4));
+  Write(dir.path() / "k.csv", Matrix(16, 4));
+  // Extreme but valid numbers: the smallest shape and a huge one on a slow profile.
+  Write(dir.path() / "slow.json", R"({"name": "slow", "mem_bandwidth_bytes_per_s": 1e6,
+    "matmul_flops_per_s": {"fp32": 1e3}, "launch_overhead_s": 1, "memory_bytes": 1e6})");
+  REQUIRE(Run("fit-time --runs runs.csv --out tm.json", dir).rc == 0);
+  REQUIRE(Run("fit-loss --runs loss.csv --out law.json", dir).rc == 0);
+  const std::vector<std::string> commands = {
+      "estimate --d-model 1024 --layers 8 --format json",
+      "estimate --d-model 1024 --layers 8 --format json --explain",
+      "estimate --d-model 1 --layers 1 --heads 1 --d-ff 1 --seq 1 --batch 1 --vocab 1 --format json --explain",
+      "estimate --d-model 1048576 --layers 100000 --heads 1 --seq 16777216 --batch 16777216 --hardware slow.json "
+      "--format json --explain",
+      "estimate --d-model 1024 --layers 8 --format csv",
+      "estimate --shapes shapes.csv --format json",
+      "estimate --shapes shapes.csv --format csv",
+      "estimate --shapes shapes.csv --time-model tm.json --format json",
+      "estimate --d-model 1024 --layers 8 --time-model tm.json --estimator flops --format json",
+      "fit-time --runs runs.csv",
+      "fit-loss --runs loss.csv --format json",
+      "fit-loss --runs loss.csv --format json --bootstrap 20 --seed 3",
+      "plan " + kSmallPlan + " --format json",
+      "plan " + kSmallPlan + " --law law.json --time-model tm.json --format json",
+      "plan --hours 0.0001 --width 64:128:64 --depth 1:2 --aspect 1:1000 --format json",
+      "sweep " + kSmallPlan,
+      "sweep " + kSmallPlan + " --hardware slow.json",
+      "hardware show h100-sxm",
+      "hardware show hw.json",
+      "attention --kernel favor --features 32 --queries q.csv --keys k.csv --hardware h100-sxm --repeats 1 --format json",
+      "attention --kernel softmax --seq 64 --dim 16 --hardware h100-sxm --repeats 1 --format json",
+  };
+  for (const auto& args : commands) {
+    const Result r = Run(args, dir);
+    INFO("chronoscale " << args << "\n  exit " << r.rc << "\n  stderr: " << r.err);
+    CHECK(r.rc == 0);
+    CHECK(!r.out.empty());
+    CHECK_FALSE(HasNonFinite(r.out));
+  }
+}
