@@ -9,6 +9,7 @@
 #include <chronoscale/version.h>
 
 #include "bench_command.h"
+#include "cli_common.h"
 
 namespace chronoscale::cli {
 // The lean binary links no Qt: --plot is the full CLI's (plot the saved profile there).
@@ -27,32 +28,5 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("chronoscale-bench ") + Version() +
                                         (HaveCudaBackend() ? " (CUDA backend)" : " (CPU only)"));
   cli::AddBenchOptions(&app);
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForAllHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForVersion& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    app.exit(e);
-    return 2;
-  } catch (const InputError& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return 2;
-  } catch (const Cancelled&) {
-    std::cerr << "error: cancelled\n";
-    return 1;
-  } catch (const RuntimeError& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return 1;
-  } catch (const std::bad_alloc&) {
-    std::cerr << "error: out of memory\n";
-    return 1;
-  } catch (const std::exception& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return 1;
-  }
-  return 0;
+  return cli::ParseAndRun(app, argc, argv);
 }

@@ -91,6 +91,37 @@ std::string Si(double v) {
   return fmt::format("{:.3g}{}", x, suffix[i]);
 }
 
+int ParseAndRun(CLI::App& app, int argc, char** argv) {
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return 2;
+  } catch (const InputError& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 2;
+  } catch (const Cancelled&) {
+    std::cerr << "error: cancelled\n";
+    return 1;
+  } catch (const RuntimeError& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  } catch (const std::bad_alloc&) {
+    std::cerr << "error: out of memory\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
+
 void CheckPlotPath(const std::string& path) {
   if (!(path.ends_with(".png") || path.ends_with(".svg") || path.ends_with(".PNG") ||
         path.ends_with(".SVG"))) {

@@ -34,6 +34,11 @@ std::string Si(double value);
 void CheckNotInput(const std::string& out_path, const std::vector<std::string>& inputs,
                    const std::string& flag);
 
+// Parses and runs `app`, mapping errors to the exit codes of ARCHITECTURE.md: 0 ok; 2 bad usage
+// or bad input (CLI11's parse errors, InputError); 1 runtime failure (RuntimeError, Cancelled,
+// out of memory, anything else). Help and --version exit 0.
+int ParseAndRun(CLI::App& app, int argc, char** argv);
+
 // A --plot path must end in .png or .svg (InputError otherwise).
 void CheckPlotPath(const std::string& path);
 

@@ -5,6 +5,7 @@
 #include <chronoscale/error.h>
 #include <chronoscale/version.h>
 
+#include "cli_common.h"
 #include "commands.h"
 
 int main(int argc, char** argv) {
@@ -20,32 +21,5 @@ int main(int argc, char** argv) {
   cli::SetupFitTime(app);
   cli::SetupPlan(app);
   cli::SetupFitLoss(app);
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForAllHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForVersion& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    app.exit(e);
-    return 2;
-  } catch (const InputError& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return 2;
-  } catch (const Cancelled&) {
-    std::cerr << "error: cancelled\n";
-    return 1;
-  } catch (const RuntimeError& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return 1;
-  } catch (const std::bad_alloc&) {
-    std::cerr << "error: out of memory\n";
-    return 1;
-  } catch (const std::exception& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return 1;
-  }
-  return 0;
+  return cli::ParseAndRun(app, argc, argv);
 }
