@@ -12,6 +12,7 @@
 
 #include "cli_common.h"
 #include "commands.h"
+#include "plot_hooks.h"
 #include "shape_flags.h"
 
 namespace chronoscale::cli {
@@ -20,7 +21,7 @@ namespace {
 struct EstimateOptions {
   int64_t d_model = 0, layers = 0;
   ShapeFlags shape;
-  std::string shapes_csv, hf_config, hardware, time_model, estimator, out;
+  std::string shapes_csv, hf_config, hardware, time_model, estimator, out, plot;
   bool explain = false;
   Format format = Format::kTable;
 };
@@ -74,6 +75,10 @@ std::string ExplainTable(const TimeModel& model, const Workload& wl, EstimatorKi
 
 void Run(const EstimateOptions& o, const CLI::App* sub) {
   const int sources = (o.shapes_csv.empty() ? 0 : 1) + (o.hf_config.empty() ? 0 : 1) + (o.d_model > 0 || o.layers > 0 ? 1 : 0);
+  if (!o.plot.empty()) {
+    CheckPlotPath(o.plot);
+    if (!o.shapes_csv.empty()) throw InputError("--plot draws one shape; drop --shapes or --plot");
+  }
   if (sources == 0) throw InputError("estimate: give a shape (--d-model and --layers), --shapes FILE.csv or --hf-config FILE");
   if (sources > 1) throw InputError("estimate: give only one of --d-model/--layers, --shapes, --hf-config");
   const TimeModel model = ResolveTimeModel(o.hardware, o.time_model);
@@ -87,7 +92,7 @@ void Run(const EstimateOptions& o, const CLI::App* sub) {
   }
   if (!model.Has(e)) PredictStepSeconds(model, ReferenceShape(1024, 1), e);  // throws the explanation
   const std::vector<std::string> inputs{o.shapes_csv, o.hf_config, o.time_model};
-  if (!o.out.empty()) CheckNotInput(o.out, inputs, "--out");
+  if (!o.out.empty()) CheckNotInput(o.out, {o.shapes_csv, o.hf_config, o.time_model, o.hardware}, "--out");
 
   if (!o.shapes_csv.empty()) {
     if (o.explain) throw InputError("--explain works on one shape; drop --shapes or --explain");
@@ -169,6 +174,7 @@ void Run(const EstimateOptions& o, const CLI::App* sub) {
     s = MakeShape(o.shape, o.d_model, o.layers);
   }
   const Workload wl = BuildWorkload(s);
+  if (!o.plot.empty()) RenderBreakdownPlot(model, s, e, o.plot);
   const double t = PredictStepSeconds(model, s, e);
   const MemoryEstimate mem = EstimateMemory(s);
   const bool fits = model.hardware.memory_bytes <= 0 || mem.Total() <= model.hardware.memory_bytes;
@@ -243,6 +249,7 @@ void SetupEstimate(CLI::App& app) {
   sub->add_flag("--explain", o->explain, "print the op-by-op accounting");
   AddFormatOption(sub, &o->format, true);
   sub->add_option("--out", o->out, "write the result to FILE instead of stdout");
+  sub->add_option("--plot", o->plot, "step time of the shape by phase and op kind (PNG or SVG)");
   sub->callback([o, sub] { Run(*o, sub); });
 }
 
