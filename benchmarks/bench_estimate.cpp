@@ -34,7 +34,8 @@ void Estimate(benchmark::State& state, EstimatorKind kind) {
   }
   benchmark::DoNotOptimize(sink);
   state.SetItemsProcessed(state.iterations());
-  state.counters["shapes_per_s"] = benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+  state.counters["shapes_per_s"] =
+      benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
 
 void BM_EstimateFlops(benchmark::State& state) { Estimate(state, EstimatorKind::kFlops); }

@@ -2,15 +2,15 @@
 // per row, step-time runs, loss runs).
 #include <unistd.h>
 
-#include <chronoscale/io.h>
-#include <chronoscale/loss_law.h>
-#include <chronoscale/time_fit.h>
-#include <chronoscale/workload.h>
-
 #include <cstdint>
 #include <fstream>
 #include <limits>
 #include <string>
+
+#include <chronoscale/io.h>
+#include <chronoscale/loss_law.h>
+#include <chronoscale/time_fit.h>
+#include <chronoscale/workload.h>
 
 #include "fuzz_common.h"
 
@@ -20,8 +20,7 @@ using chronoscale::fuzz::Try;
 namespace {
 
 const std::string& TempPath() {
-  static const std::string path =
-      "/tmp/chronoscale-fuzz-" + std::to_string(::getpid()) + ".csv";
+  static const std::string path = "/tmp/chronoscale-fuzz-" + std::to_string(::getpid()) + ".csv";
   return path;
 }
 
@@ -32,32 +31,41 @@ void CheckCells(const CsvTable& t) {
     for (int c = 0; c < max_cols; ++c) {
       CHECK(t.Where(r, c).find(t.path) == 0);
       Try([&] { CHECK(std::isfinite(t.Number(r, c))); }, t.path);
-      Try([&] {
-        const double v = t.NumberIn(r, c, -1.0, 1e6);
-        CHECK(v >= -1.0 && v <= 1e6);
-      }, t.path);
-      Try([&] {
-        const int64_t v = t.Integer(r, c, 1, int64_t{1} << 20);
-        CHECK(v >= 1 && v <= (int64_t{1} << 20));
-      }, t.path);
-      Try([&] {
-        t.Integer(r, c, std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::max());
-      }, t.path);
+      Try(
+          [&] {
+            const double v = t.NumberIn(r, c, -1.0, 1e6);
+            CHECK(v >= -1.0 && v <= 1e6);
+          },
+          t.path);
+      Try(
+          [&] {
+            const int64_t v = t.Integer(r, c, 1, int64_t{1} << 20);
+            CHECK(v >= 1 && v <= (int64_t{1} << 20));
+          },
+          t.path);
+      Try(
+          [&] {
+            t.Integer(r, c, std::numeric_limits<int64_t>::min(),
+                      std::numeric_limits<int64_t>::max());
+          },
+          t.path);
     }
   }
 }
 
 void CheckShapes(const CsvTable& t) {
-  Try([&] {
-    const auto shapes = ReadShapes(t);
-    CHECK(shapes.size() == t.rows.size());
-    for (const auto& s : shapes) {
-      s.Validate();  // a shape the reader returned is valid: no throw expected
-      const MemoryEstimate m = EstimateMemory(s);
-      CHECK(fuzz::FiniteNonNegative(m.Total()));
-      CHECK(fuzz::FiniteNonNegative(s.Params()));
-    }
-  }, t.path);
+  Try(
+      [&] {
+        const auto shapes = ReadShapes(t);
+        CHECK(shapes.size() == t.rows.size());
+        for (const auto& s : shapes) {
+          s.Validate();  // a shape the reader returned is valid: no throw expected
+          const MemoryEstimate m = EstimateMemory(s);
+          CHECK(fuzz::FiniteNonNegative(m.Total()));
+          CHECK(fuzz::FiniteNonNegative(s.Params()));
+        }
+      },
+      t.path);
 }
 
 void CheckFileReaders(std::string_view text) {
@@ -66,25 +74,29 @@ void CheckFileReaders(std::string_view text) {
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
     out.write(text.data(), static_cast<std::streamsize>(text.size()));
   }
-  Try([&] {
-    const RunsFile f = ReadStepRuns(path);
-    CHECK(!f.runs.empty());
-    for (const auto& run : f.runs) CHECK(std::isfinite(run.step_s) && run.step_s > 0);
-  }, path);
+  Try(
+      [&] {
+        const RunsFile f = ReadStepRuns(path);
+        CHECK(!f.runs.empty());
+        for (const auto& run : f.runs) CHECK(std::isfinite(run.step_s) && run.step_s > 0);
+      },
+      path);
   for (int variant = 0; variant < 2; ++variant) {
     LossRunsOptions options;
     if (variant == 1) {
       options.flops_column = "flops";
       options.drop_highest = 1;
     }
-    Try([&] {
-      const LossRunsTable t = LoadLossRuns(path, options);
-      for (const auto& run : t.runs) {
-        CHECK(std::isfinite(run.params) && run.params > 0);
-        CHECK(std::isfinite(run.tokens) && run.tokens > 0);
-        CHECK(std::isfinite(run.loss) && run.loss > 0);
-      }
-    }, path);
+    Try(
+        [&] {
+          const LossRunsTable t = LoadLossRuns(path, options);
+          for (const auto& run : t.runs) {
+            CHECK(std::isfinite(run.params) && run.params > 0);
+            CHECK(std::isfinite(run.tokens) && run.tokens > 0);
+            CHECK(std::isfinite(run.loss) && run.loss > 0);
+          }
+        },
+        path);
   }
 }
 

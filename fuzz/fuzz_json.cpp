@@ -1,14 +1,14 @@
 // Fuzzes the JSON readers: ParseJson, then every document reader on the parsed value (hardware
 // profile, time model, loss law, Hugging Face config), and what each result feeds.
+#include <cstdint>
+#include <string>
+
 #include <chronoscale/hardware.h>
 #include <chronoscale/hf_config.h>
 #include <chronoscale/io.h>
 #include <chronoscale/loss_law.h>
 #include <chronoscale/step_time.h>
 #include <chronoscale/workload.h>
-
-#include <cstdint>
-#include <string>
 
 #include "fuzz_common.h"
 

@@ -2,12 +2,12 @@
 // must give finite, non-negative counts everywhere the estimators and the planner look.
 #include <fuzzer/FuzzedDataProvider.h>
 
+#include <cstdint>
+
 #include <chronoscale/hardware.h>
 #include <chronoscale/shape.h>
 #include <chronoscale/step_time.h>
 #include <chronoscale/workload.h>
-
-#include <cstdint>
 
 #include "fuzz_common.h"
 
@@ -19,10 +19,14 @@ namespace {
 // Mostly plausible sizes (so that Validate passes often), sometimes anything at all.
 int64_t Size(FuzzedDataProvider& p, int64_t hi) {
   switch (p.ConsumeIntegralInRange<int>(0, 3)) {
-    case 0: return p.ConsumeIntegral<int64_t>();
-    case 1: return p.ConsumeIntegralInRange<int64_t>(-4, 4);
-    case 2: return int64_t{1} << p.ConsumeIntegralInRange<int>(0, 40);
-    default: return p.ConsumeIntegralInRange<int64_t>(1, hi);
+    case 0:
+      return p.ConsumeIntegral<int64_t>();
+    case 1:
+      return p.ConsumeIntegralInRange<int64_t>(-4, 4);
+    case 2:
+      return int64_t{1} << p.ConsumeIntegralInRange<int>(0, 40);
+    default:
+      return p.ConsumeIntegralInRange<int64_t>(1, hi);
   }
 }
 
@@ -105,7 +109,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   CHECK(FiniteNonNegative(c.roofline_s) && c.roofline_s > 0);
   CHECK(FiniteNonNegative(c.TotalFlops()) && FiniteNonNegative(c.TotalBytes()));
   const TimeModel model = DefaultTimeModel(hw);
-  for (EstimatorKind e : {EstimatorKind::kFlops, EstimatorKind::kMemcopy, EstimatorKind::kRoofline}) {
+  for (EstimatorKind e :
+       {EstimatorKind::kFlops, EstimatorKind::kMemcopy, EstimatorKind::kRoofline}) {
     const double t = PredictStepSeconds(model, s, e);
     CHECK(FiniteNonNegative(t) && t > 0);
   }

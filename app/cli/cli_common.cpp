@@ -28,9 +28,10 @@ void CheckNotInput(const std::string& out_path, const std::vector<std::string>& 
   for (const auto& in : inputs) {
     if (in.empty()) continue;
     if (fs::exists(out_path, ec) && fs::exists(in, ec) && fs::equivalent(out_path, in, ec)) {
-      throw InputError(fmt::format("{} {} names the input file {}; choose another path (inputs are "
-                                   "never overwritten)",
-                                   flag, out_path, in));
+      throw InputError(
+          fmt::format("{} {} names the input file {}; choose another path (inputs are "
+                      "never overwritten)",
+                      flag, out_path, in));
     }
   }
 }
@@ -69,8 +70,9 @@ ProgressCallback TerminalProgress(const std::string& label) {
     last = pct;
     const int width = 30;
     const int filled = pct * width / 100;
-    std::fprintf(stderr, "\r%s [%s%s] %3d%% %-40.40s", label.c_str(), std::string(filled, '#').c_str(),
-                 std::string(width - filled, '.').c_str(), pct, message.c_str());
+    std::fprintf(stderr, "\r%s [%s%s] %3d%% %-40.40s", label.c_str(),
+                 std::string(filled, '#').c_str(), std::string(width - filled, '.').c_str(), pct,
+                 message.c_str());
     if (fraction >= 1.0) std::fputc('\n', stderr);
     std::fflush(stderr);
     return true;

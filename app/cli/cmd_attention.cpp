@@ -253,14 +253,15 @@ void RunAttention(const AttentionArgs& a) {
         for (int r = 0; r < std::max(1, a.repeats); ++r) {
           const auto t0 = std::chrono::steady_clock::now();
           Attention(ko, qs, ks, vs, &os, kk == kernel ? map_ptr : nullptr);
-          ts.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+          ts.push_back(
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
         }
         std::sort(ts.begin(), ts.end());
         labels.push_back(ToString(kk));
         lens.push_back(static_cast<double>(len));
         measured.push_back(ts[ts.size() / 2]);
-        predicted_s.push_back(PredictAttentionSeconds(kk, q.batch, q.heads, len, dim, a.features, a.causal,
-                                                      Precision::kFp32, hardware));
+        predicted_s.push_back(PredictAttentionSeconds(kk, q.batch, q.heads, len, dim, a.features,
+                                                      a.causal, Precision::kFp32, hardware));
       }
     }
     RenderAttentionPlot(labels, lens, measured, predicted_s, a.plot);

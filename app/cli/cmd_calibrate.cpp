@@ -141,7 +141,8 @@ void SetupCalibrate(CLI::App& app) {
       ->check(CLI::Range(0, 4096));
   sub->add_option("--seed", a->seed, "seed of the inputs and features");
   AddFormatOption(sub, &a->format, false);
-  sub->add_option("--plot", a->plot, "measured and predicted kernel time vs sequence length (PNG or SVG)");
+  sub->add_option("--plot", a->plot,
+                  "measured and predicted kernel time vs sequence length (PNG or SVG)");
   sub->callback([a] { RunCalibrate(*a); });
 }
 

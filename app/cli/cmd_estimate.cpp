@@ -29,70 +29,96 @@ struct EstimateOptions {
 constexpr double kGiB = 1073741824.0;
 
 nlohmann::json ShapeJson(const ModelShape& s) {
-  return {{"d_model", s.d_model},   {"n_layers", s.n_layers},       {"n_heads", s.n_heads},
-          {"n_kv_heads", s.KvHeads()}, {"d_ff", s.d_ff},            {"seq_len", s.seq_len},
-          {"batch", s.batch},       {"vocab", s.vocab},             {"attention", ToString(s.attention)},
-          {"features", s.features}, {"mlp", ToString(s.mlp)},       {"norm", ToString(s.norm)},
-          {"positions", ToString(s.positions)}, {"tied", s.tied_embeddings}, {"bias", s.bias},
-          {"checkpointing", s.checkpointing}, {"precision", ToString(s.precision)}};
+  return {{"d_model", s.d_model},
+          {"n_layers", s.n_layers},
+          {"n_heads", s.n_heads},
+          {"n_kv_heads", s.KvHeads()},
+          {"d_ff", s.d_ff},
+          {"seq_len", s.seq_len},
+          {"batch", s.batch},
+          {"vocab", s.vocab},
+          {"attention", ToString(s.attention)},
+          {"features", s.features},
+          {"mlp", ToString(s.mlp)},
+          {"norm", ToString(s.norm)},
+          {"positions", ToString(s.positions)},
+          {"tied", s.tied_embeddings},
+          {"bias", s.bias},
+          {"checkpointing", s.checkpointing},
+          {"precision", ToString(s.precision)}};
 }
 
-std::string ExplainTable(const TimeModel& model, const Workload& wl, EstimatorKind e, const std::vector<double>& secs) {
-  std::string t = fmt::format("{:<26} {:<9} {:<11} {:>6} {:>10} {:>10} {:>10} {:>8} {:>9} {:>6}\n", "op", "phase", "kind",
-                              "count", "GFLOP", "MB read", "MB written", "launches", "pred ms", "share");
+std::string ExplainTable(const TimeModel& model, const Workload& wl, EstimatorKind e,
+                         const std::vector<double>& secs) {
+  std::string t = fmt::format("{:<26} {:<9} {:<11} {:>6} {:>10} {:>10} {:>10} {:>8} {:>9} {:>6}\n",
+                              "op", "phase", "kind", "count", "GFLOP", "MB read", "MB written",
+                              "launches", "pred ms", "share");
   double total = 0;
   for (double s : secs) total += s;
   for (std::size_t i = 0; i < wl.ops.size(); ++i) {
     const Op& op = wl.ops[i];
-    t += fmt::format("{:<26} {:<9} {:<11} {:>6g} {:>10.3f} {:>10.2f} {:>10.2f} {:>8g} {:>9.4f} {:>5.1f}%\n",
-                     std::string(op.name) + (op.per_layer ? " /layer" : ""), ToString(op.phase), ToString(op.kind),
-                     op.count, op.flops * op.count / 1e9, op.bytes_read * op.count / 1e6,
-                     op.bytes_written * op.count / 1e6, op.launches * op.count, secs[i] * 1e3,
-                     total > 0 ? 100 * secs[i] / total : 0);
+    t += fmt::format(
+        "{:<26} {:<9} {:<11} {:>6g} {:>10.3f} {:>10.2f} {:>10.2f} {:>8g} {:>9.4f} {:>5.1f}%\n",
+        std::string(op.name) + (op.per_layer ? " /layer" : ""), ToString(op.phase),
+        ToString(op.kind), op.count, op.flops * op.count / 1e9, op.bytes_read * op.count / 1e6,
+        op.bytes_written * op.count / 1e6, op.launches * op.count, secs[i] * 1e3,
+        total > 0 ? 100 * secs[i] / total : 0);
   }
   t += "\nby phase:\n";
   for (std::size_t p = 0; p < kNumPhases; ++p) {
     double s = 0;
-    for (std::size_t i = 0; i < wl.ops.size(); ++i) s += wl.ops[i].phase == static_cast<Phase>(p) ? secs[i] : 0;
+    for (std::size_t i = 0; i < wl.ops.size(); ++i)
+      s += wl.ops[i].phase == static_cast<Phase>(p) ? secs[i] : 0;
     const Totals& x = wl.by_phase[p];
-    t += fmt::format("  {:<10} {:>10.2f} GFLOP {:>10.1f} MB {:>7g} launches {:>9.3f} ms\n", ToString(static_cast<Phase>(p)),
-                     x.flops / 1e9, x.Bytes() / 1e6, x.launches, s * 1e3);
+    t += fmt::format("  {:<10} {:>10.2f} GFLOP {:>10.1f} MB {:>7g} launches {:>9.3f} ms\n",
+                     ToString(static_cast<Phase>(p)), x.flops / 1e9, x.Bytes() / 1e6, x.launches,
+                     s * 1e3);
   }
   t += "by kind:\n";
   for (std::size_t k = 0; k < kNumOpKinds; ++k) {
     double s = 0;
-    for (std::size_t i = 0; i < wl.ops.size(); ++i) s += wl.ops[i].kind == static_cast<OpKind>(k) ? secs[i] : 0;
+    for (std::size_t i = 0; i < wl.ops.size(); ++i)
+      s += wl.ops[i].kind == static_cast<OpKind>(k) ? secs[i] : 0;
     const Totals& x = wl.by_kind[k];
-    t += fmt::format("  {:<11} {:>9.2f} GFLOP {:>10.1f} MB {:>7g} launches {:>9.3f} ms\n", ToString(static_cast<OpKind>(k)),
-                     x.flops / 1e9, x.Bytes() / 1e6, x.launches, s * 1e3);
+    t += fmt::format("  {:<11} {:>9.2f} GFLOP {:>10.1f} MB {:>7g} launches {:>9.3f} ms\n",
+                     ToString(static_cast<OpKind>(k)), x.flops / 1e9, x.Bytes() / 1e6, x.launches,
+                     s * 1e3);
   }
   const double step = PredictStepSeconds(model, wl.shape, e);
-  t += fmt::format("total: {:.2f} GFLOP, {:.1f} MB moved, {:g} launches; predicted step {:.3f} ms ({} on {})\n",
-                   wl.total.flops / 1e9, wl.total.Bytes() / 1e6, wl.total.launches, step * 1e3, ToString(e),
-                   model.hardware.name);
+  t += fmt::format(
+      "total: {:.2f} GFLOP, {:.1f} MB moved, {:g} launches; predicted step {:.3f} ms ({} on {})\n",
+      wl.total.flops / 1e9, wl.total.Bytes() / 1e6, wl.total.launches, step * 1e3, ToString(e),
+      model.hardware.name);
   return t;
 }
 
 void Run(const EstimateOptions& o, const CLI::App* sub) {
-  const int sources = (o.shapes_csv.empty() ? 0 : 1) + (o.hf_config.empty() ? 0 : 1) + (o.d_model > 0 || o.layers > 0 ? 1 : 0);
+  const int sources = (o.shapes_csv.empty() ? 0 : 1) + (o.hf_config.empty() ? 0 : 1) +
+                      (o.d_model > 0 || o.layers > 0 ? 1 : 0);
   if (!o.plot.empty()) {
     CheckPlotPath(o.plot);
     if (!o.shapes_csv.empty()) throw InputError("--plot draws one shape; drop --shapes or --plot");
   }
-  if (sources == 0) throw InputError("estimate: give a shape (--d-model and --layers), --shapes FILE.csv or --hf-config FILE");
-  if (sources > 1) throw InputError("estimate: give only one of --d-model/--layers, --shapes, --hf-config");
+  if (sources == 0)
+    throw InputError(
+        "estimate: give a shape (--d-model and --layers), --shapes FILE.csv or --hf-config FILE");
+  if (sources > 1)
+    throw InputError("estimate: give only one of --d-model/--layers, --shapes, --hf-config");
   const TimeModel model = ResolveTimeModel(o.hardware, o.time_model);
   EstimatorKind e = model.best;
   if (!o.estimator.empty()) {
     if (!Parse(o.estimator, &e)) {
-      throw InputError(fmt::format("--estimator '{}': expected flops, memcopy, roofline or calibrated", o.estimator));
+      throw InputError(fmt::format(
+          "--estimator '{}': expected flops, memcopy, roofline or calibrated", o.estimator));
     }
   } else if (o.time_model.empty()) {
     e = EstimatorKind::kRoofline;
   }
-  if (!model.Has(e)) PredictStepSeconds(model, ReferenceShape(1024, 1), e);  // throws the explanation
+  if (!model.Has(e))
+    PredictStepSeconds(model, ReferenceShape(1024, 1), e);  // throws the explanation
   const std::vector<std::string> inputs{o.shapes_csv, o.hf_config, o.time_model};
-  if (!o.out.empty()) CheckNotInput(o.out, {o.shapes_csv, o.hf_config, o.time_model, o.hardware}, "--out");
+  if (!o.out.empty())
+    CheckNotInput(o.out, {o.shapes_csv, o.hf_config, o.time_model, o.hardware}, "--out");
 
   if (!o.shapes_csv.empty()) {
     if (o.explain) throw InputError("--explain works on one shape; drop --shapes or --explain");
@@ -101,19 +127,22 @@ void Run(const EstimateOptions& o, const CLI::App* sub) {
     const int step_col = table.Column("step_ms");
     nlohmann::json rows = nlohmann::json::array();
     std::string csv;
-    for (std::size_t c = 0; c < table.header.size(); ++c) csv += (c ? "," : "") + CsvCell(table.header[c]);
+    for (std::size_t c = 0; c < table.header.size(); ++c)
+      csv += (c ? "," : "") + CsvCell(table.header[c]);
     csv += ",pred_step_ms,pred_memory_gb,fits";
     if (step_col >= 0) csv += ",rel_error";
     csv += "\n";
-    std::string text = fmt::format("{:<52} {:>8} {:>12} {:>10} {:>9} {:>9}\n", "shape", "params", "pred step ms",
-                                   "memory GiB", "fits", step_col >= 0 ? "error" : "");
+    std::string text =
+        fmt::format("{:<52} {:>8} {:>12} {:>10} {:>9} {:>9}\n", "shape", "params", "pred step ms",
+                    "memory GiB", "fits", step_col >= 0 ? "error" : "");
     std::vector<double> errors;
     for (std::size_t r = 0; r < shapes.size(); ++r) {
       const ModelShape& s = shapes[r];
       const double t = PredictStepSeconds(model, s, e);
       const double mem = EstimateMemory(s).Total();
       const bool fits = model.hardware.memory_bytes <= 0 || mem <= model.hardware.memory_bytes;
-      for (std::size_t c = 0; c < table.header.size(); ++c) csv += (c ? "," : "") + CsvCell(table.rows[r][c]);
+      for (std::size_t c = 0; c < table.header.size(); ++c)
+        csv += (c ? "," : "") + CsvCell(table.rows[r][c]);
       csv += fmt::format(",{:.4f},{:.3f},{}", t * 1e3, mem / kGiB, fits ? 1 : 0);
       nlohmann::json j = ShapeJson(s);
       j["params"] = s.Params();
@@ -133,13 +162,16 @@ void Run(const EstimateOptions& o, const CLI::App* sub) {
       if (step_col >= 0) csv += std::isfinite(err) ? fmt::format(",{:.4f}", err) : ",";
       csv += "\n";
       rows.push_back(j);
-      text += fmt::format("{:<52.52} {:>8} {:>12.3f} {:>10.2f} {:>9} {:>9}\n", Describe(s), Si(s.Params()), t * 1e3,
-                          mem / kGiB, fits ? "yes" : "NO", std::isfinite(err) ? fmt::format("{:+.1f}%", 100 * err) : "");
+      text += fmt::format("{:<52.52} {:>8} {:>12.3f} {:>10.2f} {:>9} {:>9}\n", Describe(s),
+                          Si(s.Params()), t * 1e3, mem / kGiB, fits ? "yes" : "NO",
+                          std::isfinite(err) ? fmt::format("{:+.1f}%", 100 * err) : "");
     }
     if (!errors.empty()) {
       const ErrorStats st = AbsStats(errors);
-      text += fmt::format("\n|relative error| over {} rows with step_ms: median {:.1f}%, p90 {:.1f}%, worst {:.1f}%\n",
-                          errors.size(), 100 * st.median, 100 * st.p90, 100 * st.worst);
+      text += fmt::format(
+          "\n|relative error| over {} rows with step_ms: median {:.1f}%, p90 {:.1f}%, worst "
+          "{:.1f}%\n",
+          errors.size(), 100 * st.median, 100 * st.p90, 100 * st.worst);
     }
     text += fmt::format("estimator {} on {}\n", ToString(e), model.hardware.name);
     if (o.format == Format::kCsv) {
@@ -151,7 +183,8 @@ void Run(const EstimateOptions& o, const CLI::App* sub) {
       doc["results"] = rows;
       if (!errors.empty()) {
         const ErrorStats st = AbsStats(errors);
-        doc["error"] = {{"median", st.median}, {"p90", st.p90}, {"worst", st.worst}, {"rows", errors.size()}};
+        doc["error"] = {
+            {"median", st.median}, {"p90", st.p90}, {"worst", st.worst}, {"rows", errors.size()}};
       }
       Emit(doc.dump(2), o.out, inputs);
     } else {
@@ -165,12 +198,14 @@ void Run(const EstimateOptions& o, const CLI::App* sub) {
     s = LoadHfConfig(o.hf_config);
     ApplyVariantFlags(o.shape, sub, &s);
     if (sub->count("--seq") == 0) {
-      fmt::print(stderr, "note: seq_len {} from max_position_embeddings of {}; --seq sets another\n", s.seq_len,
-                 o.hf_config);
+      fmt::print(stderr,
+                 "note: seq_len {} from max_position_embeddings of {}; --seq sets another\n",
+                 s.seq_len, o.hf_config);
     }
     ValidateFromFlags(s);
   } else {
-    if (o.d_model <= 0 || o.layers <= 0) throw InputError("estimate: give both --d-model and --layers (positive)");
+    if (o.d_model <= 0 || o.layers <= 0)
+      throw InputError("estimate: give both --d-model and --layers (positive)");
     s = MakeShape(o.shape, o.d_model, o.layers);
   }
   const Workload wl = BuildWorkload(s);
@@ -190,9 +225,13 @@ void Run(const EstimateOptions& o, const CLI::App* sub) {
     r["pred_step_ms"] = t * 1e3;
     r["tokens_per_s"] = s.TokensPerStep() / t;
     r["pred_memory_gb"] = mem.Total() / kGiB;
-    r["memory_gb"] = {{"weights", mem.weights / kGiB}, {"grads", mem.grads / kGiB},
-                      {"optimizer", mem.optimizer / kGiB}, {"activations", mem.activations / kGiB},
-                      {"logits", mem.logits / kGiB}, {"workspace", mem.workspace / kGiB}, {"peak", mem.peak}};
+    r["memory_gb"] = {{"weights", mem.weights / kGiB},
+                      {"grads", mem.grads / kGiB},
+                      {"optimizer", mem.optimizer / kGiB},
+                      {"activations", mem.activations / kGiB},
+                      {"logits", mem.logits / kGiB},
+                      {"workspace", mem.workspace / kGiB},
+                      {"peak", mem.peak}};
     r["fits"] = fits;
     r["flops"] = wl.total.flops;
     r["bytes"] = wl.total.Bytes();
@@ -202,10 +241,17 @@ void Run(const EstimateOptions& o, const CLI::App* sub) {
       nlohmann::json ops = nlohmann::json::array();
       for (std::size_t i = 0; i < wl.ops.size(); ++i) {
         const Op& op = wl.ops[i];
-        ops.push_back({{"name", op.name}, {"kind", ToString(op.kind)}, {"phase", ToString(op.phase)},
-                       {"per_layer", op.per_layer}, {"count", op.count}, {"flops", op.flops},
-                       {"bytes_read", op.bytes_read}, {"bytes_written", op.bytes_written}, {"exps", op.exps},
-                       {"launches", op.launches}, {"pred_ms", secs[i] * 1e3}});
+        ops.push_back({{"name", op.name},
+                       {"kind", ToString(op.kind)},
+                       {"phase", ToString(op.phase)},
+                       {"per_layer", op.per_layer},
+                       {"count", op.count},
+                       {"flops", op.flops},
+                       {"bytes_read", op.bytes_read},
+                       {"bytes_written", op.bytes_written},
+                       {"exps", op.exps},
+                       {"launches", op.launches},
+                       {"pred_ms", secs[i] * 1e3}});
       }
       doc["ops"] = ops;
     }
@@ -213,22 +259,27 @@ void Run(const EstimateOptions& o, const CLI::App* sub) {
     return;
   }
   if (o.format == Format::kCsv) {
-    std::string csv = "d_model,n_layers,n_heads,d_ff,seq_len,batch,vocab,params,pred_step_ms,pred_memory_gb,fits\n";
-    csv += fmt::format("{},{},{},{},{},{},{},{:.0f},{:.4f},{:.3f},{}\n", s.d_model, s.n_layers, s.n_heads, s.d_ff,
-                       s.seq_len, s.batch, s.vocab, s.Params(), t * 1e3, mem.Total() / kGiB, fits ? 1 : 0);
+    std::string csv =
+        "d_model,n_layers,n_heads,d_ff,seq_len,batch,vocab,params,pred_step_ms,pred_memory_gb,"
+        "fits\n";
+    csv += fmt::format("{},{},{},{},{},{},{},{:.0f},{:.4f},{:.3f},{}\n", s.d_model, s.n_layers,
+                       s.n_heads, s.d_ff, s.seq_len, s.batch, s.vocab, s.Params(), t * 1e3,
+                       mem.Total() / kGiB, fits ? 1 : 0);
     Emit(csv, o.out, inputs);
     return;
   }
-  std::string text = fmt::format("shape      {}\nparams     {} ({} non-embedding)\nhardware   {}\nestimator  {}\n",
-                                 Describe(s), Si(s.Params()), Si(s.NonEmbeddingParams()), model.hardware.name, ToString(e));
+  std::string text = fmt::format(
+      "shape      {}\nparams     {} ({} non-embedding)\nhardware   {}\nestimator  {}\n",
+      Describe(s), Si(s.Params()), Si(s.NonEmbeddingParams()), model.hardware.name, ToString(e));
   text += fmt::format("step       {:.3f} ms  ({} tokens/s)\n", t * 1e3, Si(s.TokensPerStep() / t));
-  text += fmt::format("memory     {:.2f} GiB of {:.1f} GiB: {}; peak {}: weights {:.2f}, grads {:.2f}, optimizer "
-                      "{:.2f}, activations {:.2f}, logits {:.2f}\n",
-                      mem.Total() / kGiB, model.hardware.memory_bytes / kGiB, fits ? "fits" : "DOES NOT FIT", mem.peak,
-                      mem.weights / kGiB, mem.grads / kGiB, mem.optimizer / kGiB, mem.activations / kGiB,
-                      mem.logits / kGiB);
-  text += fmt::format("work       {:.1f} GFLOP, {:.1f} MB moved, {:g} kernel launches\n", wl.total.flops / 1e9,
-                      wl.total.Bytes() / 1e6, wl.total.launches);
+  text += fmt::format(
+      "memory     {:.2f} GiB of {:.1f} GiB: {}; peak {}: weights {:.2f}, grads {:.2f}, optimizer "
+      "{:.2f}, activations {:.2f}, logits {:.2f}\n",
+      mem.Total() / kGiB, model.hardware.memory_bytes / kGiB, fits ? "fits" : "DOES NOT FIT",
+      mem.peak, mem.weights / kGiB, mem.grads / kGiB, mem.optimizer / kGiB, mem.activations / kGiB,
+      mem.logits / kGiB);
+  text += fmt::format("work       {:.1f} GFLOP, {:.1f} MB moved, {:g} kernel launches\n",
+                      wl.total.flops / 1e9, wl.total.Bytes() / 1e6, wl.total.launches);
   if (o.explain) text += "\n" + ExplainTable(model, wl, e, secs);
   Emit(text, o.out, inputs);
 }
@@ -243,7 +294,8 @@ void SetupEstimate(CLI::App& app) {
   AddShapeFlags(sub, &o->shape, true);
   sub->add_option("--shapes", o->shapes_csv, "CSV of shapes (runs CSV columns; step_ms optional)");
   sub->add_option("--hf-config", o->hf_config, "a Hugging Face config.json");
-  sub->add_option("--hardware", o->hardware, "preset name or profile JSON (default h100-sxm, or the time model's)");
+  sub->add_option("--hardware", o->hardware,
+                  "preset name or profile JSON (default h100-sxm, or the time model's)");
   sub->add_option("--estimator", o->estimator, "flops, memcopy, roofline or calibrated");
   sub->add_option("--time-model", o->time_model, "a time model written by fit-time --out");
   sub->add_flag("--explain", o->explain, "print the op-by-op accounting");

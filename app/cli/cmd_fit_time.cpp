@@ -57,10 +57,14 @@ void Run(const FitTimeOptions& o) {
     const auto& k = summary.model.calibrated;
     if (summary.model.fitted[3]) {
       text += fmt::format(
-          "calibrated: t = {:.3f} ms + smoothmax_p(matmul FLOPs / {:.0f} TFLOP/s + attention FLOPs / {:.0f} TFLOP/s "
-          "+ bytes / {:.0f} GB/s, launches x {:.1f} us) + optimizer (bytes, {:.1f} us per tensor), p = {:.1f}\n",
+          "calibrated: t = {:.3f} ms + smoothmax_p(matmul FLOPs / {:.0f} TFLOP/s + attention FLOPs "
+          "/ {:.0f} TFLOP/s "
+          "+ bytes / {:.0f} GB/s, launches x {:.1f} us) + optimizer (bytes, {:.1f} us per tensor), "
+          "p = {:.1f}\n",
           k.c0_s * 1e3, k.matmul_s_per_flop > 0 ? 1e-12 / k.matmul_s_per_flop : 0,
-          k.attention_s_per_flop > 0 ? 1e-12 / k.attention_s_per_flop : 0, k.s_per_byte > 0 ? 1e-9 / k.s_per_byte : 0, k.s_per_launch * 1e6, k.s_per_tensor_update * 1e6, k.sharpness);
+          k.attention_s_per_flop > 0 ? 1e-12 / k.attention_s_per_flop : 0,
+          k.s_per_byte > 0 ? 1e-9 / k.s_per_byte : 0, k.s_per_launch * 1e6,
+          k.s_per_tensor_update * 1e6, k.sharpness);
     }
     Emit(text, "");
   }
@@ -71,10 +75,14 @@ void Run(const FitTimeOptions& o) {
 void SetupFitTime(CLI::App& app) {
   auto* sub = app.add_subcommand("fit-time", "fit the step-time estimators to measured runs");
   auto o = std::make_shared<FitTimeOptions>();
-  sub->add_option("--runs", o->runs, "runs CSV (d_model, n_layers, n_heads, d_ff, seq_len, batch, vocab, step_ms)")->required();
-  sub->add_option("--hardware", o->hardware, "preset name or profile JSON the runs were measured on (default h100-sxm)");
+  sub->add_option("--runs", o->runs,
+                  "runs CSV (d_model, n_layers, n_heads, d_ff, seq_len, batch, vocab, step_ms)")
+      ->required();
+  sub->add_option("--hardware", o->hardware,
+                  "preset name or profile JSON the runs were measured on (default h100-sxm)");
   sub->add_option("--out", o->out, "write the time model JSON here");
-  sub->add_option("--folds", o->folds, "k of the k-fold cross-validation (default 5)")->check(CLI::Range(2, 1000));
+  sub->add_option("--folds", o->folds, "k of the k-fold cross-validation (default 5)")
+      ->check(CLI::Range(2, 1000));
   sub->add_option("--seed", o->seed, "seed of the fold assignment");
   sub->add_option("--plot", o->plot, "predicted vs measured plot (PNG or SVG)");
   AddFormatOption(sub, &o->format, false);

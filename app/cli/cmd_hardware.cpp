@@ -20,10 +20,10 @@ void SetupHardware(CLI::App& app) {
                                    "bandwidth", "bf16 matmul", "launch", "source");
     for (const auto& n : HardwarePresetNames()) {
       const HardwareProfile h = LoadHardware(n);
-      text += fmt::format("{:<16} {:>8.0f}GB {:>8.2f}TB/s {:>7.0f}TFLOP/s {:>8.1f}us  {:.60}\n", n,
-                          h.memory_bytes / 1e9, h.mem_bandwidth_bytes_per_s / 1e12,
-                          h.MatmulRate(Precision::kBf16) / 1e12, h.launch_overhead_s * 1e6,
-                          h.source);
+      text +=
+          fmt::format("{:<16} {:>8.0f}GB {:>8.2f}TB/s {:>7.0f}TFLOP/s {:>8.1f}us  {:.60}\n", n,
+                      h.memory_bytes / 1e9, h.mem_bandwidth_bytes_per_s / 1e12,
+                      h.MatmulRate(Precision::kBf16) / 1e12, h.launch_overhead_s * 1e6, h.source);
     }
     Emit(text, "");
   });

@@ -20,7 +20,8 @@ namespace {
 struct PlanCliOptions {
   double hours = 0;
   int devices = 1;
-  std::string hardware, law = "epoch", time_model, estimator, width = "256:16384:64", depth = "1:128:1";
+  std::string hardware, law = "epoch", time_model, estimator, width = "256:16384:64",
+                        depth = "1:128:1";
   ShapeFlags shape;
   double goodput = 1, mfu = 0.4;
   std::string aspect = "8:256";
@@ -61,7 +62,8 @@ PlanOptions MakeOptions(const PlanCliOptions& c, const TimeModel& model, const C
   o.estimator = model.best;
   if (!c.estimator.empty()) {
     if (!Parse(c.estimator, &o.estimator)) {
-      throw InputError(fmt::format("--estimator '{}': expected flops, memcopy, roofline or calibrated", c.estimator));
+      throw InputError(fmt::format(
+          "--estimator '{}': expected flops, memcopy, roofline or calibrated", c.estimator));
     }
   } else if (c.time_model.empty()) {
     o.estimator = EstimatorKind::kRoofline;
@@ -72,15 +74,20 @@ PlanOptions MakeOptions(const PlanCliOptions& c, const TimeModel& model, const C
 void AddPlanFlags(CLI::App* sub, PlanCliOptions* o) {
   sub->add_option("--hours", o->hours, "wall-clock budget in hours")->required();
   sub->add_option("--devices", o->devices, "data-parallel devices (default 1)");
-  sub->add_option("--hardware", o->hardware, "preset or profile JSON (default h100-sxm, or the time model's)");
-  sub->add_option("--law", o->law, "loss law: chinchilla, epoch (default), kaplan or a law JSON from fit-loss");
+  sub->add_option("--hardware", o->hardware,
+                  "preset or profile JSON (default h100-sxm, or the time model's)");
+  sub->add_option("--law", o->law,
+                  "loss law: chinchilla, epoch (default), kaplan or a law JSON from fit-loss");
   sub->add_option("--time-model", o->time_model, "time model JSON from fit-time");
   sub->add_option("--estimator", o->estimator, "flops, memcopy, roofline or calibrated");
   sub->add_option("--width", o->width, "d_model range A:B[:STEP] (default 256:16384:64)");
   sub->add_option("--depth", o->depth, "n_layers range A:B[:STEP] (default 1:128:1)");
   AddShapeFlags(sub, &o->shape, false);
-  sub->add_option("--aspect", o->aspect, "allowed d_model/n_layers range A:B where the loss law is trusted (default 8:256)");
-  sub->add_option("--goodput", o->goodput, "fraction of wall clock spent in training steps (default 1)");
+  sub->add_option(
+      "--aspect", o->aspect,
+      "allowed d_model/n_layers range A:B where the loss law is trusted (default 8:256)");
+  sub->add_option("--goodput", o->goodput,
+                  "fraction of wall clock spent in training steps (default 1)");
   sub->add_option("--mfu", o->mfu, "utilisation assumed by the FLOP-based answer (default 0.4)");
   sub->add_option("--plot", o->plot, "heatmap of the surface (PNG or SVG)");
   AddFormatOption(sub, &o->format, true);
@@ -96,9 +103,10 @@ void RunPlan(const PlanCliOptions& c, const CLI::App* sub) {
   const PlanOptions o = MakeOptions(c, model, sub);
   const PlanResult r = Plan(o, model, law, c.law);
   if (!r.found) {
-    throw RuntimeError(fmt::format("no shape in --width {} x --depth {} fits in {:.1f} GiB of {}; try smaller "
-                                   "widths, --batch, --seq or --checkpointing",
-                                   c.width, c.depth, model.hardware.memory_bytes / 1073741824.0, model.hardware.name));
+    throw RuntimeError(fmt::format(
+        "no shape in --width {} x --depth {} fits in {:.1f} GiB of {}; try smaller "
+        "widths, --batch, --seq or --checkpointing",
+        c.width, c.depth, model.hardware.memory_bytes / 1073741824.0, model.hardware.name));
   }
   if (!c.export_hf.empty()) {
     ModelShape best = r.best.shape;
@@ -147,11 +155,13 @@ void RunSweep(const PlanCliOptions& c, const CLI::App* sub) {
 
 void SetupPlan(CLI::App& app) {
   {
-    auto* sub = app.add_subcommand("plan", "the shape with the lowest predicted loss for a wall-clock budget");
+    auto* sub = app.add_subcommand(
+        "plan", "the shape with the lowest predicted loss for a wall-clock budget");
     auto o = std::make_shared<PlanCliOptions>();
     AddPlanFlags(sub, o.get());
     sub->add_option("--top", o->top, "how many of the best shapes to list (default 10)");
-    sub->add_option("--export-hf", o->export_hf, "write the best shape as a Hugging Face config.json");
+    sub->add_option("--export-hf", o->export_hf,
+                    "write the best shape as a Hugging Face config.json");
     sub->add_option("--out", o->out, "write the result to FILE instead of stdout");
     sub->callback([o, sub] { RunPlan(*o, sub); });
   }

@@ -16,12 +16,21 @@ constexpr double kGiB = 1073741824.0;
 
 nlohmann::json CandidateToJson(const Candidate& c) {
   const ModelShape& s = c.shape;
-  nlohmann::json j{{"d_model", s.d_model}, {"n_layers", s.n_layers}, {"n_heads", s.n_heads},
-                   {"d_ff", s.d_ff},       {"seq_len", s.seq_len},   {"batch", s.batch},
-                   {"vocab", s.vocab},     {"attention", ToString(s.attention)},
-                   {"params", c.total_params}, {"step_ms", c.step_s * 1e3}, {"tokens", c.tokens},
-                   {"memory_gb", c.memory_bytes / kGiB}, {"fits", c.fits},
-                   {"aspect_ratio", static_cast<double>(s.d_model) / static_cast<double>(s.n_layers)}};
+  nlohmann::json j{
+      {"d_model", s.d_model},
+      {"n_layers", s.n_layers},
+      {"n_heads", s.n_heads},
+      {"d_ff", s.d_ff},
+      {"seq_len", s.seq_len},
+      {"batch", s.batch},
+      {"vocab", s.vocab},
+      {"attention", ToString(s.attention)},
+      {"params", c.total_params},
+      {"step_ms", c.step_s * 1e3},
+      {"tokens", c.tokens},
+      {"memory_gb", c.memory_bytes / kGiB},
+      {"fits", c.fits},
+      {"aspect_ratio", static_cast<double>(s.d_model) / static_cast<double>(s.n_layers)}};
   if (std::isfinite(c.loss)) j["loss"] = c.loss;
   if (c.params != c.total_params) j["law_params"] = c.params;
   if (!c.why_not.empty()) j["why_not"] = c.why_not;
@@ -33,7 +42,9 @@ nlohmann::json PlanToJson(const PlanResult& r) {
   doc["hardware"] = r.hardware;
   doc["law"] = r.law;
   doc["estimator"] = ToString(r.options.estimator);
-  doc["budget"] = {{"hours", r.options.hours}, {"devices", r.options.devices}, {"goodput", r.options.goodput},
+  doc["budget"] = {{"hours", r.options.hours},
+                   {"devices", r.options.devices},
+                   {"goodput", r.options.goodput},
                    {"step_seconds", r.budget_s}};
   doc["candidates"] = r.candidates;
   doc["fitting"] = r.fitting;
@@ -46,7 +57,8 @@ nlohmann::json PlanToJson(const PlanResult& r) {
   doc["flop_based"]["n_opt"] = r.flop_alloc.params;
   doc["flop_based"]["d_opt"] = r.flop_alloc.tokens;
   doc["flop_based"]["mfu"] = r.options.mfu;
-  doc["flop_based"]["aspect_rule"] = fmt::format("d_model / n_layers near {:g}", r.options.conventional_aspect);
+  doc["flop_based"]["aspect_rule"] =
+      fmt::format("d_model / n_layers near {:g}", r.options.conventional_aspect);
   doc["loss_saved"] = r.loss_saved;
   if (r.options.devices > 1) doc["allreduce_s_per_param"] = r.allreduce_s_per_param;
   return doc;
@@ -54,62 +66,75 @@ nlohmann::json PlanToJson(const PlanResult& r) {
 
 std::string PlanTable(const PlanResult& r) {
   const auto& o = r.options;
-  std::string t = fmt::format("budget {:g} h x {} device(s) on {}, goodput {:g}; law {}; estimator {}\n", o.hours,
-                              o.devices, r.hardware, o.goodput, r.law, ToString(o.estimator));
+  std::string t =
+      fmt::format("budget {:g} h x {} device(s) on {}, goodput {:g}; law {}; estimator {}\n",
+                  o.hours, o.devices, r.hardware, o.goodput, r.law, ToString(o.estimator));
   t += fmt::format(
-      "searched {} shapes (d_model {}..{} step {}, n_layers {}..{} step {}); {} admissible (d_model/n_layers in "
+      "searched {} shapes (d_model {}..{} step {}, n_layers {}..{} step {}); {} admissible "
+      "(d_model/n_layers in "
       "[{:g}, {:g}], heads divide d_model, fits in {:.0f} GiB)\n\n",
-      r.candidates, o.width.min, o.width.max, o.width.step, o.depth.min, o.depth.max, o.depth.step, r.fitting,
-      o.min_aspect, o.max_aspect, r.memory_capacity_bytes / 1073741824.0);
-  t += fmt::format("{:>4} {:>7} {:>6} {:>6} {:>6} {:>9} {:>10} {:>10} {:>8} {:>9}\n", "rank", "d_model", "layers",
-                   "heads", "d/n", "params", "step ms", "tokens", "mem GiB", "loss");
+      r.candidates, o.width.min, o.width.max, o.width.step, o.depth.min, o.depth.max, o.depth.step,
+      r.fitting, o.min_aspect, o.max_aspect, r.memory_capacity_bytes / 1073741824.0);
+  t += fmt::format("{:>4} {:>7} {:>6} {:>6} {:>6} {:>9} {:>10} {:>10} {:>8} {:>9}\n", "rank",
+                   "d_model", "layers", "heads", "d/n", "params", "step ms", "tokens", "mem GiB",
+                   "loss");
   int rank = 1;
   for (const auto& c : r.top) {
-    t += fmt::format("{:>4} {:>7} {:>6} {:>6} {:>6.0f} {:>9} {:>10.2f} {:>10} {:>8.1f} {:>9.4f}\n", rank++,
-                     c.shape.d_model, c.shape.n_layers, c.shape.n_heads,
-                     static_cast<double>(c.shape.d_model) / static_cast<double>(c.shape.n_layers), Si(c.total_params),
-                     c.step_s * 1e3, Si(c.tokens), c.memory_bytes / kGiB, c.loss);
+    t += fmt::format("{:>4} {:>7} {:>6} {:>6} {:>6.0f} {:>9} {:>10.2f} {:>10} {:>8.1f} {:>9.4f}\n",
+                     rank++, c.shape.d_model, c.shape.n_layers, c.shape.n_heads,
+                     static_cast<double>(c.shape.d_model) / static_cast<double>(c.shape.n_layers),
+                     Si(c.total_params), c.step_s * 1e3, Si(c.tokens), c.memory_bytes / kGiB,
+                     c.loss);
   }
   const Candidate& f = r.flop_based;
-  t += fmt::format("\nFLOP-based answer: {} FLOP at {:g} MFU -> N_opt {} params, D_opt {} tokens (law {})\n",
-                   Si(r.flop_alloc.flops), o.mfu, Si(r.flop_alloc.params), Si(r.flop_alloc.tokens), r.law);
-  t += fmt::format("  built at d_model/n_layers near {:g}: d_model {} x {} layers, {} params\n", o.conventional_aspect,
-                   f.shape.d_model, f.shape.n_layers, Si(f.total_params));
-  t += fmt::format("  priced by the same model: step {:.2f} ms, {} tokens, loss {:.4f}{}\n", f.step_s * 1e3,
-                   Si(f.tokens), f.loss, f.fits ? "" : fmt::format(" (does NOT fit: {})", f.why_not));
+  t += fmt::format(
+      "\nFLOP-based answer: {} FLOP at {:g} MFU -> N_opt {} params, D_opt {} tokens (law {})\n",
+      Si(r.flop_alloc.flops), o.mfu, Si(r.flop_alloc.params), Si(r.flop_alloc.tokens), r.law);
+  t += fmt::format("  built at d_model/n_layers near {:g}: d_model {} x {} layers, {} params\n",
+                   o.conventional_aspect, f.shape.d_model, f.shape.n_layers, Si(f.total_params));
+  t += fmt::format("  priced by the same model: step {:.2f} ms, {} tokens, loss {:.4f}{}\n",
+                   f.step_s * 1e3, Si(f.tokens), f.loss,
+                   f.fits ? "" : fmt::format(" (does NOT fit: {})", f.why_not));
   const Candidate& b = r.best;
-  t += fmt::format("\ntime-optimal: d_model {} x {} layers (d/n {:.0f}), {} params, {} tokens, loss {:.4f}\n",
-                   b.shape.d_model, b.shape.n_layers,
-                   static_cast<double>(b.shape.d_model) / static_cast<double>(b.shape.n_layers), Si(b.total_params),
-                   Si(b.tokens), b.loss);
+  t += fmt::format(
+      "\ntime-optimal: d_model {} x {} layers (d/n {:.0f}), {} params, {} tokens, loss {:.4f}\n",
+      b.shape.d_model, b.shape.n_layers,
+      static_cast<double>(b.shape.d_model) / static_cast<double>(b.shape.n_layers),
+      Si(b.total_params), Si(b.tokens), b.loss);
   t += fmt::format("loss saved by planning for time: {:.4f} nats/token ({:.2f}%)\n", r.loss_saved,
                    f.loss > 0 ? 100 * r.loss_saved / f.loss : 0.0);
-  const double aspect = static_cast<double>(b.shape.d_model) / static_cast<double>(b.shape.n_layers);
+  const double aspect =
+      static_cast<double>(b.shape.d_model) / static_cast<double>(b.shape.n_layers);
   if (aspect * 1.1 >= o.max_aspect) {
     t += fmt::format(
-        "note: the best shape sits at the upper aspect bound ({:g}): the step-time model keeps rewarding width; "
+        "note: the best shape sits at the upper aspect bound ({:g}): the step-time model keeps "
+        "rewarding width; "
         "the loss law knows N and D only, so --aspect widens the search at your own risk\n",
         o.max_aspect);
   }
   if (b.shape.n_layers == o.depth.min || b.shape.d_model == o.width.max) {
-    t += "note: the best shape sits on the edge of --width/--depth; widen the ranges to see past it\n";
+    t += "note: the best shape sits on the edge of --width/--depth; widen the ranges to see past "
+         "it\n";
   }
   return t;
 }
 
 std::string CandidatesCsvHeader() {
-  return "d_model,n_layers,n_heads,d_ff,seq_len,batch,vocab,params,step_ms,tokens,loss,memory_gb,fits,why_not\n";
+  return "d_model,n_layers,n_heads,d_ff,seq_len,batch,vocab,params,step_ms,tokens,loss,memory_gb,"
+         "fits,why_not\n";
 }
 
 void AppendCandidateCsv(const Candidate& c, std::string* out) {
   const ModelShape& s = c.shape;
   if (c.step_s > 0) {
-    fmt::format_to(std::back_inserter(*out), "{},{},{},{},{},{},{},{:.0f},{:.5g},{:.6g},{:.6g},{:.4g},{},{}\n",
-                   s.d_model, s.n_layers, s.n_heads, s.d_ff, s.seq_len, s.batch, s.vocab, c.total_params,
-                   c.step_s * 1e3, c.tokens, c.loss, c.memory_bytes / kGiB, c.fits ? 1 : 0, CsvCell(c.why_not));
+    fmt::format_to(std::back_inserter(*out),
+                   "{},{},{},{},{},{},{},{:.0f},{:.5g},{:.6g},{:.6g},{:.4g},{},{}\n", s.d_model,
+                   s.n_layers, s.n_heads, s.d_ff, s.seq_len, s.batch, s.vocab, c.total_params,
+                   c.step_s * 1e3, c.tokens, c.loss, c.memory_bytes / kGiB, c.fits ? 1 : 0,
+                   CsvCell(c.why_not));
   } else {
-    fmt::format_to(std::back_inserter(*out), "{},{},{},{},{},{},{},,,,,,0,{}\n", s.d_model, s.n_layers, s.n_heads,
-                   s.d_ff, s.seq_len, s.batch, s.vocab, CsvCell(c.why_not));
+    fmt::format_to(std::back_inserter(*out), "{},{},{},{},{},{},{},,,,,,0,{}\n", s.d_model,
+                   s.n_layers, s.n_heads, s.d_ff, s.seq_len, s.batch, s.vocab, CsvCell(c.why_not));
   }
 }
 

@@ -11,25 +11,31 @@ namespace chronoscale::cli {
 
 void AddShapeFlags(CLI::App* sub, ShapeFlags* f, bool with_heads) {
   if (with_heads) {
-    sub->add_option("--heads", f->heads, "attention heads (default: head size 128 from d_model 2048 where it divides, else 64)");
+    sub->add_option(
+        "--heads", f->heads,
+        "attention heads (default: head size 128 from d_model 2048 where it divides, else 64)");
     sub->add_option("--d-ff", f->d_ff, "MLP width (default: --mlp-ratio x d_model)");
   }
   sub->add_option("--head-size", f->head_size, "head size (overrides the reference rule)");
-  sub->add_option("--kv-heads", f->kv_heads, "key/value heads for grouped-query attention (default: = heads)");
+  sub->add_option("--kv-heads", f->kv_heads,
+                  "key/value heads for grouped-query attention (default: = heads)");
   sub->add_option("--mlp-ratio", f->mlp_ratio, "d_ff / d_model (default 4)");
   sub->add_option("--seq", f->seq, "sequence length (default 1024)");
   sub->add_option("--batch", f->batch, "sequences per step (default 8)");
   sub->add_option("--vocab", f->vocab, "vocabulary size (default 32768)");
   sub->add_option("--attention", f->attention, "flash, naive, favor or dark (default flash)");
-  sub->add_option("--features", f->features, "random features m for favor/dark attention (default 256)");
+  sub->add_option("--features", f->features,
+                  "random features m for favor/dark attention (default 256)");
   sub->add_option("--mlp", f->mlp, "gelu or swiglu (default gelu)");
   sub->add_option("--norm", f->norm, "layernorm or rmsnorm (default layernorm)");
   sub->add_option("--positions", f->positions, "learned or rotary (default learned)");
-  sub->add_option("--precision", f->precision, "autocast precision: bf16, fp16, tf32, fp32 (default bf16)");
+  sub->add_option("--precision", f->precision,
+                  "autocast precision: bf16, fp16, tf32, fp32 (default bf16)");
   sub->add_option("--optimizer", f->optimizer, "adamw or sgd (default adamw)");
   sub->add_flag("--tied", f->tied, "tie the LM head to the token embedding");
   sub->add_flag("--no-bias", f->no_bias, "no biases in linear layers or norms");
-  sub->add_flag("--checkpointing", f->checkpointing, "activation checkpointing (recompute each layer)");
+  sub->add_flag("--checkpointing", f->checkpointing,
+                "activation checkpointing (recompute each layer)");
   sub->add_flag("--non-causal", f->non_causal, "bidirectional attention");
 }
 
@@ -46,13 +52,19 @@ E ParseFlag(const std::string& text, const char* flag, const char* expected) {
 
 void ApplyVariantFlags(const ShapeFlags& f, const CLI::App* sub, ModelShape* s) {
   auto given = [&](const char* name) { return sub == nullptr || sub->count(name) > 0; };
-  if (given("--attention")) s->attention = ParseFlag<AttentionKind>(f.attention, "--attention", "flash, naive, favor or dark");
+  if (given("--attention"))
+    s->attention =
+        ParseFlag<AttentionKind>(f.attention, "--attention", "flash, naive, favor or dark");
   if (given("--features")) s->features = f.features;
   if (given("--mlp")) s->mlp = ParseFlag<MlpKind>(f.mlp, "--mlp", "gelu or swiglu");
   if (given("--norm")) s->norm = ParseFlag<NormKind>(f.norm, "--norm", "layernorm or rmsnorm");
-  if (given("--positions")) s->positions = ParseFlag<PositionKind>(f.positions, "--positions", "learned or rotary");
-  if (given("--precision")) s->precision = ParseFlag<Precision>(f.precision, "--precision", "bf16, fp16, tf32, fp32 or fp64");
-  if (given("--optimizer")) s->optimizer = ParseFlag<Optimizer>(f.optimizer, "--optimizer", "adamw or sgd");
+  if (given("--positions"))
+    s->positions = ParseFlag<PositionKind>(f.positions, "--positions", "learned or rotary");
+  if (given("--precision"))
+    s->precision =
+        ParseFlag<Precision>(f.precision, "--precision", "bf16, fp16, tf32, fp32 or fp64");
+  if (given("--optimizer"))
+    s->optimizer = ParseFlag<Optimizer>(f.optimizer, "--optimizer", "adamw or sgd");
   if (given("--tied")) s->tied_embeddings = f.tied;
   if (given("--no-bias")) s->bias = !f.no_bias;
   if (given("--checkpointing")) s->checkpointing = f.checkpointing;
@@ -64,22 +76,26 @@ void ApplyVariantFlags(const ShapeFlags& f, const CLI::App* sub, ModelShape* s) 
 }
 
 ModelShape MakeShape(const ShapeFlags& f, int64_t d_model, int64_t n_layers) {
-  if (d_model <= 0) throw InputError(fmt::format("--d-model {}: expected a positive width", d_model));
-  if (n_layers <= 0) throw InputError(fmt::format("--layers {}: expected a positive depth", n_layers));
+  if (d_model <= 0)
+    throw InputError(fmt::format("--d-model {}: expected a positive width", d_model));
+  if (n_layers <= 0)
+    throw InputError(fmt::format("--layers {}: expected a positive depth", n_layers));
   ModelShape s;
   s.d_model = d_model;
   s.n_layers = n_layers;
   if (f.heads > 0) {
     s.n_heads = f.heads;
   } else {
-    if (f.head_size < 0) throw InputError(fmt::format("--head-size {}: expected a positive size", f.head_size));
+    if (f.head_size < 0)
+      throw InputError(fmt::format("--head-size {}: expected a positive size", f.head_size));
     s.n_heads = DefaultHeads(d_model, f.head_size);
     if (s.n_heads == 0) {
-      throw InputError(f.head_size > 0
-                           ? fmt::format("--head-size {} does not divide d_model {}", f.head_size, d_model)
-                           : fmt::format("d_model {}: no head size of 64 or 128 divides it; give --heads or "
-                                         "--head-size",
-                                         d_model));
+      throw InputError(
+          f.head_size > 0
+              ? fmt::format("--head-size {} does not divide d_model {}", f.head_size, d_model)
+              : fmt::format("d_model {}: no head size of 64 or 128 divides it; give --heads or "
+                            "--head-size",
+                            d_model));
     }
   }
   if (f.d_ff > 0) {
@@ -106,9 +122,9 @@ void ValidateFromFlags(const ModelShape& s) {
     // Name the flag that sets the field the message is about.
     static const std::pair<const char*, const char*> kFlags[] = {
         {"'n_kv_heads'", "--kv-heads"}, {"n_kv_heads ", "--kv-heads"}, {"'d_model'", "--d-model"},
-        {"'n_layers'", "--layers"},   {"'n_heads'", "--heads"},         {"n_heads ", "--heads"},
-        {"'d_ff'", "--d-ff"},       {"'vocab'", "--vocab"},     {"'seq_len'", "--seq"},
-        {"'batch'", "--batch"},     {"'features'", "--features"}};
+        {"'n_layers'", "--layers"},     {"'n_heads'", "--heads"},      {"n_heads ", "--heads"},
+        {"'d_ff'", "--d-ff"},           {"'vocab'", "--vocab"},        {"'seq_len'", "--seq"},
+        {"'batch'", "--batch"},         {"'features'", "--features"}};
     const std::string what = e.what();
     for (const auto& [field, flag] : kFlags) {
       if (what.find(field) != std::string::npos) {
@@ -119,7 +135,8 @@ void ValidateFromFlags(const ModelShape& s) {
   }
 }
 
-TimeModel ResolveTimeModel(const std::string& hardware_flag, const std::string& time_model_path, double mfu) {
+TimeModel ResolveTimeModel(const std::string& hardware_flag, const std::string& time_model_path,
+                           double mfu) {
   if (!time_model_path.empty()) {
     TimeModel m = LoadTimeModel(time_model_path);
     if (!hardware_flag.empty()) {
@@ -128,7 +145,8 @@ TimeModel ResolveTimeModel(const std::string& hardware_flag, const std::string& 
       m.hardware = LoadHardware(hardware_flag);
       if (m.hardware.name != fitted_on && (m.fitted[0] || m.fitted[1] || m.fitted[3])) {
         fmt::print(stderr,
-                   "warning: {} was fitted on '{}'; its fitted coefficients are used as they are on '{}' (only "
+                   "warning: {} was fitted on '{}'; its fitted coefficients are used as they are "
+                   "on '{}' (only "
                    "the roofline follows --hardware)\n",
                    time_model_path, fitted_on, m.hardware.name);
       }

@@ -15,7 +15,7 @@ struct ShapeFlags {
   int64_t heads = 0;      // 0: from --head-size or the reference rule
   int64_t head_size = 0;  // 0: reference rule (128 from d_model 2048 where it divides, else 64)
   int64_t kv_heads = 0;
-  int64_t d_ff = 0;       // 0: mlp_ratio * d_model
+  int64_t d_ff = 0;  // 0: mlp_ratio * d_model
   double mlp_ratio = 4;
   int64_t seq = 1024;
   int64_t batch = 8;
@@ -49,6 +49,7 @@ void ApplyVariantFlags(const ShapeFlags& flags, const CLI::App* sub, ModelShape*
 
 // Resolves the time model: --time-model FILE (its hardware unless --hardware is given) or the
 // default model of --hardware (default h100-sxm).
-TimeModel ResolveTimeModel(const std::string& hardware_flag, const std::string& time_model_path, double mfu = 0.4);
+TimeModel ResolveTimeModel(const std::string& hardware_flag, const std::string& time_model_path,
+                           double mfu = 0.4);
 
 }  // namespace chronoscale::cli

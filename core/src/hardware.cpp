@@ -43,23 +43,26 @@ void ReadRates(const nlohmann::json& doc, const char* key, const std::string& wh
   }
   const auto& obj = doc.at(key);
   if (!obj.is_object()) {
-    throw InputError(fmt::format("{}: key '{}' must be an object keyed by precision (fp64, fp32, "
-                                 "tf32, bf16, fp16)",
-                                 where, key));
+    throw InputError(
+        fmt::format("{}: key '{}' must be an object keyed by precision (fp64, fp32, "
+                    "tf32, bf16, fp16)",
+                    where, key));
   }
   for (const auto& [name, value] : obj.items()) {
     Precision p;
     if (!Parse(name, &p)) {
-      throw InputError(fmt::format("{}: key '{}.{}': unknown precision; expected fp64, fp32, tf32, "
-                                   "bf16 or fp16",
-                                   where, key, name));
+      throw InputError(
+          fmt::format("{}: key '{}.{}': unknown precision; expected fp64, fp32, tf32, "
+                      "bf16 or fp16",
+                      where, key, name));
     }
     (*out)[static_cast<std::size_t>(p)] =
         JsonNumber(obj, name, fmt::format("{} ({})", where, key), 1e3, 1e20);
   }
   bool any = false;
   for (double r : *out) any = any || r > 0;
-  if (required && !any) throw InputError(fmt::format("{}: key '{}' lists no precision", where, key));
+  if (required && !any)
+    throw InputError(fmt::format("{}: key '{}' lists no precision", where, key));
 }
 
 }  // namespace
@@ -82,7 +85,8 @@ double HardwareProfile::ExpRate() const {
 }
 
 HardwareProfile HardwareFromJson(const nlohmann::json& doc, const std::string& where) {
-  if (!doc.is_object()) throw InputError(fmt::format("{}: expected a JSON object (a hardware profile)", where));
+  if (!doc.is_object())
+    throw InputError(fmt::format("{}: expected a JSON object (a hardware profile)", where));
   HardwareProfile h;
   h.name = JsonString(doc, "name", where);
   if (h.name.empty()) throw InputError(fmt::format("{}: key 'name' is empty", where));
@@ -96,10 +100,16 @@ HardwareProfile HardwareFromJson(const nlohmann::json& doc, const std::string& w
   h.interconnect_bandwidth_bytes_per_s =
       JsonNumberOr(doc, "interconnect_bandwidth_bytes_per_s", where, 0, 1e16, 0);
   h.exp_per_s = JsonNumberOr(doc, "exp_per_s", where, 0, 1e18, 0);
-  static const char* known[] = {"name", "source", "date", "memory_bytes",
-                                "mem_bandwidth_bytes_per_s", "matmul_flops_per_s",
-                                "vector_flops_per_s", "launch_overhead_s",
-                                "interconnect_bandwidth_bytes_per_s", "exp_per_s"};
+  static const char* known[] = {"name",
+                                "source",
+                                "date",
+                                "memory_bytes",
+                                "mem_bandwidth_bytes_per_s",
+                                "matmul_flops_per_s",
+                                "vector_flops_per_s",
+                                "launch_overhead_s",
+                                "interconnect_bandwidth_bytes_per_s",
+                                "exp_per_s"};
   for (const auto& [key, value] : doc.items()) {
     bool is_known = false;
     for (const char* k : known) is_known = is_known || key == k;
@@ -147,8 +157,7 @@ HardwareProfile LoadHardware(const std::string& name_or_path) {
   const auto& docs = internal::HardwarePresetDocuments();
   const auto it = docs.find(name_or_path);
   if (it != docs.end()) {
-    return HardwareFromJson(ParseJson(it->second, "preset " + it->first),
-                            "preset " + it->first);
+    return HardwareFromJson(ParseJson(it->second, "preset " + it->first), "preset " + it->first);
   }
   std::error_code ec;
   const bool looks_like_file = name_or_path.find('/') != std::string::npos ||
@@ -157,8 +166,9 @@ HardwareProfile LoadHardware(const std::string& name_or_path) {
   if (!looks_like_file) {
     std::string names;
     for (const auto& [name, doc] : docs) names += (names.empty() ? "" : ", ") + name;
-    throw InputError(fmt::format("unknown hardware '{}'; expected a preset ({}) or a profile JSON file",
-                                 name_or_path, names));
+    throw InputError(
+        fmt::format("unknown hardware '{}'; expected a preset ({}) or a profile JSON file",
+                    name_or_path, names));
   }
   return HardwareFromJson(ReadJsonFile(name_or_path), name_or_path);
 }

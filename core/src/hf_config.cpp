@@ -12,15 +12,17 @@ namespace chronoscale {
 namespace {
 
 // The first of `keys` present (and not null); -1 when none is.
-int64_t Field(const nlohmann::json& c, std::initializer_list<const char*> keys, const std::string& where,
-              bool required, int64_t fallback = 0) {
+int64_t Field(const nlohmann::json& c, std::initializer_list<const char*> keys,
+              const std::string& where, bool required, int64_t fallback = 0) {
   for (const char* k : keys) {
     if (!c.contains(k) || c.at(k).is_null()) continue;
     const auto& v = c.at(k);
-    if (!v.is_number()) throw InputError(fmt::format("{}: key '{}' must be a number, found {}", where, k, v.dump()));
+    if (!v.is_number())
+      throw InputError(fmt::format("{}: key '{}' must be a number, found {}", where, k, v.dump()));
     const double x = v.get<double>();
     if (!std::isfinite(x) || x != std::floor(x) || x < 1 || x > 1e12) {
-      throw InputError(fmt::format("{}: key '{}' is {}; expected a positive whole number", where, k, v.dump()));
+      throw InputError(
+          fmt::format("{}: key '{}' is {}; expected a positive whole number", where, k, v.dump()));
     }
     return static_cast<int64_t>(x);
   }
@@ -50,7 +52,8 @@ std::string Text(const nlohmann::json& c, const char* key, const std::string& wh
 }  // namespace
 
 ModelShape ShapeFromHfConfig(const nlohmann::json& c, const std::string& where) {
-  if (!c.is_object()) throw InputError(fmt::format("{}: expected a JSON object (a Hugging Face config)", where));
+  if (!c.is_object())
+    throw InputError(fmt::format("{}: expected a JSON object (a Hugging Face config)", where));
   ModelShape s;
   s.d_model = Field(c, {"hidden_size", "n_embd", "d_model"}, where, true);
   s.n_layers = Field(c, {"num_hidden_layers", "n_layer", "num_layers"}, where, true);
@@ -64,8 +67,9 @@ ModelShape ShapeFromHfConfig(const nlohmann::json& c, const std::string& where) 
   std::string act = Text(c, "hidden_act", where);
   if (act.empty()) act = Text(c, "activation_function", where);
   if (act.empty()) act = "gelu";
-  const bool llama_like = type == "llama" || type == "mistral" || type == "qwen2" || type == "qwen3" ||
-                          type == "gemma" || type == "gemma2" || type == "olmo" || type == "mixtral";
+  const bool llama_like = type == "llama" || type == "mistral" || type == "qwen2" ||
+                          type == "qwen3" || type == "gemma" || type == "gemma2" ||
+                          type == "olmo" || type == "mixtral";
   if (llama_like || act == "silu" || act == "swiglu") s.mlp = MlpKind::kSwiGlu;
   if (llama_like || c.contains("rms_norm_eps")) s.norm = NormKind::kRmsNorm;
   if (llama_like || c.contains("rope_theta") || c.contains("rotary_dim") ||
@@ -73,7 +77,8 @@ ModelShape ShapeFromHfConfig(const nlohmann::json& c, const std::string& where) 
     s.positions = PositionKind::kRotary;
   }
   s.tied_embeddings = Flag(c, "tie_word_embeddings", true);
-  s.bias = llama_like ? Flag(c, "attention_bias", false) || Flag(c, "mlp_bias", false) : Flag(c, "bias", true);
+  s.bias = llama_like ? Flag(c, "attention_bias", false) || Flag(c, "mlp_bias", false)
+                      : Flag(c, "bias", true);
   try {
     s.Validate();
   } catch (const InputError& e) {
@@ -82,7 +87,9 @@ ModelShape ShapeFromHfConfig(const nlohmann::json& c, const std::string& where) 
   return s;
 }
 
-ModelShape LoadHfConfig(const std::string& path) { return ShapeFromHfConfig(ReadJsonFile(path), path); }
+ModelShape LoadHfConfig(const std::string& path) {
+  return ShapeFromHfConfig(ReadJsonFile(path), path);
+}
 
 nlohmann::json HfConfigFromShape(const ModelShape& s) {
   nlohmann::json c;

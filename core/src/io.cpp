@@ -54,7 +54,8 @@ int CsvTable::RequireColumn(std::string_view name) const {
   if (c < 0) {
     std::string have;
     for (const auto& h : header) have += (have.empty() ? "" : ", ") + h;
-    throw InputError(fmt::format("{}:1: missing column '{}' (the header has: {})", path, name, have));
+    throw InputError(
+        fmt::format("{}:1: missing column '{}' (the header has: {})", path, name, have));
   }
   return c;
 }
@@ -66,11 +67,13 @@ std::string CsvTable::Where(std::size_t row, int col) const {
 
 double CsvTable::Number(std::size_t row, int col) const {
   const std::string& cell = Text(row, col);
-  if (cell.empty()) throw InputError(fmt::format("{}: expected a number, found an empty cell", Where(row, col)));
+  if (cell.empty())
+    throw InputError(fmt::format("{}: expected a number, found an empty cell", Where(row, col)));
   double value = 0;
   const char* first = cell.data();
   const char* last = cell.data() + cell.size();
-  if (*first == '+' && cell.size() > 1 && cell[1] != '-') ++first;  // from_chars takes no '+'; "+-1" stays bad
+  if (*first == '+' && cell.size() > 1 && cell[1] != '-')
+    ++first;  // from_chars takes no '+'; "+-1" stays bad
   auto [ptr, ec] = std::from_chars(first, last, value);
   if (ec == std::errc::result_out_of_range) {
     throw InputError(fmt::format("{}: number {} is out of range", Where(row, col), Shown(cell)));
@@ -79,7 +82,8 @@ double CsvTable::Number(std::size_t row, int col) const {
     throw InputError(fmt::format("{}: expected a number, found {}", Where(row, col), Shown(cell)));
   }
   if (!std::isfinite(value)) {
-    throw InputError(fmt::format("{}: expected a finite number, found {}", Where(row, col), Shown(cell)));
+    throw InputError(
+        fmt::format("{}: expected a finite number, found {}", Where(row, col), Shown(cell)));
   }
   return value;
 }
@@ -181,17 +185,19 @@ CsvTable ParseCsv(std::string_view text, const std::string& name) {
       // CRLF: the LF ends the record.
     } else {
       if (field_quoted && c != ' ' && c != '\t') {
-        throw InputError(fmt::format("{}:{}: text after a closing quote; expected ',' or a line end",
-                                     name, line));
+        throw InputError(fmt::format(
+            "{}:{}: text after a closing quote; expected ',' or a line end", name, line));
       }
       field += c;
       any = true;
     }
   }
-  if (in_quotes) throw InputError(fmt::format("{}:{}: a quoted field is never closed", name, start_line));
+  if (in_quotes)
+    throw InputError(fmt::format("{}:{}: a quoted field is never closed", name, start_line));
   if (any || !field.empty() || !fields.empty()) end_record();
 
-  if (records.empty()) throw InputError(fmt::format("{}: the file is empty; expected a header line and rows", name));
+  if (records.empty())
+    throw InputError(fmt::format("{}: the file is empty; expected a header line and rows", name));
   table.header = records[0];
   for (std::size_t c = 0; c < table.header.size(); ++c) {
     if (table.header[c].empty()) {
@@ -201,14 +207,15 @@ CsvTable ParseCsv(std::string_view text, const std::string& name) {
     }
     for (std::size_t p = 0; p < c; ++p) {
       if (table.header[p] == table.header[c]) {
-        throw InputError(fmt::format("{}:{}:{}: column '{}' appears twice (columns {} and {})", name,
-                                     record_line[0], c + 1, table.header[c], p + 1, c + 1));
+        throw InputError(fmt::format("{}:{}:{}: column '{}' appears twice (columns {} and {})",
+                                     name, record_line[0], c + 1, table.header[c], p + 1, c + 1));
       }
     }
   }
   for (std::size_t r = 1; r < records.size(); ++r) {
     if (records[r].size() != table.header.size()) {
-      const bool trailing = records[r].size() == table.header.size() + 1 && records[r].back().empty();
+      const bool trailing =
+          records[r].size() == table.header.size() + 1 && records[r].back().empty();
       throw InputError(fmt::format("{}:{}: {} cells, but the header has {} columns{}", name,
                                    record_line[r], records[r].size(), table.header.size(),
                                    trailing ? " (a trailing comma?)" : ""));
@@ -269,8 +276,8 @@ nlohmann::json ParseJson(std::string_view text, const std::string& name) {
     // no byte offset: find the token it quotes.
     std::string what = e.what();
     const auto close = what.rfind('\'');
-    const auto open = close == std::string::npos || close == 0 ? std::string::npos
-                                                                : what.rfind('\'', close - 1);
+    const auto open =
+        close == std::string::npos || close == 0 ? std::string::npos : what.rfind('\'', close - 1);
     std::size_t at = 0;
     if (open != std::string::npos) {
       const auto found = text.find(what.substr(open + 1, close - open - 1));
@@ -278,8 +285,8 @@ nlohmann::json ParseJson(std::string_view text, const std::string& name) {
     }
     const auto p = what.find("] ");
     if (p != std::string::npos) what = what.substr(p + 2);
-    throw InputError(fmt::format("{}:{}: invalid JSON: {}; expected a finite number", name,
-                                 where(at), what));
+    throw InputError(
+        fmt::format("{}:{}: invalid JSON: {}; expected a finite number", name, where(at), what));
   }
 }
 
@@ -363,7 +370,8 @@ double JsonNumber(const nlohmann::json& object, const std::string& key, const st
   const auto it = object.find(key);
   if (it == object.end()) throw InputError(fmt::format("{}: missing key '{}'", where, key));
   if (!it->is_number()) {
-    throw InputError(fmt::format("{}: key '{}' must be a number, found {}", where, key, it->dump()));
+    throw InputError(
+        fmt::format("{}: key '{}' must be a number, found {}", where, key, it->dump()));
   }
   const double v = it->get<double>();
   if (!std::isfinite(v) || v < min_value || v > max_value) {
@@ -385,7 +393,8 @@ std::string JsonString(const nlohmann::json& object, const std::string& key,
   const auto it = object.find(key);
   if (it == object.end()) throw InputError(fmt::format("{}: missing key '{}'", where, key));
   if (!it->is_string()) {
-    throw InputError(fmt::format("{}: key '{}' must be a string, found {}", where, key, it->dump()));
+    throw InputError(
+        fmt::format("{}: key '{}' must be a string, found {}", where, key, it->dump()));
   }
   return it->get<std::string>();
 }

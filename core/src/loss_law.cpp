@@ -199,18 +199,20 @@ LossLaw LossLawFromJson(const nlohmann::json& json, const std::string& where) {
   constexpr double kSmallest = 1e3;
   const double corner = law.Loss(kSmallest, kSmallest);
   if (!std::isfinite(corner)) {
-    throw InputError(fmt::format("{}: the law gives a loss of {} at N = D = {:g}; expected a finite "
-                                 "loss (a coefficient is too large for its exponent)",
-                                 where, corner, kSmallest));
+    throw InputError(
+        fmt::format("{}: the law gives a loss of {} at N = D = {:g}; expected a finite "
+                    "loss (a coefficient is too large for its exponent)",
+                    where, corner, kSmallest));
   }
   for (double flops : {1e15, 1e27}) {
     const ComputeOptimal c = Allocate(law, flops);
     if (!(std::isfinite(c.params) && c.params > 0 && std::isfinite(c.tokens) && c.tokens > 0 &&
           std::isfinite(c.loss))) {
-      throw InputError(fmt::format("{}: the law's compute-optimal allocation at {:g} FLOPs is N = {:g}, "
-                                   "D = {:g}; expected finite positive sizes (the exponents or "
-                                   "coefficients are out of any plausible range)",
-                                   where, flops, c.params, c.tokens));
+      throw InputError(
+          fmt::format("{}: the law's compute-optimal allocation at {:g} FLOPs is N = {:g}, "
+                      "D = {:g}; expected finite positive sizes (the exponents or "
+                      "coefficients are out of any plausible range)",
+                      where, flops, c.params, c.tokens));
     }
   }
   return law;

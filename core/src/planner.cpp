@@ -28,9 +28,10 @@ double AllReduceSecondsPerParam(const PlanOptions& o, const HardwareProfile& hw)
   const double k = o.devices;
   const double bw = hw.interconnect_bandwidth_bytes_per_s;
   if (bw <= 0) {
-    throw InputError(fmt::format("--devices {}: hardware '{}' has no interconnect_bandwidth_bytes_per_s "
-                                 "to price the gradient all-reduce",
-                                 o.devices, hw.name));
+    throw InputError(
+        fmt::format("--devices {}: hardware '{}' has no interconnect_bandwidth_bytes_per_s "
+                    "to price the gradient all-reduce",
+                    o.devices, hw.name));
   }
   return 2 * (k - 1) / k * 4.0 / bw;
 }
@@ -47,19 +48,23 @@ Candidate Price(const Context& c, const ModelShape& s) {
   Candidate cand;
   cand.shape = s;
   cand.total_params = s.Params();
-  cand.params = c.law.params_counted == ParamCount::kNonEmbedding ? s.NonEmbeddingParams() : cand.total_params;
+  cand.params = c.law.params_counted == ParamCount::kNonEmbedding ? s.NonEmbeddingParams()
+                                                                  : cand.total_params;
   const StepCounts counts = CountStep(s, c.model.hardware);
   // Data parallel: every device runs the per-device shape; gradients are all-reduced after the
   // backward (modelled without overlap).
-  cand.step_s = PredictFromCounts(c.model, counts, c.o.estimator) + c.allreduce_s_per_param * cand.total_params;
+  cand.step_s = PredictFromCounts(c.model, counts, c.o.estimator) +
+                c.allreduce_s_per_param * cand.total_params;
   const double tokens_per_step = s.TokensPerStep() * c.o.devices;
   cand.tokens = cand.step_s > 0 ? c.budget_s / cand.step_s * tokens_per_step : 0;
-  cand.loss = cand.tokens > 0 ? c.law.Loss(cand.params, cand.tokens) : std::numeric_limits<double>::infinity();
+  cand.loss = cand.tokens > 0 ? c.law.Loss(cand.params, cand.tokens)
+                              : std::numeric_limits<double>::infinity();
   cand.memory_bytes = EstimateMemory(s).Total();
   const double cap = c.model.hardware.memory_bytes;
   cand.fits = cap <= 0 || cand.memory_bytes <= cap;
   if (!cand.fits) {
-    cand.why_not = fmt::format("memory {:.1f} GiB > {:.1f} GiB", cand.memory_bytes / 1073741824.0, cap / 1073741824.0);
+    cand.why_not = fmt::format("memory {:.1f} GiB > {:.1f} GiB", cand.memory_bytes / 1073741824.0,
+                               cap / 1073741824.0);
   }
   return cand;
 }
@@ -78,7 +83,8 @@ ModelShape ShapeAt(const PlanOptions& o, int64_t d, int64_t n, std::string* why_
   }
   const double aspect = static_cast<double>(d) / static_cast<double>(n);
   if (aspect < o.min_aspect || aspect > o.max_aspect) {
-    *why_not = fmt::format("aspect d_model/n_layers {:.3g} outside [{:g}, {:g}]", aspect, o.min_aspect, o.max_aspect);
+    *why_not = fmt::format("aspect d_model/n_layers {:.3g} outside [{:g}, {:g}]", aspect,
+                           o.min_aspect, o.max_aspect);
     return s;
   }
   if (s.n_kv_heads > 0 && s.n_heads % s.n_kv_heads != 0) {
@@ -94,7 +100,8 @@ Context MakeContext(const PlanOptions& o, const TimeModel& model, const LossLaw&
   }
   std::string err;
   if (!law.IsValid(&err)) throw InputError("loss law: " + err);
-  return Context{o, model, law, o.hours * 3600.0 * o.goodput, AllReduceSecondsPerParam(o, model.hardware)};
+  return Context{o, model, law, o.hours * 3600.0 * o.goodput,
+                 AllReduceSecondsPerParam(o, model.hardware)};
 }
 
 }  // namespace
@@ -102,11 +109,15 @@ Context MakeContext(const PlanOptions& o, const TimeModel& model, const LossLaw&
 Range ParseRange(const std::string& text, const std::string& flag, int64_t default_step) {
   Range r;
   const auto a = text.find(':');
-  if (a == std::string::npos) throw InputError(fmt::format("{} '{}': expected A:B[:STEP]", flag, text));
+  if (a == std::string::npos)
+    throw InputError(fmt::format("{} '{}': expected A:B[:STEP]", flag, text));
   const auto b = text.find(':', a + 1);
   r.min = ParseInt(std::string_view(text).substr(0, a), flag, text);
-  r.max = ParseInt(std::string_view(text).substr(a + 1, b == std::string::npos ? std::string::npos : b - a - 1), flag, text);
-  r.step = b == std::string::npos ? default_step : ParseInt(std::string_view(text).substr(b + 1), flag, text);
+  r.max = ParseInt(
+      std::string_view(text).substr(a + 1, b == std::string::npos ? std::string::npos : b - a - 1),
+      flag, text);
+  r.step = b == std::string::npos ? default_step
+                                  : ParseInt(std::string_view(text).substr(b + 1), flag, text);
   if (r.min <= 0 || r.max < r.min || r.step <= 0) {
     throw InputError(fmt::format("{} '{}': expected 0 < A <= B and STEP > 0", flag, text));
   }
@@ -117,29 +128,37 @@ void PlanOptions::Validate() const {
   if (!(hours > 0) || !std::isfinite(hours) || hours > 1e7) {
     throw InputError(fmt::format("--hours {}: expected a positive number of hours", hours));
   }
-  if (devices < 1 || devices > 1000000) throw InputError(fmt::format("--devices {}: expected a positive count", devices));
-  if (!(goodput > 0 && goodput <= 1)) throw InputError(fmt::format("--goodput {}: expected a fraction in (0, 1]", goodput));
-  if (!(mfu > 0 && mfu <= 1)) throw InputError(fmt::format("--mfu {}: expected a fraction in (0, 1]", mfu));
+  if (devices < 1 || devices > 1000000)
+    throw InputError(fmt::format("--devices {}: expected a positive count", devices));
+  if (!(goodput > 0 && goodput <= 1))
+    throw InputError(fmt::format("--goodput {}: expected a fraction in (0, 1]", goodput));
+  if (!(mfu > 0 && mfu <= 1))
+    throw InputError(fmt::format("--mfu {}: expected a fraction in (0, 1]", mfu));
   if (!(mlp_ratio > 0) || !std::isfinite(mlp_ratio) || mlp_ratio > 1000) {
     throw InputError(fmt::format("--mlp-ratio {}: expected a positive number", mlp_ratio));
   }
-  if (head_size < 0) throw InputError(fmt::format("--head-size {}: expected a positive size", head_size));
-  if (width.min <= 0 || width.max < width.min || width.step <= 0 || width.max > (int64_t{1} << 20)) {
+  if (head_size < 0)
+    throw InputError(fmt::format("--head-size {}: expected a positive size", head_size));
+  if (width.min <= 0 || width.max < width.min || width.step <= 0 ||
+      width.max > (int64_t{1} << 20)) {
     throw InputError("--width: expected 0 < A <= B <= 1048576 and STEP > 0");
   }
   if (depth.min <= 0 || depth.max < depth.min || depth.step <= 0 || depth.max > 100000) {
     throw InputError("--depth: expected 0 < A <= B <= 100000 and STEP > 0");
   }
   if (width.Count() * depth.Count() > 50'000'000) {
-    throw InputError(fmt::format("--width x --depth: {} x {} candidates is too many (at most 50 million)",
-                                 width.Count(), depth.Count()));
+    throw InputError(
+        fmt::format("--width x --depth: {} x {} candidates is too many (at most 50 million)",
+                    width.Count(), depth.Count()));
   }
   if (base.batch % devices != 0) {
-    throw InputError(fmt::format("--batch {} is the global batch and must split evenly across --devices {}",
-                                 base.batch, devices));
+    throw InputError(
+        fmt::format("--batch {} is the global batch and must split evenly across --devices {}",
+                    base.batch, devices));
   }
   if (!(min_aspect > 0) || !(max_aspect >= min_aspect) || !std::isfinite(max_aspect)) {
-    throw InputError(fmt::format("--aspect {:g}:{:g}: expected 0 < A <= B", min_aspect, max_aspect));
+    throw InputError(
+        fmt::format("--aspect {:g}:{:g}: expected 0 < A <= B", min_aspect, max_aspect));
   }
   if (top < 1) throw InputError(fmt::format("--top {}: expected at least 1", top));
   ModelShape probe = base;
@@ -151,7 +170,8 @@ void PlanOptions::Validate() const {
   probe.Validate();  // seq, batch, vocab, features
 }
 
-Candidate Evaluate(const PlanOptions& options, const TimeModel& model, const LossLaw& law, const ModelShape& shape) {
+Candidate Evaluate(const PlanOptions& options, const TimeModel& model, const LossLaw& law,
+                   const ModelShape& shape) {
   const Context c = MakeContext(options, model, law);
   shape.Validate();
   return Price(c, shape);
@@ -177,7 +197,8 @@ void SweepCandidates(const PlanOptions& o, const TimeModel& model, const LossLaw
   }
 }
 
-PlanResult Plan(const PlanOptions& o, const TimeModel& model, const LossLaw& law, const std::string& law_name) {
+PlanResult Plan(const PlanOptions& o, const TimeModel& model, const LossLaw& law,
+                const std::string& law_name) {
   const Context c = MakeContext(o, model, law);
   PlanResult r;
   r.options = o;
@@ -239,12 +260,15 @@ PlanResult Plan(const PlanOptions& o, const TimeModel& model, const LossLaw& law
   for (int64_t n = o.depth.min; n <= o.depth.max; n += o.depth.step) {
     // The width nearest aspect * n on the width grid.
     const double ideal = o.conventional_aspect * static_cast<double>(n);
-    int64_t d = o.width.min + std::llround((ideal - static_cast<double>(o.width.min)) / static_cast<double>(o.width.step)) * o.width.step;
+    int64_t d = o.width.min + std::llround((ideal - static_cast<double>(o.width.min)) /
+                                           static_cast<double>(o.width.step)) *
+                                  o.width.step;
     d = std::clamp<int64_t>(d, o.width.min, o.width.min + (o.width.Count() - 1) * o.width.step);
     std::string why;
     const ModelShape s = ShapeAt(open_aspect, d, n, &why);
     if (!why.empty()) continue;
-    const double p = law.params_counted == ParamCount::kNonEmbedding ? s.NonEmbeddingParams() : s.Params();
+    const double p =
+        law.params_counted == ParamCount::kNonEmbedding ? s.NonEmbeddingParams() : s.Params();
     const double gap = std::fabs(std::log(p / r.flop_alloc.params));
     if (gap < best_gap) {
       best_gap = gap;

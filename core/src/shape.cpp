@@ -30,8 +30,8 @@ void ModelShape::Validate() const {
   if (n_kv_heads != 0) {
     CheckRange("n_kv_heads", n_kv_heads, 1, n_heads);
     if (n_heads % n_kv_heads != 0) {
-      throw InputError(fmt::format("shape: n_kv_heads {} does not divide n_heads {}", n_kv_heads,
-                                   n_heads));
+      throw InputError(
+          fmt::format("shape: n_kv_heads {} does not divide n_heads {}", n_kv_heads, n_heads));
     }
   }
   CheckRange("d_ff", d_ff, 1, int64_t{1} << 22);
@@ -48,7 +48,7 @@ double ModelShape::LayerParams() const {
   const double f = static_cast<double>(d_ff);
   const double kv = static_cast<double>(KvHeads() * HeadDim());
   const double norm_params = norm == NormKind::kLayerNorm && bias ? 2 * d : d;  // weight (+ bias)
-  const double attn_w = d * d + 2 * d * kv + d * d;                      // q, k, v, out
+  const double attn_w = d * d + 2 * d * kv + d * d;                             // q, k, v, out
   const double attn_b = bias ? d + 2 * kv + d : 0;
   const double mlp_in = mlp == MlpKind::kSwiGlu ? 2 : 1;  // gate and up for SwiGLU
   const double mlp_w = mlp_in * d * f + f * d;

@@ -95,9 +95,11 @@ StepCounts CountStep(const ModelShape& shape, const HardwareProfile& hw) {
     c.launches[k] += op.launches * op.count;
     const bool tensor = op.kind == OpKind::kMatmul || op.kind == OpKind::kAttention;
     const double rate = tensor ? mm_rate : vec_rate;
-    c.roofline_s += op.count * (std::max({op.flops / rate, op.Bytes() * inv_bw, op.exps * inv_exp}) +
-                                op.launches * hw.launch_overhead_s);
-    if (op.kind == OpKind::kAttention && op.phase != Phase::kOptimizer) attention_flops += op.flops * op.count;
+    c.roofline_s +=
+        op.count * (std::max({op.flops / rate, op.Bytes() * inv_bw, op.exps * inv_exp}) +
+                    op.launches * hw.launch_overhead_s);
+    if (op.kind == OpKind::kAttention && op.phase != Phase::kOptimizer)
+      attention_flops += op.flops * op.count;
   });
   // The FLOP-only baseline's count: 6 N T (forward + backward of every parameter) plus
   // attention, as in Kaplan et al. / Chinchilla (attention here is the accounting's own).
@@ -140,12 +142,14 @@ double PredictFromCounts(const TimeModel& model, const StepCounts& c, EstimatorK
     case EstimatorKind::kCalibrated: {
       const CalibratedCoefficients& k = model.calibrated;
       constexpr auto kOpt = static_cast<std::size_t>(OpKind::kOptimizer);
-      const double gpu = c.flops[static_cast<std::size_t>(OpKind::kMatmul)] * k.matmul_s_per_flop +
-                         c.flops[static_cast<std::size_t>(OpKind::kAttention)] * k.attention_s_per_flop +
-                         (c.TotalBytes() - c.bytes[kOpt]) * k.s_per_byte;
+      const double gpu =
+          c.flops[static_cast<std::size_t>(OpKind::kMatmul)] * k.matmul_s_per_flop +
+          c.flops[static_cast<std::size_t>(OpKind::kAttention)] * k.attention_s_per_flop +
+          (c.TotalBytes() - c.bytes[kOpt]) * k.s_per_byte;
       const double cpu = (c.TotalLaunches() - c.launches[kOpt]) * k.s_per_launch;
       return k.c0_s + SmoothMax(gpu, cpu, k.sharpness) +
-             SmoothMax(c.bytes[kOpt] * k.s_per_byte, c.launches[kOpt] * k.s_per_tensor_update, k.sharpness);
+             SmoothMax(c.bytes[kOpt] * k.s_per_byte, c.launches[kOpt] * k.s_per_tensor_update,
+                       k.sharpness);
     }
   }
   return 0;
@@ -153,10 +157,11 @@ double PredictFromCounts(const TimeModel& model, const StepCounts& c, EstimatorK
 
 double PredictStepSeconds(const TimeModel& model, const ModelShape& shape, EstimatorKind e) {
   if (!model.Has(e)) {
-    throw InputError(fmt::format("the {} estimator needs a fitted time model: run `chronoscale "
-                                 "fit-time --runs RUNS.csv --out time_model.json` and pass "
-                                 "--time-model time_model.json",
-                                 ToString(e)));
+    throw InputError(
+        fmt::format("the {} estimator needs a fitted time model: run `chronoscale "
+                    "fit-time --runs RUNS.csv --out time_model.json` and pass "
+                    "--time-model time_model.json",
+                    ToString(e)));
   }
   return PredictFromCounts(model, CountStep(shape, model.hardware), e);
 }
@@ -213,8 +218,10 @@ nlohmann::json TimeModelToJson(const TimeModel& m) {
   doc["hardware"] = HardwareToJson(m.hardware);
   doc["best"] = ToString(m.best);
   nlohmann::json est;
-  est["flops"] = {{"fitted", m.fitted[0]}, {"c0_s", m.flops_c0_s}, {"s_per_flop", m.flops_s_per_flop}};
-  est["memcopy"] = {{"fitted", m.fitted[1]}, {"c0_s", m.memcopy_c0_s}, {"s_per_byte", m.memcopy_s_per_byte}};
+  est["flops"] = {
+      {"fitted", m.fitted[0]}, {"c0_s", m.flops_c0_s}, {"s_per_flop", m.flops_s_per_flop}};
+  est["memcopy"] = {
+      {"fitted", m.fitted[1]}, {"c0_s", m.memcopy_c0_s}, {"s_per_byte", m.memcopy_s_per_byte}};
   est["roofline"] = {{"fitted", false}};
   if (m.fitted[3]) {
     const auto& k = m.calibrated;
@@ -234,9 +241,10 @@ nlohmann::json TimeModelToJson(const TimeModel& m) {
 
 TimeModel TimeModelFromJson(const nlohmann::json& doc, const std::string& where) {
   if (!doc.is_object() || !doc.contains("hardware") || !doc.contains("estimators")) {
-    throw InputError(fmt::format("{}: not a time model (expected keys 'hardware' and 'estimators', "
-                                 "as written by fit-time --out)",
-                                 where));
+    throw InputError(
+        fmt::format("{}: not a time model (expected keys 'hardware' and 'estimators', "
+                    "as written by fit-time --out)",
+                    where));
   }
   TimeModel m;
   m.hardware = HardwareFromJson(doc.at("hardware"), where + " (hardware)");
@@ -249,8 +257,8 @@ TimeModel TimeModelFromJson(const nlohmann::json& doc, const std::string& where)
     const auto it = e.find("fitted");
     if (it == e.end() || it->is_null()) return false;
     if (!it->is_boolean()) {
-      throw InputError(fmt::format("{}.{}: key 'fitted' must be true or false, found {}", w, name,
-                                   it->dump()));
+      throw InputError(
+          fmt::format("{}.{}: key 'fitted' must be true or false, found {}", w, name, it->dump()));
     }
     return it->get<bool>();
   };
@@ -280,7 +288,8 @@ TimeModel TimeModelFromJson(const nlohmann::json& doc, const std::string& where)
   if (doc.contains("best")) {
     const std::string best = JsonString(doc, "best", where);
     if (!Parse(best, &m.best) || !m.Has(m.best)) {
-      throw InputError(fmt::format("{}: key 'best' is '{}', which is not an available estimator", where, best));
+      throw InputError(
+          fmt::format("{}: key 'best' is '{}', which is not an available estimator", where, best));
     }
   }
   if (doc.contains("report")) m.report = doc.at("report");

@@ -21,7 +21,8 @@ bool ParseBool(const CsvTable& t, std::size_t row, int col) {
   std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return std::tolower(c); });
   if (v == "1" || v == "true" || v == "yes") return true;
   if (v == "0" || v == "false" || v == "no" || v.empty()) return false;
-  throw InputError(fmt::format("{}: expected 0/1 or true/false, found '{}'", t.Where(row, col), t.Text(row, col)));
+  throw InputError(fmt::format("{}: expected 0/1 or true/false, found '{}'", t.Where(row, col),
+                               t.Text(row, col)));
 }
 
 template <typename E>
@@ -29,7 +30,8 @@ E ParseEnum(const CsvTable& t, std::size_t row, int col, E fallback, const char*
   if (col < 0 || t.Text(row, col).empty()) return fallback;
   E e;
   if (!Parse(t.Text(row, col), &e)) {
-    throw InputError(fmt::format("{}: unknown value '{}'; expected {}", t.Where(row, col), t.Text(row, col), expected));
+    throw InputError(fmt::format("{}: unknown value '{}'; expected {}", t.Where(row, col),
+                                 t.Text(row, col), expected));
   }
   return e;
 }
@@ -40,9 +42,9 @@ E ParseEnum(const CsvTable& t, std::size_t row, int col, E fallback, const char*
 // of the fit is a dimensionless multiplier near 1.
 struct Row {
   double mm, att, bytes, launches;  // forward + backward, seconds at nominal rates
-  double opt_bytes, opt_tensors;          // optimizer, seconds at nominal rates
-  double flops_model, bytes_total;        // raw counts for the two linear estimators
-  double y;                               // measured seconds
+  double opt_bytes, opt_tensors;    // optimizer, seconds at nominal rates
+  double flops_model, bytes_total;  // raw counts for the two linear estimators
+  double y;                         // measured seconds
 };
 
 constexpr double kLaunchScale_s = 1e-5;
@@ -85,7 +87,8 @@ struct CalibratedResidual {
 struct PriorResidual {
   template <typename T>
   bool operator()(const T* const theta, T* residual) const {
-    for (int j = 0; j < 5; ++j) residual[j] = T(kPriorWeight[j]) * (theta[j + 1] - T(std::log(kPrior[j])));
+    for (int j = 0; j < 5; ++j)
+      residual[j] = T(kPriorWeight[j]) * (theta[j + 1] - T(std::log(kPrior[j])));
     return true;
   }
 };
@@ -131,15 +134,16 @@ void FitOne(EstimatorKind e, const std::vector<Row>& rows, const std::vector<std
   for (auto i : idx) ys.push_back(rows[i].y);
   const double y0 = Median(ys);
   if (e == EstimatorKind::kFlops || e == EstimatorKind::kMemcopy) {
-    for (auto i : idx) xs.push_back(e == EstimatorKind::kFlops ? rows[i].flops_model : rows[i].bytes_total);
+    for (auto i : idx)
+      xs.push_back(e == EstimatorKind::kFlops ? rows[i].flops_model : rows[i].bytes_total);
     const double x0 = Median(xs);
     double theta[2] = {0.1, 0.9};
     ceres::Problem problem;
     for (auto i : idx) {
       const double x = e == EstimatorKind::kFlops ? rows[i].flops_model : rows[i].bytes_total;
-      problem.AddResidualBlock(
-          new ceres::AutoDiffCostFunction<LinearResidual, 1, 2>(new LinearResidual(x, rows[i].y, x0, y0)),
-          new ceres::CauchyLoss(options.robust_scale), theta);
+      problem.AddResidualBlock(new ceres::AutoDiffCostFunction<LinearResidual, 1, 2>(
+                                   new LinearResidual(x, rows[i].y, x0, y0)),
+                               new ceres::CauchyLoss(options.robust_scale), theta);
     }
     problem.SetParameterLowerBound(theta, 0, 0.0);
     problem.SetParameterLowerBound(theta, 1, 0.0);
@@ -162,12 +166,14 @@ void FitOne(EstimatorKind e, const std::vector<Row>& rows, const std::vector<std
     for (int j = 0; j < 5; ++j) theta[j + 1] = std::log(kPrior[j]);
     ceres::Problem problem;
     for (auto i : idx) {
-      problem.AddResidualBlock(new ceres::AutoDiffCostFunction<CalibratedResidual, 1, kCalibratedParams>(
-                                   new CalibratedResidual(rows[i], y0)),
-                               new ceres::CauchyLoss(options.robust_scale), theta);
+      problem.AddResidualBlock(
+          new ceres::AutoDiffCostFunction<CalibratedResidual, 1, kCalibratedParams>(
+              new CalibratedResidual(rows[i], y0)),
+          new ceres::CauchyLoss(options.robust_scale), theta);
     }
-    problem.AddResidualBlock(new ceres::AutoDiffCostFunction<PriorResidual, 5, kCalibratedParams>(new PriorResidual),
-                             nullptr, theta);
+    problem.AddResidualBlock(
+        new ceres::AutoDiffCostFunction<PriorResidual, 5, kCalibratedParams>(new PriorResidual),
+        nullptr, theta);
     problem.SetParameterLowerBound(theta, 0, 0.0);
     problem.SetParameterUpperBound(theta, 0, 10.0);
     for (int j = 1; j <= 5; ++j) {
@@ -220,13 +226,15 @@ ModelShape ShapeFromRow(const CsvTable& t, std::size_t r) {
   s.vocab = t.Integer(r, t.RequireColumn("vocab"), 1, int64_t{1} << 27);
   int c = t.Column("n_kv_heads");
   if (c >= 0 && !t.Text(r, c).empty()) s.n_kv_heads = t.Integer(r, c, 0, int64_t{1} << 20);
-  s.attention = ParseEnum(t, r, t.Column("attention"), AttentionKind::kFlash, "flash, naive, favor or dark");
+  s.attention =
+      ParseEnum(t, r, t.Column("attention"), AttentionKind::kFlash, "flash, naive, favor or dark");
   c = t.Column("features");
   if (c >= 0 && !t.Text(r, c).empty()) s.features = t.Integer(r, c, 0, int64_t{1} << 20);
   s.mlp = ParseEnum(t, r, t.Column("mlp"), MlpKind::kGelu, "gelu or swiglu");
   s.norm = ParseEnum(t, r, t.Column("norm"), NormKind::kLayerNorm, "layernorm or rmsnorm");
   s.positions = ParseEnum(t, r, t.Column("positions"), PositionKind::kLearned, "learned or rotary");
-  s.precision = ParseEnum(t, r, t.Column("precision"), Precision::kBf16, "bf16, fp16, tf32, fp32 or fp64");
+  s.precision =
+      ParseEnum(t, r, t.Column("precision"), Precision::kBf16, "bf16, fp16, tf32, fp32 or fp64");
   s.optimizer = ParseEnum(t, r, t.Column("optimizer"), Optimizer::kAdamW, "adamw or sgd");
   if ((c = t.Column("tied")) >= 0) s.tied_embeddings = ParseBool(t, r, c);
   if ((c = t.Column("bias")) >= 0) s.bias = t.Text(r, c).empty() ? true : ParseBool(t, r, c);
@@ -261,16 +269,19 @@ RunsFile ReadStepRuns(const std::string& path) {
     run.shape = ShapeFromRow(t, r);
     const double ms = t.Number(r, step_col);
     if (!(ms > 0)) {
-      throw InputError(fmt::format("{}: step_ms must be positive, found {}", t.Where(r, step_col), t.Text(r, step_col)));
+      throw InputError(fmt::format("{}: step_ms must be positive, found {}", t.Where(r, step_col),
+                                   t.Text(r, step_col)));
     }
     run.step_s = ms * 1e-3;
     run.line = t.line_of_row[r];
     out.runs.push_back(run);
   }
   if (out.skipped > 0) {
-    out.notes.push_back(fmt::format("{}: skipped {} row(s) whose status is not \"ok\"", path, out.skipped));
+    out.notes.push_back(
+        fmt::format("{}: skipped {} row(s) whose status is not \"ok\"", path, out.skipped));
   }
-  if (out.runs.empty()) throw InputError(fmt::format("{}: no usable runs (every row was skipped)", path));
+  if (out.runs.empty())
+    throw InputError(fmt::format("{}: no usable runs (every row was skipped)", path));
   return out;
 }
 
@@ -281,7 +292,8 @@ ErrorStats AbsStats(std::vector<double> e) {
   std::sort(e.begin(), e.end());
   s.median = Median(e);
   // nearest-rank 90th percentile
-  const std::size_t k = static_cast<std::size_t>(std::ceil(0.9 * static_cast<double>(e.size()))) - 1;
+  const std::size_t k =
+      static_cast<std::size_t>(std::ceil(0.9 * static_cast<double>(e.size()))) - 1;
   s.p90 = e[std::min(k, e.size() - 1)];
   s.worst = e.back();
   return s;
@@ -320,12 +332,13 @@ TimeFitSummary FitTimeModel(const std::vector<StepRun>& runs, const HardwareProf
   std::shuffle(order.begin(), order.end(), rng);
   const std::size_t folds = std::max<std::size_t>(2, std::min<std::size_t>(options.folds, n));
 
-  const EstimatorKind kinds[] = {EstimatorKind::kFlops, EstimatorKind::kMemcopy, EstimatorKind::kRoofline,
-                                 EstimatorKind::kCalibrated};
+  const EstimatorKind kinds[] = {EstimatorKind::kFlops, EstimatorKind::kMemcopy,
+                                 EstimatorKind::kRoofline, EstimatorKind::kCalibrated};
   double best_cv = std::numeric_limits<double>::infinity();
   int step = 0;
   for (EstimatorKind e : kinds) {
-    if (!ReportProgress(progress, static_cast<double>(step++) / 4.0, "fitting " + ToString(e))) throw Cancelled();
+    if (!ReportProgress(progress, static_cast<double>(step++) / 4.0, "fitting " + ToString(e)))
+      throw Cancelled();
     EstimatorReport rep;
     rep.kind = e;
     if (n < MinRuns(e)) {
@@ -342,10 +355,11 @@ TimeFitSummary FitTimeModel(const std::vector<StepRun>& runs, const HardwareProf
       }
       const auto [lo, hi] = std::minmax_element(x.begin(), x.end());
       if (*hi <= *lo * (1 + 1e-9)) {
-        rep.note = fmt::format("skipped: every run has the same {} count (all at one size), so the fixed and the "
-                               "per-{} time cannot be told apart; add runs of other sizes",
-                               e == EstimatorKind::kMemcopy ? "byte" : "FLOP",
-                               e == EstimatorKind::kMemcopy ? "byte" : "FLOP");
+        rep.note = fmt::format(
+            "skipped: every run has the same {} count (all at one size), so the fixed and the "
+            "per-{} time cannot be told apart; add runs of other sizes",
+            e == EstimatorKind::kMemcopy ? "byte" : "FLOP",
+            e == EstimatorKind::kMemcopy ? "byte" : "FLOP");
         summary.reports.push_back(rep);
         continue;
       }
@@ -369,7 +383,8 @@ TimeFitSummary FitTimeModel(const std::vector<StepRun>& runs, const HardwareProf
         for (auto i : test) rep.cv_predicted_s[i] = PredictFromCounts(fold_model, counts[i], e);
       }
     } else {
-      for (std::size_t i = 0; i < n; ++i) rep.cv_predicted_s[i] = PredictFromCounts(summary.model, counts[i], e);
+      for (std::size_t i = 0; i < n; ++i)
+        rep.cv_predicted_s[i] = PredictFromCounts(summary.model, counts[i], e);
     }
     for (std::size_t i = 0; i < n; ++i) cv_err.push_back(rep.cv_predicted_s[i] / rows[i].y - 1);
     const ErrorStats a = AbsStats(in_err), b = AbsStats(cv_err);
@@ -389,11 +404,13 @@ TimeFitSummary FitTimeModel(const std::vector<StepRun>& runs, const HardwareProf
   }
   ReportProgress(progress, 1.0, "done");
   bool any_fit = false;
-  for (const auto& r : summary.reports) any_fit = any_fit || (r.available && r.kind != EstimatorKind::kRoofline);
+  for (const auto& r : summary.reports)
+    any_fit = any_fit || (r.available && r.kind != EstimatorKind::kRoofline);
   if (!any_fit && n < MinRuns(EstimatorKind::kFlops)) {
-    throw InputError(fmt::format("fit-time: {} run(s) are too few to fit any estimator (FLOPs and memcopy "
-                                 "need {}, calibrated {})",
-                                 n, MinRuns(EstimatorKind::kFlops), MinRuns(EstimatorKind::kCalibrated)));
+    throw InputError(
+        fmt::format("fit-time: {} run(s) are too few to fit any estimator (FLOPs and memcopy "
+                    "need {}, calibrated {})",
+                    n, MinRuns(EstimatorKind::kFlops), MinRuns(EstimatorKind::kCalibrated)));
   }
   if (!any_fit) {
     std::string why;
@@ -402,25 +419,28 @@ TimeFitSummary FitTimeModel(const std::vector<StepRun>& runs, const HardwareProf
         why += fmt::format("{}{}: {}", why.empty() ? "" : "; ", ToString(r.kind), r.note);
       }
     }
-    throw InputError(fmt::format("fit-time: no estimator can be fitted to these {} runs ({})", n, why));
+    throw InputError(
+        fmt::format("fit-time: no estimator can be fitted to these {} runs ({})", n, why));
   }
   summary.model.report = summary.ToJson();
   return summary;
 }
 
 std::string TimeFitSummary::BriefReport() const {
-  std::string s = fmt::format("{} runs on {}; |relative error| of step time, in-sample and {}-fold cross-validated\n",
-                              runs, model.hardware.name, 5);
-  s += fmt::format("{:<11} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}  {}\n", "estimator", "in-med", "in-p90", "in-worst",
-                   "cv-med", "cv-p90", "cv-worst", "note");
+  std::string s = fmt::format(
+      "{} runs on {}; |relative error| of step time, in-sample and {}-fold cross-validated\n", runs,
+      model.hardware.name, 5);
+  s += fmt::format("{:<11} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}  {}\n", "estimator", "in-med",
+                   "in-p90", "in-worst", "cv-med", "cv-p90", "cv-worst", "note");
   for (const auto& r : reports) {
     if (!r.available) {
       s += fmt::format("{:<11} {:>59}  {}\n", ToString(r.kind), "", r.note);
       continue;
     }
-    s += fmt::format("{:<11} {:>8.1f}% {:>8.1f}% {:>8.1f}% {:>8.1f}% {:>8.1f}% {:>8.1f}%  {}{}\n", ToString(r.kind),
-                     100 * r.in_median, 100 * r.in_p90, 100 * r.in_worst, 100 * r.cv_median, 100 * r.cv_p90,
-                     100 * r.cv_worst, r.kind == model.best ? "best; " : "", r.note);
+    s += fmt::format("{:<11} {:>8.1f}% {:>8.1f}% {:>8.1f}% {:>8.1f}% {:>8.1f}% {:>8.1f}%  {}{}\n",
+                     ToString(r.kind), 100 * r.in_median, 100 * r.in_p90, 100 * r.in_worst,
+                     100 * r.cv_median, 100 * r.cv_p90, 100 * r.cv_worst,
+                     r.kind == model.best ? "best; " : "", r.note);
   }
   return s;
 }

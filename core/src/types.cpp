@@ -27,28 +27,30 @@ bool Lookup(std::string_view text, const std::pair<const char*, E> (&table)[N], 
 }
 
 constexpr std::pair<const char*, Precision> kPrecisions[] = {
-    {"fp64", Precision::kFp64}, {"fp32", Precision::kFp32}, {"tf32", Precision::kTf32},
-    {"bf16", Precision::kBf16}, {"fp16", Precision::kFp16}, {"float64", Precision::kFp64},
+    {"fp64", Precision::kFp64},    {"fp32", Precision::kFp32},     {"tf32", Precision::kTf32},
+    {"bf16", Precision::kBf16},    {"fp16", Precision::kFp16},     {"float64", Precision::kFp64},
     {"float32", Precision::kFp32}, {"bfloat16", Precision::kBf16}, {"float16", Precision::kFp16}};
 constexpr std::pair<const char*, AttentionKind> kAttention[] = {
-    {"flash", AttentionKind::kFlash},     {"naive", AttentionKind::kNaive},
-    {"softmax", AttentionKind::kNaive},   {"favor", AttentionKind::kFavor},
+    {"flash", AttentionKind::kFlash},      {"naive", AttentionKind::kNaive},
+    {"softmax", AttentionKind::kNaive},    {"favor", AttentionKind::kFavor},
     {"favor-orth", AttentionKind::kFavor}, {"favor-hyp", AttentionKind::kFavor},
-    {"optimal", AttentionKind::kFavor},   {"performer", AttentionKind::kFavor},
-    {"dark", AttentionKind::kDark},       {"darkformer", AttentionKind::kDark}};
-constexpr std::pair<const char*, MlpKind> kMlp[] = {
-    {"gelu", MlpKind::kGelu}, {"mlp", MlpKind::kGelu}, {"swiglu", MlpKind::kSwiGlu},
-    {"silu", MlpKind::kSwiGlu}, {"glu", MlpKind::kSwiGlu}};
+    {"optimal", AttentionKind::kFavor},    {"performer", AttentionKind::kFavor},
+    {"dark", AttentionKind::kDark},        {"darkformer", AttentionKind::kDark}};
+constexpr std::pair<const char*, MlpKind> kMlp[] = {{"gelu", MlpKind::kGelu},
+                                                    {"mlp", MlpKind::kGelu},
+                                                    {"swiglu", MlpKind::kSwiGlu},
+                                                    {"silu", MlpKind::kSwiGlu},
+                                                    {"glu", MlpKind::kSwiGlu}};
 constexpr std::pair<const char*, NormKind> kNorm[] = {{"layernorm", NormKind::kLayerNorm},
                                                       {"ln", NormKind::kLayerNorm},
                                                       {"rmsnorm", NormKind::kRmsNorm},
                                                       {"rms", NormKind::kRmsNorm}};
-constexpr std::pair<const char*, PositionKind> kPositions[] = {
-    {"learned", PositionKind::kLearned}, {"absolute", PositionKind::kLearned},
-    {"rotary", PositionKind::kRotary}, {"rope", PositionKind::kRotary}};
-constexpr std::pair<const char*, Optimizer> kOptimizers[] = {{"adamw", Optimizer::kAdamW},
-                                                             {"adam", Optimizer::kAdamW},
-                                                             {"sgd", Optimizer::kSgd}};
+constexpr std::pair<const char*, PositionKind> kPositions[] = {{"learned", PositionKind::kLearned},
+                                                               {"absolute", PositionKind::kLearned},
+                                                               {"rotary", PositionKind::kRotary},
+                                                               {"rope", PositionKind::kRotary}};
+constexpr std::pair<const char*, Optimizer> kOptimizers[] = {
+    {"adamw", Optimizer::kAdamW}, {"adam", Optimizer::kAdamW}, {"sgd", Optimizer::kSgd}};
 
 }  // namespace
 

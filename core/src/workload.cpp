@@ -52,9 +52,10 @@ std::vector<Op> AttentionKernelOps(const std::string& kernel, int64_t batch, int
   if (kernel == "flash") {
     kind = AttentionKind::kFlash;
   } else if (!Parse(kernel, &kind)) {
-    throw InputError(fmt::format("unknown attention kernel '{}'; expected softmax, flash, favor, "
-                                 "favor-orth, favor-hyp, optimal or dark",
-                                 kernel));
+    throw InputError(
+        fmt::format("unknown attention kernel '{}'; expected softmax, flash, favor, "
+                    "favor-orth, favor-hyp, optimal or dark",
+                    kernel));
   }
   // A one-layer shape whose attention op is exactly this kernel call.
   ModelShape s;

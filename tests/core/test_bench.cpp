@@ -116,12 +116,16 @@ TEST_CASE("Quick CPU bench gives plausible, verified rates") {
   RequireStats(s.reference_fma_fp32.rate, 1e8, 1e14);
   RequireStats(s.reference_fma_fp64.rate, 1e8, 1e14);
   // Loose (a factor of 5): this runs on shared, loaded CI machines. It still catches a kernel
-  // that lost its SIMD or its threads; the 10% comparison is docs/bench.md's.
+  // that lost its SIMD or its threads; the 10% comparison is docs/bench.md's. Under the
+  // sanitizers the instrumented kernels and the reference loops slow down by different factors,
+  // so the ratios say nothing there.
+#ifndef __SANITIZE_ADDRESS__
   CHECK(s.fma_fp32.rate.best > 0.2 * s.reference_fma_fp32.rate.best);
   CHECK(s.fma_fp32.rate.best < 5.0 * s.reference_fma_fp32.rate.best);
   CHECK(s.fma_fp64.rate.best > 0.2 * s.reference_fma_fp64.rate.best);
   CHECK(s.TriadBandwidth() > 0.2 * s.reference_triad.rate.best);
   CHECK(s.TriadBandwidth() < 5.0 * s.reference_triad.rate.best);
+#endif
   const auto ridges = s.RooflineRidges();
   REQUIRE(ridges.size() >= 4);
   for (const auto& r : ridges) CHECK(r.flops_per_byte > 0);

@@ -11,7 +11,9 @@ using namespace std::string_literals;
 using namespace chronoscale;
 
 TEST_CASE("CSV: BOM, CRLF, quoted fields and blank lines are read correctly") {
-  const std::string text = "\xEF\xBB\xBF" "a,b,\"c d\"\r\n1,\"2,5\",x\r\n\r\n3,4,\"say \"\"hi\"\"\"\r\n";
+  const std::string text =
+      "\xEF\xBB\xBF"
+      "a,b,\"c d\"\r\n1,\"2,5\",x\r\n\r\n3,4,\"say \"\"hi\"\"\"\r\n";
   const CsvTable t = ParseCsv(text, "mem.csv");
   REQUIRE(t.header == std::vector<std::string>{"a", "b", "c d"});
   REQUIRE(t.rows.size() == 2);
@@ -38,7 +40,8 @@ TEST_CASE("CSV: errors name file, line and column") {
 }
 
 TEST_CASE("JSON parse errors carry line and column") {
-  CHECK_THROWS_WITH(ParseJson("{\n  \"a\": 1,\n  \"b\": }\n", "x.json"), Catch::Contains("x.json:3:"));
+  CHECK_THROWS_WITH(ParseJson("{\n  \"a\": 1,\n  \"b\": }\n", "x.json"),
+                    Catch::Contains("x.json:3:"));
 }
 
 TEST_CASE("Atomic write replaces the file and fails clearly in a missing folder") {
@@ -50,7 +53,8 @@ TEST_CASE("Atomic write replaces the file and fails clearly in a missing folder"
   WriteFileAtomic(path, "second");
   CHECK(ReadTextFile(path) == "second");
   int leftovers = 0;
-  for (const auto& e : fs::directory_iterator(dir)) leftovers += e.path().filename().string().starts_with(".");
+  for (const auto& e : fs::directory_iterator(dir))
+    leftovers += e.path().filename().string().starts_with(".");
   CHECK(leftovers == 0);
   CHECK_THROWS_WITH(WriteFileAtomic((dir / "missing" / "x.txt").string(), "x"),
                     Catch::Contains("does not exist"));

@@ -71,8 +71,10 @@ TEST_CASE("Data parallelism adds a ring all-reduce priced from the interconnect"
   ModelShape per_device = ReferenceShape(1024, 8);
   per_device.batch = 8;
   const Candidate c = Evaluate(o, m, law, per_device);
-  const double allreduce = 2.0 * 3 / 4 * 4 * per_device.Params() / hw.interconnect_bandwidth_bytes_per_s;
-  CHECK(c.step_s == Approx(PredictStepSeconds(m, per_device, EstimatorKind::kRoofline) + allreduce));
+  const double allreduce =
+      2.0 * 3 / 4 * 4 * per_device.Params() / hw.interconnect_bandwidth_bytes_per_s;
+  CHECK(c.step_s ==
+        Approx(PredictStepSeconds(m, per_device, EstimatorKind::kRoofline) + allreduce));
   CHECK(c.tokens == Approx(24 * 3600.0 / c.step_s * 32 * 1024));
   o.devices = 3;
   CHECK_THROWS_WITH(Plan(o, m, law), Catch::Contains("--devices"));

@@ -27,9 +27,18 @@ TEST_CASE("Hand-counted parameters for the variants") {
   // Llama-style: d 64, 2 layers, 4 heads of 16, 2 kv heads, SwiGLU ff 128, RMSNorm, no bias,
   // rotary positions, tied embeddings, vocab 100.
   ModelShape s;
-  s.d_model = 64; s.n_layers = 2; s.n_heads = 4; s.n_kv_heads = 2; s.d_ff = 128; s.vocab = 100;
-  s.seq_len = 32; s.mlp = MlpKind::kSwiGlu; s.norm = NormKind::kRmsNorm; s.bias = false;
-  s.positions = PositionKind::kRotary; s.tied_embeddings = true;
+  s.d_model = 64;
+  s.n_layers = 2;
+  s.n_heads = 4;
+  s.n_kv_heads = 2;
+  s.d_ff = 128;
+  s.vocab = 100;
+  s.seq_len = 32;
+  s.mlp = MlpKind::kSwiGlu;
+  s.norm = NormKind::kRmsNorm;
+  s.bias = false;
+  s.positions = PositionKind::kRotary;
+  s.tied_embeddings = true;
   s.Validate();
   // per layer: 2 norms 2*64; q 64*64, k,v 64*32 each, o 64*64; gate, up 64*128, down 128*64
   const double layer = 2 * 64 + (4096 + 2 * 2048 + 4096) + 3 * 8192;

@@ -24,8 +24,8 @@ TEST_CASE("Roofline of one op by hand") {
   hw.launch_overhead_s = 1e-5;
   Op mm;
   mm.kind = OpKind::kMatmul;
-  mm.flops = 1e12;        // 10 ms at 1e14
-  mm.bytes_read = 1e9;    // 1 ms at 1e12
+  mm.flops = 1e12;      // 10 ms at 1e14
+  mm.bytes_read = 1e9;  // 1 ms at 1e12
   mm.launches = 1;
   mm.count = 2;
   CHECK(RooflineOpSeconds(mm, hw) == Approx(2 * (1e-2 + 1e-5)));
@@ -68,7 +68,8 @@ TEST_CASE("Calibrated estimator extrapolates to wider models and other sequence 
     err.push_back(PredictStepSeconds(s.model, r.shape, EstimatorKind::kCalibrated) / r.step_s - 1);
   }
   const ErrorStats st = AbsStats(err);
-  WARN("held-out (" << test.size() << " runs): median " << st.median << " p90 " << st.p90 << " worst " << st.worst);
+  WARN("held-out (" << test.size() << " runs): median " << st.median << " p90 " << st.p90
+                    << " worst " << st.worst);
   CHECK(st.median < 0.05);
   CHECK(st.worst < 0.25);
 }
@@ -110,10 +111,12 @@ TEST_CASE("Time model JSON round-trips and keeps its predictions") {
   const ModelShape shape = ReferenceShape(1536, 12);
   for (EstimatorKind e : {EstimatorKind::kFlops, EstimatorKind::kMemcopy, EstimatorKind::kRoofline,
                           EstimatorKind::kCalibrated}) {
-    CHECK(PredictStepSeconds(back, shape, e) == Approx(PredictStepSeconds(s.model, shape, e)).epsilon(1e-12));
+    CHECK(PredictStepSeconds(back, shape, e) ==
+          Approx(PredictStepSeconds(s.model, shape, e)).epsilon(1e-12));
   }
   CHECK(back.best == s.model.best);
-  CHECK_THROWS_WITH(TimeModelFromJson(nlohmann::json::parse("{}"), "x.json"), Catch::Contains("x.json"));
+  CHECK_THROWS_WITH(TimeModelFromJson(nlohmann::json::parse("{}"), "x.json"),
+                    Catch::Contains("x.json"));
 }
 
 TEST_CASE("The calibrated estimator needs a fit") {

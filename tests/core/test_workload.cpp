@@ -82,9 +82,9 @@ TEST_CASE("Workload of a small reference GPT, op by op") {
   CHECK(ce.exps == 64 * 1000);
 
   const Op& adam = Find(wl, "adamw", Phase::kOptimizer);
-  CHECK(adam.bytes_read == 16 * P);    // param, grad, m, v in fp32
-  CHECK(adam.bytes_written == 12 * P); // param, m, v
-  CHECK(adam.launches == 29);          // 2 x (8 linear + 4 norm tensors) + final norm 2 + tok, pos, head
+  CHECK(adam.bytes_read == 16 * P);     // param, grad, m, v in fp32
+  CHECK(adam.bytes_written == 12 * P);  // param, m, v
+  CHECK(adam.launches == 29);  // 2 x (8 linear + 4 norm tensors) + final norm 2 + tok, pos, head
 
   // Every matmul weight is used three times (forward, grad input, grad weight): 6 T W FLOPs.
   const double W = 2 * (49152 + 16384 + 65536 + 65536) + 128000;
@@ -112,7 +112,8 @@ TEST_CASE("Workload of a Llama-style variant: SwiGLU, RMSNorm, GQA, rotary, tied
   CHECK(up.flops == 2.0 * 64 * 128 * 512);
   for (const Op& op : wl.ops) CHECK(std::string(op.name) != "bias_grads");
   const Op& adam = Find(wl, "adamw", Phase::kOptimizer);
-  CHECK(adam.launches == 2 * (5 + 2) + 1 + 1);  // 5 linear weights + 2 norms per layer, final norm, tok
+  CHECK(adam.launches ==
+        2 * (5 + 2) + 1 + 1);  // 5 linear weights + 2 norms per layer, final norm, tok
   // Weights: per layer q 128*128, k and v 128*64 each, o 128*128, gate/up/down 3*128*512.
   const double W = 2 * (16384 + 2 * 8192 + 16384 + 3 * 65536) + 1000 * 128;
   CHECK(wl.by_kind[static_cast<int>(OpKind::kMatmul)].flops == 6.0 * 64 * W);
@@ -135,7 +136,7 @@ TEST_CASE("Naive attention moves the s x s scores; flash does not") {
   s.attention = AttentionKind::kFlash;
   const double flash = Find(BuildWorkload(s), "attention").Bytes();
   const double S = 4.0 * 2 * 512 * 512;  // batch x heads x s^2
-  CHECK(naive - flash > 10 * S);          // several bf16/fp32 passes over the scores
+  CHECK(naive - flash > 10 * S);         // several bf16/fp32 passes over the scores
   s.seq_len = 1024;
   CHECK(Find(BuildWorkload(s), "attention").Bytes() == Approx(2 * flash));  // linear in s
 }

@@ -14,10 +14,10 @@ namespace chronoscale {
 // (with "" escapes and embedded commas or newlines) and blank lines are accepted.
 class CsvTable {
  public:
-  std::string path;                          // as given, for messages
-  std::vector<std::string> header;           // trimmed column names
+  std::string path;                            // as given, for messages
+  std::vector<std::string> header;             // trimmed column names
   std::vector<std::vector<std::string>> rows;  // every row has header.size() cells
-  std::vector<int> line_of_row;              // 1-based line in the file where each row starts
+  std::vector<int> line_of_row;                // 1-based line in the file where each row starts
 
   // Index of the column named `name` (exact, case-sensitive), or -1.
   int Column(std::string_view name) const;

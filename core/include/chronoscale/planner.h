@@ -22,17 +22,17 @@ struct Range {
 Range ParseRange(const std::string& text, const std::string& flag, int64_t default_step);
 
 struct PlanOptions {
-  double hours = 0;        // wall-clock budget
-  int devices = 1;         // data-parallel devices; the batch is global and split across them
-  double goodput = 1;      // fraction of wall clock spent in training steps
-  double mfu = 0.4;        // utilisation assumed by the FLOP-based answer
+  double hours = 0;    // wall-clock budget
+  int devices = 1;     // data-parallel devices; the batch is global and split across them
+  double goodput = 1;  // fraction of wall clock spent in training steps
+  double mfu = 0.4;    // utilisation assumed by the FLOP-based answer
   Range width{256, 16384, 64};
   Range depth{1, 128, 1};
   // Everything but d_model, n_layers, n_heads and d_ff comes from `base` (seq, global batch,
   // vocab, attention, variants).
   ModelShape base;
-  int64_t head_size = 0;   // 0: the reference rule (128 from 2048 where it divides, else 64)
-  double mlp_ratio = 4;    // d_ff = round(mlp_ratio * d_model)
+  int64_t head_size = 0;  // 0: the reference rule (128 from 2048 where it divides, else 64)
+  double mlp_ratio = 4;   // d_ff = round(mlp_ratio * d_model)
   EstimatorKind estimator = EstimatorKind::kRoofline;
   // Shapes whose d_model / n_layers lies outside [min_aspect, max_aspect] are left out: the loss
   // law knows N and D, not shape, and is trusted only where shape barely matters (Kaplan et al.
@@ -49,15 +49,15 @@ struct PlanOptions {
 };
 
 struct Candidate {
-  ModelShape shape;        // per-device shape (batch = global batch / devices)
-  double params = 0;       // N as the law counts it
+  ModelShape shape;   // per-device shape (batch = global batch / devices)
+  double params = 0;  // N as the law counts it
   double total_params = 0;
-  double step_s = 0;       // one global step, all-reduce included
-  double tokens = 0;       // tokens seen in the budget
+  double step_s = 0;  // one global step, all-reduce included
+  double tokens = 0;  // tokens seen in the budget
   double loss = 0;
-  double memory_bytes = 0; // per device
+  double memory_bytes = 0;  // per device
   bool fits = false;
-  std::string why_not;     // empty when it fits
+  std::string why_not;  // empty when it fits
 };
 
 struct PlanResult {
@@ -65,14 +65,14 @@ struct PlanResult {
   std::string hardware;
   double memory_capacity_bytes = 0;  // per device; 0: unknown (everything fits)
   std::string law;
-  double budget_s = 0;          // seconds of training steps (hours * 3600 * goodput)
+  double budget_s = 0;  // seconds of training steps (hours * 3600 * goodput)
   double allreduce_s_per_param = 0;
-  std::vector<Candidate> top;   // best first, fitting shapes only
+  std::vector<Candidate> top;  // best first, fitting shapes only
   Candidate best;
-  bool found = false;           // false when no shape fits
-  Candidate flop_based;         // the conventional answer priced by the same model
-  ComputeOptimal flop_alloc;    // Chinchilla's N_opt, D_opt for the delivered compute
-  double loss_saved = 0;        // flop_based.loss - best.loss
+  bool found = false;         // false when no shape fits
+  Candidate flop_based;       // the conventional answer priced by the same model
+  ComputeOptimal flop_alloc;  // Chinchilla's N_opt, D_opt for the delivered compute
+  double loss_saved = 0;      // flop_based.loss - best.loss
   int64_t candidates = 0, fitting = 0;
   // The surface, row-major [depth index][width index]; loss is NaN where a shape does not fit.
   std::vector<int64_t> widths, depths;

@@ -13,14 +13,14 @@ namespace chronoscale {
 struct ModelShape {
   int64_t d_model = 0;
   int64_t n_layers = 0;
-  int64_t n_heads = 0;      // query heads; d_model % n_heads == 0
-  int64_t n_kv_heads = 0;   // key/value heads (grouped-query attention); 0 means n_heads
-  int64_t d_ff = 0;         // MLP hidden width (per branch for SwiGLU)
+  int64_t n_heads = 0;     // query heads; d_model % n_heads == 0
+  int64_t n_kv_heads = 0;  // key/value heads (grouped-query attention); 0 means n_heads
+  int64_t d_ff = 0;        // MLP hidden width (per branch for SwiGLU)
   int64_t vocab = 32768;
   int64_t seq_len = 1024;
-  int64_t batch = 8;        // sequences per step on one device
+  int64_t batch = 8;  // sequences per step on one device
   AttentionKind attention = AttentionKind::kFlash;
-  int64_t features = 256;   // random features m, used by kFavor and kDark
+  int64_t features = 256;  // random features m, used by kFavor and kDark
   bool causal = true;
   MlpKind mlp = MlpKind::kGelu;
   NormKind norm = NormKind::kLayerNorm;
@@ -39,10 +39,10 @@ struct ModelShape {
   double TokensPerStep() const { return static_cast<double>(seq_len) * static_cast<double>(batch); }
 
   // Parameter counts (as doubles: exact below 2^53).
-  double LayerParams() const;          // one transformer block
-  double EmbeddingParams() const;      // token (+ learned position) embeddings, + LM head if untied
-  double NonEmbeddingParams() const;   // blocks + final norm (Kaplan's N)
-  double Params() const;               // everything (Hoffmann's N; PyTorch's sum of numel)
+  double LayerParams() const;         // one transformer block
+  double EmbeddingParams() const;     // token (+ learned position) embeddings, + LM head if untied
+  double NonEmbeddingParams() const;  // blocks + final norm (Kaplan's N)
+  double Params() const;              // everything (Hoffmann's N; PyTorch's sum of numel)
 };
 
 // Head count for d_model under the reference rule: head size 128 where d_model >= 2048 and 128

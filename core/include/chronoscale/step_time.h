@@ -66,8 +66,8 @@ struct TimeModel {
   // Memory copies: t = c0 + c1 * bytes. Unfitted: c1 = 1 / bandwidth.
   double memcopy_c0_s = 0, memcopy_s_per_byte = 0;
   CalibratedCoefficients calibrated;
-  std::array<bool, kNumEstimators> fitted{};  // which estimators were fitted to runs
-  EstimatorKind best = EstimatorKind::kRoofline;  // the default estimator of this model
+  std::array<bool, kNumEstimators> fitted{};         // which estimators were fitted to runs
+  EstimatorKind best = EstimatorKind::kRoofline;     // the default estimator of this model
   nlohmann::json report = nlohmann::json::object();  // the fit report, kept with the model
 
   bool Has(EstimatorKind e) const;

@@ -32,10 +32,10 @@ std::vector<ModelShape> ReadShapes(const CsvTable& table);
 ModelShape ShapeFromRow(const CsvTable& table, std::size_t row);
 
 struct TimeFitOptions {
-  int folds = 5;                 // k of the k-fold cross-validation (capped at the run count)
-  double robust_scale = 0.05;    // relative error where the Cauchy loss starts to discount
+  int folds = 5;               // k of the k-fold cross-validation (capped at the run count)
+  double robust_scale = 0.05;  // relative error where the Cauchy loss starts to discount
   int max_iterations = 200;
-  unsigned seed = 1;             // fold assignment
+  unsigned seed = 1;  // fold assignment
 };
 
 struct EstimatorReport {

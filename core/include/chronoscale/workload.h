@@ -14,14 +14,14 @@
 namespace chronoscale {
 
 enum class OpKind {
-  kMatmul = 0,    // GEMMs on tensor cores (linear layers, LM head)
-  kAttention,     // the attention core (flash, naive score/prob matmuls, random features)
-  kElementwise,   // activations, residual adds, copies, bias and gradient accumulation
-  kNorm,          // layer norm / RMS norm (forward and backward)
-  kCast,          // dtype casts: autocast weight and activation casts, fp32 logits
-  kLoss,          // softmax cross-entropy over the vocabulary
-  kEmbedding,     // token and position gathers and their scatter-add backward
-  kOptimizer,     // AdamW / SGD update
+  kMatmul = 0,   // GEMMs on tensor cores (linear layers, LM head)
+  kAttention,    // the attention core (flash, naive score/prob matmuls, random features)
+  kElementwise,  // activations, residual adds, copies, bias and gradient accumulation
+  kNorm,         // layer norm / RMS norm (forward and backward)
+  kCast,         // dtype casts: autocast weight and activation casts, fp32 logits
+  kLoss,         // softmax cross-entropy over the vocabulary
+  kEmbedding,    // token and position gathers and their scatter-add backward
+  kOptimizer,    // AdamW / SGD update
 };
 inline constexpr std::size_t kNumOpKinds = 8;
 enum class Phase { kForward = 0, kBackward, kOptimizer };
@@ -40,8 +40,8 @@ struct Op {
   double flops = 0;
   double bytes_read = 0;
   double bytes_written = 0;
-  double exps = 0;         // exponentials (softmax, random features, GELU's tanh)
-  double launches = 0;     // kernel launches
+  double exps = 0;                         // exponentials (softmax, random features, GELU's tanh)
+  double launches = 0;                     // kernel launches
   Precision precision = Precision::kBf16;  // precision of its arithmetic (matmul rate)
 
   double Bytes() const { return bytes_read + bytes_written; }
@@ -59,7 +59,7 @@ struct Workload {
   Totals total;
   std::array<Totals, kNumOpKinds> by_kind;
   std::array<Totals, kNumPhases> by_phase;
-  Totals per_layer;     // one transformer layer (forward + backward + its optimizer share excluded)
+  Totals per_layer;  // one transformer layer (forward + backward + its optimizer share excluded)
 };
 
 // Builds the accounting for one training step of `shape` (validated first; InputError if bad).

@@ -58,13 +58,12 @@ inline StepDims MakeDims(const ModelShape& s) {
 template <typename Sink>
 void ForEachOp(const ModelShape& shape, Sink&& sink) {
   const internal::StepDims k = internal::MakeDims(shape);
-  const double T = k.T, d = k.d, kv = k.kv, f = k.f, V = k.V, L = k.L, a = k.a, r = k.r,
-               w = k.w;
+  const double T = k.T, d = k.d, kv = k.kv, f = k.f, V = k.V, L = k.L, a = k.a, r = k.r, w = k.w;
   const double qkv_out = d + 2 * kv;
   const bool rms = shape.norm == NormKind::kRmsNorm;
   const bool rotary = shape.positions == PositionKind::kRotary;
   const bool swiglu = shape.mlp == MlpKind::kSwiGlu;
-  const double norm_stats = rms ? 4 : 8;  // fp32 rstd (+ mean) per token
+  const double norm_stats = rms ? 4 : 8;   // fp32 rstd (+ mean) per token
   const double S = k.b * k.h * k.s * k.s;  // score elements per layer
 
   auto emit = [&](const char* name, OpKind kind, Phase phase, bool per_layer, double count,
@@ -147,15 +146,17 @@ void ForEachOp(const ModelShape& shape, Sink&& sink) {
   const double ids = T * 8;  // int64 token ids
   if (shape.positions == PositionKind::kLearned) {
     // token gather, position gather (+ arange), broadcast add
-    emit("embedding", OpKind::kEmbedding, F, false, 1, T * d, ids + T * d * w + k.s * d * w + 2 * T * d * r,
-         T * d * r + k.s * d * r + T * d * r, 0, 4);
+    emit("embedding", OpKind::kEmbedding, F, false, 1, T * d,
+         ids + T * d * w + k.s * d * w + 2 * T * d * r, T * d * r + k.s * d * r + T * d * r, 0, 4);
   } else {
     emit("embedding", OpKind::kEmbedding, F, false, 1, 0, ids + T * d * w, T * d * r, 0, 1);
   }
 
   auto layer_forward = [&](Phase phase) {
-    emit("norm1", OpKind::kNorm, phase, true, L, 7 * T * d, T * d * r + 2 * d * w, T * d * r + T * norm_stats, 0, 1);
-    if (k.autocast) emit("norm1_cast", OpKind::kCast, phase, true, L, 0, T * d * r, T * d * a, 0, 1);
+    emit("norm1", OpKind::kNorm, phase, true, L, 7 * T * d, T * d * r + 2 * d * w,
+         T * d * r + T * norm_stats, 0, 1);
+    if (k.autocast)
+      emit("norm1_cast", OpKind::kCast, phase, true, L, 0, T * d * r, T * d * a, 0, 1);
     if (k.autocast) {
       emit("weight_casts", OpKind::kCast, phase, true, L, 0, (k.w_layer + k.b_layer) * w,
            (k.w_layer + k.b_layer) * a, 0, k.lin_tensors);
@@ -171,9 +172,12 @@ void ForEachOp(const ModelShape& shape, Sink&& sink) {
     emit("merge_heads", OpKind::kElementwise, phase, true, L, 0, T * d * a, T * d * a, 0, 1);
     emit("attn_out", OpKind::kMatmul, phase, true, L, 2 * T * d * d, T * d * a + d * d * a,
          T * d * a, 0, 1);
-    emit("residual1", OpKind::kElementwise, phase, true, L, T * d, T * d * (r + a), T * d * r, 0, 1);
-    emit("norm2", OpKind::kNorm, phase, true, L, 7 * T * d, T * d * r + 2 * d * w, T * d * r + T * norm_stats, 0, 1);
-    if (k.autocast) emit("norm2_cast", OpKind::kCast, phase, true, L, 0, T * d * r, T * d * a, 0, 1);
+    emit("residual1", OpKind::kElementwise, phase, true, L, T * d, T * d * (r + a), T * d * r, 0,
+         1);
+    emit("norm2", OpKind::kNorm, phase, true, L, 7 * T * d, T * d * r + 2 * d * w,
+         T * d * r + T * norm_stats, 0, 1);
+    if (k.autocast)
+      emit("norm2_cast", OpKind::kCast, phase, true, L, 0, T * d * r, T * d * a, 0, 1);
     emit("mlp_up", OpKind::kMatmul, phase, true, L * k.mlp_in, 2 * T * d * f, T * d * a + d * f * a,
          T * f * a, 0, 1);
     if (swiglu) {
@@ -185,50 +189,64 @@ void ForEachOp(const ModelShape& shape, Sink&& sink) {
     }
     emit("mlp_down", OpKind::kMatmul, phase, true, L, 2 * T * f * d, T * f * a + f * d * a,
          T * d * a, 0, 1);
-    emit("residual2", OpKind::kElementwise, phase, true, L, T * d, T * d * (r + a), T * d * r, 0, 1);
+    emit("residual2", OpKind::kElementwise, phase, true, L, T * d, T * d * (r + a), T * d * r, 0,
+         1);
   };
   layer_forward(F);
 
-  emit("final_norm", OpKind::kNorm, F, false, 1, 7 * T * d, T * d * r + 2 * d * w, T * d * r + T * norm_stats, 0, 1);
+  emit("final_norm", OpKind::kNorm, F, false, 1, 7 * T * d, T * d * r + 2 * d * w,
+       T * d * r + T * norm_stats, 0, 1);
   if (k.autocast) {
     emit("final_norm_cast", OpKind::kCast, F, false, 1, 0, T * d * r, T * d * a, 0, 1);
     emit("lm_head_weight_cast", OpKind::kCast, F, false, 1, 0, V * d * w, V * d * a, 0, 1);
   }
-  emit("lm_head", OpKind::kMatmul, F, false, 1, 2 * T * d * V, T * d * a + V * d * a, T * V * a, 0, 1);
+  emit("lm_head", OpKind::kMatmul, F, false, 1, 2 * T * d * V, T * d * a + V * d * a, T * V * a, 0,
+       1);
   if (k.autocast) emit("logits_fp32", OpKind::kCast, F, false, 1, 0, T * V * a, T * V * 4, 0, 1);
   // log_softmax (reads fp32 logits, writes log-probabilities), nll gather, mean
-  emit("cross_entropy", OpKind::kLoss, F, false, 1, 4 * T * V, T * V * 4 + ids, T * V * 4 + T * 4, T * V, 3);
+  emit("cross_entropy", OpKind::kLoss, F, false, 1, 4 * T * V, T * V * 4 + ids, T * V * 4 + T * 4,
+       T * V, 3);
 
   // ---------------------------------------------------------------- backward
   // nll backward (zero-filled grad, scatter), log_softmax backward (reads grad and output)
-  emit("cross_entropy_bwd", OpKind::kLoss, B, false, 1, 4 * T * V, 2 * T * V * 4 + ids, 2 * T * V * 4, T * V, 3);
-  if (k.autocast) emit("logits_fp32_bwd", OpKind::kCast, B, false, 1, 0, T * V * 4, T * V * a, 0, 1);
+  emit("cross_entropy_bwd", OpKind::kLoss, B, false, 1, 4 * T * V, 2 * T * V * 4 + ids,
+       2 * T * V * 4, T * V, 3);
+  if (k.autocast)
+    emit("logits_fp32_bwd", OpKind::kCast, B, false, 1, 0, T * V * 4, T * V * a, 0, 1);
   // grad input and grad weight GEMMs
   emit("lm_head_bwd", OpKind::kMatmul, B, false, 1, 4 * T * d * V,
        (T * V * a + V * d * a) + (T * V * a + T * d * a), T * d * a + V * d * a, 0, 2);
-  if (k.autocast) emit("lm_head_grad_cast", OpKind::kCast, B, false, 1, 0, V * d * a, V * d * w, 0, 1);
+  if (k.autocast)
+    emit("lm_head_grad_cast", OpKind::kCast, B, false, 1, 0, V * d * a, V * d * w, 0, 1);
   if (shape.tied_embeddings) {
-    emit("tied_grad_accumulate", OpKind::kElementwise, B, false, 1, V * d, 2 * V * d * w, V * d * w, 0, 1);
+    emit("tied_grad_accumulate", OpKind::kElementwise, B, false, 1, V * d, 2 * V * d * w, V * d * w,
+         0, 1);
   }
-  if (k.autocast) emit("final_norm_cast_bwd", OpKind::kCast, B, false, 1, 0, T * d * a, T * d * r, 0, 1);
-  emit("final_norm_bwd", OpKind::kNorm, B, false, 1, 10 * T * d, 2 * T * d * r + T * norm_stats + d * w,
-       T * d * r + 2 * d * w, 0, 2);
+  if (k.autocast)
+    emit("final_norm_cast_bwd", OpKind::kCast, B, false, 1, 0, T * d * a, T * d * r, 0, 1);
+  emit("final_norm_bwd", OpKind::kNorm, B, false, 1, 10 * T * d,
+       2 * T * d * r + T * norm_stats + d * w, T * d * r + 2 * d * w, 0, 2);
 
   if (shape.checkpointing) layer_forward(B);  // recompute each layer's forward in the backward
 
   // Per layer, in reverse order.
-  emit("residual_grad_accumulate", OpKind::kElementwise, B, true, L, 2 * T * d, 4 * T * d * r, 2 * T * d * r, 0, 2);
-  if (k.autocast) emit("residual_grad_cast", OpKind::kCast, B, true, L, 0, 2 * T * d * r, 2 * T * d * a, 0, 2);
+  emit("residual_grad_accumulate", OpKind::kElementwise, B, true, L, 2 * T * d, 4 * T * d * r,
+       2 * T * d * r, 0, 2);
+  if (k.autocast)
+    emit("residual_grad_cast", OpKind::kCast, B, true, L, 0, 2 * T * d * r, 2 * T * d * a, 0, 2);
   emit("mlp_down_bwd", OpKind::kMatmul, B, true, L, 4 * T * f * d,
        (T * d * a + f * d * a) + (T * d * a + T * f * a), T * f * a + f * d * a, 0, 2);
   if (swiglu) {
-    emit("activation_bwd", OpKind::kElementwise, B, true, L, 10 * T * f, 5 * T * f * a, 2 * T * f * a, T * f, 3);
+    emit("activation_bwd", OpKind::kElementwise, B, true, L, 10 * T * f, 5 * T * f * a,
+         2 * T * f * a, T * f, 3);
   } else {
-    emit("activation_bwd", OpKind::kElementwise, B, true, L, 12 * T * f, 2 * T * f * a, T * f * a, T * f, 1);
+    emit("activation_bwd", OpKind::kElementwise, B, true, L, 12 * T * f, 2 * T * f * a, T * f * a,
+         T * f, 1);
   }
   emit("mlp_up_bwd", OpKind::kMatmul, B, true, L * k.mlp_in, 4 * T * d * f,
        (T * f * a + d * f * a) + (T * f * a + T * d * a), T * d * a + d * f * a, 0, 2);
-  if (swiglu) emit("mlp_grad_sum", OpKind::kElementwise, B, true, L, T * d, 2 * T * d * a, T * d * a, 0, 1);
+  if (swiglu)
+    emit("mlp_grad_sum", OpKind::kElementwise, B, true, L, T * d, 2 * T * d * a, T * d * a, 0, 1);
   if (k.autocast) emit("norm2_cast_bwd", OpKind::kCast, B, true, L, 0, T * d * a, T * d * r, 0, 1);
   emit("norm2_bwd", OpKind::kNorm, B, true, L, 10 * T * d, 2 * T * d * r + T * norm_stats + d * w,
        T * d * r + 2 * d * w, 0, 2);
@@ -250,8 +268,8 @@ void ForEachOp(const ModelShape& shape, Sink&& sink) {
   if (shape.bias) {
     // bias gradients: a reduction over tokens of each linear layer's output gradient
     const double outs = qkv_out + d + k.mlp_in * f + d;
-    emit("bias_grads", OpKind::kElementwise, B, true, L, T * outs, T * outs * a, outs * a,
-         0, 3 + k.mlp_in);
+    emit("bias_grads", OpKind::kElementwise, B, true, L, T * outs, T * outs * a, outs * a, 0,
+         3 + k.mlp_in);
   }
   if (k.autocast) {
     emit("weight_grad_casts", OpKind::kCast, B, true, L, 0, (k.w_layer + k.b_layer) * a,
@@ -272,9 +290,11 @@ void ForEachOp(const ModelShape& shape, Sink&& sink) {
     // fused AdamW: reads param, grad, m, v; writes param, m, v (fp32): 28 bytes per parameter.
     // The multi-tensor kernels are launched per group, but each parameter tensor costs host
     // time; one launch per tensor models that.
-    emit("adamw", OpKind::kOptimizer, Phase::kOptimizer, false, 1, 12 * P, 4 * w * P, 3 * w * P, 0, tensors);
+    emit("adamw", OpKind::kOptimizer, Phase::kOptimizer, false, 1, 12 * P, 4 * w * P, 3 * w * P, 0,
+         tensors);
   } else {
-    emit("sgd_momentum", OpKind::kOptimizer, Phase::kOptimizer, false, 1, 4 * P, 3 * w * P, 2 * w * P, 0, tensors);
+    emit("sgd_momentum", OpKind::kOptimizer, Phase::kOptimizer, false, 1, 4 * P, 3 * w * P,
+         2 * w * P, 0, tensors);
   }
 }
 
