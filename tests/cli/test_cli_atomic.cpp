@@ -8,52 +8,26 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include <chronoscale/io.h>
 
+#include "cli_run.h"
+
+using chronoscale::test::Slurp;
+using chronoscale::test::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string Slurp(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void Write(const fs::path& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-}
-
-class TempDir {
- public:
-  TempDir() {
-    path_ = fs::temp_directory_path() / ("chronoscale_atomic_" + std::to_string(::getpid()));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
 
 std::string LossRuns() {
   std::string text = "params,tokens,loss\n";
@@ -105,15 +79,16 @@ pid_t Spawn(const fs::path& dir, const std::vector<std::string>& args) {
 
 TEST_CASE("fit-loss killed mid-run leaves the previous law.json intact", "[cli][atomic]") {
   TempDir dir;
-  Write(dir.path() / "runs.csv", LossRuns());
+  dir.Write("runs.csv", LossRuns());
   const std::string old_law =
       R"({"law": {"form": "chinchilla", "E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.34, "beta": 0.28}})"
       "\n";
-  Write(dir.path() / "law.json", old_law);
+  dir.Write("law.json", old_law);
   int killed = 0;
   for (int delay_ms : {50, 200, 600, 1500}) {
-    const pid_t pid = Spawn(dir.path(), {CHRONOSCALE_CLI, "fit-loss", "--runs", "runs.csv", "--bootstrap",
-                                         "1000000", "--threads", "1", "--out", "law.json"});
+    const pid_t pid =
+        Spawn(dir.path(), {CHRONOSCALE_CLI, "fit-loss", "--runs", "runs.csv", "--bootstrap",
+                           "1000000", "--threads", "1", "--out", "law.json"});
     std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
     ::kill(pid, SIGKILL);
     int status = 0;
@@ -127,8 +102,8 @@ TEST_CASE("fit-loss killed mid-run leaves the previous law.json intact", "[cli][
   CHECK(killed == 4);
 
   // Left alone, the same command replaces the file with a whole new document.
-  const pid_t pid = Spawn(dir.path(), {CHRONOSCALE_CLI, "fit-loss", "--runs", "runs.csv", "--bootstrap", "50",
-                                       "--out", "law.json"});
+  const pid_t pid = Spawn(dir.path(), {CHRONOSCALE_CLI, "fit-loss", "--runs", "runs.csv",
+                                       "--bootstrap", "50", "--out", "law.json"});
   int status = 0;
   REQUIRE(::waitpid(pid, &status, 0) == pid);
   REQUIRE(WIFEXITED(status));
@@ -143,7 +118,7 @@ TEST_CASE("WriteFileAtomic killed mid-write never leaves a partial file", "[io][
   TempDir dir;
   const fs::path target = dir.path() / "big.csv";
   const std::string old_text = "old,content\n1,2\n";
-  Write(target, old_text);
+  dir.Write("big.csv", old_text);
   const std::size_t size = 48u << 20;  // long enough to be caught mid-write
   int caught_running = 0;
   for (int delay_ms : {1, 5, 20, 60, 150}) {

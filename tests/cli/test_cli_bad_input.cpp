@@ -3,84 +3,25 @@
 // message on stderr that names the file and the line/column/key or the flag. Each case writes its
 // inputs into a fresh temporary folder and runs the built binary there, so messages name short
 // relative paths. docs/bad_inputs.md lists the same table with the real messages.
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <catch2/catch.hpp>
-#include <cctype>
-#include <cstdlib>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <regex>
-#include <sstream>
 #include <string>
 #include <vector>
 
+#include "cli_run.h"
+
+using chronoscale::test::CliResult;
+using chronoscale::test::RunCliIn;
+using chronoscale::test::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
-
-struct Result {
-  int rc = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string Slurp(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void Write(const fs::path& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-}
-
-std::string Quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-class TempDir {
- public:
-  TempDir() {
-    static int counter = 0;
-    path_ = fs::temp_directory_path() /
-            ("chronoscale_bad_input_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
-// Runs `chronoscale <args>` in `dir`, stdout captured, stderr into a file.
-Result Run(const std::string& args, const TempDir& dir) {
-  const fs::path err_path = dir.path() / ".stderr";
-  const std::string cmd = "cd " + Quote(dir.path().string()) + " && " + Quote(CHRONOSCALE_CLI) + " " +
-                          args + " 2>" + Quote(err_path.string());
-  Result r;
-  FILE* pipe = ::popen(cmd.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  char buf[4096];
-  std::size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) r.out.append(buf, n);
-  const int status = ::pclose(pipe);
-  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.err = Slurp(err_path);
-  return r;
-}
 
 // --------------------------------------------------------------------------- inputs
 
@@ -132,7 +73,8 @@ std::string Matrix(int rows, int cols) {
   for (int c = 0; c < cols; ++c) text += (c ? ",d" : "d") + std::to_string(c);
   text += "\n";
   for (int r = 0; r < rows; ++r) {
-    for (int c = 0; c < cols; ++c) text += (c ? "," : "") + std::to_string(0.1 * ((r * 7 + c * 3) % 11) - 0.5);
+    for (int c = 0; c < cols; ++c)
+      text += (c ? "," : "") + std::to_string(0.1 * ((r * 7 + c * 3) % 11) - 0.5);
     text += "\n";
   }
   return text;
@@ -154,6 +96,8 @@ std::vector<Case> Cases() {
   const std::string long_note(200000, 'x');
   std::string garbage;
   for (int i = 0; i < 512; ++i) garbage += static_cast<char>((i * 131 + 7) % 256);
+  // One case to a line or two, wider than the column limit.
+  // clang-format off
   return {
       // ------------------------------------------------------------- estimate --shapes (CSV)
       {"empty CSV", {{"s.csv", ""}}, "estimate --shapes s.csv", 2, {"s.csv", "empty"}},
@@ -266,6 +210,8 @@ std::vector<Case> Cases() {
        {"missing/r.json", "does not exist"}},
       {"--out onto the input file", {{"s.csv", Shapes("512,4,8,2048,1024,8,32768")}},
        "estimate --shapes s.csv --out s.csv", 2, {"--out s.csv", "input"}},
+      {"--out onto the --hardware profile", {{"hw.json", kHardware}},
+       "estimate --d-model 1024 --layers 4 --hardware hw.json --format json --out hw.json", 2, {"--out hw.json", "input"}},
       {"--out under a file", {{"plain", "x"}}, "estimate --d-model 1024 --layers 4 --out plain/r.json", 1,
        {"plain/r.json", "not a folder"}},
       {"--out onto a folder", {{"adir/.keep", ""}}, "estimate --d-model 1024 --layers 4 --out adir", 1, {"adir", "folder"}},
@@ -359,11 +305,13 @@ std::vector<Case> Cases() {
        "attention --kernel favor --features 32 --queries q.csv --keys k.csv --hardware h100-sxm --repeats 1 --format json", 0,
        {}, {"\"kernel\""}},
   };
+  // clang-format on
 }
 
 // A number printed as NaN or infinity, as a word of its own (not inside "info", "inputs").
 bool HasNonFinite(const std::string& text) {
-  static const std::regex re(R"((^|[^A-Za-z_])-?(nan|inf|infinity)([^A-Za-z_]|$))", std::regex::icase);
+  static const std::regex re(R"((^|[^A-Za-z_])-?(nan|inf|infinity)([^A-Za-z_]|$))",
+                             std::regex::icase);
   return std::regex_search(text, re);
 }
 
@@ -397,26 +345,24 @@ TEST_CASE("bad inputs give exit code 2 or 1 and a message naming the place", "[c
   }
   for (const Case& c : Cases()) {
     TempDir dir;
-    for (const auto& [name, text] : c.files) {
-      fs::create_directories((dir.path() / name).parent_path());
-      Write(dir.path() / name, text);
-    }
-    const Result r = Run(c.args, dir);
-    INFO("case: " << c.name << "\n  chronoscale " << c.args << "\n  exit " << r.rc << "\n  stderr: " << r.err
-                  << "\n  stdout: " << r.out.substr(0, 400));
+    for (const auto& [name, text] : c.files) dir.Write(name, text);
+    const CliResult r = RunCliIn(c.args, dir);
+    INFO("case: " << c.name << "\n  chronoscale " << c.args << "\n  exit " << r.code
+                  << "\n  stderr: " << r.err << "\n  stdout: " << r.out.substr(0, 400));
     if (table.is_open()) {
       std::string args = c.args;
       if (args.size() > 120) args = args.substr(0, 120) + "...";
-      table << "| " << c.name << " | " << MarkdownCell("chronoscale " + args) << " | " << r.rc << " | "
-            << MarkdownCell(r.err) << " |\n";
+      table << "| " << c.name << " | " << MarkdownCell("chronoscale " + args) << " | " << r.code
+            << " | " << MarkdownCell(r.err) << " |\n";
     }
-    CHECK(r.rc == c.rc);
+    CHECK(r.code == c.rc);
     for (const auto& s : c.err_has) CHECK(r.err.find(s) != std::string::npos);
     for (const auto& s : c.out_has) CHECK(r.out.find(s) != std::string::npos);
     if (c.rc != 0) {
       // Ours start "error:"; CLI11's own parse errors end with its "Run with --help" hint.
-      CHECK((r.err.find("error") != std::string::npos || r.err.find("--help") != std::string::npos));
-      CHECK(r.out.empty());  // no partial result on stdout
+      CHECK(
+          (r.err.find("error") != std::string::npos || r.err.find("--help") != std::string::npos));
+      CHECK(r.out.empty());                                      // no partial result on stdout
       CHECK(r.err.find("json.exception") == std::string::npos);  // no library internals
     }
   }
@@ -425,8 +371,8 @@ TEST_CASE("bad inputs give exit code 2 or 1 and a message naming the place", "[c
 TEST_CASE("a failed --out leaves no file and no temporary behind", "[cli][bad-input]") {
   TempDir dir;
   fs::create_directories(dir.path() / "sub");
-  const Result r = Run("estimate --d-model 1024 --layers 4 --out sub/missing/r.json", dir);
-  CHECK(r.rc == 1);
+  const CliResult r = RunCliIn("estimate --d-model 1024 --layers 4 --out sub/missing/r.json", dir);
+  CHECK(r.code == 1);
   std::vector<std::string> left;
   for (const auto& e : fs::recursive_directory_iterator(dir.path())) {
     if (e.path().filename() != ".stderr") left.push_back(e.path().filename().string());
@@ -436,26 +382,28 @@ TEST_CASE("a failed --out leaves no file and no temporary behind", "[cli][bad-in
 
 TEST_CASE("no command prints NaN or infinity as a result", "[cli][bad-input]") {
   TempDir dir;
-  Write(dir.path() / "runs.csv", GoodRuns());
-  Write(dir.path() / "loss.csv", GoodLossRuns());
-  Write(dir.path() / "hw.json", kHardware);
+  dir.Write("runs.csv", GoodRuns());
+  dir.Write("loss.csv", GoodLossRuns());
+  dir.Write("hw.json", kHardware);
   // A shapes file with a row whose measured step is 0 (no relative error can be formed) and one
   // with an empty step_ms.
-  Write(dir.path() / "shapes.csv", kRunsHeader + "\n512,4,8,2048,1024,8,32768,0\n1024,8,16,4096,1024,8,32768,\n"
-                                                 "768,6,12,3072,1024,8,32768,30\n");
-  Write(dir.path() / "q.csv", Matrix(16, 4));
-  Write(dir.path() / "k.csv", Matrix(16, 4));
+  dir.Write("shapes.csv", kRunsHeader +
+                              "\n512,4,8,2048,1024,8,32768,0\n1024,8,16,4096,1024,8,32768,\n"
+                              "768,6,12,3072,1024,8,32768,30\n");
+  dir.Write("q.csv", Matrix(16, 4));
+  dir.Write("k.csv", Matrix(16, 4));
   // Extreme but valid numbers: the smallest shape and a huge one on a slow profile.
-  Write(dir.path() / "slow.json", R"({"name": "slow", "mem_bandwidth_bytes_per_s": 1e6,
+  dir.Write("slow.json", R"({"name": "slow", "mem_bandwidth_bytes_per_s": 1e6,
     "matmul_flops_per_s": {"fp32": 1e3}, "launch_overhead_s": 1, "memory_bytes": 1e6})");
-  REQUIRE(Run("fit-time --runs runs.csv --out tm.json", dir).rc == 0);
-  REQUIRE(Run("fit-loss --runs loss.csv --out law.json", dir).rc == 0);
+  REQUIRE(RunCliIn("fit-time --runs runs.csv --out tm.json", dir).code == 0);
+  REQUIRE(RunCliIn("fit-loss --runs loss.csv --out law.json", dir).code == 0);
   const std::vector<std::string> commands = {
       "estimate --d-model 1024 --layers 8 --format json",
       "estimate --d-model 1024 --layers 8 --format json --explain",
-      "estimate --d-model 1 --layers 1 --heads 1 --d-ff 1 --seq 1 --batch 1 --vocab 1 --format json --explain",
-      "estimate --d-model 1048576 --layers 100000 --heads 1 --seq 16777216 --batch 16777216 --hardware slow.json "
-      "--format json --explain",
+      "estimate --d-model 1 --layers 1 --heads 1 --d-ff 1 --seq 1 --batch 1 --vocab 1 --format "
+      "json --explain",
+      "estimate --d-model 1048576 --layers 100000 --heads 1 --seq 16777216 --batch 16777216 "
+      "--hardware slow.json --format json --explain",
       "estimate --d-model 1024 --layers 8 --format csv",
       "estimate --shapes shapes.csv --format json",
       "estimate --shapes shapes.csv --format csv",
@@ -471,13 +419,14 @@ TEST_CASE("no command prints NaN or infinity as a result", "[cli][bad-input]") {
       "sweep " + kSmallPlan + " --hardware slow.json",
       "hardware show h100-sxm",
       "hardware show hw.json",
-      "attention --kernel favor --features 32 --queries q.csv --keys k.csv --hardware h100-sxm --repeats 1 --format json",
+      "attention --kernel favor --features 32 --queries q.csv --keys k.csv --hardware h100-sxm "
+      "--repeats 1 --format json",
       "attention --kernel softmax --seq 64 --dim 16 --hardware h100-sxm --repeats 1 --format json",
   };
   for (const auto& args : commands) {
-    const Result r = Run(args, dir);
-    INFO("chronoscale " << args << "\n  exit " << r.rc << "\n  stderr: " << r.err);
-    CHECK(r.rc == 0);
+    const CliResult r = RunCliIn(args, dir);
+    INFO("chronoscale " << args << "\n  exit " << r.code << "\n  stderr: " << r.err);
+    CHECK(r.code == 0);
     CHECK(!r.out.empty());
     CHECK_FALSE(HasNonFinite(r.out));
   }

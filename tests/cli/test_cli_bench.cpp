@@ -1,50 +1,17 @@
 // Black-box tests of `chronoscale bench` through the built binary (CHRONOSCALE_CLI). One quick
 // bench for the whole file.
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <array>
 #include <catch2/catch.hpp>
-#include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <string>
 
-namespace {
+#include "cli_run.h"
 
-struct Result {
-  int code = -1;
-  std::string out, err;
-};
-
-Result RunCli(const std::string& args) {
-  const std::string err_path = (std::filesystem::temp_directory_path() /
-                                ("chronoscale_cli_bench_" + std::to_string(::getpid()) + ".err"))
-                                   .string();
-  const std::string command =
-      std::string("\"") + CHRONOSCALE_CLI + "\" " + args + " 2>\"" + err_path + "\"";
-  Result r;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::array<char, 4096> buf;
-  std::size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) r.out.append(buf.data(), n);
-  const int status = ::pclose(pipe);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  std::ifstream in(err_path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  r.err = ss.str();
-  std::filesystem::remove(err_path);
-  return r;
-}
-
-}  // namespace
+using chronoscale::test::CliResult;
+using chronoscale::test::RunCli;
 
 TEST_CASE("bench --quick --format json prints a hardware profile") {
-  const Result r = RunCli("bench --quick --format json");
+  const CliResult r = RunCli("bench --quick --format json");
   INFO(r.err);
   REQUIRE(r.code == 0);
   const nlohmann::json doc = nlohmann::json::parse(r.out);
@@ -70,7 +37,7 @@ TEST_CASE("bench --device cuda on a machine without a GPU exits 1 and says why")
     WARN("a GPU is present; skipping the no-GPU check");
     return;
   }
-  const Result r = RunCli("bench --device cuda --quick");
+  const CliResult r = RunCli("bench --device cuda --quick");
   CHECK(r.code == 1);
   const bool explained = r.err.find("no usable CUDA device") != std::string::npos ||
                          r.err.find("no CUDA backend") != std::string::npos;

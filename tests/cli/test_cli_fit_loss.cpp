@@ -1,75 +1,26 @@
 // Black-box tests of `chronoscale fit-loss`: runs the built binary, checks exit codes (0 ok,
 // 2 bad input, 1 runtime failure), the JSON document and the error messages.
 #include <fmt/format.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <cmath>
-#include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <string>
 
 #include <chronoscale/loss_law.h>
 
+#include "cli_run.h"
+
 using namespace chronoscale;
+using chronoscale::test::CliResult;
+using chronoscale::test::Quote;
+using chronoscale::test::RunCli;
+using chronoscale::test::Slurp;
+using chronoscale::test::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
-
-struct Result {
-  int rc = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::string Quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-class TempDir {
- public:
-  TempDir() {
-    path_ = fs::temp_directory_path() / ("chronoscale_cli_fit_loss_" + std::to_string(::getpid()));
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string File(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
-};
-
-// Runs `chronoscale <args>` with stdout captured and stderr in a file.
-Result Run(const std::string& args, const TempDir& dir) {
-  const std::string err_path = dir.File("stderr.txt");
-  const std::string cmd = Quote(CHRONOSCALE_CLI) + " " + args + " 2>" + Quote(err_path);
-  Result r;
-  FILE* pipe = ::popen(cmd.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  char buf[4096];
-  std::size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) r.out.append(buf, n);
-  const int status = ::pclose(pipe);
-  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.err = Slurp(err_path);
-  return r;
-}
 
 // Runs from the Epoch law on a grid of sizes and ratios, with small deterministic noise.
 std::string WriteRuns(const TempDir& dir, const std::string& name) {
@@ -83,9 +34,7 @@ std::string WriteRuns(const TempDir& dir, const std::string& name) {
                           law.Loss(n, ratio * n) * std::exp(noise), k);
     }
   }
-  const std::string path = dir.File(name);
-  std::ofstream(path) << text;
-  return path;
+  return dir.Write(name, text);
 }
 
 }  // namespace
@@ -93,9 +42,9 @@ std::string WriteRuns(const TempDir& dir, const std::string& name) {
 TEST_CASE("fit-loss --format json prints law, ci and fit") {
   TempDir dir;
   const std::string runs = WriteRuns(dir, "runs.csv");
-  const Result r = Run("fit-loss --runs " + Quote(runs) + " --format json", dir);
+  const CliResult r = RunCli("fit-loss --runs " + Quote(runs) + " --format json", dir);
   INFO(r.err);
-  REQUIRE(r.rc == 0);
+  REQUIRE(r.code == 0);
   const auto doc = nlohmann::json::parse(r.out);
   for (const char* key : {"schema_version", "tool", "version", "inputs", "law", "ci", "fit"}) {
     CHECK(doc.contains(key));
@@ -119,11 +68,11 @@ TEST_CASE("fit-loss --bootstrap gives intervals, the same for the same --seed") 
   TempDir dir;
   const std::string runs = WriteRuns(dir, "runs.csv");
   const std::string args = "fit-loss --runs " + Quote(runs) + " --bootstrap 30 --format json";
-  const Result a = Run(args + " --seed 3", dir);
-  const Result b = Run(args + " --seed 3", dir);
+  const CliResult a = RunCli(args + " --seed 3", dir);
+  const CliResult b = RunCli(args + " --seed 3", dir);
   INFO(a.err);
-  REQUIRE(a.rc == 0);
-  REQUIRE(b.rc == 0);
+  REQUIRE(a.code == 0);
+  REQUIRE(b.code == 0);
   const auto ja = nlohmann::json::parse(a.out);
   const auto jb = nlohmann::json::parse(b.out);
   for (const char* key : {"A", "B", "E", "alpha", "beta", "a", "b", "G", "N_opt"}) {
@@ -137,14 +86,14 @@ TEST_CASE("fit-loss --bootstrap gives intervals, the same for the same --seed") 
 TEST_CASE("fit-loss table output and --out law.json that plan-style loaders accept") {
   TempDir dir;
   const std::string runs = WriteRuns(dir, "runs.csv");
-  const Result t = Run("fit-loss --runs " + Quote(runs), dir);
-  REQUIRE(t.rc == 0);
+  const CliResult t = RunCli("fit-loss --runs " + Quote(runs), dir);
+  REQUIRE(t.code == 0);
   CHECK_THAT(t.out, Catch::Contains("alpha") && Catch::Contains("objective") &&
                         Catch::Contains("residuals"));
   const std::string law = dir.File("law.json");
-  const Result o = Run("fit-loss --runs " + Quote(runs) + " --out " + Quote(law), dir);
+  const CliResult o = RunCli("fit-loss --runs " + Quote(runs) + " --out " + Quote(law), dir);
   INFO(o.err);
-  REQUIRE(o.rc == 0);
+  REQUIRE(o.code == 0);
   CHECK(o.out.empty());
   const LossLaw loaded = LoadLaw(law);
   CHECK(loaded.alpha == Approx(0.3478).margin(0.03));
@@ -154,43 +103,42 @@ TEST_CASE("fit-loss refuses to write over its input") {
   TempDir dir;
   const std::string runs = WriteRuns(dir, "runs.csv");
   const std::string before = Slurp(runs);
-  const Result r = Run("fit-loss --runs " + Quote(runs) + " --out " + Quote(runs), dir);
-  CHECK(r.rc == 2);
+  const CliResult r = RunCli("fit-loss --runs " + Quote(runs) + " --out " + Quote(runs), dir);
+  CHECK(r.code == 2);
   CHECK_THAT(r.err, Catch::Contains("input"));
   CHECK(Slurp(runs) == before);
 }
 
 TEST_CASE("fit-loss bad input exits 2 naming file:line:col, flag or column") {
   TempDir dir;
-  const std::string bad = dir.File("bad.csv");
-  std::ofstream(bad) << "params,tokens,loss\n1e8,2e9,3.1\n2e8,4e9,x\n";
-  Result r = Run("fit-loss --runs " + Quote(bad), dir);
-  CHECK(r.rc == 2);
+  const std::string bad = dir.Write("bad.csv", "params,tokens,loss\n1e8,2e9,3.1\n2e8,4e9,x\n");
+  CliResult r = RunCli("fit-loss --runs " + Quote(bad), dir);
+  CHECK(r.code == 2);
   CHECK_THAT(r.err, Catch::Contains(bad + ":3:3"));
 
-  r = Run("fit-loss --runs " + Quote(dir.File("missing.csv")), dir);
-  CHECK(r.rc == 2);
+  r = RunCli("fit-loss --runs " + Quote(dir.File("missing.csv")), dir);
+  CHECK(r.code == 2);
   CHECK_THAT(r.err, Catch::Contains("missing.csv"));
 
   const std::string runs = WriteRuns(dir, "runs.csv");
-  r = Run("fit-loss --runs " + Quote(runs) + " --loss-col final", dir);
-  CHECK(r.rc == 2);
+  r = RunCli("fit-loss --runs " + Quote(runs) + " --loss-col final", dir);
+  CHECK(r.code == 2);
   CHECK_THAT(r.err, Catch::Contains("'final'"));
 
-  r = Run("fit-loss --runs " + Quote(runs) + " --tokens-col tokens --flops-col tokens", dir);
-  CHECK(r.rc == 2);
+  r = RunCli("fit-loss --runs " + Quote(runs) + " --tokens-col tokens --flops-col tokens", dir);
+  CHECK(r.code == 2);
 
-  r = Run("fit-loss --runs " + Quote(runs) + " --bootstrap -3", dir);
-  CHECK(r.rc == 2);
+  r = RunCli("fit-loss --runs " + Quote(runs) + " --bootstrap -3", dir);
+  CHECK(r.code == 2);
 
-  r = Run("fit-loss", dir);
-  CHECK(r.rc == 2);
+  r = RunCli("fit-loss", dir);
+  CHECK(r.code == 2);
   CHECK_THAT(r.err, Catch::Contains("--runs"));
 
-  const std::string few = dir.File("few.csv");
-  std::ofstream(few) << "params,tokens,loss\n1e8,2e9,3.1\n2e8,4e9,3.0\n1e9,2e10,2.5\n";
-  r = Run("fit-loss --runs " + Quote(few), dir);
-  CHECK(r.rc == 2);
+  const std::string few =
+      dir.Write("few.csv", "params,tokens,loss\n1e8,2e9,3.1\n2e8,4e9,3.0\n1e9,2e10,2.5\n");
+  r = RunCli("fit-loss --runs " + Quote(few), dir);
+  CHECK(r.code == 2);
   CHECK_THAT(r.err, Catch::Contains("at least 5"));
 }
 
@@ -202,12 +150,12 @@ TEST_CASE("fit-loss reproduces Epoch's fit on the digitised Chinchilla data") {
     return;
   }
   TempDir dir;
-  const Result r = Run("fit-loss --runs " + Quote(data) +
-                           " --params-col 'Model Size' --flops-col 'Training FLOP'"
-                           " --drop-highest 5 --format json",
-                       dir);
+  const CliResult r = RunCli("fit-loss --runs " + Quote(data) +
+                                 " --params-col 'Model Size' --flops-col 'Training FLOP'"
+                                 " --drop-highest 5 --format json",
+                             dir);
   INFO(r.err);
-  REQUIRE(r.rc == 0);
+  REQUIRE(r.code == 0);
   const auto doc = nlohmann::json::parse(r.out);
   CHECK(doc["law"]["A"].get<double>() == Approx(477.8).margin(5));
   CHECK(doc["law"]["B"].get<double>() == Approx(2143).margin(80));
