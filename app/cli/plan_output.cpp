@@ -14,56 +14,6 @@ namespace {
 constexpr double kGiB = 1073741824.0;
 }
 
-nlohmann::json CandidateToJson(const Candidate& c) {
-  const ModelShape& s = c.shape;
-  nlohmann::json j{
-      {"d_model", s.d_model},
-      {"n_layers", s.n_layers},
-      {"n_heads", s.n_heads},
-      {"d_ff", s.d_ff},
-      {"seq_len", s.seq_len},
-      {"batch", s.batch},
-      {"vocab", s.vocab},
-      {"attention", ToString(s.attention)},
-      {"params", c.total_params},
-      {"step_ms", c.step_s * 1e3},
-      {"tokens", c.tokens},
-      {"memory_gb", c.memory_bytes / kGiB},
-      {"fits", c.fits},
-      {"aspect_ratio", static_cast<double>(s.d_model) / static_cast<double>(s.n_layers)}};
-  if (std::isfinite(c.loss)) j["loss"] = c.loss;
-  if (c.params != c.total_params) j["law_params"] = c.params;
-  if (!c.why_not.empty()) j["why_not"] = c.why_not;
-  return j;
-}
-
-nlohmann::json PlanToJson(const PlanResult& r) {
-  nlohmann::json doc;
-  doc["hardware"] = r.hardware;
-  doc["law"] = r.law;
-  doc["estimator"] = ToString(r.options.estimator);
-  doc["budget"] = {{"hours", r.options.hours},
-                   {"devices", r.options.devices},
-                   {"goodput", r.options.goodput},
-                   {"step_seconds", r.budget_s}};
-  doc["candidates"] = r.candidates;
-  doc["fitting"] = r.fitting;
-  doc["best"] = CandidateToJson(r.best);
-  nlohmann::json top = nlohmann::json::array();
-  for (const auto& c : r.top) top.push_back(CandidateToJson(c));
-  doc["top"] = top;
-  doc["flop_based"] = CandidateToJson(r.flop_based);
-  doc["flop_based"]["compute_flops"] = r.flop_alloc.flops;
-  doc["flop_based"]["n_opt"] = r.flop_alloc.params;
-  doc["flop_based"]["d_opt"] = r.flop_alloc.tokens;
-  doc["flop_based"]["mfu"] = r.options.mfu;
-  doc["flop_based"]["aspect_rule"] =
-      fmt::format("d_model / n_layers near {:g}", r.options.conventional_aspect);
-  doc["loss_saved"] = r.loss_saved;
-  if (r.options.devices > 1) doc["allreduce_s_per_param"] = r.allreduce_s_per_param;
-  return doc;
-}
-
 std::string PlanTable(const PlanResult& r) {
   const auto& o = r.options;
   std::string t =

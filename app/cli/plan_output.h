@@ -9,8 +9,6 @@
 
 namespace chronoscale::cli {
 
-nlohmann::json CandidateToJson(const Candidate& c);
-nlohmann::json PlanToJson(const PlanResult& r);
 std::string PlanTable(const PlanResult& r);
 std::string CandidatesCsvHeader();
 void AppendCandidateCsv(const Candidate& c, std::string* out);

@@ -11,8 +11,6 @@
 namespace chronoscale::gui {
 namespace {
 
-constexpr double kGiB = 1073741824.0;
-
 nlohmann::json RangeJson(const Range& r) { return {r.min, r.max, r.step}; }
 
 Range RangeFrom(const nlohmann::json& obj, const std::string& key, const std::string& where,
@@ -40,26 +38,6 @@ int64_t IntOr(const nlohmann::json& obj, const std::string& key, const std::stri
     throw InputError(fmt::format("{}: key '{}': expected an integer, found {}", where, key, v));
   }
   return static_cast<int64_t>(v);
-}
-
-nlohmann::json CandidateJson(const Candidate& c) {
-  const ModelShape& s = c.shape;
-  nlohmann::json j{{"d_model", s.d_model},
-                   {"n_layers", s.n_layers},
-                   {"n_heads", s.n_heads},
-                   {"d_ff", s.d_ff},
-                   {"seq_len", s.seq_len},
-                   {"batch", s.batch},
-                   {"vocab", s.vocab},
-                   {"attention", ToString(s.attention)},
-                   {"params", c.total_params},
-                   {"step_ms", c.step_s * 1e3},
-                   {"tokens", c.tokens},
-                   {"memory_gb", c.memory_bytes / kGiB},
-                   {"fits", c.fits}};
-  if (std::isfinite(c.loss)) j["loss"] = c.loss;
-  if (!c.why_not.empty()) j["why_not"] = c.why_not;
-  return j;
 }
 
 }  // namespace
@@ -193,20 +171,10 @@ std::string SurfaceCsv(const PlanResult& plan) {
 }
 
 nlohmann::json PlanJson(const PlanResult& plan, const SessionInputs& in) {
-  nlohmann::json top = nlohmann::json::array();
-  for (const auto& c : plan.top) top.push_back(CandidateJson(c));
   nlohmann::json doc = SessionToJson(in);
+  doc.update(PlanToJson(plan));
   doc["kind"] = "plan";
-  doc["hardware"] = plan.hardware;
-  doc["law"] = plan.law;
-  doc["budget_s"] = plan.budget_s;
-  doc["candidates"] = plan.candidates;
-  doc["fitting"] = plan.fitting;
   doc["found"] = plan.found;
-  if (plan.found) doc["best"] = CandidateJson(plan.best);
-  doc["top"] = top;
-  doc["flop_based"] = CandidateJson(plan.flop_based);
-  if (std::isfinite(plan.loss_saved)) doc["loss_saved"] = plan.loss_saved;
   return doc;
 }
 

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -86,6 +87,12 @@ void SweepCandidates(const PlanOptions& options, const TimeModel& model, const L
 // The full plan. InputError on bad options.
 PlanResult Plan(const PlanOptions& options, const TimeModel& model, const LossLaw& law,
                 const std::string& law_name = "");
+// The plan document (ARCHITECTURE.md): {"best": {shape fields, params, step_ms, tokens, loss,
+// memory_gb, ...}, "top": [...], "flop_based": {...}, "loss_saved", "budget", ...}; the CLI's
+// plan --format json and the desktop app's plan export.
+nlohmann::json CandidateToJson(const Candidate& candidate);
+nlohmann::json PlanToJson(const PlanResult& result);
+
 // Prices one shape (its width, depth and heads as given) under the plan's budget.
 Candidate Evaluate(const PlanOptions& options, const TimeModel& model, const LossLaw& law,
                    const ModelShape& shape);
