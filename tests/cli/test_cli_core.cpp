@@ -4,10 +4,10 @@
 
 #include "cli_run.h"
 
+using Catch::Contains;
 using chronoscale::test::RunCli;
 using chronoscale::test::Slurp;
 using chronoscale::test::TempDir;
-using Catch::Contains;
 
 namespace {
 const std::string kSteps = std::string(CHRONOSCALE_TEST_DATA) + "/steps.csv";
@@ -20,7 +20,8 @@ TEST_CASE("version and hardware") {
   CHECK_THAT(r.out, Contains("chronoscale"));
   r = RunCli("hardware list", dir);
   CHECK(r.code == 0);
-  for (const char* name : {"h100-sxm", "h200-measured", "mi300x", "tpu-v5e"}) CHECK_THAT(r.out, Contains(name));
+  for (const char* name : {"h100-sxm", "h200-measured", "mi300x", "tpu-v5e"})
+    CHECK_THAT(r.out, Contains(name));
   r = RunCli("hardware show h200-measured", dir);
   REQUIRE(r.code == 0);
   const auto doc = nlohmann::json::parse(r.out);
@@ -32,7 +33,8 @@ TEST_CASE("version and hardware") {
 
 TEST_CASE("estimate one shape: table, json, explain") {
   TempDir dir;
-  auto r = RunCli("estimate --d-model 1024 --layers 8 --hardware h200-measured --format json --explain", dir);
+  auto r = RunCli(
+      "estimate --d-model 1024 --layers 8 --hardware h200-measured --format json --explain", dir);
   REQUIRE(r.code == 0);
   const auto doc = nlohmann::json::parse(r.out);
   CHECK(doc["schema_version"] == 1);
@@ -63,7 +65,8 @@ TEST_CASE("estimate --shapes writes the input columns plus predictions") {
 TEST_CASE("fit-time then estimate --time-model uses the calibrated estimator") {
   TempDir dir;
   const std::string model = dir.File("tm.json");
-  auto r = RunCli("fit-time --runs '" + kSteps + "' --hardware h200-measured --out '" + model + "'", dir);
+  auto r = RunCli("fit-time --runs '" + kSteps + "' --hardware h200-measured --out '" + model + "'",
+                  dir);
   REQUIRE(r.code == 0);
   CHECK_THAT(r.out, Contains("calibrated") && Contains("cv-med"));
   r = RunCli("estimate --shapes '" + kSteps + "' --time-model '" + model + "' --format json", dir);
@@ -72,7 +75,8 @@ TEST_CASE("fit-time then estimate --time-model uses the calibrated estimator") {
   CHECK(doc["estimator"] == "calibrated");
   CHECK(doc["hardware"] == "h200-measured");
   CHECK(doc["error"]["median"].get<double>() < 0.03);
-  r = RunCli("estimate --d-model 512 --layers 4 --time-model '" + model + "' --estimator flops", dir);
+  r = RunCli("estimate --d-model 512 --layers 4 --time-model '" + model + "' --estimator flops",
+             dir);
   CHECK(r.code == 0);
   CHECK_THAT(r.out, Contains("flops"));
 }
@@ -80,11 +84,13 @@ TEST_CASE("fit-time then estimate --time-model uses the calibrated estimator") {
 TEST_CASE("bad input exits 2 naming file, line and column") {
   TempDir dir;
   const std::string header = "d_model,n_layers,n_heads,d_ff,seq_len,batch,vocab,step_ms\n";
-  auto bad = dir.Write("text.csv", header + "1024,8,16,4096,1024,8,32768,12.5\n1024,eight,16,4096,1024,8,32768,3\n");
+  auto bad = dir.Write(
+      "text.csv", header + "1024,8,16,4096,1024,8,32768,12.5\n1024,eight,16,4096,1024,8,32768,3\n");
   auto r = RunCli("fit-time --runs '" + bad + "'", dir);
   CHECK(r.code == 2);
   CHECK_THAT(r.err, Contains("text.csv:3:2") && Contains("n_layers") && Contains("'eight'"));
-  bad = dir.Write("missing.csv", "d_model,n_layers,n_heads,d_ff,seq_len,batch,step_ms\n1024,8,16,4096,1024,8,3\n");
+  bad = dir.Write("missing.csv",
+                  "d_model,n_layers,n_heads,d_ff,seq_len,batch,step_ms\n1024,8,16,4096,1024,8,3\n");
   r = RunCli("fit-time --runs '" + bad + "'", dir);
   CHECK(r.code == 2);
   CHECK_THAT(r.err, Contains("missing column 'vocab'"));
@@ -112,12 +118,14 @@ TEST_CASE("bad input exits 2 naming file, line and column") {
 TEST_CASE("plan: json fields, export-hf, failures") {
   TempDir dir;
   const std::string hf = dir.File("config.json");
-  auto r = RunCli("plan --hours 24 --hardware h100-sxm --top 3 --format json --export-hf '" + hf + "'", dir);
+  auto r = RunCli(
+      "plan --hours 24 --hardware h100-sxm --top 3 --format json --export-hf '" + hf + "'", dir);
   REQUIRE(r.code == 0);
   const auto doc = nlohmann::json::parse(r.out);
   for (const char* key : {"best", "top", "flop_based", "loss_saved"}) CHECK(doc.contains(key));
   CHECK(doc["top"].size() == 3);
-  for (const char* key : {"d_model", "n_layers", "params", "step_ms", "tokens", "loss", "memory_gb"}) {
+  for (const char* key :
+       {"d_model", "n_layers", "params", "step_ms", "tokens", "loss", "memory_gb"}) {
     CHECK(doc["best"].contains(key));
     CHECK(doc["flop_based"].contains(key));
   }
@@ -137,7 +145,8 @@ TEST_CASE("plan: json fields, export-hf, failures") {
   CHECK(r.code == 2);
   r = RunCli("plan --hours 1 --law '" + dir.File("law.json") + "'", dir);
   CHECK(r.code == 2);
-  r = RunCli("plan --hours 1 --hardware rtx-4090 --width 16384:16384 --depth 64:64 --aspect 1:1000", dir);
+  r = RunCli("plan --hours 1 --hardware rtx-4090 --width 16384:16384 --depth 64:64 --aspect 1:1000",
+             dir);
   CHECK(r.code == 1);
   CHECK_THAT(r.err, Contains("no shape"));
   r = RunCli("plan --hours 1 --out '" + dir.File("no/such/dir/plan.txt") + "'", dir);
@@ -148,17 +157,23 @@ TEST_CASE("plan: json fields, export-hf, failures") {
 TEST_CASE("sweep writes every candidate with fits and why_not") {
   TempDir dir;
   const std::string out = dir.File("sweep.csv");
-  auto r = RunCli("sweep --hours 2 --hardware rtx-4090 --width 256:4096:256 --depth 1:32 --out '" + out + "'", dir);
+  auto r = RunCli(
+      "sweep --hours 2 --hardware rtx-4090 --width 256:4096:256 --depth 1:32 --out '" + out + "'",
+      dir);
   REQUIRE(r.code == 0);
   const std::string csv = Slurp(out);
-  CHECK(csv.rfind("d_model,n_layers,n_heads,d_ff,seq_len,batch,vocab,params,step_ms,tokens,loss,memory_gb,fits,why_not\n", 0) == 0);
+  CHECK(csv.rfind("d_model,n_layers,n_heads,d_ff,seq_len,batch,vocab,params,step_ms,tokens,loss,"
+                  "memory_gb,fits,why_not\n",
+                  0) == 0);
   int lines = 0;
   for (char c : csv) lines += c == '\n';
   CHECK(lines == 1 + 16 * 32);
   CHECK_THAT(csv, Contains("memory") && Contains("aspect"));
   // never over an input
-  const std::string law = dir.Write("law.json", R"({"E":1.8,"A":400,"B":2000,"alpha":0.34,"beta":0.36})");
-  r = RunCli("sweep --hours 2 --law '" + law + "' --width 256:512 --depth 1:4 --out '" + law + "'", dir);
+  const std::string law =
+      dir.Write("law.json", R"({"E":1.8,"A":400,"B":2000,"alpha":0.34,"beta":0.36})");
+  r = RunCli("sweep --hours 2 --law '" + law + "' --width 256:512 --depth 1:4 --out '" + law + "'",
+             dir);
   CHECK(r.code == 2);
   CHECK(Slurp(law).find("\"E\"") != std::string::npos);
 }
