@@ -123,10 +123,6 @@ void Solve(ceres::Problem* problem, const TimeFitOptions& options, const char* w
   }
 }
 
-struct Fitted {
-  TimeModel model;
-};
-
 // Fits estimator `e` on the subset `idx` of rows, writing coefficients into `model`.
 void FitOne(EstimatorKind e, const std::vector<Row>& rows, const std::vector<std::size_t>& idx,
             const HardwareProfile& hw, const TimeFitOptions& options, TimeModel* model) {
@@ -331,6 +327,7 @@ TimeFitSummary FitTimeModel(const std::vector<StepRun>& runs, const HardwareProf
   std::mt19937 rng(options.seed);
   std::shuffle(order.begin(), order.end(), rng);
   const std::size_t folds = std::max<std::size_t>(2, std::min<std::size_t>(options.folds, n));
+  summary.folds = static_cast<int>(folds);
 
   const EstimatorKind kinds[] = {EstimatorKind::kFlops, EstimatorKind::kMemcopy,
                                  EstimatorKind::kRoofline, EstimatorKind::kCalibrated};
@@ -429,7 +426,7 @@ TimeFitSummary FitTimeModel(const std::vector<StepRun>& runs, const HardwareProf
 std::string TimeFitSummary::BriefReport() const {
   std::string s = fmt::format(
       "{} runs on {}; |relative error| of step time, in-sample and {}-fold cross-validated\n", runs,
-      model.hardware.name, 5);
+      model.hardware.name, folds);
   s += fmt::format("{:<11} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}  {}\n", "estimator", "in-med",
                    "in-p90", "in-worst", "cv-med", "cv-p90", "cv-worst", "note");
   for (const auto& r : reports) {
@@ -448,6 +445,7 @@ std::string TimeFitSummary::BriefReport() const {
 nlohmann::json TimeFitSummary::ToJson() const {
   nlohmann::json doc;
   doc["runs"] = runs;
+  doc["folds"] = folds;
   doc["best"] = ToString(model.best);
   nlohmann::json list = nlohmann::json::array();
   for (const auto& r : reports) {

@@ -52,6 +52,7 @@ struct TimeFitSummary {
   TimeModel model;
   std::vector<EstimatorReport> reports;  // one per estimator, in EstimatorKind order
   int runs = 0;
+  int folds = 0;  // k of the k-fold cross-validation actually used
   std::string BriefReport() const;
   nlohmann::json ToJson() const;
 };
