@@ -2,8 +2,8 @@
 // temporary in the same folder, flushed, then renamed over the target.
 //  1. `chronoscale fit-loss --bootstrap ... --out law.json` over an existing law.json, killed
 //     with SIGKILL mid-run at several moments: law.json keeps its old bytes.
-//  2. WriteFileAtomic itself, killed while it writes a large file: the target is always either
-//     the old content or the whole new content, never a prefix.
+//  2. WriteFileAtomic itself, killed while it writes a large file (the test sees the temporary
+//     partly written before it kills): the target keeps the old content, never a prefix.
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -77,7 +77,10 @@ pid_t Spawn(const fs::path& dir, const std::vector<std::string>& args) {
 
 }  // namespace
 
-TEST_CASE("fit-loss killed mid-run leaves the previous law.json intact", "[cli][atomic]") {
+TEST_CASE(
+    "fit-loss killed mid-run (in its bootstrap, before it writes) leaves the previous law.json "
+    "intact",
+    "[cli][atomic]") {
   TempDir dir;
   dir.Write("runs.csv", LossRuns());
   const std::string old_law =
@@ -115,37 +118,71 @@ TEST_CASE("fit-loss killed mid-run leaves the previous law.json intact", "[cli][
 }
 
 TEST_CASE("WriteFileAtomic killed mid-write never leaves a partial file", "[io][atomic]") {
+  // The child writes one large file once; the parent watches the hidden temporary grow and
+  // kills the child while it is partly written (seen with 0 < size < full), i.e. during the
+  // write itself. The target must still hold the old content, and the temporary must have
+  // stayed partial (the kill landed before the write finished).
   TempDir dir;
   const fs::path target = dir.path() / "big.csv";
   const std::string old_text = "old,content\n1,2\n";
   dir.Write("big.csv", old_text);
-  const std::size_t size = 48u << 20;  // long enough to be caught mid-write
-  int caught_running = 0;
-  for (int delay_ms : {1, 5, 20, 60, 150}) {
+  const std::size_t size = 192u << 20;
+  int mid_write = 0;
+  for (int attempt = 0; attempt < 30 && mid_write < 3; ++attempt) {
     const pid_t pid = ::fork();
     REQUIRE(pid >= 0);
     if (pid == 0) {
       try {
         const std::string text(size, 'n');
-        for (;;) chronoscale::WriteFileAtomic(target.string(), text);  // until killed
+        chronoscale::WriteFileAtomic(target.string(), text);
       } catch (...) {
+        ::_exit(3);
       }
-      ::_exit(3);
+      ::_exit(0);
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
-    ::kill(pid, SIGKILL);
-    int status = 0;
-    REQUIRE(::waitpid(pid, &status, 0) == pid);
-    caught_running += WIFSIGNALED(status) ? 1 : 0;
-    const std::string now = Slurp(target);
-    INFO("killed after " << delay_ms << " ms; file has " << now.size() << " bytes");
-    const bool old_intact = now == old_text;
-    const bool new_whole = now.size() == size && now.find_first_not_of('n') == std::string::npos;
-    CHECK((old_intact || new_whole));
+    // Poll for the temporary with some but not all bytes; kill at once when seen.
+    bool seen = false;
+    fs::path tmp;
+    for (;;) {
+      int status = 0;
+      if (::waitpid(pid, &status, WNOHANG) == pid) break;  // finished before we saw it
+      std::error_code ec;
+      for (const auto& e : fs::directory_iterator(dir.path(), ec)) {
+        const std::string name = e.path().filename().string();
+        if (name.rfind(".big.csv.tmp-", 0) != 0) continue;
+        const auto n = fs::file_size(e.path(), ec);
+        if (!ec && n > 0 && n < size) {
+          ::kill(pid, SIGKILL);
+          seen = true;
+          tmp = e.path();
+        }
+      }
+      if (seen) {
+        int killed = 0;
+        REQUIRE(::waitpid(pid, &killed, 0) == pid);
+        seen = WIFSIGNALED(killed);
+        break;
+      }
+    }
+    if (!seen) {
+      // Missed this one (the write finished first): put the old content back and try again.
+      dir.Write("big.csv", old_text);
+      continue;
+    }
+    std::error_code ec;
+    const auto left = fs::file_size(tmp, ec);
+    INFO("attempt " << attempt << ": temporary has " << left << " of " << size << " bytes");
+    if (ec || left >= size) {
+      // The write completed between the poll and the signal; not a mid-write kill.
+      dir.Write("big.csv", old_text);
+      continue;
+    }
+    ++mid_write;
+    CHECK(Slurp(target) == old_text);
     CHECK(VisibleExtras(dir.path(), {"big.csv"}).empty());
   }
-  CHECK(caught_running == 5);
-  // Hidden temporaries of the killed writes may remain; none is under the final name.
+  CHECK(mid_write == 3);
+  // Hidden temporaries of the killed writes remain; none is under the final name.
   for (const auto& e : fs::directory_iterator(dir.path())) {
     const std::string name = e.path().filename().string();
     CHECK((name == "big.csv" || name.rfind(".big.csv.tmp-", 0) == 0));

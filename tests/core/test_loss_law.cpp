@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
-#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -16,12 +15,15 @@
 #include <chronoscale/io.h>
 #include <chronoscale/loss_law.h>
 
+#include "skip.h"
+
 using namespace chronoscale;
 
 namespace {
 
-const std::string kEpochData =
-    std::string(CHRONOSCALE_SHARED_DIR) + "/data/chinchilla_svg_extracted.csv";
+// Epoch's digitisation of Hoffmann et al.'s points: data/svg_extracted_data.csv of
+// github.com/epoch-research/analyzing-chinchilla (not in this repository).
+const std::string kEpochData = CHRONOSCALE_CHINCHILLA_CSV;
 
 // Runs on a grid of sizes and tokens-per-parameter ratios from `law`, with multiplicative
 // log-normal noise of `noise` (log units). Deterministic.
@@ -162,9 +164,15 @@ TEST_CASE("fit recovers known parameters from noisy synthetic runs") {
   INFO(s.FullReport());
   CHECK(s.converged);
   CHECK_FALSE(s.on_boundary);
-  CHECK(s.law.E == Approx(truth.E).epsilon(0.03));
-  CHECK(s.law.alpha == Approx(truth.alpha).margin(0.03));
-  CHECK(s.law.beta == Approx(truth.beta).margin(0.03));
+  // 0.3% noise on 48 runs moves the optimum: measured E +0.7%, alpha +3.2%, beta -1.3%, and A
+  // +19%, B -9% (A and B are exponentials of intercepts that trade off against alpha and beta).
+  // Tolerances: 5% for E, alpha, beta, 30% for A and B. The noise-free test below pins every
+  // coefficient to 1e-4.
+  CHECK(s.law.E == Approx(truth.E).epsilon(0.05));
+  CHECK(s.law.alpha == Approx(truth.alpha).epsilon(0.05));
+  CHECK(s.law.beta == Approx(truth.beta).epsilon(0.05));
+  CHECK(s.law.A == Approx(truth.A).epsilon(0.3));
+  CHECK(s.law.B == Approx(truth.B).epsilon(0.3));
   const ComputeOptimal fit = Allocate(s.law, 1e23);
   const ComputeOptimal want = Allocate(truth, 1e23);
   CHECK(fit.a == Approx(want.a).margin(0.02));
@@ -174,6 +182,82 @@ TEST_CASE("fit recovers known parameters from noisy synthetic runs") {
   CHECK(s.objective == Approx(LossObjective(s.law, runs, 1e-3)).epsilon(1e-9));
   CHECK(s.warnings.empty());
   CHECK(s.BriefReport().find("nan") == std::string::npos);
+}
+
+TEST_CASE("coefficients are recovered exactly from noise-free runs") {
+  // Two laws (Epoch's and one with alpha < beta), runs on a grid of sizes and tokens-per-parameter
+  // ratios with no noise: the optimum of the Huber objective is the truth itself (objective 0), so
+  // every coefficient must come back to the solver's precision. 1e-4 relative: Ceres stops at a
+  // relative cost change of 1e-12, i.e. log residuals ~1e-6, which bounds the coefficients'
+  // error near 1e-5; a 5% change of any one coefficient is 500x the tolerance.
+  LossLaw other;
+  other.E = 2.1;
+  other.A = 900;
+  other.B = 300;
+  other.alpha = 0.4;
+  other.beta = 0.28;
+  for (const LossLaw& truth : {LossLawPreset("epoch"), other}) {
+    const auto runs =
+        SyntheticRuns(truth, {1e7, 3e7, 1e8, 3e8, 1e9, 3e9, 1e10}, {4, 10, 25, 60, 150}, 0.0, 1);
+    LossFitOptions options;
+    options.num_threads = 2;
+    const LossFitSummary s = FitLossLaw(runs, options);
+    INFO(s.FullReport());
+    REQUIRE(s.converged);
+    CHECK(s.law.A == Approx(truth.A).epsilon(1e-4));
+    CHECK(s.law.B == Approx(truth.B).epsilon(1e-4));
+    CHECK(s.law.E == Approx(truth.E).epsilon(1e-4));
+    CHECK(s.law.alpha == Approx(truth.alpha).epsilon(1e-4));
+    CHECK(s.law.beta == Approx(truth.beta).epsilon(1e-4));
+    // Independent of the fit's own objective: the loss it predicts at a run far outside the
+    // grid, by hand from the true coefficients.
+    const double n = 7e10, d = 1.4e12;
+    const double want =
+        truth.E + truth.A / std::pow(n, truth.alpha) + truth.B / std::pow(d, truth.beta);
+    CHECK(s.law.Loss(n, d) == Approx(want).epsilon(1e-5));
+  }
+}
+
+TEST_CASE("bootstrap intervals cover the truth at about their nominal rate") {
+  // 24 independent data sets from one law (1% log-normal noise, 20 runs each), a 90% bootstrap
+  // interval for each coefficient from each. Coverage is the fraction of data sets whose
+  // interval holds the true value. At a true 90% the count is Binomial(24, 0.9): P(count <= 16)
+  // = 0.8%, so >= 17 of 24 is the bar (percentile bootstraps on 20 runs under-cover a little,
+  // not by half). Intervals that never cover (e.g. centred on a biased fit, or too narrow by
+  // 5x) fail it; so do intervals that are so wide they always cover: in most data sets E, alpha
+  // and beta must be known to +-25% (hi - lo < half the value), and B to a factor of 10
+  // (hi / lo < 10). A, an exponential of an intercept that trades off against alpha, is the
+  // least identified (its interval spans more than 10x in most sets at this noise): a factor of
+  // 100.
+  const LossLaw truth = LossLawPreset("epoch");
+  const double want[5] = {truth.A, truth.B, truth.E, truth.alpha, truth.beta};
+  const char* names[5] = {"A", "B", "E", "alpha", "beta"};
+  constexpr int kSets = 24;
+  int covered[5] = {}, narrow[5] = {};
+  for (int set = 0; set < kSets; ++set) {
+    const auto runs = SyntheticRuns(truth, {3e7, 1e8, 3e8, 1e9, 3e9}, {5, 15, 40, 120}, 0.01,
+                                    1000 + static_cast<uint64_t>(set));
+    LossFitOptions options;
+    options.num_threads = 2;
+    options.bootstrap_resamples = 60;
+    options.confidence = 0.9;
+    options.seed = static_cast<uint64_t>(set);
+    const LossFitSummary s = FitLossLaw(runs, options);
+    REQUIRE(s.intervals.size() == 10);
+    for (int i = 0; i < 5; ++i) {
+      REQUIRE(s.intervals[static_cast<std::size_t>(i)].first == names[i]);
+      const Interval iv = s.intervals[static_cast<std::size_t>(i)].second;
+      covered[i] += iv.lo <= want[i] && want[i] <= iv.hi ? 1 : 0;
+      const double factor = i == 0 ? 100 : 10;
+      narrow[i] += (i < 2 ? iv.hi < factor * iv.lo : iv.hi - iv.lo < 0.5 * want[i]) ? 1 : 0;
+    }
+  }
+  for (int i = 0; i < 5; ++i) {
+    INFO(names[i] << ": covered in " << covered[i] << " of " << kSets << ", narrow enough in "
+                  << narrow[i]);
+    CHECK(covered[i] >= 17);
+    CHECK(narrow[i] >= kSets / 2);
+  }
 }
 
 TEST_CASE("a fit on a handful of small runs predicts larger held-out runs within 10%") {
@@ -189,7 +273,7 @@ TEST_CASE("a fit on a handful of small runs predicts larger held-out runs within
   }
 }
 
-TEST_CASE("bootstrap intervals cover the truth and are deterministic with the seed") {
+TEST_CASE("bootstrap intervals hold the fit and are deterministic with the seed") {
   LossLaw truth = LossLawPreset("epoch");
   const auto runs = SyntheticRuns(truth, {3e7, 1e8, 3e8, 1e9, 3e9}, {5, 15, 40, 120}, 0.004, 3);
   LossFitOptions options;
@@ -211,6 +295,16 @@ TEST_CASE("bootstrap intervals cover the truth and are deterministic with the se
   for (const auto& [name, iv] : s1.intervals) {
     CHECK(std::isfinite(iv.lo));
     CHECK(iv.lo <= iv.hi);
+  }
+  // Each coefficient's interval holds the fitted value and, at this low noise, the truth.
+  const double fitted[5] = {s1.law.A, s1.law.B, s1.law.E, s1.law.alpha, s1.law.beta};
+  const double true_value[5] = {truth.A, truth.B, truth.E, truth.alpha, truth.beta};
+  for (std::size_t i = 0; i < 5; ++i) {
+    INFO(s1.intervals[i].first);
+    CHECK(s1.intervals[i].second.lo <= fitted[i]);
+    CHECK(fitted[i] <= s1.intervals[i].second.hi);
+    CHECK(s1.intervals[i].second.lo <= true_value[i]);
+    CHECK(true_value[i] <= s1.intervals[i].second.hi);
   }
   CHECK(s1.bootstrap_laws.size() + static_cast<std::size_t>(s1.bootstrap_failed) == 40);
   // Single-threaded gives the same numbers: a resample does not depend on the thread.
@@ -313,10 +407,11 @@ TEST_CASE("runs CSV: columns, FLOPs, dropping and errors naming file:line:col") 
   CHECK_THROWS_AS(LoadLossRuns(path, LossRunsOptions{}), InputError);
 }
 
-TEST_CASE("Epoch's reproduction of Chinchilla Approach 3 on the digitised data") {
+TEST_CASE("Epoch's reproduction of Chinchilla Approach 3 on the digitised data", "[may-skip]") {
   if (!std::filesystem::exists(kEpochData)) {
-    WARN("skipped: " << kEpochData << " is absent (it lives in ../shared/data)");
-    return;
+    CHRONOSCALE_SKIP(kEpochData << " is absent: it is data/svg_extracted_data.csv of "
+                                   "github.com/epoch-research/analyzing-chinchilla (set "
+                                   "CHRONOSCALE_CHINCHILLA_CSV when configuring)");
   }
   LossRunsOptions ro;
   ro.params_column = "Model Size";
@@ -327,11 +422,8 @@ TEST_CASE("Epoch's reproduction of Chinchilla Approach 3 on the digitised data")
   REQUIRE(table.runs.size() == 240);
   LossFitOptions options;
   options.num_threads = 2;
-  const auto t0 = std::chrono::steady_clock::now();
   const LossFitSummary s = FitLossLaw(table.runs, options);
-  const double wall_s =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  WARN("Epoch data: " << s.BriefReport() << "wall " << wall_s << " s");
+  INFO("Epoch data: " << s.BriefReport());
   CHECK(s.starts == 4500);
   CHECK(s.converged);
   CHECK_FALSE(s.on_boundary);
@@ -342,8 +434,6 @@ TEST_CASE("Epoch's reproduction of Chinchilla Approach 3 on the digitised data")
   CHECK(s.law.beta == Approx(0.3672).margin(0.002));
   CHECK(s.objective == Approx(1.01827e-3).epsilon(1e-4));
   CHECK(s.objective <= LossObjective(LossLawPreset("epoch"), table.runs, 1e-3));
-  // Budget: under 5 s on the 2-core machine (generous margin for a loaded CI box).
-  CHECK(wall_s < 15);
 
   // Fit on the small models only; predict the final loss of the larger held-out ones.
   std::vector<LossRun> small, large;

@@ -74,24 +74,46 @@ TEST_CASE("Calibrated estimator extrapolates to wider models and other sequence 
   CHECK(st.worst < 0.25);
 }
 
-TEST_CASE("Synthetic runs from known coefficients are recovered") {
+TEST_CASE("Synthetic runs from known coefficients: the coefficients are recovered") {
   const HardwareProfile hw = LoadHardware("h100-sxm");
   TimeModel truth = DefaultTimeModel(hw);
   truth.calibrated = {2e-3, 1.3 / 989e12, 1.8 / 989e12, 1.1 / 3.35e12, 18e-6, 9e-6, 4};
   truth.fitted[3] = true;
   std::vector<StepRun> runs;
+  // Widths, depths and two sequence lengths at 16k tokens per step: attention's share of the
+  // FLOPs differs by 8x between them, so its multiplier is identified by the runs, not the prior.
   for (int64_t d : {256, 512, 1024, 2048, 3072}) {
     for (int64_t n : {1, 4, 12, 32}) {
-      StepRun r;
-      r.shape = ReferenceShape(d, n);
-      r.shape.seq_len = d >= 2048 ? 2048 : 1024;
-      r.step_s = PredictStepSeconds(truth, r.shape, EstimatorKind::kCalibrated);
-      runs.push_back(r);
+      for (int64_t seq : {512, 4096}) {
+        StepRun r;
+        r.shape = ReferenceShape(d, n);
+        r.shape.seq_len = seq;
+        r.shape.batch = 16384 / seq;
+        r.step_s = PredictStepSeconds(truth, r.shape, EstimatorKind::kCalibrated);
+        runs.push_back(r);
+      }
     }
   }
   const TimeFitSummary s = FitTimeModel(runs, hw);
   CHECK(Report(s, EstimatorKind::kCalibrated).in_worst < 0.01);
   CHECK(Report(s, EstimatorKind::kCalibrated).cv_median < 0.01);
+  // The multipliers themselves. Noise-free runs: only the weak prior and the jointly fitted
+  // sharpness pull them off the truth (measured: <= 1.1% each, p 2.4%): 3% for these. The
+  // optimizer's per-tensor term is pinned loosely (measured 3.6% off): it decides the optimizer
+  // phase only in the small models, the bytes term in the rest; 10% for it.
+  const CalibratedCoefficients& got = s.model.calibrated;
+  const CalibratedCoefficients& want = truth.calibrated;
+  INFO("fitted c0 " << got.c0_s << " matmul " << got.matmul_s_per_flop * 989e12
+                    << "/989T attention " << got.attention_s_per_flop * 989e12 << "/989T byte "
+                    << got.s_per_byte * 3.35e12 << "/3.35T launch " << got.s_per_launch
+                    << " tensor " << got.s_per_tensor_update << " p " << got.sharpness);
+  CHECK(got.c0_s == Approx(want.c0_s).epsilon(0.03));
+  CHECK(got.matmul_s_per_flop == Approx(want.matmul_s_per_flop).epsilon(0.03));
+  CHECK(got.attention_s_per_flop == Approx(want.attention_s_per_flop).epsilon(0.03));
+  CHECK(got.s_per_byte == Approx(want.s_per_byte).epsilon(0.03));
+  CHECK(got.s_per_launch == Approx(want.s_per_launch).epsilon(0.03));
+  CHECK(got.s_per_tensor_update == Approx(want.s_per_tensor_update).epsilon(0.10));
+  CHECK(got.sharpness == Approx(want.sharpness).epsilon(0.03));
 }
 
 TEST_CASE("Too few runs: FLOPs and memcopy fit, calibrated is skipped with a note") {

@@ -11,6 +11,8 @@
 #include <chronoscale/planner.h>
 #include <chronoscale/plots/plots.h>
 
+#include "core/hand_count.h"
+
 namespace fs = std::filesystem;
 using namespace chronoscale;
 using namespace chronoscale::plots;
@@ -163,21 +165,26 @@ TEST_CASE("roofline points lie under the roof") {
   CHECK(has_matmul);
 }
 
-TEST_CASE("breakdown sums the per-op seconds") {
-  const TimeModel model = DefaultTimeModel(LoadHardware("h100-sxm"));
+TEST_CASE("breakdown: total, optimizer and matmul cells by hand") {
+  // Independent of ExplainOpSeconds: the roofline by hand (tests/core/hand_count.h) for the
+  // step, AdamW's memory-bound 28 bytes per parameter plus one launch per tensor for the
+  // optimizer cell, and the GEMMs' FLOPs at the bf16 rate plus their launches (per layer 4
+  // forward, 8 backward; the head 1 + 2) for the matmul row. 1e-9: the same sums in another order.
+  const HardwareProfile hw = LoadHardware("h100-sxm");
+  const TimeModel model = DefaultTimeModel(hw);
   const ModelShape shape = ReferenceShape(1024, 8);
   const Breakdown b = StepBreakdown(model, shape, EstimatorKind::kRoofline);
-  const Workload wl = BuildWorkload(shape);
-  double sum = 0;
-  for (double s : ExplainOpSeconds(model, wl, EstimatorKind::kRoofline)) sum += s;
-  CHECK(b.total_s == Approx(sum));
-  double cells = 0;
-  for (const auto& row : b.seconds) {
-    for (double s : row) cells += s;
-  }
-  CHECK(cells == Approx(sum));
+  const auto k = chronoscale::test::HandCount(1024, 8, 32768, 1024, 8);
+  CHECK(b.total_s == Approx(chronoscale::test::HandRoofline(k, 8, hw)).epsilon(1e-9));
+  const double lo = hw.launch_overhead_s;
+  const double mm = hw.matmul_flops_per_s[static_cast<std::size_t>(Precision::kBf16)];
   CHECK(b.seconds[static_cast<std::size_t>(OpKind::kOptimizer)]
-                 [static_cast<std::size_t>(Phase::kOptimizer)] > 0);
+                 [static_cast<std::size_t>(Phase::kOptimizer)] ==
+        Approx(k.optimizer_bytes / hw.mem_bandwidth_bytes_per_s + k.optimizer_launches * lo)
+            .epsilon(1e-9));
+  double matmul = 0;
+  for (double s : b.seconds[static_cast<std::size_t>(OpKind::kMatmul)]) matmul += s;
+  CHECK(matmul == Approx(k.matmul_flops / mm + (12 * 8 + 3) * lo).epsilon(1e-9));
 }
 
 TEST_CASE("loss-fit groups: one per size, curves follow the law") {
