@@ -90,9 +90,10 @@ debootstrap --variant=minbase bookworm "$root" "$mirror" >"$work/debootstrap.log
 }
 echo "   $((SECONDS - t0)) s"
 
-# The checkout as a plain clone would have it: tracked files (with their working-tree content).
+# This checkout without its build outputs: tracked files and untracked ones git does not ignore
+# (on CI's clean clone, exactly what a plain clone has).
 mkdir -p "$root/src/chronoscale"
-git -C "$src" ls-files -z --cached |
+git -C "$src" ls-files -z --cached --others --exclude-standard |
   tar -C "$src" --null --no-recursion --ignore-failed-read -T - -cf - 2>/dev/null |
   tar -xf - -C "$root/src/chronoscale"
 cp /etc/resolv.conf "$root/etc/resolv.conf"
