@@ -74,7 +74,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   s.positions = Enum<PositionKind>(p, 2);
   s.tied_embeddings = p.ConsumeBool();
   s.bias = p.ConsumeBool();
-  s.checkpointing = p.ConsumeBool();
+  s.checkpointing = static_cast<chronoscale::Checkpointing>(p.ConsumeIntegralInRange<int>(0, 2));
   s.precision = Enum<Precision>(p, 5);
   s.optimizer = Enum<Optimizer>(p, 2);
   const int hw_index = p.ConsumeIntegral<uint8_t>();

@@ -7,6 +7,8 @@
 #include <chronoscale/error.h>
 #include <chronoscale/hf_config.h>
 #include <chronoscale/io.h>
+#include <chronoscale/layout_search.h>
+#include <chronoscale/planner.h>
 #include <chronoscale/time_fit.h>
 #include <chronoscale/workload.h>
 
@@ -21,6 +23,7 @@ namespace {
 struct EstimateOptions {
   int64_t d_model = 0, layers = 0;
   ShapeFlags shape;
+  ClusterFlags cluster;
   std::string shapes_csv, hf_config, hardware, time_model, estimator, out, plot;
   bool explain = false;
   Format format = Format::kTable;
@@ -44,7 +47,7 @@ nlohmann::json ShapeJson(const ModelShape& s) {
           {"positions", ToString(s.positions)},
           {"tied", s.tied_embeddings},
           {"bias", s.bias},
-          {"checkpointing", s.checkpointing},
+          {"checkpointing", ToString(s.checkpointing)},
           {"precision", ToString(s.precision)}};
 }
 
@@ -84,7 +87,30 @@ std::string ExplainTable(const TimeModel& model, const Workload& wl, EstimatorKi
                      ToString(static_cast<OpKind>(k)), x.flops / 1e9, x.Bytes() / 1e6, x.launches,
                      s * 1e3);
   }
-  const double step = PredictStepSeconds(model, wl.shape, e);
+  const StepExplanation parts = ExplainStep(model, wl, e);
+  bool any_comm = false;
+  for (const Op& op : wl.ops) any_comm = any_comm || op.kind == OpKind::kCommunication;
+  if (any_comm) {
+    t += "communication (link time; the exposed part is what the compute cannot hide):\n";
+    t += fmt::format("  {:<22} {:<15} {:>10} {:>12} {:>8} {:<20} {:>9}\n", "op", "collective",
+                     "count", "MB each", "group", "overlap", "link ms");
+    for (std::size_t i = 0; i < wl.ops.size(); ++i) {
+      const Op& op = wl.ops[i];
+      if (op.kind != OpKind::kCommunication) continue;
+      t += fmt::format("  {:<22} {:<15} {:>10g} {:>12.2f} {:>8} {:<20} {:>9.3f}\n", op.name,
+                       ToString(op.collective), op.count, op.comm_bytes / 1e6,
+                       fmt::format("{} ({}/node)", op.group, op.group_per_node),
+                       ToString(op.overlap), secs[i] * 1e3);
+    }
+    t += fmt::format("  link time {:.3f} ms, exposed {:.3f} ms (overlap {:.2f}, link x{:.2f})\n",
+                     parts.comm_s * 1e3, parts.exposed_comm_s * 1e3, model.comm_overlap,
+                     model.comm_multiplier);
+  }
+  if (parts.bubble_s > 0) {
+    t += fmt::format("pipeline bubble: {:.3f} ms ((pp - 1) / (m + pp - 1) of the compute)\n",
+                     parts.bubble_s * 1e3);
+  }
+  const double step = parts.total_s;
   t += fmt::format(
       "total: {:.2f} GFLOP, {:.1f} MB moved, {:g} launches; predicted step {:.3f} ms ({} on {})\n",
       wl.total.flops / 1e9, wl.total.Bytes() / 1e6, wl.total.launches, step * 1e3, ToString(e),
@@ -124,6 +150,10 @@ void Run(const EstimateOptions& o, const CLI::App* sub) {
     if (o.explain) throw InputError("--explain works on one shape; drop --shapes or --explain");
     const CsvTable table = ReadCsv(o.shapes_csv);
     const std::vector<ModelShape> shapes = ReadShapes(table);
+    std::vector<ParallelLayout> layouts;
+    for (std::size_t r = 0; r < shapes.size(); ++r)
+      layouts.push_back(LayoutFromRow(table, r, shapes[r], model.hardware.gpus_per_node));
+    const double usable = MakeSearch(o.cluster, o.shape, nullptr, model, e).usable_bytes;
     const int step_col = table.Column("step_ms");
     nlohmann::json rows = nlohmann::json::array();
     std::string csv;
@@ -138,13 +168,14 @@ void Run(const EstimateOptions& o, const CLI::App* sub) {
     std::vector<double> errors;
     for (std::size_t r = 0; r < shapes.size(); ++r) {
       const ModelShape& s = shapes[r];
-      const double t = PredictStepSeconds(model, s, e);
-      const double mem = EstimateMemory(s).Total();
-      const bool fits = model.hardware.memory_bytes <= 0 || mem <= model.hardware.memory_bytes;
+      const double t = PredictStepSeconds(model, s, layouts[r], e);
+      const double mem = EstimateMemory(s, layouts[r]).Total();
+      const bool fits = usable <= 0 || mem <= usable;
       for (std::size_t c = 0; c < table.header.size(); ++c)
         csv += (c ? "," : "") + CsvCell(table.rows[r][c]);
       csv += fmt::format(",{:.4f},{:.3f},{}", t * 1e3, mem / kGiB, fits ? 1 : 0);
       nlohmann::json j = ShapeJson(s);
+      j["layout"] = LayoutToJson(layouts[r]);
       j["params"] = s.Params();
       j["pred_step_ms"] = t * 1e3;
       j["pred_memory_gb"] = mem / kGiB;
@@ -197,6 +228,7 @@ void Run(const EstimateOptions& o, const CLI::App* sub) {
   if (!o.hf_config.empty()) {
     s = LoadHfConfig(o.hf_config);
     ApplyVariantFlags(o.shape, sub, &s);
+    if (sub->count("--batch") == 0) s.batch = GlobalBatch(o.shape, o.cluster, sub);
     if (sub->count("--seq") == 0) {
       fmt::print(stderr,
                  "note: seq_len {} from max_position_embeddings of {}; --seq sets another\n",
@@ -206,13 +238,21 @@ void Run(const EstimateOptions& o, const CLI::App* sub) {
   } else {
     if (o.d_model <= 0 || o.layers <= 0)
       throw InputError("estimate: give both --d-model and --layers (positive)");
-    s = MakeShape(o.shape, o.d_model, o.layers);
+    ShapeFlags flags = o.shape;
+    flags.batch = GlobalBatch(o.shape, o.cluster, sub);
+    s = MakeShape(flags, o.d_model, o.layers);
   }
-  const Workload wl = BuildWorkload(s);
-  if (!o.plot.empty()) RenderBreakdownPlot(model, s, e, o.plot);
-  const double t = PredictStepSeconds(model, s, e);
-  const MemoryEstimate mem = EstimateMemory(s);
-  const bool fits = model.hardware.memory_bytes <= 0 || mem.Total() <= model.hardware.memory_bytes;
+  // The fastest legal layout on --devices that fits (pinned parts from --layout).
+  const LayoutSearchOptions search = MakeSearch(o.cluster, o.shape, sub, model, e);
+  const LayoutChoice choice = ChooseLayout(s, search, model);
+  if (!choice.legal) throw InputError(fmt::format("estimate: {}", choice.why_not));
+  s = choice.shape;
+  const ParallelLayout layout = choice.layout;
+  const Workload wl = BuildWorkload(s, layout);
+  if (!o.plot.empty()) RenderBreakdownPlot(model, s, layout, e, o.plot);
+  const double t = choice.step_s;
+  const MemoryEstimate mem = choice.memory;
+  const bool fits = choice.fits;
   std::vector<double> secs;
   if (o.explain) secs = ExplainOpSeconds(model, wl, e);
   if (o.format == Format::kJson) {
@@ -220,6 +260,7 @@ void Run(const EstimateOptions& o, const CLI::App* sub) {
     doc["hardware"] = model.hardware.name;
     doc["estimator"] = ToString(e);
     nlohmann::json r = ShapeJson(s);
+    r["layout"] = LayoutToJson(layout);
     r["params"] = s.Params();
     r["non_embedding_params"] = s.NonEmbeddingParams();
     r["pred_step_ms"] = t * 1e3;
@@ -233,6 +274,13 @@ void Run(const EstimateOptions& o, const CLI::App* sub) {
                       {"workspace", mem.workspace / kGiB},
                       {"peak", mem.peak}};
     r["fits"] = fits;
+    r["usable_memory_gb"] = search.usable_bytes / kGiB;
+    {
+      const StepExplanation parts = ExplainStep(model, wl, e);
+      r["comm_ms"] = parts.comm_s * 1e3;
+      r["exposed_comm_ms"] = parts.exposed_comm_s * 1e3;
+      r["bubble_ms"] = parts.bubble_s * 1e3;
+    }
     r["flops"] = wl.total.flops;
     r["bytes"] = wl.total.Bytes();
     r["launches"] = wl.total.launches;
@@ -252,6 +300,13 @@ void Run(const EstimateOptions& o, const CLI::App* sub) {
                        {"exps", op.exps},
                        {"launches", op.launches},
                        {"pred_ms", secs[i] * 1e3}});
+        if (op.kind == OpKind::kCommunication) {
+          ops.back()["collective"] = ToString(op.collective);
+          ops.back()["comm_bytes"] = op.comm_bytes;
+          ops.back()["group"] = op.group;
+          ops.back()["group_per_node"] = op.group_per_node;
+          ops.back()["overlap"] = ToString(op.overlap);
+        }
       }
       doc["ops"] = ops;
     }
@@ -261,23 +316,41 @@ void Run(const EstimateOptions& o, const CLI::App* sub) {
   if (o.format == Format::kCsv) {
     std::string csv =
         "d_model,n_layers,n_heads,d_ff,seq_len,batch,vocab,params,pred_step_ms,pred_memory_gb,"
-        "fits\n";
-    csv += fmt::format("{},{},{},{},{},{},{},{:.0f},{:.4f},{:.3f},{}\n", s.d_model, s.n_layers,
-                       s.n_heads, s.d_ff, s.seq_len, s.batch, s.vocab, s.Params(), t * 1e3,
-                       mem.Total() / kGiB, fits ? 1 : 0);
+        "fits,devices,gpus_per_node,dp,tp,pp,sharding,micro_batch,grad_accum,checkpointing\n";
+    csv += fmt::format("{},{},{},{},{},{},{},{:.0f},{:.4f},{:.3f},{},{},{},{},{},{},{},{},{},{}\n",
+                       s.d_model, s.n_layers, s.n_heads, s.d_ff, s.seq_len, s.batch, s.vocab,
+                       s.Params(), t * 1e3, mem.Total() / kGiB, fits ? 1 : 0, layout.devices,
+                       layout.gpus_per_node, layout.Dp(), layout.tp, layout.pp,
+                       ToString(layout.sharding), layout.micro_batch, layout.grad_accum,
+                       ToString(s.checkpointing));
     Emit(csv, o.out, inputs);
     return;
   }
   std::string text = fmt::format(
-      "shape      {}\nparams     {} ({} non-embedding)\nhardware   {}\nestimator  {}\n",
-      Describe(s), Si(s.Params()), Si(s.NonEmbeddingParams()), model.hardware.name, ToString(e));
+      "shape      {}\nparams     {} ({} non-embedding)\nhardware   {}{}\nestimator  {}\n",
+      Describe(s), Si(s.Params()), Si(s.NonEmbeddingParams()), model.hardware.name,
+      layout.devices > 1
+          ? fmt::format(" x {} GPUs ({} per node)", layout.devices, layout.gpus_per_node)
+          : "",
+      ToString(e));
+  text += fmt::format("layout     {}; checkpointing {}\n", Describe(layout),
+                      ToString(s.checkpointing));
   text += fmt::format("step       {:.3f} ms  ({} tokens/s)\n", t * 1e3, Si(s.TokensPerStep() / t));
+  {
+    const StepExplanation parts = ExplainStep(model, wl, e);
+    if (parts.comm_s > 0 || parts.bubble_s > 0) {
+      text += fmt::format(
+          "comm       {:.3f} ms on the links, {:.3f} ms exposed; pipeline bubble {:.3f} ms\n",
+          parts.comm_s * 1e3, parts.exposed_comm_s * 1e3, parts.bubble_s * 1e3);
+    }
+  }
   text += fmt::format(
-      "memory     {:.2f} GiB of {:.1f} GiB: {}; peak {}: weights {:.2f}, grads {:.2f}, optimizer "
-      "{:.2f}, activations {:.2f}, logits {:.2f}\n",
-      mem.Total() / kGiB, model.hardware.memory_bytes / kGiB, fits ? "fits" : "DOES NOT FIT",
-      mem.peak, mem.weights / kGiB, mem.grads / kGiB, mem.optimizer / kGiB, mem.activations / kGiB,
-      mem.logits / kGiB);
+      "memory     {:.2f} GiB per device of {:.1f} GiB ({:.1f} usable): {}; peak {}: weights "
+      "{:.2f}, grads {:.2f}, optimizer {:.2f}, activations {:.2f}, logits {:.2f}\n",
+      mem.Total() / kGiB, model.hardware.memory_bytes / kGiB, search.usable_bytes / kGiB,
+      fits ? "fits" : "DOES NOT FIT", mem.peak, mem.weights / kGiB, mem.grads / kGiB,
+      mem.optimizer / kGiB, mem.activations / kGiB, mem.logits / kGiB);
+  if (!fits) text += fmt::format("           {}\n", choice.why_not);
   text += fmt::format("work       {:.1f} GFLOP, {:.1f} MB moved, {:g} kernel launches\n",
                       wl.total.flops / 1e9, wl.total.Bytes() / 1e6, wl.total.launches);
   if (o.explain) text += "\n" + ExplainTable(model, wl, e, secs);
@@ -292,6 +365,7 @@ void SetupEstimate(CLI::App& app) {
   sub->add_option("--d-model", o->d_model, "model width");
   sub->add_option("--layers", o->layers, "transformer layers");
   AddShapeFlags(sub, &o->shape, true);
+  AddClusterFlags(sub, &o->cluster);
   sub->add_option("--shapes", o->shapes_csv, "CSV of shapes (runs CSV columns; step_ms optional)");
   sub->add_option("--hf-config", o->hf_config, "a Hugging Face config.json");
   sub->add_option("--hardware", o->hardware,

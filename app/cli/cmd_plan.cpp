@@ -1,6 +1,7 @@
 // chronoscale plan / sweep: the lowest predicted loss for a wall-clock budget, and the surface.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include <chronoscale/error.h>
@@ -19,7 +20,7 @@ namespace {
 
 struct PlanCliOptions {
   double hours = 0;
-  int devices = 1;
+  ClusterFlags cluster;
   std::string hardware, law = "epoch", time_model, estimator, width = "256:16384:64",
                         depth = "1:128:1";
   ShapeFlags shape;
@@ -33,7 +34,7 @@ struct PlanCliOptions {
 PlanOptions MakeOptions(const PlanCliOptions& c, const TimeModel& model, const CLI::App* sub) {
   PlanOptions o;
   o.hours = c.hours;
-  o.devices = c.devices;
+  o.devices = static_cast<int>(std::clamp<int64_t>(c.cluster.devices, 0, 2000000));
   o.goodput = c.goodput;
   o.mfu = c.mfu;
   o.width = ParseRange(c.width, "--width", 64);
@@ -55,7 +56,7 @@ PlanOptions MakeOptions(const PlanCliOptions& c, const TimeModel& model, const C
   // The base shape: seq, global batch, vocab and variants from the flags (width/depth later).
   o.base = ReferenceShape(1024, 1);
   o.base.seq_len = c.shape.seq;
-  o.base.batch = c.shape.batch;
+  o.base.batch = GlobalBatch(c.shape, c.cluster, sub);
   o.base.vocab = c.shape.vocab;
   o.base.n_kv_heads = c.shape.kv_heads;
   ApplyVariantFlags(c.shape, sub, &o.base);
@@ -68,12 +69,17 @@ PlanOptions MakeOptions(const PlanCliOptions& c, const TimeModel& model, const C
   } else if (c.time_model.empty()) {
     o.estimator = EstimatorKind::kRoofline;
   }
+  const LayoutSearchOptions search = MakeSearch(c.cluster, c.shape, sub, model, o.estimator);
+  o.gpus_per_node = search.gpus_per_node;
+  o.pins = search.pins;
+  o.memory_reserve_bytes =
+      model.hardware.memory_bytes > 0 ? model.hardware.memory_bytes - search.usable_bytes : 0;
   return o;
 }
 
 void AddPlanFlags(CLI::App* sub, PlanCliOptions* o) {
   sub->add_option("--hours", o->hours, "wall-clock budget in hours")->required();
-  sub->add_option("--devices", o->devices, "data-parallel devices (default 1)");
+  AddClusterFlags(sub, &o->cluster);
   sub->add_option("--hardware", o->hardware,
                   "preset or profile JSON (default h100-sxm, or the time model's)");
   sub->add_option("--law", o->law,
@@ -104,9 +110,10 @@ void RunPlan(const PlanCliOptions& c, const CLI::App* sub) {
   const PlanResult r = Plan(o, model, law, c.law);
   if (!r.found) {
     throw RuntimeError(fmt::format(
-        "no shape in --width {} x --depth {} fits in {:.1f} GiB of {}; try smaller "
-        "widths, --batch, --seq or --checkpointing",
-        c.width, c.depth, model.hardware.memory_bytes / 1073741824.0, model.hardware.name));
+        "no shape in --width {} x --depth {} fits in {:.1f} GiB usable of {} on {} device(s), "
+        "with any legal layout; try smaller widths, --seq, more --devices or a smaller "
+        "--memory-reserve",
+        c.width, c.depth, r.usable_bytes / 1073741824.0, model.hardware.name, o.devices));
   }
   if (!c.export_hf.empty()) {
     ModelShape best = r.best.shape;

@@ -20,28 +20,37 @@ std::string PlanTable(const PlanResult& r) {
       fmt::format("budget {:g} h x {} device(s) on {}, goodput {:g}; law {}; estimator {}\n",
                   o.hours, o.devices, r.hardware, o.goodput, r.law, ToString(o.estimator));
   t += fmt::format(
+      "global batch {} x {} tokens per optimizer step; {} GPUs per node; layout searched per "
+      "shape{}\n",
+      o.base.batch, o.base.seq_len, r.gpus_per_node,
+      o.pins.Empty() ? "" : fmt::format(" (pinned: {})", Describe(o.pins)));
+  t += fmt::format(
       "searched {} shapes (d_model {}..{} step {}, n_layers {}..{} step {}); {} admissible "
       "(d_model/n_layers in "
-      "[{:g}, {:g}], heads divide d_model, fits in {:.0f} GiB)\n\n",
+      "[{:g}, {:g}], heads divide d_model, fits in {:.1f} of {:.1f} GiB per device)\n\n",
       r.candidates, o.width.min, o.width.max, o.width.step, o.depth.min, o.depth.max, o.depth.step,
-      r.fitting, o.min_aspect, o.max_aspect, r.memory_capacity_bytes / 1073741824.0);
-  t += fmt::format("{:>4} {:>7} {:>6} {:>6} {:>6} {:>9} {:>10} {:>10} {:>8} {:>9}\n", "rank",
+      r.fitting, o.min_aspect, o.max_aspect, r.usable_bytes / kGiB,
+      r.memory_capacity_bytes / kGiB);
+  t += fmt::format("{:>4} {:>7} {:>6} {:>6} {:>6} {:>9} {:>10} {:>10} {:>8} {:>9}  {}\n", "rank",
                    "d_model", "layers", "heads", "d/n", "params", "step ms", "tokens", "mem GiB",
-                   "loss");
+                   "loss", "layout");
   int rank = 1;
   for (const auto& c : r.top) {
-    t += fmt::format("{:>4} {:>7} {:>6} {:>6} {:>6.0f} {:>9} {:>10.2f} {:>10} {:>8.1f} {:>9.4f}\n",
-                     rank++, c.shape.d_model, c.shape.n_layers, c.shape.n_heads,
-                     static_cast<double>(c.shape.d_model) / static_cast<double>(c.shape.n_layers),
-                     Si(c.total_params), c.step_s * 1e3, Si(c.tokens), c.memory_bytes / kGiB,
-                     c.loss);
+    t += fmt::format(
+        "{:>4} {:>7} {:>6} {:>6} {:>6.0f} {:>9} {:>10.2f} {:>10} {:>8.1f} {:>9.4f}  {}\n", rank++,
+        c.shape.d_model, c.shape.n_layers, c.shape.n_heads,
+        static_cast<double>(c.shape.d_model) / static_cast<double>(c.shape.n_layers),
+        Si(c.total_params), c.step_s * 1e3, Si(c.tokens), c.memory_bytes / kGiB, c.loss,
+        ShortLayout(c));
   }
   const Candidate& f = r.flop_based;
   t += fmt::format(
       "\nFLOP-based answer: {} FLOP at {:g} MFU -> N_opt {} params, D_opt {} tokens (law {})\n",
       Si(r.flop_alloc.flops), o.mfu, Si(r.flop_alloc.params), Si(r.flop_alloc.tokens), r.law);
-  t += fmt::format("  built at d_model/n_layers near {:g}: d_model {} x {} layers, {} params\n",
-                   o.conventional_aspect, f.shape.d_model, f.shape.n_layers, Si(f.total_params));
+  t += fmt::format(
+      "  built at d_model/n_layers near {:g}: d_model {} x {} layers, {} params; layout {}\n",
+      o.conventional_aspect, f.shape.d_model, f.shape.n_layers, Si(f.total_params),
+      ShortLayout(f));
   t += fmt::format("  priced by the same model: step {:.2f} ms, {} tokens, loss {:.4f}{}\n",
                    f.step_s * 1e3, Si(f.tokens), f.loss,
                    f.fits ? "" : fmt::format(" (does NOT fit: {})", f.why_not));
@@ -51,8 +60,11 @@ std::string PlanTable(const PlanResult& r) {
       b.shape.d_model, b.shape.n_layers,
       static_cast<double>(b.shape.d_model) / static_cast<double>(b.shape.n_layers),
       Si(b.total_params), Si(b.tokens), b.loss);
+  t += fmt::format("  layout: {}; checkpointing {}; {:.1f} GiB per device\n", Describe(b.layout),
+                   ToString(b.shape.checkpointing), b.memory_bytes / kGiB);
   t += fmt::format("loss saved by planning for time: {:.4f} nats/token ({:.2f}%)\n", r.loss_saved,
                    f.loss > 0 ? 100 * r.loss_saved / f.loss : 0.0);
+  for (const auto& w : r.warnings) t += "warning: " + w + "\n";
   const double aspect =
       static_cast<double>(b.shape.d_model) / static_cast<double>(b.shape.n_layers);
   if (aspect * 1.1 >= o.max_aspect) {
@@ -62,29 +74,49 @@ std::string PlanTable(const PlanResult& r) {
         "the loss law knows N and D only, so --aspect widens the search at your own risk\n",
         o.max_aspect);
   }
-  if (b.shape.n_layers == o.depth.min || b.shape.d_model == o.width.max) {
-    t += "note: the best shape sits on the edge of --width/--depth; widen the ranges to see past "
+  if (b.shape.n_layers == o.depth.min) {
+    t += "note: the best shape sits on the shallow edge of --depth; widen the range to see past "
          "it\n";
   }
   return t;
 }
 
+std::string ShortLayout(const Candidate& c) {
+  const ParallelLayout& l = c.layout;
+  std::string s = fmt::format("dp{} tp{} pp{}", l.Dp(), l.tp, l.pp);
+  if (l.sharding != Sharding::kNone) s += " " + ToString(l.sharding);
+  s += fmt::format(" mb{}x{}", l.micro_batch, l.grad_accum);
+  if (c.shape.checkpointing != Checkpointing::kNone) s += " ckpt-" + ToString(c.shape.checkpointing);
+  return s;
+}
+
 std::string CandidatesCsvHeader() {
   return "d_model,n_layers,n_heads,d_ff,seq_len,batch,vocab,params,step_ms,tokens,loss,memory_gb,"
-         "fits,why_not\n";
+         "fits,why_not,devices,gpus_per_node,dp,tp,pp,sharding,micro_batch,grad_accum,"
+         "checkpointing\n";
 }
+
+namespace {
+std::string LayoutCsv(const Candidate& c) {
+  const ParallelLayout& l = c.layout;
+  return fmt::format(",{},{},{},{},{},{},{},{},{}", l.devices, l.gpus_per_node, l.Dp(), l.tp, l.pp,
+                     ToString(l.sharding), l.micro_batch, l.grad_accum,
+                     ToString(c.shape.checkpointing));
+}
+}  // namespace
 
 void AppendCandidateCsv(const Candidate& c, std::string* out) {
   const ModelShape& s = c.shape;
   if (c.step_s > 0) {
     fmt::format_to(std::back_inserter(*out),
-                   "{},{},{},{},{},{},{},{:.0f},{:.5g},{:.6g},{:.6g},{:.4g},{},{}\n", s.d_model,
+                   "{},{},{},{},{},{},{},{:.0f},{:.5g},{:.6g},{:.6g},{:.4g},{},{}{}\n", s.d_model,
                    s.n_layers, s.n_heads, s.d_ff, s.seq_len, s.batch, s.vocab, c.total_params,
                    c.step_s * 1e3, c.tokens, c.loss, c.memory_bytes / kGiB, c.fits ? 1 : 0,
-                   CsvCell(c.why_not));
+                   CsvCell(c.why_not), LayoutCsv(c));
   } else {
-    fmt::format_to(std::back_inserter(*out), "{},{},{},{},{},{},{},,,,,,0,{}\n", s.d_model,
-                   s.n_layers, s.n_heads, s.d_ff, s.seq_len, s.batch, s.vocab, CsvCell(c.why_not));
+    fmt::format_to(std::back_inserter(*out), "{},{},{},{},{},{},{},,,,,,0,{},,,,,,,,,\n",
+                   s.d_model, s.n_layers, s.n_heads, s.d_ff, s.seq_len, s.batch, s.vocab,
+                   CsvCell(c.why_not));
   }
 }
 

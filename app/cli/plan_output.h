@@ -10,6 +10,8 @@
 namespace chronoscale::cli {
 
 std::string PlanTable(const PlanResult& r);
+// "dp8 tp8 pp1 zero1 mb1x64 ckpt-full": a candidate's layout in one short cell.
+std::string ShortLayout(const Candidate& c);
 std::string CandidatesCsvHeader();
 void AppendCandidateCsv(const Candidate& c, std::string* out);
 std::string CandidatesCsv(const std::vector<Candidate>& list);

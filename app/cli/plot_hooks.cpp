@@ -36,9 +36,10 @@ void RenderBenchPlot(const HardwareProfile& profile, const std::string& path) {
   plots::RenderRoofline(profile, &shape, path);
 }
 
-void RenderBreakdownPlot(const TimeModel& model, const ModelShape& shape, EstimatorKind estimator,
+void RenderBreakdownPlot(const TimeModel& model, const ModelShape& shape,
+                         const ParallelLayout& layout, EstimatorKind estimator,
                          const std::string& path) {
-  plots::RenderBreakdown(model, shape, estimator, path);
+  plots::RenderBreakdown(model, shape, estimator, path, &layout);
 }
 
 void RenderAttentionPlot(const std::vector<std::string>& labels, const std::vector<double>& seq_len,
@@ -91,8 +92,8 @@ void RenderLossFitPlot(const LossFitSummary&, const std::vector<LossRun>&,
   NoPlots(path);
 }
 void RenderBenchPlot(const HardwareProfile&, const std::string& path) { NoPlots(path); }
-void RenderBreakdownPlot(const TimeModel&, const ModelShape&, EstimatorKind,
-                         const std::string& path) {
+void RenderBreakdownPlot(const TimeModel&, const ModelShape&, const ParallelLayout&,
+                         EstimatorKind, const std::string& path) {
   NoPlots(path);
 }
 void RenderAttentionPlot(const std::vector<std::string>&, const std::vector<double>&,

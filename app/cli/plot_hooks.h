@@ -26,7 +26,8 @@ void RenderLossFitPlot(const LossFitSummary& fit, const std::vector<LossRun>& ru
 // reference shape d1024 x 16 layers placed on it.
 void RenderBenchPlot(const HardwareProfile& profile, const std::string& path);
 // estimate --explain style: step time of one shape by phase and op kind.
-void RenderBreakdownPlot(const TimeModel& model, const ModelShape& shape, EstimatorKind estimator,
+void RenderBreakdownPlot(const TimeModel& model, const ModelShape& shape,
+                         const ParallelLayout& layout, EstimatorKind estimator,
                          const std::string& path);
 // attention: kernel time against sequence length; parallel rows, one curve per label. Times in
 // seconds; `predicted_s` may be empty (or hold NaN where there is no prediction).

@@ -21,7 +21,9 @@ void AddShapeFlags(CLI::App* sub, ShapeFlags* f, bool with_heads) {
                   "key/value heads for grouped-query attention (default: = heads)");
   sub->add_option("--mlp-ratio", f->mlp_ratio, "d_ff / d_model (default 4)");
   sub->add_option("--seq", f->seq, "sequence length (default 1024)");
-  sub->add_option("--batch", f->batch, "sequences per step (default 8)");
+  sub->add_option("--batch", f->batch,
+                  "global batch: sequences per optimizer step (default 8 per GPU, at most 4M "
+                  "tokens, a multiple of --devices)");
   sub->add_option("--vocab", f->vocab, "vocabulary size (default 32768)");
   sub->add_option("--attention", f->attention, "flash, naive, favor or dark (default flash)");
   sub->add_option("--features", f->features,
@@ -34,8 +36,9 @@ void AddShapeFlags(CLI::App* sub, ShapeFlags* f, bool with_heads) {
   sub->add_option("--optimizer", f->optimizer, "adamw or sgd (default adamw)");
   sub->add_flag("--tied", f->tied, "tie the LM head to the token embedding");
   sub->add_flag("--no-bias", f->no_bias, "no biases in linear layers or norms");
-  sub->add_flag("--checkpointing", f->checkpointing,
-                "activation checkpointing (recompute each layer)");
+  sub->add_flag("--checkpointing{full}", f->checkpointing,
+                "activation checkpointing: none, selective or full (the bare flag: full; "
+                "default: none, heavier only where nothing else fits)");
   sub->add_flag("--non-causal", f->non_causal, "bidirectional attention");
 }
 
@@ -67,7 +70,10 @@ void ApplyVariantFlags(const ShapeFlags& f, const CLI::App* sub, ModelShape* s) 
     s->optimizer = ParseFlag<Optimizer>(f.optimizer, "--optimizer", "adamw or sgd");
   if (given("--tied")) s->tied_embeddings = f.tied;
   if (given("--no-bias")) s->bias = !f.no_bias;
-  if (given("--checkpointing")) s->checkpointing = f.checkpointing;
+  if (given("--checkpointing")) {
+    s->checkpointing = ParseFlag<Checkpointing>(f.checkpointing, "--checkpointing",
+                                                "none, selective or full");
+  }
   if (given("--non-causal")) s->causal = !f.non_causal;
   if (given("--seq") && sub != nullptr) s->seq_len = f.seq;
   if (given("--batch") && sub != nullptr) s->batch = f.batch;
@@ -133,6 +139,70 @@ void ValidateFromFlags(const ModelShape& s) {
     }
     throw;
   }
+}
+
+void AddClusterFlags(CLI::App* sub, ClusterFlags* f) {
+  sub->add_option("--devices", f->devices, "GPUs in the job (default 1)");
+  sub->add_option("--gpus-per-node", f->gpus_per_node,
+                  "GPUs per node (default: the hardware profile's gpus_per_node)");
+  sub->add_option("--layout", f->layout,
+                  "pin parts of the parallel layout, e.g. tp=8,pp=4,zero=1,micro=2 (keys tp, pp, "
+                  "dp, micro, accum, zero 0-3 or sharding, ckpt); the rest is searched");
+  sub->add_option("--memory-reserve", f->memory_reserve_gib,
+                  "GiB per device kept free for the CUDA context, NCCL buffers and "
+                  "fragmentation (default 1 GiB + 5% of the device)");
+}
+
+LayoutSearchOptions MakeSearch(const ClusterFlags& f, const ShapeFlags& shape, const CLI::App* sub,
+                               const TimeModel& model, EstimatorKind estimator) {
+  if (f.devices < 1 || f.devices > 1000000)
+    throw InputError(fmt::format("--devices {}: expected a positive count", f.devices));
+  if (f.gpus_per_node < 0 || f.gpus_per_node > 1048576)
+    throw InputError(fmt::format("--gpus-per-node {}: expected a positive count", f.gpus_per_node));
+  if (std::isnan(f.memory_reserve_gib) || f.memory_reserve_gib > 1e6)
+    throw InputError(fmt::format("--memory-reserve {}: expected GiB >= 0", f.memory_reserve_gib));
+  LayoutSearchOptions o;
+  o.devices = f.devices;
+  o.gpus_per_node = f.gpus_per_node > 0 ? f.gpus_per_node : model.hardware.gpus_per_node;
+  if (o.gpus_per_node <= 0) {
+    if (f.devices > 1) {
+      throw InputError(fmt::format(
+          "--devices {}: hardware '{}' has no gpus_per_node; give --gpus-per-node", f.devices,
+          model.hardware.name));
+    }
+    o.gpus_per_node = 1;
+  }
+  if (f.devices > o.gpus_per_node && f.devices % o.gpus_per_node != 0) {
+    throw InputError(fmt::format("--devices {} must be whole nodes of {} GPUs (--gpus-per-node)",
+                                 f.devices, o.gpus_per_node));
+  }
+  if (!f.layout.empty()) o.pins = ParseLayoutPins(f.layout, "--layout");
+  if (sub != nullptr && sub->count("--checkpointing") > 0) {
+    // --checkpointing names the one to use; without it the search may add checkpointing where
+    // nothing else fits.
+    const auto c = ParseFlag<Checkpointing>(shape.checkpointing, "--checkpointing",
+                                            "none, selective or full");
+    if (o.pins.has_checkpointing && o.pins.checkpointing != c) {
+      throw InputError("--checkpointing and --layout ckpt= disagree; give one");
+    }
+    o.pins.has_checkpointing = true;
+    o.pins.checkpointing = c;
+  }
+  const double cap = model.hardware.memory_bytes;
+  const double reserve = f.memory_reserve_gib >= 0 ? f.memory_reserve_gib * 1073741824.0
+                                                   : DefaultMemoryReserve(cap);
+  if (cap > 0 && reserve >= cap) {
+    throw InputError(fmt::format("--memory-reserve {:.1f} GiB leaves nothing of the {:.1f} GiB of {}",
+                                 reserve / 1073741824.0, cap / 1073741824.0, model.hardware.name));
+  }
+  o.usable_bytes = cap > 0 ? cap - reserve : 0;
+  o.estimator = estimator;
+  return o;
+}
+
+int64_t GlobalBatch(const ShapeFlags& shape, const ClusterFlags& cluster, const CLI::App* sub) {
+  if (sub != nullptr && sub->count("--batch") > 0) return shape.batch;
+  return DefaultGlobalBatch(cluster.devices, shape.seq);
 }
 
 TimeModel ResolveTimeModel(const std::string& hardware_flag, const std::string& time_model_path,

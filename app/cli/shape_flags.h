@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 
+#include <chronoscale/layout_search.h>
 #include <chronoscale/shape.h>
 #include <chronoscale/step_time.h>
 
@@ -29,9 +30,24 @@ struct ShapeFlags {
   std::string optimizer = "adamw";
   bool tied = false;
   bool no_bias = false;
-  bool checkpointing = false;
+  std::string checkpointing = "none";  // none, selective, full (the bare flag: full)
   bool non_causal = false;
 };
+
+// The cluster: devices, GPUs per node, layout pins and the memory reserve (estimate, plan, sweep).
+struct ClusterFlags {
+  int64_t devices = 1;
+  int64_t gpus_per_node = 0;  // 0: the hardware profile's
+  std::string layout;         // pins, e.g. "tp=8,pp=4,zero=1,micro=2"
+  double memory_reserve_gib = -1;  // < 0: the default (1 GiB + 5% of the device)
+};
+void AddClusterFlags(CLI::App* sub, ClusterFlags* flags);
+// The layout search of the flags on the model's hardware; --checkpointing given pins it.
+LayoutSearchOptions MakeSearch(const ClusterFlags& flags, const ShapeFlags& shape,
+                               const CLI::App* sub, const TimeModel& model,
+                               EstimatorKind estimator);
+// The global batch: --batch when given, else DefaultGlobalBatch for the devices.
+int64_t GlobalBatch(const ShapeFlags& shape, const ClusterFlags& cluster, const CLI::App* sub);
 
 // Adds the shared flags. `with_heads` adds --heads and --d-ff (estimate); plan uses
 // --head-size and --mlp-ratio only.

@@ -1,4 +1,5 @@
 #include "chronoscale/attention_calibrate.h"
+#include "chronoscale/step_time.h"
 
 #include <fmt/format.h>
 
@@ -102,18 +103,12 @@ Eigen::VectorXd NonNegativeLeastSquares(const Eigen::MatrixXd& a, const Eigen::V
 ResourceTimes PriceOps(const std::vector<Op>& ops, const HardwareProfile& hardware) {
   ResourceTimes t;
   for (const Op& op : ops) {
-    const double rate = (op.kind == OpKind::kMatmul || op.kind == OpKind::kAttention)
-                            ? hardware.MatmulRate(op.precision)
-                            : hardware.VectorRate(op.precision);
-    const double flops_s = op.flops / rate;
-    const double exp_s = hardware.ExpRate() > 0 ? op.exps / hardware.ExpRate() : 0;
-    const double memory_s = op.Bytes() / hardware.mem_bandwidth_bytes_per_s;
-    const double launch_s = op.launches * hardware.launch_overhead_s;
-    t.matmul_s += op.count * flops_s;
-    t.exp_s += op.count * exp_s;
-    t.memory_s += op.count * memory_s;
-    t.launch_s += op.count * launch_s;
-    t.roofline_s += op.count * (std::max({flops_s, exp_s, memory_s}) + launch_s);
+    const OpSeconds p = PriceOp(op, MakeRates(hardware, op.precision));  // the one pricing
+    t.matmul_s += op.count * p.compute;
+    t.exp_s += op.count * p.exp;
+    t.memory_s += op.count * p.memory;
+    t.launch_s += op.count * p.launch;
+    t.roofline_s += op.count * p.Roofline();
   }
   return t;
 }

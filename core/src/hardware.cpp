@@ -98,7 +98,27 @@ HardwareProfile HardwareFromJson(const nlohmann::json& doc, const std::string& w
   ReadRates(doc, "vector_flops_per_s", where, false, &h.vector_flops_per_s);
   h.launch_overhead_s = JsonNumber(doc, "launch_overhead_s", where, 0, 1);
   h.interconnect_bandwidth_bytes_per_s =
-      JsonNumberOr(doc, "interconnect_bandwidth_bytes_per_s", where, 0, 1e16, 0);
+      doc.contains("intra_node_bandwidth_bytes_per_s")
+          ? JsonNumber(doc, "intra_node_bandwidth_bytes_per_s", where, 0, 1e16)
+          : JsonNumberOr(doc, "interconnect_bandwidth_bytes_per_s", where, 0, 1e16, 0);
+  h.gpus_per_node =
+      static_cast<int64_t>(JsonNumberOr(doc, "gpus_per_node", where, 1, 1048576, 0));
+  if (doc.contains("gpus_per_node") &&
+      static_cast<double>(h.gpus_per_node) != doc.at("gpus_per_node").get<double>()) {
+    throw InputError(fmt::format("{}: key 'gpus_per_node' must be a whole number", where));
+  }
+  h.inter_node_bandwidth_bytes_per_s =
+      JsonNumberOr(doc, "inter_node_bandwidth_bytes_per_s", where, 0, 1e16, 0);
+  h.intra_node_latency_s = JsonNumberOr(doc, "intra_node_latency_s", where, 0, 1, 0);
+  h.inter_node_latency_s = JsonNumberOr(doc, "inter_node_latency_s", where, 0, 1, 0);
+  if (doc.contains("collective_algorithm")) {
+    const std::string algo = JsonString(doc, "collective_algorithm", where);
+    if (algo != "ring" && algo != "tree") {
+      throw InputError(fmt::format(
+          "{}: key 'collective_algorithm' is '{}'; expected \"ring\" or \"tree\"", where, algo));
+    }
+    h.tree_collectives = algo == "tree";
+  }
   h.exp_per_s = JsonNumberOr(doc, "exp_per_s", where, 0, 1e18, 0);
   static const char* known[] = {"name",
                                 "source",
@@ -109,6 +129,12 @@ HardwareProfile HardwareFromJson(const nlohmann::json& doc, const std::string& w
                                 "vector_flops_per_s",
                                 "launch_overhead_s",
                                 "interconnect_bandwidth_bytes_per_s",
+                                "intra_node_bandwidth_bytes_per_s",
+                                "inter_node_bandwidth_bytes_per_s",
+                                "gpus_per_node",
+                                "intra_node_latency_s",
+                                "inter_node_latency_s",
+                                "collective_algorithm",
                                 "exp_per_s"};
   for (const auto& [key, value] : doc.items()) {
     bool is_known = false;
@@ -138,7 +164,14 @@ nlohmann::json HardwareToJson(const HardwareProfile& h) {
   doc["launch_overhead_s"] = h.launch_overhead_s;
   if (h.interconnect_bandwidth_bytes_per_s > 0) {
     doc["interconnect_bandwidth_bytes_per_s"] = h.interconnect_bandwidth_bytes_per_s;
+    doc["intra_node_bandwidth_bytes_per_s"] = h.interconnect_bandwidth_bytes_per_s;
   }
+  if (h.gpus_per_node > 0) doc["gpus_per_node"] = h.gpus_per_node;
+  if (h.inter_node_bandwidth_bytes_per_s > 0)
+    doc["inter_node_bandwidth_bytes_per_s"] = h.inter_node_bandwidth_bytes_per_s;
+  if (h.intra_node_latency_s > 0) doc["intra_node_latency_s"] = h.intra_node_latency_s;
+  if (h.inter_node_latency_s > 0) doc["inter_node_latency_s"] = h.inter_node_latency_s;
+  if (h.gpus_per_node > 0) doc["collective_algorithm"] = h.tree_collectives ? "tree" : "ring";
   if (h.exp_per_s > 0) doc["exp_per_s"] = h.exp_per_s;
   return doc;
 }

@@ -22,26 +22,12 @@ int64_t ParseInt(std::string_view s, const std::string& flag, const std::string&
   return v;
 }
 
-// Bytes per parameter that a ring all-reduce of fp32 gradients moves per device.
-double AllReduceSecondsPerParam(const PlanOptions& o, const HardwareProfile& hw) {
-  if (o.devices <= 1) return 0;
-  const double k = o.devices;
-  const double bw = hw.interconnect_bandwidth_bytes_per_s;
-  if (bw <= 0) {
-    throw InputError(
-        fmt::format("--devices {}: hardware '{}' has no interconnect_bandwidth_bytes_per_s "
-                    "to price the gradient all-reduce",
-                    o.devices, hw.name));
-  }
-  return 2 * (k - 1) / k * 4.0 / bw;
-}
-
 struct Context {
   const PlanOptions& o;
   const TimeModel& model;
   const LossLaw& law;
   double budget_s;
-  double allreduce_s_per_param;
+  LayoutSearchOptions search;
 };
 
 Candidate Price(const Context& c, const ModelShape& s) {
@@ -50,22 +36,19 @@ Candidate Price(const Context& c, const ModelShape& s) {
   cand.total_params = s.Params();
   cand.params = c.law.params_counted == ParamCount::kNonEmbedding ? s.NonEmbeddingParams()
                                                                   : cand.total_params;
-  const StepCounts counts = CountStep(s, c.model.hardware);
-  // Data parallel: every device runs the per-device shape; gradients are all-reduced after the
-  // backward (modelled without overlap).
-  cand.step_s = PredictFromCounts(c.model, counts, c.o.estimator) +
-                c.allreduce_s_per_param * cand.total_params;
-  const double tokens_per_step = s.TokensPerStep() * c.o.devices;
-  cand.tokens = cand.step_s > 0 ? c.budget_s / cand.step_s * tokens_per_step : 0;
+  // The fastest legal layout on the job's devices that fits (one device: the whole batch in one
+  // micro-step when it fits, else accumulation or checkpointing).
+  const LayoutChoice choice = ChooseLayout(s, c.search, c.model);
+  cand.shape = choice.shape;
+  cand.layout = choice.layout;
+  cand.memory_bytes = choice.legal ? choice.memory.Total() : 0;
+  cand.fits = choice.fits;
+  cand.why_not = choice.why_not;
+  cand.step_s = choice.legal ? choice.step_s : std::numeric_limits<double>::quiet_NaN();
+  const double tokens_per_step = s.TokensPerStep();
+  cand.tokens = choice.legal && cand.step_s > 0 ? c.budget_s / cand.step_s * tokens_per_step : 0;
   cand.loss = cand.tokens > 0 ? c.law.Loss(cand.params, cand.tokens)
                               : std::numeric_limits<double>::infinity();
-  cand.memory_bytes = EstimateMemory(s).Total();
-  const double cap = c.model.hardware.memory_bytes;
-  cand.fits = cap <= 0 || cand.memory_bytes <= cap;
-  if (!cand.fits) {
-    cand.why_not = fmt::format("memory {:.1f} GiB > {:.1f} GiB", cand.memory_bytes / 1073741824.0,
-                               cap / 1073741824.0);
-  }
   return cand;
 }
 
@@ -73,7 +56,6 @@ ModelShape ShapeAt(const PlanOptions& o, int64_t d, int64_t n, std::string* why_
   ModelShape s = o.base;
   s.d_model = d;
   s.n_layers = n;
-  s.batch = o.base.batch / o.devices;
   s.n_heads = DefaultHeads(d, o.head_size);
   s.d_ff = std::max<int64_t>(1, std::llround(o.mlp_ratio * static_cast<double>(d)));
   if (s.n_heads == 0) {
@@ -100,8 +82,65 @@ Context MakeContext(const PlanOptions& o, const TimeModel& model, const LossLaw&
   }
   std::string err;
   if (!law.IsValid(&err)) throw InputError("loss law: " + err);
-  return Context{o, model, law, o.hours * 3600.0 * o.goodput,
-                 AllReduceSecondsPerParam(o, model.hardware)};
+  LayoutSearchOptions search;
+  search.devices = o.devices;
+  search.gpus_per_node = o.gpus_per_node > 0 ? o.gpus_per_node : model.hardware.gpus_per_node;
+  if (search.gpus_per_node <= 0) {
+    if (o.devices > 1) {
+      throw InputError(fmt::format(
+          "{} devices: hardware '{}' has no gpus_per_node; give the GPUs per node", o.devices,
+          model.hardware.name));
+    }
+    search.gpus_per_node = 1;
+  }
+  if (o.devices > search.gpus_per_node && o.devices % search.gpus_per_node != 0) {
+    throw InputError(fmt::format("{} devices are not whole nodes of {} GPUs", o.devices,
+                                 search.gpus_per_node));
+  }
+  search.pins = o.pins;
+  const double cap = model.hardware.memory_bytes;
+  const double reserve =
+      o.memory_reserve_bytes >= 0 ? o.memory_reserve_bytes : DefaultMemoryReserve(cap);
+  if (cap > 0 && reserve >= cap) {
+    throw InputError(fmt::format("memory reserve {:.1f} GiB leaves nothing of the {:.1f} GiB device",
+                                 reserve / 1073741824.0, cap / 1073741824.0));
+  }
+  search.usable_bytes = cap > 0 ? cap - reserve : 0;
+  search.estimator = o.estimator;
+  return Context{o, model, law, o.hours * 3600.0 * o.goodput, search};
+}
+
+// Whether the best shape is held back by memory or by the edge of the search.
+void AddBoundWarnings(const Context& c, PlanResult* r) {
+  const PlanOptions& o = c.o;
+  const ModelShape& b = r->best.shape;
+  const int64_t neighbours[2][2] = {{b.d_model + o.width.step, b.n_layers},
+                                    {b.d_model, b.n_layers + o.depth.step}};
+  for (const auto& nd : neighbours) {
+    if (nd[0] > o.width.max || nd[1] > o.depth.max) continue;
+    std::string why;
+    const ModelShape s = ShapeAt(o, nd[0], nd[1], &why);
+    if (!why.empty()) continue;
+    const Candidate next = Price(c, s);
+    if (!next.fits) {
+      r->warnings.push_back(fmt::format(
+          "the best shape is capped by memory: the next larger shape, d_model {} x {} layers, "
+          "does not fit ({})",
+          nd[0], nd[1], next.why_not));
+      break;
+    }
+  }
+  const int64_t last_width = o.width.min + (o.width.Count() - 1) * o.width.step;
+  const int64_t last_depth = o.depth.min + (o.depth.Count() - 1) * o.depth.step;
+  if (b.d_model == last_width) {
+    r->warnings.push_back(fmt::format(
+        "the best shape sits at the largest width searched ({}): widen the width range", last_width));
+  }
+  if (b.n_layers == last_depth) {
+    r->warnings.push_back(fmt::format(
+        "the best shape sits at the largest depth searched ({}): widen the depth range",
+        last_depth));
+  }
 }
 
 }  // namespace
@@ -151,10 +190,8 @@ void PlanOptions::Validate() const {
         fmt::format("--width x --depth: {} x {} candidates is too many (at most 50 million)",
                     width.Count(), depth.Count()));
   }
-  if (base.batch % devices != 0) {
-    throw InputError(
-        fmt::format("--batch {} is the global batch and must split evenly across --devices {}",
-                    base.batch, devices));
+  if (memory_reserve_bytes > 1e15 || std::isnan(memory_reserve_bytes)) {
+    throw InputError(fmt::format("--memory-reserve {}: expected GiB >= 0", memory_reserve_bytes));
   }
   if (!(min_aspect > 0) || !(max_aspect >= min_aspect) || !std::isfinite(max_aspect)) {
     throw InputError(
@@ -206,7 +243,8 @@ PlanResult Plan(const PlanOptions& o, const TimeModel& model, const LossLaw& law
   r.memory_capacity_bytes = model.hardware.memory_bytes;
   r.law = law_name;
   r.budget_s = c.budget_s;
-  r.allreduce_s_per_param = c.allreduce_s_per_param;
+  r.usable_bytes = c.search.usable_bytes;
+  r.gpus_per_node = c.search.gpus_per_node;
   for (int64_t d = o.width.min; d <= o.width.max; d += o.width.step) r.widths.push_back(d);
   for (int64_t n = o.depth.min; n <= o.depth.max; n += o.depth.step) r.depths.push_back(n);
   const std::size_t nw = r.widths.size(), nd = r.depths.size();
@@ -271,13 +309,29 @@ PlanResult Plan(const PlanOptions& o, const TimeModel& model, const LossLaw& law
         law.params_counted == ParamCount::kNonEmbedding ? s.NonEmbeddingParams() : s.Params();
     const double gap = std::fabs(std::log(p / r.flop_alloc.params));
     if (gap < best_gap) {
+      // Built only from shapes that fit, with the same layout search.
+      const Candidate priced = Price(c, s);
+      if (!priced.fits) continue;
       best_gap = gap;
-      r.flop_based = Price(c, s);
+      r.flop_based = priced;
       have = true;
     }
   }
   if (have && r.found) r.loss_saved = r.flop_based.loss - r.best.loss;
+  if (!have && r.found) {
+    r.warnings.push_back(
+        "no shape near the FLOP-based size fits on these devices; the FLOP-based answer is "
+        "left out");
+  }
+  if (r.found) AddBoundWarnings(c, &r);
   return r;
+}
+
+nlohmann::json LayoutToJson(const ParallelLayout& l) {
+  return {{"devices", l.devices},         {"gpus_per_node", l.gpus_per_node},
+          {"dp", l.Dp()},                 {"tp", l.tp},
+          {"pp", l.pp},                   {"sharding", ToString(l.sharding)},
+          {"micro_batch", l.micro_batch}, {"grad_accum", l.grad_accum}};
 }
 
 nlohmann::json CandidateToJson(const Candidate& c) {
@@ -291,6 +345,15 @@ nlohmann::json CandidateToJson(const Candidate& c) {
       {"batch", s.batch},
       {"vocab", s.vocab},
       {"attention", ToString(s.attention)},
+      {"n_kv_heads", s.KvHeads()},
+      {"mlp", ToString(s.mlp)},
+      {"norm", ToString(s.norm)},
+      {"positions", ToString(s.positions)},
+      {"precision", ToString(s.precision)},
+      {"tied_embeddings", s.tied_embeddings},
+      {"bias", s.bias},
+      {"checkpointing", ToString(s.checkpointing)},
+      {"layout", LayoutToJson(c.layout)},
       {"params", c.total_params},
       {"step_ms", c.step_s * 1e3},
       {"tokens", c.tokens},
@@ -326,7 +389,11 @@ nlohmann::json PlanToJson(const PlanResult& r) {
   doc["flop_based"]["aspect_rule"] =
       fmt::format("d_model / n_layers near {:g}", r.options.conventional_aspect);
   doc["loss_saved"] = r.loss_saved;
-  if (r.options.devices > 1) doc["allreduce_s_per_param"] = r.allreduce_s_per_param;
+  doc["budget"]["gpus_per_node"] = r.gpus_per_node;
+  doc["budget"]["usable_memory_gb"] = r.usable_bytes / 1073741824.0;
+  doc["budget"]["global_batch"] = r.options.base.batch;
+  if (!r.options.pins.Empty()) doc["budget"]["layout_pins"] = Describe(r.options.pins);
+  doc["warnings"] = r.warnings;
   return doc;
 }
 

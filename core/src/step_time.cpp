@@ -20,15 +20,7 @@ double SmoothMax(double x, double y, double p) {
   return m * std::pow(std::pow(x / m, p) + std::pow(y / m, p), 1.0 / p);
 }
 
-double KindRate(const Op& op, const HardwareProfile& hw) {
-  switch (op.kind) {
-    case OpKind::kMatmul:
-    case OpKind::kAttention:
-      return hw.MatmulRate(op.precision);
-    default:
-      return hw.VectorRate(Precision::kFp32);
-  }
-}
+bool OnTensorUnits(OpKind k) { return k == OpKind::kMatmul || k == OpKind::kAttention; }
 
 }  // namespace
 
@@ -73,38 +65,99 @@ double StepCounts::TotalLaunches() const {
   return s;
 }
 
+double StepCounts::CommSeconds() const {
+  double s = 0;
+  for (double x : comm_s) s += x;
+  return s;
+}
+
+Rates MakeRates(const HardwareProfile& hw, Precision precision) {
+  Rates r;
+  r.hw = &hw;
+  r.matmul = hw.MatmulRate(precision);
+  r.vector = hw.VectorRate(Precision::kFp32);
+  r.inv_bandwidth = 1.0 / hw.mem_bandwidth_bytes_per_s;
+  r.inv_exp = 1.0 / hw.ExpRate();
+  r.launch_s = hw.launch_overhead_s;
+  return r;
+}
+
+double OpSeconds::Roofline() const { return std::max({compute, memory, exp}) + launch + comm; }
+
+OpSeconds PriceOp(const Op& op, const Rates& r) {
+  OpSeconds t;
+  if (op.kind == OpKind::kCommunication) {
+    t.comm = CollectiveSeconds(op.collective, op.comm_bytes, op.group, op.group_per_node, *r.hw);
+    return t;
+  }
+  t.compute = op.flops / (OnTensorUnits(op.kind) ? r.matmul : r.vector);
+  t.memory = op.Bytes() * r.inv_bandwidth;
+  t.exp = op.exps * r.inv_exp;
+  t.launch = op.launches * r.launch_s;
+  return t;
+}
+
 double RooflineOpSeconds(const Op& op, const HardwareProfile& hw) {
-  const double t = std::max({op.flops / KindRate(op, hw), op.Bytes() / hw.mem_bandwidth_bytes_per_s,
-                             op.exps / hw.ExpRate()});
-  return op.count * (t + op.launches * hw.launch_overhead_s);
+  return op.count * PriceOp(op, MakeRates(hw, op.precision)).Roofline();
+}
+
+namespace {
+
+void Accumulate(const Op& op, const Rates& rates, StepCounts* c) {
+  const auto k = static_cast<std::size_t>(op.kind);
+  c->flops[k] += op.flops * op.count;
+  c->bytes[k] += op.Bytes() * op.count;
+  c->exps[k] += op.exps * op.count;
+  c->launches[k] += op.launches * op.count;
+  const OpSeconds t = PriceOp(op, rates);
+  if (op.kind == OpKind::kCommunication) {
+    c->comm_s[static_cast<std::size_t>(op.overlap)] += op.count * t.comm;
+  } else if (op.kind == OpKind::kOptimizer) {
+    c->optimizer_roofline_s += op.count * t.Roofline();
+  } else {
+    const double s = op.count * t.Roofline();
+    c->compute_roofline_s += s;
+    if (op.phase == Phase::kForward) c->forward_roofline_s += s;
+  }
+}
+
+}  // namespace
+
+StepCounts CountCompute(const ModelShape& shape, const ParallelLayout& layout, const Rates& rates) {
+  StepCounts c;
+  c.micro_steps = static_cast<double>(layout.grad_accum);
+  c.stages = static_cast<double>(layout.pp);
+  c.layers_per_stage = static_cast<double>(shape.n_layers / layout.pp);
+  ForEachComputeOp(shape, layout, [&](const Op& op) { Accumulate(op, rates, &c); });
+  return c;
+}
+
+void AddStepOps(const ModelShape& shape, const ParallelLayout& layout, const Rates& rates,
+                StepCounts* c) {
+  ForEachStepOp(shape, layout, [&](const Op& op) { Accumulate(op, rates, c); });
+  // The FLOP-only baseline's count: 6 N T (forward + backward of every parameter) plus
+  // attention, as in Kaplan et al. / Chinchilla (attention here is the accounting's own), per
+  // device.
+  const double attention_flops = c->flops[static_cast<std::size_t>(OpKind::kAttention)];
+  c->model_flops = 6 * shape.Params() * shape.TokensPerStep() /
+                       static_cast<double>(layout.devices) +
+                   attention_flops;
+  c->roofline_s = c->compute_roofline_s * c->BubbleFactor() +
+                  ExposedCommSeconds(*c, c->compute_roofline_s, 1.0, 1.0) +
+                  c->optimizer_roofline_s;
+}
+
+StepCounts CountStep(const ModelShape& shape, const ParallelLayout& given,
+                     const HardwareProfile& hw) {
+  const ParallelLayout layout = Resolve(given, shape);
+  const Rates rates = MakeRates(hw, shape.precision);
+  StepCounts c = CountCompute(shape, layout, rates);
+  AddStepOps(shape, layout, rates, &c);
+  return c;
 }
 
 StepCounts CountStep(const ModelShape& shape, const HardwareProfile& hw) {
-  StepCounts c;
-  // Rates are looked up once; the per-op loop is arithmetic only.
-  const double mm_rate = hw.MatmulRate(shape.precision);
-  const double vec_rate = hw.VectorRate(Precision::kFp32);
-  const double inv_bw = 1.0 / hw.mem_bandwidth_bytes_per_s;
-  const double inv_exp = 1.0 / hw.ExpRate();
-  double attention_flops = 0;
-  ForEachOp(shape, [&](const Op& op) {
-    const auto k = static_cast<std::size_t>(op.kind);
-    c.flops[k] += op.flops * op.count;
-    c.bytes[k] += op.Bytes() * op.count;
-    c.exps[k] += op.exps * op.count;
-    c.launches[k] += op.launches * op.count;
-    const bool tensor = op.kind == OpKind::kMatmul || op.kind == OpKind::kAttention;
-    const double rate = tensor ? mm_rate : vec_rate;
-    c.roofline_s +=
-        op.count * (std::max({op.flops / rate, op.Bytes() * inv_bw, op.exps * inv_exp}) +
-                    op.launches * hw.launch_overhead_s);
-    if (op.kind == OpKind::kAttention && op.phase != Phase::kOptimizer)
-      attention_flops += op.flops * op.count;
-  });
-  // The FLOP-only baseline's count: 6 N T (forward + backward of every parameter) plus
-  // attention, as in Kaplan et al. / Chinchilla (attention here is the accounting's own).
-  c.model_flops = 6 * shape.Params() * shape.TokensPerStep() + attention_flops;
-  return c;
+  return CountStep(shape, SingleDevice(shape), hw);
 }
 
 bool TimeModel::Has(EstimatorKind e) const {
@@ -131,6 +184,26 @@ TimeModel DefaultTimeModel(const HardwareProfile& hw, double mfu) {
   return m;
 }
 
+namespace {
+
+// The calibrated estimator's forward + backward time (all micro-steps, no bubble) and its
+// optimizer time.
+void CalibratedParts(const CalibratedCoefficients& k, const StepCounts& c, double* compute,
+                     double* optimizer) {
+  constexpr auto kOpt = static_cast<std::size_t>(OpKind::kOptimizer);
+  constexpr auto kComm = static_cast<std::size_t>(OpKind::kCommunication);
+  const double gpu = c.flops[static_cast<std::size_t>(OpKind::kMatmul)] * k.matmul_s_per_flop +
+                     c.flops[static_cast<std::size_t>(OpKind::kAttention)] *
+                         k.attention_s_per_flop +
+                     (c.TotalBytes() - c.bytes[kOpt]) * k.s_per_byte;
+  const double cpu = (c.TotalLaunches() - c.launches[kOpt] - c.launches[kComm]) * k.s_per_launch;
+  *compute = SmoothMax(gpu, cpu, k.sharpness);
+  *optimizer = SmoothMax(c.bytes[kOpt] * k.s_per_byte, c.launches[kOpt] * k.s_per_tensor_update,
+                         k.sharpness);
+}
+
+}  // namespace
+
 double PredictFromCounts(const TimeModel& model, const StepCounts& c, EstimatorKind e) {
   switch (e) {
     case EstimatorKind::kFlops:
@@ -138,24 +211,27 @@ double PredictFromCounts(const TimeModel& model, const StepCounts& c, EstimatorK
     case EstimatorKind::kMemcopy:
       return model.memcopy_c0_s + model.memcopy_s_per_byte * c.TotalBytes();
     case EstimatorKind::kRoofline:
-      return c.roofline_s;
+      return c.compute_roofline_s * c.BubbleFactor() +
+             ExposedCommSeconds(c, c.compute_roofline_s, model.comm_multiplier,
+                                model.comm_overlap) +
+             c.optimizer_roofline_s;
     case EstimatorKind::kCalibrated: {
-      const CalibratedCoefficients& k = model.calibrated;
-      constexpr auto kOpt = static_cast<std::size_t>(OpKind::kOptimizer);
-      const double gpu =
-          c.flops[static_cast<std::size_t>(OpKind::kMatmul)] * k.matmul_s_per_flop +
-          c.flops[static_cast<std::size_t>(OpKind::kAttention)] * k.attention_s_per_flop +
-          (c.TotalBytes() - c.bytes[kOpt]) * k.s_per_byte;
-      const double cpu = (c.TotalLaunches() - c.launches[kOpt]) * k.s_per_launch;
-      return k.c0_s + SmoothMax(gpu, cpu, k.sharpness) +
-             SmoothMax(c.bytes[kOpt] * k.s_per_byte, c.launches[kOpt] * k.s_per_tensor_update,
-                       k.sharpness);
+      double compute = 0, optimizer = 0;
+      CalibratedParts(model.calibrated, c, &compute, &optimizer);
+      return model.calibrated.c0_s + compute * c.BubbleFactor() +
+             ExposedCommSeconds(c, compute, model.comm_multiplier, model.comm_overlap) +
+             optimizer;
     }
   }
   return 0;
 }
 
 double PredictStepSeconds(const TimeModel& model, const ModelShape& shape, EstimatorKind e) {
+  return PredictStepSeconds(model, shape, SingleDevice(shape), e);
+}
+
+double PredictStepSeconds(const TimeModel& model, const ModelShape& shape,
+                          const ParallelLayout& layout, EstimatorKind e) {
   if (!model.Has(e)) {
     throw InputError(
         fmt::format("the {} estimator needs a fitted time model: run `chronoscale "
@@ -163,20 +239,57 @@ double PredictStepSeconds(const TimeModel& model, const ModelShape& shape, Estim
                     "--time-model time_model.json",
                     ToString(e)));
   }
-  return PredictFromCounts(model, CountStep(shape, model.hardware), e);
+  return PredictFromCounts(model, CountStep(shape, layout, model.hardware), e);
+}
+
+StepExplanation ExplainStep(const TimeModel& model, const Workload& wl, EstimatorKind e) {
+  const StepCounts c = CountStep(wl.shape, wl.layout, model.hardware);
+  StepExplanation x;
+  x.total_s = PredictFromCounts(model, c, e);
+  x.comm_s = model.comm_multiplier * c.CommSeconds();
+  double compute = 0;
+  switch (e) {
+    case EstimatorKind::kFlops:
+      x.fixed_s = model.flops_c0_s;
+      x.compute_s = x.total_s - x.fixed_s;
+      return x;
+    case EstimatorKind::kMemcopy:
+      x.fixed_s = model.memcopy_c0_s;
+      x.compute_s = x.total_s - x.fixed_s;
+      return x;
+    case EstimatorKind::kRoofline:
+      compute = c.compute_roofline_s;
+      x.optimizer_s = c.optimizer_roofline_s;
+      break;
+    case EstimatorKind::kCalibrated:
+      CalibratedParts(model.calibrated, c, &compute, &x.optimizer_s);
+      x.fixed_s = model.calibrated.c0_s;
+      break;
+  }
+  x.compute_s = compute;
+  x.bubble_s = compute * (c.BubbleFactor() - 1);
+  x.exposed_comm_s = ExposedCommSeconds(c, compute, model.comm_multiplier, model.comm_overlap);
+  return x;
 }
 
 std::vector<double> ExplainOpSeconds(const TimeModel& model, const Workload& wl, EstimatorKind e) {
   std::vector<double> out;
   out.reserve(wl.ops.size());
-  const StepCounts c = CountStep(wl.shape, model.hardware);
-  const double total = PredictFromCounts(model, c, e);
+  const StepCounts c = CountStep(wl.shape, wl.layout, model.hardware);
+  const StepExplanation parts = ExplainStep(model, wl, e);
+  const double total = PredictFromCounts(model, c, e) - parts.exposed_comm_s;
+  const Rates rates = MakeRates(model.hardware, wl.shape.precision);
   // Attribute the step's time to ops: roofline per op; the fitted estimators share the step's
   // time in proportion to each op's own term in the model, with the fixed cost c0 kept apart.
+  // Communication ops show their link time; the exposed part of it is kept out of the shares.
   std::vector<double> weight;
   double sum = 0, c0 = 0;
   for (const Op& op : wl.ops) {
     double x = 0;
+    if (op.kind == OpKind::kCommunication) {
+      weight.push_back(0);
+      continue;
+    }
     switch (e) {
       case EstimatorKind::kFlops:
         x = op.kind == OpKind::kMatmul || op.kind == OpKind::kAttention ? op.flops * op.count : 0;
@@ -205,7 +318,16 @@ std::vector<double> ExplainOpSeconds(const TimeModel& model, const Workload& wl,
     weight.push_back(x);
     sum += x;
   }
-  for (double x : weight) out.push_back(sum > 0 ? (total - c0) * x / sum : 0);
+  for (std::size_t i = 0; i < wl.ops.size(); ++i) {
+    const Op& op = wl.ops[i];
+    if (op.kind == OpKind::kCommunication) {
+      out.push_back(e == EstimatorKind::kFlops || e == EstimatorKind::kMemcopy
+                        ? 0
+                        : model.comm_multiplier * op.count * PriceOp(op, rates).comm);
+    } else {
+      out.push_back(sum > 0 ? (total - c0) * weight[i] / sum : 0);
+    }
+  }
   return out;
 }
 
@@ -235,6 +357,7 @@ nlohmann::json TimeModelToJson(const TimeModel& m) {
                          {"sharpness", k.sharpness}};
   }
   doc["estimators"] = est;
+  doc["communication"] = {{"multiplier", m.comm_multiplier}, {"overlap", m.comm_overlap}};
   doc["report"] = m.report;
   return doc;
 }
@@ -291,6 +414,13 @@ TimeModel TimeModelFromJson(const nlohmann::json& doc, const std::string& where)
       throw InputError(
           fmt::format("{}: key 'best' is '{}', which is not an available estimator", where, best));
     }
+  }
+  if (doc.contains("communication")) {
+    const auto& c = doc.at("communication");
+    const std::string wc = where + " (communication)";
+    if (!c.is_object()) throw InputError(fmt::format("{}: must be an object", wc));
+    m.comm_multiplier = JsonNumberOr(c, "multiplier", wc, 0.01, 100, 1);
+    m.comm_overlap = JsonNumberOr(c, "overlap", wc, 0, 1, 0.8);
   }
   if (doc.contains("report")) m.report = doc.at("report");
   return m;

@@ -41,6 +41,7 @@ E ParseEnum(const CsvTable& t, std::size_t row, int col, E fallback, const char*
 // Features of one run scaled to seconds at the hardware's nominal rates, so every coefficient
 // of the fit is a dimensionless multiplier near 1.
 struct Row {
+  StepCounts counts;                // communication, bubble and overlap terms
   double mm, att, bytes, launches;  // forward + backward, seconds at nominal rates
   double opt_bytes, opt_tensors;    // optimizer, seconds at nominal rates
   double flops_model, bytes_total;  // raw counts for the two linear estimators
@@ -74,6 +75,20 @@ struct CalibratedResidual {
     residual[0] = (theta[0] * y0 + SMax(gpu, cpu, p) + SMax(opt_gpu, opt_cpu, p)) / row.y - T(1);
     return true;
   }
+  // With the communication terms: comm[0] = log of the link-time multiplier, comm[1] = overlap.
+  template <typename T>
+  bool operator()(const T* const theta, const T* const comm, T* residual) const {
+    using std::exp;
+    const T gpu = exp(theta[1]) * row.mm + exp(theta[2]) * row.att + exp(theta[3]) * row.bytes;
+    const T cpu = exp(theta[4]) * row.launches;
+    const T p = theta[6];
+    const T compute = SMax(gpu, cpu, p);
+    const T opt = SMax(exp(theta[3]) * row.opt_bytes, exp(theta[5]) * row.opt_tensors, p);
+    const T exposed = ExposedComm(row.counts, compute, exp(comm[0]), comm[1]);
+    residual[0] =
+        (theta[0] * y0 + compute * row.counts.BubbleFactor() + exposed + opt) / row.y - T(1);
+    return true;
+  }
   template <typename T>
   static T SMax(const T& x, const T& y, const T& p) {
     const T m = (x > y ? x : y) + T(1e-30);
@@ -89,6 +104,20 @@ struct PriorResidual {
   bool operator()(const T* const theta, T* residual) const {
     for (int j = 0; j < 5; ++j)
       residual[j] = T(kPriorWeight[j]) * (theta[j + 1] - T(std::log(kPrior[j])));
+    return true;
+  }
+};
+
+// The communication terms' prior: link times as the datasheets give them (multiplier 1, within
+// about a factor 1.5) and overlap near 0.8. Runs on one node say almost nothing about
+// inter-node links (SCIENCE.md, cluster step time), so the prior decides what they cannot.
+constexpr double kCommPriorWeight[2] = {2.5, 5.0};
+constexpr double kCommPriorOverlap = 0.8;
+struct CommPriorResidual {
+  template <typename T>
+  bool operator()(const T* const comm, T* residual) const {
+    residual[0] = T(kCommPriorWeight[0]) * comm[0];
+    residual[1] = T(kCommPriorWeight[1]) * (comm[1] - T(kCommPriorOverlap));
     return true;
   }
 };
@@ -157,15 +186,36 @@ void FitOne(EstimatorKind e, const std::vector<Row>& rows, const std::vector<std
   const double mm_rate = hw.MatmulRate(Precision::kBf16);
   double best_cost = std::numeric_limits<double>::infinity();
   double best[kCalibratedParams] = {};
+  // Communication terms are fitted only when some run communicates.
+  bool any_comm = false;
+  for (auto i : idx) any_comm = any_comm || rows[i].counts.CommSeconds() > 0;
+  double best_comm[2] = {0, kCommPriorOverlap};
   for (double p0 : {4.0, 2.0, 8.0}) {
     double theta[kCalibratedParams] = {0.01, 0, 0, 0, 0, 0, p0};
     for (int j = 0; j < 5; ++j) theta[j + 1] = std::log(kPrior[j]);
+    double comm[2] = {0, kCommPriorOverlap};
     ceres::Problem problem;
     for (auto i : idx) {
+      if (any_comm) {
+        problem.AddResidualBlock(
+            new ceres::AutoDiffCostFunction<CalibratedResidual, 1, kCalibratedParams, 2>(
+                new CalibratedResidual(rows[i], y0)),
+            new ceres::CauchyLoss(options.robust_scale), theta, comm);
+      } else {
+        problem.AddResidualBlock(
+            new ceres::AutoDiffCostFunction<CalibratedResidual, 1, kCalibratedParams>(
+                new CalibratedResidual(rows[i], y0)),
+            new ceres::CauchyLoss(options.robust_scale), theta);
+      }
+    }
+    if (any_comm) {
       problem.AddResidualBlock(
-          new ceres::AutoDiffCostFunction<CalibratedResidual, 1, kCalibratedParams>(
-              new CalibratedResidual(rows[i], y0)),
-          new ceres::CauchyLoss(options.robust_scale), theta);
+          new ceres::AutoDiffCostFunction<CommPriorResidual, 2, 2>(new CommPriorResidual),
+          nullptr, comm);
+      problem.SetParameterLowerBound(comm, 0, std::log(0.25));
+      problem.SetParameterUpperBound(comm, 0, std::log(4.0));
+      problem.SetParameterLowerBound(comm, 1, 0.0);
+      problem.SetParameterUpperBound(comm, 1, 1.0);
     }
     problem.AddResidualBlock(
         new ceres::AutoDiffCostFunction<PriorResidual, 5, kCalibratedParams>(new PriorResidual),
@@ -184,7 +234,12 @@ void FitOne(EstimatorKind e, const std::vector<Row>& rows, const std::vector<std
     if (cost < best_cost) {
       best_cost = cost;
       std::copy(theta, theta + kCalibratedParams, best);
+      std::copy(comm, comm + 2, best_comm);
     }
+  }
+  if (any_comm) {
+    model->comm_multiplier = std::exp(best_comm[0]);
+    model->comm_overlap = best_comm[1];
   }
   auto& k = model->calibrated;
   k.c0_s = best[0] * y0;
@@ -234,7 +289,8 @@ ModelShape ShapeFromRow(const CsvTable& t, std::size_t r) {
   s.optimizer = ParseEnum(t, r, t.Column("optimizer"), Optimizer::kAdamW, "adamw or sgd");
   if ((c = t.Column("tied")) >= 0) s.tied_embeddings = ParseBool(t, r, c);
   if ((c = t.Column("bias")) >= 0) s.bias = t.Text(r, c).empty() ? true : ParseBool(t, r, c);
-  if ((c = t.Column("checkpointing")) >= 0) s.checkpointing = ParseBool(t, r, c);
+  s.checkpointing = ParseEnum(t, r, t.Column("checkpointing"), Checkpointing::kNone,
+                             "none, selective or full (or true/false)");
   if ((c = t.Column("causal")) >= 0) s.causal = t.Text(r, c).empty() ? true : ParseBool(t, r, c);
   try {
     s.Validate();
@@ -251,7 +307,63 @@ std::vector<ModelShape> ReadShapes(const CsvTable& table) {
   return shapes;
 }
 
-RunsFile ReadStepRuns(const std::string& path) {
+ParallelLayout LayoutFromRow(const CsvTable& t, std::size_t r, const ModelShape& shape,
+                             int64_t gpus_per_node) {
+  auto integer = [&](const char* name, int64_t fallback) {
+    const int c = t.Column(name);
+    if (c < 0 || t.Text(r, c).empty()) return fallback;
+    return t.Integer(r, c, 1, int64_t{1} << 24);
+  };
+  const std::string where = fmt::format("{}:{}", t.path, t.line_of_row.at(r));
+  ParallelLayout l;
+  l.devices = integer("devices", 1);
+  l.gpus_per_node = integer("gpus_per_node", gpus_per_node > 0 ? gpus_per_node : 0);
+  if (l.gpus_per_node == 0) {
+    if (l.devices > 1) {
+      throw InputError(fmt::format(
+          "{}: {} devices but no gpus_per_node: add the column or use a hardware profile that "
+          "has gpus_per_node",
+          where, l.devices));
+    }
+    l.gpus_per_node = 1;
+  }
+  l.tp = integer("tp", 1);
+  l.pp = integer("pp", 1);
+  l.sharding = ParseEnum(t, r, t.Column("sharding"), Sharding::kNone,
+                         "none, zero1, zero2, zero3 (fsdp) or hybrid");
+  if (l.devices % (l.tp * l.pp) != 0) {
+    throw InputError(fmt::format("{}: devices {} is not a multiple of tp x pp = {}", where,
+                                 l.devices, l.tp * l.pp));
+  }
+  const int64_t dp = l.Dp();
+  const int64_t micro = integer("micro_batch", 0), accum = integer("grad_accum", 0);
+  auto split = [&](int64_t whole, int64_t part, const char* what) {
+    if (whole % part != 0) {
+      throw InputError(fmt::format(
+          "{}: batch {} (global, sequences) does not split into dp {} x {}; expected batch = "
+          "micro_batch x grad_accum x dp",
+          where, shape.batch, dp, what));
+    }
+    return whole / part;
+  };
+  if (micro == 0 && accum == 0) {
+    l.grad_accum = 1;
+    l.micro_batch = split(shape.batch, dp, "whole micro-batches");
+  } else if (accum == 0) {
+    l.micro_batch = micro;
+    l.grad_accum = split(shape.batch, dp * micro, "micro_batch");
+  } else if (micro == 0) {
+    l.grad_accum = accum;
+    l.micro_batch = split(shape.batch, dp * accum, "grad_accum");
+  } else {
+    l.micro_batch = micro;
+    l.grad_accum = accum;
+  }
+  ValidateLayout(shape, l, where);
+  return l;
+}
+
+RunsFile ReadStepRuns(const std::string& path, int64_t gpus_per_node) {
   const CsvTable t = ReadCsv(path);
   RunsFile out;
   const int step_col = t.RequireColumn("step_ms");
@@ -263,6 +375,7 @@ RunsFile ReadStepRuns(const std::string& path) {
     }
     StepRun run;
     run.shape = ShapeFromRow(t, r);
+    run.layout = LayoutFromRow(t, r, run.shape, gpus_per_node);
     const double ms = t.Number(r, step_col);
     if (!(ms > 0)) {
       throw InputError(fmt::format("{}: step_ms must be positive, found {}", t.Where(r, step_col),
@@ -304,14 +417,16 @@ TimeFitSummary FitTimeModel(const std::vector<StepRun>& runs, const HardwareProf
   std::vector<StepCounts> counts;
   const double mm_rate = hw.MatmulRate(Precision::kBf16);
   for (const auto& run : runs) {
-    const StepCounts c = CountStep(run.shape, hw);
+    const StepCounts c = CountStep(run.shape, run.layout, hw);
     counts.push_back(c);
     Row row;
+    row.counts = c;
     row.mm = c.flops[static_cast<std::size_t>(OpKind::kMatmul)] / mm_rate;
     row.att = c.flops[static_cast<std::size_t>(OpKind::kAttention)] / mm_rate;
     constexpr auto kOpt = static_cast<std::size_t>(OpKind::kOptimizer);
     row.bytes = (c.TotalBytes() - c.bytes[kOpt]) / hw.mem_bandwidth_bytes_per_s;
-    row.launches = (c.TotalLaunches() - c.launches[kOpt]) * kLaunchScale_s;
+    constexpr auto kComm = static_cast<std::size_t>(OpKind::kCommunication);
+    row.launches = (c.TotalLaunches() - c.launches[kOpt] - c.launches[kComm]) * kLaunchScale_s;
     row.opt_bytes = c.bytes[kOpt] / hw.mem_bandwidth_bytes_per_s;
     row.opt_tensors = c.launches[kOpt] * kLaunchScale_s;
     row.flops_model = c.model_flops;

@@ -51,8 +51,29 @@ constexpr std::pair<const char*, PositionKind> kPositions[] = {{"learned", Posit
                                                                {"rope", PositionKind::kRotary}};
 constexpr std::pair<const char*, Optimizer> kOptimizers[] = {
     {"adamw", Optimizer::kAdamW}, {"adam", Optimizer::kAdamW}, {"sgd", Optimizer::kSgd}};
+constexpr std::pair<const char*, Checkpointing> kCheckpointing[] = {
+    {"none", Checkpointing::kNone}, {"selective", Checkpointing::kSelective},
+    {"full", Checkpointing::kFull}, {"true", Checkpointing::kFull},
+    {"1", Checkpointing::kFull},    {"yes", Checkpointing::kFull},
+    {"false", Checkpointing::kNone}, {"0", Checkpointing::kNone},
+    {"no", Checkpointing::kNone}};
+constexpr std::pair<const char*, Sharding> kShardings[] = {
+    {"none", Sharding::kNone},   {"ddp", Sharding::kNone},     {"zero1", Sharding::kZero1},
+    {"zero2", Sharding::kZero2}, {"zero3", Sharding::kZero3},  {"fsdp", Sharding::kZero3},
+    {"hybrid", Sharding::kHybrid}, {"hsdp", Sharding::kHybrid}, {"zero0", Sharding::kNone}};
 
 }  // namespace
+
+std::string ToString(Checkpointing c) {
+  static const char* names[] = {"none", "selective", "full"};
+  return names[static_cast<int>(c)];
+}
+std::string ToString(Sharding s) {
+  static const char* names[] = {"none", "zero1", "zero2", "zero3", "hybrid"};
+  return names[static_cast<int>(s)];
+}
+bool Parse(std::string_view text, Checkpointing* out) { return Lookup(text, kCheckpointing, out); }
+bool Parse(std::string_view text, Sharding* out) { return Lookup(text, kShardings, out); }
 
 std::string ToString(Precision p) {
   static const char* names[] = {"fp64", "fp32", "tf32", "bf16", "fp16"};

@@ -5,18 +5,31 @@
 #include <algorithm>
 
 #include "chronoscale/error.h"
+#include "chronoscale/layout.h"
 
 namespace chronoscale {
 
 std::string ToString(OpKind k) {
   static const char* names[] = {"matmul", "attention", "elementwise", "norm",
-                                "cast",   "loss",      "embedding",   "optimizer"};
+                                "cast",   "loss",      "embedding",   "optimizer",
+                                "communication"};
   return names[static_cast<int>(k)];
 }
 
 std::string ToString(Phase p) {
   static const char* names[] = {"forward", "backward", "optimizer"};
   return names[static_cast<int>(p)];
+}
+
+std::string ToString(Collective c) {
+  static const char* names[] = {"all-reduce", "reduce-scatter", "all-gather", "send/recv"};
+  return names[static_cast<int>(c)];
+}
+
+std::string ToString(Overlap o) {
+  static const char* names[] = {"exposed", "under forward", "under backward",
+                                "under first forward", "under last backward"};
+  return names[static_cast<int>(o)];
 }
 
 void Totals::Add(const Op& op) {
@@ -28,17 +41,24 @@ void Totals::Add(const Op& op) {
 }
 
 Workload BuildWorkload(const ModelShape& shape) {
+  return BuildWorkload(shape, SingleDevice(shape));
+}
+
+Workload BuildWorkload(const ModelShape& shape, const ParallelLayout& given) {
   shape.Validate();
+  const ParallelLayout layout = Resolve(given, shape);
   Workload wl;
   wl.shape = shape;
-  ForEachOp(shape, [&](const Op& op) {
+  wl.layout = layout;
+  ForEachLayoutOp(shape, layout, [&](const Op& op) {
     wl.ops.push_back(op);
     wl.total.Add(op);
     wl.by_kind[static_cast<std::size_t>(op.kind)].Add(op);
     wl.by_phase[static_cast<std::size_t>(op.phase)].Add(op);
     if (op.per_layer) {
       Op one = op;
-      one.count = op.count / static_cast<double>(shape.n_layers);
+      one.count = op.count * static_cast<double>(layout.pp) /
+                  static_cast<double>(shape.n_layers * layout.grad_accum);
       wl.per_layer.Add(one);
     }
   });
@@ -76,46 +96,6 @@ std::vector<Op> AttentionKernelOps(const std::string& kernel, int64_t batch, int
     if (op.kind == OpKind::kAttention && op.phase == Phase::kForward) ops.push_back(op);
   });
   return ops;
-}
-
-MemoryEstimate EstimateMemory(const ModelShape& shape) {
-  shape.Validate();
-  const internal::StepDims k = internal::MakeDims(shape);
-  const double P = shape.Params();
-  const double T = k.T, d = k.d, f = k.f, a = k.a, r = k.r;
-  // Tensors saved for the backward, per layer: norm inputs (residual stream, fp32 under
-  // autocast), norm outputs cast for the matmuls, Q K V, attention output (+ lse), merged heads,
-  // MLP up output and activation output.
-  double per_layer = T * d * (2 * r + 4 * a) + T * (d + 2 * k.kv) * a + T * k.h * 4 +
-                     k.mlp_in * T * f * a + T * f * a;
-  if (shape.attention == AttentionKind::kNaive) {
-    per_layer += k.b * k.h * k.s * k.s * (4 + a);  // fp32 probabilities and their cast
-  } else if (shape.attention == AttentionKind::kFavor || shape.attention == AttentionKind::kDark) {
-    per_layer += 2 * k.b * k.h * k.s * k.m * a;  // the feature maps phi(Q), phi(K)
-  }
-  double activations = k.L * per_layer;
-  if (shape.checkpointing) activations = k.L * T * d * r + per_layer;
-  // Logits at the loss: bf16 logits, their fp32 copy, log-probabilities and their gradient:
-  // ~12 bytes per element at the peak (3 fp32 buffers live at once).
-  const double logits = T * k.V * 12;
-  const double optimizer = shape.optimizer == Optimizer::kAdamW ? 2 * k.w * P : k.w * P;
-  // bf16 copies of the weights made by autocast, held by the graph until the backward.
-  const double casts = k.autocast ? (k.L * (k.w_layer + k.b_layer) + k.V * d) * a : 0;
-
-  // Peak A: at the loss, every activation saved, no parameter gradient yet (set_to_none).
-  MemoryEstimate at_loss;
-  at_loss.weights = k.w * P + casts;
-  at_loss.optimizer = optimizer;
-  at_loss.activations = activations;
-  at_loss.logits = logits;
-  // Peak B: end of the backward: every gradient live, activations freed.
-  MemoryEstimate at_end;
-  at_end.weights = k.w * P + casts;
-  at_end.optimizer = optimizer;
-  at_end.grads = k.w * P;
-  at_end.workspace = T * d * r * 4;
-  at_end.peak = "end of backward";
-  return at_loss.Total() >= at_end.Total() ? at_loss : at_end;
 }
 
 }  // namespace chronoscale

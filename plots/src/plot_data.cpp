@@ -220,8 +220,9 @@ std::vector<RooflinePoint> RooflinePoints(const ModelShape& shape, const Hardwar
   return out;
 }
 
-Breakdown StepBreakdown(const TimeModel& model, const ModelShape& shape, EstimatorKind estimator) {
-  const Workload wl = BuildWorkload(shape);
+Breakdown StepBreakdown(const TimeModel& model, const ModelShape& shape, EstimatorKind estimator,
+                        const ParallelLayout* layout) {
+  const Workload wl = layout ? BuildWorkload(shape, *layout) : BuildWorkload(shape);
   const std::vector<double> secs = ExplainOpSeconds(model, wl, estimator);
   Breakdown b;
   for (std::size_t i = 0; i < wl.ops.size() && i < secs.size(); ++i) {

@@ -142,9 +142,9 @@ void RenderTimeFit(const std::vector<StepRun>& runs, const TimeFitSummary& fit,
 }
 
 void RenderBreakdown(const TimeModel& model, const ModelShape& shape, EstimatorKind estimator,
-                     const std::string& path) {
+                     const std::string& path, const ParallelLayout* layout) {
   EnsureApplication();
-  SaveChart(MakeBreakdownChart(model, shape, estimator), path);
+  SaveChart(MakeBreakdownChart(model, shape, estimator, layout), path);
 }
 
 void RenderRoofline(const HardwareProfile& hw, const ModelShape* shape, const std::string& path) {

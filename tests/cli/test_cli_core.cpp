@@ -174,7 +174,8 @@ TEST_CASE("sweep writes every candidate with fits and why_not") {
   REQUIRE(r.code == 0);
   const std::string csv = Slurp(out);
   CHECK(csv.rfind("d_model,n_layers,n_heads,d_ff,seq_len,batch,vocab,params,step_ms,tokens,loss,"
-                  "memory_gb,fits,why_not\n",
+                  "memory_gb,fits,why_not,devices,gpus_per_node,dp,tp,pp,sharding,micro_batch,"
+                  "grad_accum,checkpointing\n",
                   0) == 0);
   int lines = 0;
   for (char c : csv) lines += c == '\n';

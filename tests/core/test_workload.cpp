@@ -122,7 +122,7 @@ TEST_CASE("Workload of a Llama-style variant: SwiGLU, RMSNorm, GQA, rotary, tied
 TEST_CASE("Activation checkpointing recomputes each layer's forward") {
   ModelShape s = Small();
   const Workload plain = BuildWorkload(s);
-  s.checkpointing = true;
+  s.checkpointing = Checkpointing::kFull;
   const Workload ckpt = BuildWorkload(s);
   const double layer_matmul_fwd = 2.0 * 64 * (49152 + 16384 + 65536 + 65536);
   CHECK(ckpt.by_kind[0].flops - plain.by_kind[0].flops == Approx(2 * layer_matmul_fwd));

@@ -22,7 +22,17 @@ struct HardwareProfile {
   std::array<double, kNumPrecisions> matmul_flops_per_s{};
   std::array<double, kNumPrecisions> vector_flops_per_s{};
   double launch_overhead_s = 0;
-  double interconnect_bandwidth_bytes_per_s = 0;  // 0: unknown
+  // Cluster topology. Bandwidths are per GPU, one direction; 0 means unknown (an error only when
+  // a layout needs that link). JSON: gpus_per_node, intra_node_bandwidth_bytes_per_s (the older
+  // key interconnect_bandwidth_bytes_per_s is read as the same figure),
+  // inter_node_bandwidth_bytes_per_s, intra_node_latency_s, inter_node_latency_s and
+  // collective_algorithm ("ring" or "tree": the latency term of the inter-node phase).
+  double interconnect_bandwidth_bytes_per_s = 0;  // within a node (NVLink/NVSwitch, xGMI, PCIe)
+  int64_t gpus_per_node = 0;
+  double inter_node_bandwidth_bytes_per_s = 0;  // the NIC(s) of one GPU
+  double intra_node_latency_s = 0;
+  double inter_node_latency_s = 0;
+  bool tree_collectives = false;  // false: ring (latency (g-1) alpha), true: tree (log2 g alpha)
   double exp_per_s = 0;  // exponentials per second (0: derived from the fp32 vector rate)
   // Everything else in the JSON document (field_sources, notes, bench details): kept as is.
   nlohmann::json extra = nlohmann::json::object();

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "chronoscale/layout_search.h"
 #include "chronoscale/loss_law.h"
 #include "chronoscale/shape.h"
 #include "chronoscale/step_time.h"
@@ -24,13 +25,19 @@ Range ParseRange(const std::string& text, const std::string& flag, int64_t defau
 
 struct PlanOptions {
   double hours = 0;    // wall-clock budget
-  int devices = 1;     // data-parallel devices; the batch is global and split across them
+  int devices = 1;     // GPUs in the job; every shape gets the fastest layout that fits on them
+  int64_t gpus_per_node = 0;  // 0: the hardware profile's (an error if it has none and devices > 1)
+  LayoutPins pins;            // parts of the layout the user fixed
+  // Bytes per device kept free for the CUDA context, NCCL buffers and fragmentation; < 0: the
+  // default (DefaultMemoryReserve: 1 GiB + 5% of the capacity).
+  double memory_reserve_bytes = -1;
   double goodput = 1;  // fraction of wall clock spent in training steps
   double mfu = 0.4;    // utilisation assumed by the FLOP-based answer
   Range width{256, 16384, 64};
   Range depth{1, 128, 1};
-  // Everything but d_model, n_layers, n_heads and d_ff comes from `base` (seq, global batch,
-  // vocab, attention, variants).
+  // Everything but d_model, n_layers, n_heads and d_ff comes from `base` (seq, global batch in
+  // sequences per optimizer step, vocab, attention, variants). DefaultGlobalBatch gives the
+  // batch to use when the user names none.
   ModelShape base;
   int64_t head_size = 0;  // 0: the reference rule (128 from 2048 where it divides, else 64)
   double mlp_ratio = 4;   // d_ff = round(mlp_ratio * d_model)
@@ -50,10 +57,11 @@ struct PlanOptions {
 };
 
 struct Candidate {
-  ModelShape shape;   // per-device shape (batch = global batch / devices)
+  ModelShape shape;   // batch: the global batch; checkpointing: the chosen one
+  ParallelLayout layout;  // the fastest legal layout that fits (or the least memory if none)
   double params = 0;  // N as the law counts it
   double total_params = 0;
-  double step_s = 0;  // one global step, all-reduce included
+  double step_s = 0;  // one optimizer step, communication included
   double tokens = 0;  // tokens seen in the budget
   double loss = 0;
   double memory_bytes = 0;  // per device
@@ -67,7 +75,9 @@ struct PlanResult {
   double memory_capacity_bytes = 0;  // per device; 0: unknown (everything fits)
   std::string law;
   double budget_s = 0;  // seconds of training steps (hours * 3600 * goodput)
-  double allreduce_s_per_param = 0;
+  double usable_bytes = 0;  // per device: capacity - reserve
+  int64_t gpus_per_node = 1;
+  std::vector<std::string> warnings;  // capped by memory or by a search bound
   std::vector<Candidate> top;  // best first, fitting shapes only
   Candidate best;
   bool found = false;         // false when no shape fits
@@ -91,6 +101,7 @@ PlanResult Plan(const PlanOptions& options, const TimeModel& model, const LossLa
 // memory_gb, ...}, "top": [...], "flop_based": {...}, "loss_saved", "budget", ...}; the CLI's
 // plan --format json and the desktop app's plan export.
 nlohmann::json CandidateToJson(const Candidate& candidate);
+nlohmann::json LayoutToJson(const ParallelLayout& layout);
 nlohmann::json PlanToJson(const PlanResult& result);
 
 // Prices one shape (its width, depth and heads as given) under the plan's budget.

@@ -18,7 +18,7 @@ struct ModelShape {
   int64_t d_ff = 0;        // MLP hidden width (per branch for SwiGLU)
   int64_t vocab = 32768;
   int64_t seq_len = 1024;
-  int64_t batch = 8;  // sequences per step on one device
+  int64_t batch = 8;  // sequences per optimizer step (global: split by the ParallelLayout)
   AttentionKind attention = AttentionKind::kFlash;
   int64_t features = 256;  // random features m, used by kFavor and kDark
   bool causal = true;
@@ -27,7 +27,7 @@ struct ModelShape {
   PositionKind positions = PositionKind::kLearned;
   bool tied_embeddings = false;
   bool bias = true;            // biases in every linear layer but the LM head
-  bool checkpointing = false;  // activation checkpointing: recompute each layer's forward
+  Checkpointing checkpointing = Checkpointing::kNone;  // activation checkpointing
   Precision precision = Precision::kBf16;  // autocast compute precision; master weights fp32
   Optimizer optimizer = Optimizer::kAdamW;
 

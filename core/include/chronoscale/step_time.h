@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "chronoscale/hardware.h"
+#include "chronoscale/layout.h"
 #include "chronoscale/shape.h"
 #include "chronoscale/workload.h"
 
@@ -20,21 +21,94 @@ inline constexpr std::size_t kNumEstimators = 4;
 std::string ToString(EstimatorKind e);
 bool Parse(std::string_view text, EstimatorKind* out);
 
-// Totals of one step per op kind, plus the roofline time on a given hardware.
+// The rates of one hardware profile for one compute precision, looked up once per request.
+struct Rates {
+  const HardwareProfile* hw = nullptr;
+  double matmul = 0;         // FLOP/s of matmul and attention ops (tensor units)
+  double vector = 0;         // FLOP/s of every other op (fp32 vector units)
+  double inv_bandwidth = 0;  // s per byte of device memory
+  double inv_exp = 0;        // s per exponential
+  double launch_s = 0;       // s per kernel launch
+};
+Rates MakeRates(const HardwareProfile& hw, Precision precision);
+
+// The price of one run of an op (multiply by op.count): the one pricing function every estimator,
+// the planner and the kernel calibration use.
+struct OpSeconds {
+  double compute = 0;  // flops / rate of its kind
+  double memory = 0;   // bytes / bandwidth
+  double exp = 0;      // exponentials / exp rate
+  double launch = 0;   // launches x overhead
+  double comm = 0;     // communication ops: the collective on the links (CollectiveSeconds)
+  // The roofline: the binding one of compute, memory and exp, plus launches; for a
+  // communication op its link time.
+  double Roofline() const;
+};
+OpSeconds PriceOp(const Op& op, const Rates& rates);
+
+// Totals of one optimizer step on one device per op kind, and the roofline time on a hardware.
+// Forward/backward totals cover every micro-step; communication is kept apart by overlap class.
 struct StepCounts {
   std::array<double, kNumOpKinds> flops{}, bytes{}, exps{}, launches{};
-  double model_flops = 0;  // 6 N T + attention FLOPs (the FLOP-only baseline's count)
-  double roofline_s = 0;   // sum over ops of max(flops/rate, bytes/bandwidth, exps/exp rate)
+  double model_flops = 0;           // (6 N T + attention FLOPs) per device: the FLOP-only count
+  double compute_roofline_s = 0;    // forward + backward ops under the roofline
+  double forward_roofline_s = 0;    // of which the forward's
+  double optimizer_roofline_s = 0;  // the optimizer's op
+  std::array<double, kNumOverlaps> comm_s{};  // link seconds by overlap class
+  double micro_steps = 1, stages = 1, layers_per_stage = 1;
+  double roofline_s = 0;  // the roofline estimator's step (see ExposedCommSeconds)
   double TotalFlops() const;
   double TotalBytes() const;
   double TotalExps() const;
   double TotalLaunches() const;
+  double CommSeconds() const;  // every communication op's link time
+  // 1F1B: the step takes (m + p - 1) micro-steps' time for m micro-batches on p stages.
+  double BubbleFactor() const { return (micro_steps + stages - 1) / micro_steps; }
 };
-// No validation (the caller validated the shape); no allocation.
+// No validation (the caller validated the shape and layout); no allocation.
 StepCounts CountStep(const ModelShape& shape, const HardwareProfile& hw);
+StepCounts CountStep(const ModelShape& shape, const ParallelLayout& layout,
+                     const HardwareProfile& hw);
+// The two halves of CountStep, for the layout search: the forward/backward ops (which the
+// sharding does not change), then the optimizer and communication ops, then the totals.
+StepCounts CountCompute(const ModelShape& shape, const ParallelLayout& layout, const Rates& rates);
+void AddStepOps(const ModelShape& shape, const ParallelLayout& layout, const Rates& rates,
+                StepCounts* counts);
 
-// Seconds of one op on `hw` under the roofline: max(flops / rate(kind), bytes / bandwidth,
-// exps / exp rate) + launches * launch overhead, times op.count.
+// Communication time left on the critical path. Each class's link seconds (times `multiplier`)
+// hide under the compute they overlap with, scaled by `overlap` (1: all of it usable): exposed =
+// max(0, C - overlap X) + C / (layers per stage + 1), the second term the last layer's bucket or
+// the first layer's gather, which nothing hides. `compute_s` is the step's forward + backward
+// compute time under the estimator (all micro-steps, no bubble). A template so that the fit can
+// differentiate it (Ceres Jets); one definition for prediction and residual.
+template <typename T>
+T ExposedComm(const StepCounts& c, const T& compute_s, const T& multiplier, const T& overlap) {
+  double total = 0;
+  for (double x : c.comm_s) total += x;
+  if (total <= 0) return T(0);
+  const double fwd_share =
+      c.compute_roofline_s > 0 ? c.forward_roofline_s / c.compute_roofline_s : 0.5;
+  const T x_fwd = overlap * compute_s * fwd_share;
+  const T x_bwd = overlap * compute_s * (1 - fwd_share);
+  const double tail = 1.0 / (c.layers_per_stage + 1);
+  auto hidden = [&](Overlap o, const T& under) -> T {
+    const double raw = c.comm_s[static_cast<std::size_t>(o)];
+    if (raw <= 0) return T(0);
+    const T comm = multiplier * raw;
+    const T excess = comm - under;
+    return (excess > T(0) ? excess : T(0)) + comm * tail;
+  };
+  return multiplier * c.comm_s[static_cast<std::size_t>(Overlap::kExposed)] +
+         hidden(Overlap::kForward, x_fwd) + hidden(Overlap::kBackward, x_bwd) +
+         hidden(Overlap::kFirstForward, x_fwd / c.micro_steps) +
+         hidden(Overlap::kLastBackward, x_bwd / c.micro_steps);
+}
+inline double ExposedCommSeconds(const StepCounts& c, double compute_s, double multiplier,
+                                 double overlap) {
+  return ExposedComm<double>(c, compute_s, multiplier, overlap);
+}
+
+// Seconds of one op on `hw` under the roofline (PriceOp(...).Roofline() x op.count).
 double RooflineOpSeconds(const Op& op, const HardwareProfile& hw);
 
 // Coefficients of the calibrated estimator. For the forward and backward ops:
@@ -66,6 +140,10 @@ struct TimeModel {
   // Memory copies: t = c0 + c1 * bytes. Unfitted: c1 = 1 / bandwidth.
   double memcopy_c0_s = 0, memcopy_s_per_byte = 0;
   CalibratedCoefficients calibrated;
+  // Communication (roofline and calibrated): link seconds x comm_multiplier, hidden under the
+  // compute they overlap with at comm_overlap efficiency (see ExposedCommSeconds). Unfitted: the
+  // datasheet links and 0.8 (NCCL kernels share the SMs with the compute they hide under).
+  double comm_multiplier = 1, comm_overlap = 0.8;
   std::array<bool, kNumEstimators> fitted{};         // which estimators were fitted to runs
   EstimatorKind best = EstimatorKind::kRoofline;     // the default estimator of this model
   nlohmann::json report = nlohmann::json::object();  // the fit report, kept with the model
@@ -79,10 +157,21 @@ TimeModel DefaultTimeModel(const HardwareProfile& hw, double mfu = 0.4);
 
 // Predicted seconds per step. Throws InputError if `e` is not available in `model`.
 double PredictStepSeconds(const TimeModel& model, const ModelShape& shape, EstimatorKind e);
+double PredictStepSeconds(const TimeModel& model, const ModelShape& shape,
+                          const ParallelLayout& layout, EstimatorKind e);
 // The same from precomputed counts (fast path).
 double PredictFromCounts(const TimeModel& model, const StepCounts& counts, EstimatorKind e);
-// Seconds of each op under estimator e, in the order of BuildWorkload's ops (for --explain).
+// Seconds of each op under estimator e, in the order of BuildWorkload's ops (for --explain):
+// compute ops share the step's compute time (bubble included); communication ops show their
+// link time (exposed or not: see StepExplanation).
 std::vector<double> ExplainOpSeconds(const TimeModel& model, const Workload& wl, EstimatorKind e);
+// The step's time in parts under estimator e.
+struct StepExplanation {
+  double total_s = 0, fixed_s = 0, compute_s = 0, bubble_s = 0, optimizer_s = 0;
+  double comm_s = 0;          // every collective's link time
+  double exposed_comm_s = 0;  // of it, on the critical path
+};
+StepExplanation ExplainStep(const TimeModel& model, const Workload& wl, EstimatorKind e);
 
 nlohmann::json TimeModelToJson(const TimeModel& model);
 TimeModel TimeModelFromJson(const nlohmann::json& doc, const std::string& where);

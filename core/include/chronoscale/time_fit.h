@@ -12,7 +12,8 @@
 namespace chronoscale {
 
 struct StepRun {
-  ModelShape shape;
+  ModelShape shape;  // batch: the global batch (sequences per optimizer step)
+  ParallelLayout layout;
   double step_s = 0;
   int line = 0;  // line in the runs file (for messages)
 };
@@ -24,9 +25,17 @@ struct RunsFile {
 };
 
 // Reads a runs CSV (columns d_model, n_layers, n_heads, d_ff, seq_len, batch, vocab, step_ms;
-// optional attention, features, n_kv_heads, mlp, norm, positions, tied, bias, checkpointing,
-// precision, status). Errors name file:line:column.
-RunsFile ReadStepRuns(const std::string& path);
+// optional attention, features, n_kv_heads, mlp, norm, positions, tied, bias, checkpointing
+// (none|selective|full, or true/false), precision, status, and the layout columns of
+// LayoutFromRow). step_ms is one optimizer step. Errors name file:line:column.
+// `gpus_per_node` is the hardware's (0: unknown), used where the file has no such column.
+RunsFile ReadStepRuns(const std::string& path, int64_t gpus_per_node = 0);
+// The parallel layout of one row: devices (default 1), gpus_per_node (default: the argument),
+// tp and pp (default 1), sharding (none|zero1|zero2|zero3|fsdp|hybrid; default none),
+// micro_batch and grad_accum (either or both; without both, one micro-step per step); batch is
+// the global batch. A row whose numbers disagree is an InputError naming the row.
+ParallelLayout LayoutFromRow(const CsvTable& table, std::size_t row, const ModelShape& shape,
+                             int64_t gpus_per_node);
 // Reads one shape per row from a CSV (the same columns, step_ms optional).
 std::vector<ModelShape> ReadShapes(const CsvTable& table);
 ModelShape ShapeFromRow(const CsvTable& table, std::size_t row);

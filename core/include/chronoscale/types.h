@@ -20,6 +20,16 @@ enum class MlpKind { kGelu = 0, kSwiGlu };
 enum class NormKind { kLayerNorm = 0, kRmsNorm };
 enum class PositionKind { kLearned = 0, kRotary };
 enum class Optimizer { kAdamW = 0, kSgd };
+// Activation checkpointing (Korthikanti et al. 2022): none; selective (recompute only the
+// attention core's score/softmax part in the backward, which flash attention does anyway); full
+// (keep only each layer's input and recompute the layer's forward in the backward).
+enum class Checkpointing { kNone = 0, kSelective, kFull };
+// How data-parallel replicas hold model states (Rajbhandari et al. 2020, ZeRO): none (DDP:
+// replicated, gradients all-reduced), zero1 (optimizer state sharded), zero2 (+ gradients),
+// zero3 / FSDP full shard (+ weights, gathered per layer), hybrid (FSDP HYBRID_SHARD: zero3
+// within a node, replicated across nodes).
+enum class Sharding { kNone = 0, kZero1, kZero2, kZero3, kHybrid };
+inline constexpr std::size_t kNumShardings = 5;
 
 std::string ToString(Precision p);
 std::string ToString(AttentionKind a);
@@ -27,6 +37,8 @@ std::string ToString(MlpKind m);
 std::string ToString(NormKind n);
 std::string ToString(PositionKind p);
 std::string ToString(Optimizer o);
+std::string ToString(Checkpointing c);
+std::string ToString(Sharding s);
 
 // Parse a name (case-insensitive); return false when unknown. Aliases: attention "softmax" and
 // "naive"; "favor", "favor-orth", "favor-hyp", "optimal" and "performer" are all kFavor;
@@ -37,6 +49,10 @@ bool Parse(std::string_view text, MlpKind* out);
 bool Parse(std::string_view text, NormKind* out);
 bool Parse(std::string_view text, PositionKind* out);
 bool Parse(std::string_view text, Optimizer* out);
+// "none", "selective", "full"; "true"/"1"/"yes" mean full and "false"/"0"/"no" none (older files).
+bool Parse(std::string_view text, Checkpointing* out);
+// "none" (alias "ddp"), "zero1", "zero2", "zero3" (alias "fsdp"), "hybrid" (alias "hsdp").
+bool Parse(std::string_view text, Sharding* out);
 
 // The canonical names of each enum, for help texts and combo boxes.
 std::vector<std::string> PrecisionNames();

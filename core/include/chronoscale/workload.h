@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "chronoscale/parallel.h"
 #include "chronoscale/shape.h"
 #include "chronoscale/types.h"
 
@@ -22,8 +23,21 @@ enum class OpKind {
   kLoss,         // softmax cross-entropy over the vocabulary
   kEmbedding,    // token and position gathers and their scatter-add backward
   kOptimizer,    // AdamW / SGD update
+  kCommunication,  // collectives and pipeline sends between devices (priced on the links)
 };
-inline constexpr std::size_t kNumOpKinds = 8;
+inline constexpr std::size_t kNumOpKinds = 9;
+
+// Communication ops: the collective and what compute it can run under.
+enum class Collective { kAllReduce = 0, kReduceScatter, kAllGather, kSendRecv };
+// kExposed: on the critical path (tensor-parallel collectives, pipeline sends). kForward /
+// kBackward: prefetched or bucketed under the forward / backward of the micro-steps it runs in
+// (FSDP all-gathers and reduce-scatters). kFirstForward / kLastBackward: once per optimizer step,
+// under the first micro-step's forward (ZeRO's parameter all-gather) or the last micro-step's
+// backward (DDP's bucketed all-reduce).
+enum class Overlap { kExposed = 0, kForward, kBackward, kFirstForward, kLastBackward };
+inline constexpr std::size_t kNumOverlaps = 5;
+std::string ToString(Collective c);
+std::string ToString(Overlap o);
 enum class Phase { kForward = 0, kBackward, kOptimizer };
 inline constexpr std::size_t kNumPhases = 3;
 
@@ -43,6 +57,13 @@ struct Op {
   double exps = 0;                         // exponentials (softmax, random features, GELU's tanh)
   double launches = 0;                     // kernel launches
   Precision precision = Precision::kBf16;  // precision of its arithmetic (matmul rate)
+  // Communication ops only (kind kCommunication; their bytes_read/written stay 0: the traffic
+  // is on the links, not in device memory):
+  Collective collective = Collective::kAllReduce;
+  double comm_bytes = 0;       // the message: the whole tensor reduced, gathered or sent
+  int64_t group = 1;           // devices in the collective
+  int64_t group_per_node = 1;  // of them, how many share a node (the rest is across nodes)
+  Overlap overlap = Overlap::kExposed;
 
   double Bytes() const { return bytes_read + bytes_written; }
 };
@@ -55,6 +76,7 @@ struct Totals {
 
 struct Workload {
   ModelShape shape;
+  ParallelLayout layout;  // the device whose ops these are
   std::vector<Op> ops;  // per-layer ops appear once with count = n_layers
   Totals total;
   std::array<Totals, kNumOpKinds> by_kind;
@@ -64,6 +86,9 @@ struct Workload {
 
 // Builds the accounting for one training step of `shape` (validated first; InputError if bad).
 Workload BuildWorkload(const ModelShape& shape);
+// The ops of one device of the fullest pipeline stage under `layout` (layout.h): the forward and
+// backward of every micro-step, the optimizer's share and the communication ops.
+Workload BuildWorkload(const ModelShape& shape, const ParallelLayout& layout);
 
 // The same ops without allocation: calls sink(op) for each op (count already set). The fast path
 // of the estimators and the planner.
@@ -88,7 +113,7 @@ struct MemoryEstimate {
   const char* peak = "at the loss";  // or "end of backward"
   double Total() const { return weights + grads + optimizer + activations + logits + workspace; }
 };
-MemoryEstimate EstimateMemory(const ModelShape& shape);
+MemoryEstimate EstimateMemory(const ModelShape& shape);  // one device (layout.h: any layout)
 
 }  // namespace chronoscale
 

@@ -53,6 +53,35 @@ inline StepDims MakeDims(const ModelShape& s) {
   return k;
 }
 
+// The optimizer's op for the whole model (one step).
+inline Op OptimizerOp(const ModelShape& shape, const StepDims& k) {
+  const double P = shape.Params();
+  const bool learned = shape.positions == PositionKind::kLearned;
+  const double tensors = k.L * (k.lin_tensors + 2 * k.norm_tensors) + k.norm_tensors + 1 +
+                         (learned ? 1 : 0) + (shape.tied_embeddings ? 0 : 1);
+  Op op;
+  op.kind = OpKind::kOptimizer;
+  op.phase = Phase::kOptimizer;
+  op.precision = k.mm;
+  op.launches = tensors;
+  const double w = k.w;
+  if (shape.optimizer == Optimizer::kAdamW) {
+    // fused AdamW: reads param, grad, m, v; writes param, m, v (fp32): 28 bytes per parameter.
+    // The multi-tensor kernels are launched per group, but each parameter tensor costs host
+    // time; one launch per tensor models that.
+    op.name = "adamw";
+    op.flops = 12 * P;
+    op.bytes_read = 4 * w * P;
+    op.bytes_written = 3 * w * P;
+  } else {
+    op.name = "sgd_momentum";
+    op.flops = 4 * P;
+    op.bytes_read = 3 * w * P;
+    op.bytes_written = 2 * w * P;
+  }
+  return op;
+}
+
 }  // namespace internal
 
 template <typename Sink>
@@ -227,7 +256,15 @@ void ForEachOp(const ModelShape& shape, Sink&& sink) {
   emit("final_norm_bwd", OpKind::kNorm, B, false, 1, 10 * T * d,
        2 * T * d * r + T * norm_stats + d * w, T * d * r + 2 * d * w, 0, 2);
 
-  if (shape.checkpointing) layer_forward(B);  // recompute each layer's forward in the backward
+  if (shape.checkpointing == Checkpointing::kFull) {
+    layer_forward(B);  // recompute each layer's forward in the backward
+  } else if (shape.checkpointing == Checkpointing::kSelective &&
+             shape.attention != AttentionKind::kFlash) {
+    // Selective (Korthikanti et al. 2022): recompute only the attention core; flash attention's
+    // backward recomputes its scores anyway, so there selective costs nothing extra.
+    emit("attention_recompute", OpKind::kAttention, B, true, L, att_flops, att_read, att_write,
+         att_exps, att_launch);
+  }
 
   // Per layer, in reverse order.
   emit("residual_grad_accumulate", OpKind::kElementwise, B, true, L, 2 * T * d, 4 * T * d * r,
@@ -283,19 +320,7 @@ void ForEachOp(const ModelShape& shape, Sink&& sink) {
        V * d * w + T * d * w + (learned ? k.s * d * w : 0), 0, learned ? 8 : 6);
 
   // ---------------------------------------------------------------- optimizer
-  const double P = shape.Params();
-  const double tensors = L * (k.lin_tensors + 2 * k.norm_tensors) + k.norm_tensors + 1 +
-                         (learned ? 1 : 0) + (shape.tied_embeddings ? 0 : 1);
-  if (shape.optimizer == Optimizer::kAdamW) {
-    // fused AdamW: reads param, grad, m, v; writes param, m, v (fp32): 28 bytes per parameter.
-    // The multi-tensor kernels are launched per group, but each parameter tensor costs host
-    // time; one launch per tensor models that.
-    emit("adamw", OpKind::kOptimizer, Phase::kOptimizer, false, 1, 12 * P, 4 * w * P, 3 * w * P, 0,
-         tensors);
-  } else {
-    emit("sgd_momentum", OpKind::kOptimizer, Phase::kOptimizer, false, 1, 4 * P, 3 * w * P,
-         2 * w * P, 0, tensors);
-  }
+  sink(internal::OptimizerOp(shape, k));
 }
 
 }  // namespace chronoscale

@@ -106,7 +106,10 @@ struct Breakdown {
   std::array<std::array<double, kNumPhases>, kNumOpKinds> seconds{};  // [kind][phase]
   double total_s = 0;
 };
-Breakdown StepBreakdown(const TimeModel& model, const ModelShape& shape, EstimatorKind estimator);
+// `layout`: the device's parallel layout (nullptr: one device); communication ops show their link
+// time under the kind "communication".
+Breakdown StepBreakdown(const TimeModel& model, const ModelShape& shape, EstimatorKind estimator,
+                        const ParallelLayout* layout = nullptr);
 
 // ---------------------------------------------------------------------------------------------
 // Loss-law fit: runs grouped by model size, with the law's curve L(N, D) for each group.

@@ -43,7 +43,7 @@ QChart* MakeLawCurvesChart(const LossLaw& law, const std::vector<double>& sizes,
 QChart* MakeTimeFitChart(const std::vector<StepRun>& runs, const TimeFitSummary& fit);
 // (4) Step-time breakdown of one shape: stacked bars by phase, one set per op kind.
 QChart* MakeBreakdownChart(const TimeModel& model, const ModelShape& shape,
-                           EstimatorKind estimator);
+                           EstimatorKind estimator, const ParallelLayout* layout = nullptr);
 // (5) Roofline: bandwidth slope and compute ceilings of `hw`; the ops of `shape` placed on it
 // when given.
 QChart* MakeRooflineChart(const HardwareProfile& hw, const ModelShape* shape = nullptr);
@@ -65,7 +65,7 @@ void RenderLossFit(const std::vector<LossRun>& runs, const LossLaw& law, const s
 void RenderTimeFit(const std::vector<StepRun>& runs, const TimeFitSummary& fit,
                    const std::string& path);
 void RenderBreakdown(const TimeModel& model, const ModelShape& shape, EstimatorKind estimator,
-                     const std::string& path);
+                     const std::string& path, const ParallelLayout* layout = nullptr);
 void RenderRoofline(const HardwareProfile& hw, const ModelShape* shape, const std::string& path);
 void RenderAttention(const std::vector<AttentionCurve>& curves, const std::string& path,
                      const std::string& title = "");

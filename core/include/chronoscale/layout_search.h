@@ -1,0 +1,48 @@
+// The layout search: for one shape and a device count, the fastest legal parallel layout that
+// fits in memory (SCIENCE.md, cluster step time). The planner runs it for every shape; estimate
+// for one.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "chronoscale/layout.h"
+#include "chronoscale/step_time.h"
+
+namespace chronoscale {
+
+struct LayoutSearchOptions {
+  int64_t devices = 1;
+  int64_t gpus_per_node = 1;  // resolved (the profile's or the user's)
+  LayoutPins pins;            // parts the user fixed
+  // Bytes per device the job may use (capacity - reserve); <= 0: unknown, everything fits.
+  double usable_bytes = 0;
+  EstimatorKind estimator = EstimatorKind::kRoofline;
+};
+
+struct LayoutChoice {
+  bool legal = false;  // some layout satisfies every divisibility rule
+  bool fits = false;   // and fits in memory
+  ModelShape shape;    // the input with the chosen checkpointing
+  ParallelLayout layout;
+  StepCounts counts;
+  double step_s = 0;
+  MemoryEstimate memory;
+  std::string why_not;  // empty when it fits
+  int evaluated = 0;    // layouts priced
+};
+
+// The fastest fitting layout. Tried: tp in powers of two inside a node dividing heads, kv heads
+// and d_ff; pp dividing the layers; every sharding (hybrid where data parallelism spans nodes);
+// micro-batches dividing the replica's batch (largest first: without a pipeline a smaller one is
+// only slower, so the search stops at the first that fits); checkpointing none, then selective
+// (where it saves memory), then full, each only when the lighter one fits nowhere. When nothing
+// fits, the legal layout with the least memory, with why_not saying so.
+LayoutChoice ChooseLayout(const ModelShape& shape, const LayoutSearchOptions& options,
+                          const TimeModel& model);
+
+// Default reserve per device for the CUDA context, NCCL buffers and allocator fragmentation:
+// 1 GiB + 5% of the capacity, at most half of it (see README: memory reserve).
+double DefaultMemoryReserve(double capacity_bytes);
+
+}  // namespace chronoscale

@@ -1,0 +1,204 @@
+#include "chronoscale/layout_search.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "chronoscale/error.h"
+
+namespace chronoscale {
+namespace {
+
+constexpr double kGiB = 1073741824.0;
+
+std::vector<int64_t> DivisorsDescending(int64_t n) {
+  std::vector<int64_t> lo, hi;
+  for (int64_t i = 1; i * i <= n; ++i) {
+    if (n % i != 0) continue;
+    lo.push_back(i);
+    if (i != n / i) hi.push_back(n / i);
+  }
+  std::vector<int64_t> out(hi.begin(), hi.end());
+  for (auto it = lo.rbegin(); it != lo.rend(); ++it) out.push_back(*it);
+  return out;
+}
+
+}  // namespace
+
+double DefaultMemoryReserve(double capacity_bytes) {
+  // never more than half of a (small) device
+  return capacity_bytes > 0 ? std::min(kGiB + 0.05 * capacity_bytes, 0.5 * capacity_bytes) : 0;
+}
+
+LayoutChoice ChooseLayout(const ModelShape& shape, const LayoutSearchOptions& o,
+                          const TimeModel& model) {
+  LayoutChoice best;
+  best.shape = shape;
+  best.step_s = std::numeric_limits<double>::infinity();
+  const LayoutPins& pins = o.pins;
+  const Rates rates = MakeRates(model.hardware, shape.precision);
+  const bool bounded = o.usable_bytes > 0;
+  double least_memory = std::numeric_limits<double>::infinity();
+  LayoutChoice smallest;  // the legal layout with the least memory, when nothing fits
+  std::string why_illegal;
+
+  std::vector<int64_t> tps;
+  if (pins.tp) {
+    tps.push_back(pins.tp);
+  } else {
+    for (int64_t t = 1; t <= o.gpus_per_node && t <= o.devices; t *= 2) tps.push_back(t);
+  }
+  std::vector<Checkpointing> ckpts;
+  if (pins.has_checkpointing) {
+    ckpts.push_back(pins.checkpointing);
+  } else {
+    ckpts.push_back(shape.checkpointing);
+    if (shape.checkpointing == Checkpointing::kNone) {
+      if (shape.attention == AttentionKind::kNaive) ckpts.push_back(Checkpointing::kSelective);
+      ckpts.push_back(Checkpointing::kFull);
+    }
+  }
+
+  for (int64_t tp : tps) {
+    if (o.gpus_per_node % tp != 0 || shape.n_heads % tp != 0 || shape.KvHeads() % tp != 0 ||
+        shape.d_ff % tp != 0) {
+      if (why_illegal.empty())
+        why_illegal = fmt::format("tp {} does not divide heads, kv heads, d_ff or the node", tp);
+      continue;
+    }
+    std::vector<int64_t> pps;
+    if (pins.pp) {
+      pps.push_back(pins.pp);
+    } else {
+      for (int64_t p = 1; p <= shape.n_layers; ++p) {
+        if (shape.n_layers % p == 0 && o.devices % (tp * p) == 0) pps.push_back(p);
+      }
+    }
+    for (int64_t pp : pps) {
+      if (shape.n_layers % pp != 0 || o.devices % (tp * pp) != 0) {
+        if (why_illegal.empty())
+          why_illegal = fmt::format("pp {} must divide the {} layers and devices / tp",
+                                    pp, shape.n_layers);
+        continue;
+      }
+      const int64_t dp = o.devices / (tp * pp);
+      if (pins.dp && pins.dp != dp) {
+        if (why_illegal.empty())
+          why_illegal = fmt::format("dp {} != devices / (tp x pp) = {}", pins.dp, dp);
+        continue;
+      }
+      if (shape.batch % dp != 0) {
+        if (why_illegal.empty())
+          why_illegal = fmt::format("the global batch {} does not split over dp {}",
+                                    shape.batch, dp);
+        continue;
+      }
+      const int64_t replica = shape.batch / dp;
+      std::vector<int64_t> micros;
+      if (pins.micro_batch) {
+        micros.push_back(pins.micro_batch);
+      } else if (pins.grad_accum) {
+        if (replica % pins.grad_accum == 0) micros.push_back(replica / pins.grad_accum);
+      } else {
+        micros = DivisorsDescending(replica);
+      }
+      std::vector<Sharding> shardings;
+      ParallelLayout probe;
+      probe.devices = o.devices;
+      probe.gpus_per_node = o.gpus_per_node;
+      probe.tp = tp;
+      probe.pp = pp;
+      if (pins.has_sharding) {
+        shardings.push_back(pins.sharding);
+      } else {
+        shardings.push_back(Sharding::kNone);
+        if (dp > 1) {
+          shardings.insert(shardings.end(), {Sharding::kZero1, Sharding::kZero2, Sharding::kZero3});
+          const int64_t in_node = probe.DpPerNode();
+          if (in_node > 1 && in_node < dp) shardings.push_back(Sharding::kHybrid);
+        }
+      }
+      for (Checkpointing ckpt : ckpts) {
+        ModelShape s = shape;
+        s.checkpointing = ckpt;
+        bool found = false;
+        for (int64_t micro : micros) {
+          if (micro < 1 || replica % micro != 0) {
+            if (why_illegal.empty())
+              why_illegal = fmt::format("micro-batch {} does not divide the replica's {} sequences",
+                                        micro, replica);
+            continue;
+          }
+          ParallelLayout l = probe;
+          l.micro_batch = micro;
+          l.grad_accum = replica / micro;
+          if (pins.grad_accum && l.grad_accum != pins.grad_accum) continue;
+          bool counted = false;
+          StepCounts compute;
+          bool fit_here = false;
+          for (Sharding sh : shardings) {
+            l.sharding = sh;
+            const MemoryEstimate mem = EstimateMemory(s, l);
+            const double bytes = mem.Total();
+            const bool fits = !bounded || bytes <= o.usable_bytes;
+            if (!fits) {
+              if (!best.fits && bytes < least_memory) {
+                least_memory = bytes;
+                smallest.legal = true;
+                smallest.shape = s;
+                smallest.layout = l;
+                smallest.memory = mem;
+              }
+              continue;
+            }
+            if (!counted) {
+              compute = CountCompute(s, l, rates);
+              counted = true;
+            }
+            StepCounts c = compute;
+            AddStepOps(s, l, rates, &c);
+            const double t = PredictFromCounts(model, c, o.estimator);
+            ++best.evaluated;
+            fit_here = true;
+            if (t < best.step_s) {
+              best.legal = best.fits = true;
+              best.shape = s;
+              best.layout = l;
+              best.counts = c;
+              best.step_s = t;
+              best.memory = mem;
+            }
+          }
+          if (fit_here) found = true;
+          if (fit_here && pp == 1) break;  // a smaller micro-batch is only slower
+        }
+        if (found) break;  // heavier checkpointing is only slower
+      }
+    }
+  }
+  if (best.fits) {
+    best.why_not.clear();
+    return best;
+  }
+  if (smallest.legal) {
+    const Rates r = rates;
+    StepCounts c = CountCompute(smallest.shape, smallest.layout, r);
+    AddStepOps(smallest.shape, smallest.layout, r, &c);
+    smallest.counts = c;
+    smallest.step_s = PredictFromCounts(model, c, o.estimator);
+    smallest.evaluated = best.evaluated;
+    smallest.why_not = fmt::format("memory {:.1f} GiB > {:.1f} GiB usable per device even at {}",
+                                   least_memory / kGiB, o.usable_bytes / kGiB,
+                                   Describe(smallest.layout));
+    return smallest;
+  }
+  best.legal = false;
+  best.why_not = fmt::format("no legal layout on {} devices: {}", o.devices,
+                             why_illegal.empty() ? "nothing divides evenly" : why_illegal);
+  return best;
+}
+
+}  // namespace chronoscale
