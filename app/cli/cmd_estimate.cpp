@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <map>
 
 #include <chronoscale/error.h>
 #include <chronoscale/hf_config.h>
@@ -150,10 +151,32 @@ void Run(const EstimateOptions& o, const CLI::App* sub) {
     if (o.explain) throw InputError("--explain works on one shape; drop --shapes or --explain");
     const CsvTable table = ReadCsv(o.shapes_csv);
     const std::vector<ModelShape> shapes = ReadShapes(table);
+    // Rows may name their hardware (a preset or profile): the model is retargeted to it.
+    std::map<std::string, std::pair<TimeModel, double>> per_hw;  // model, usable bytes
+    per_hw.emplace("", std::make_pair(model, MakeSearch(o.cluster, o.shape, nullptr, model, e)
+                                                 .usable_bytes));
+    const int hw_col = table.Column("hardware");
+    std::vector<const std::pair<TimeModel, double>*> row_model;
     std::vector<ParallelLayout> layouts;
-    for (std::size_t r = 0; r < shapes.size(); ++r)
-      layouts.push_back(LayoutFromRow(table, r, shapes[r], model.hardware.gpus_per_node));
-    const double usable = MakeSearch(o.cluster, o.shape, nullptr, model, e).usable_bytes;
+    for (std::size_t r = 0; r < shapes.size(); ++r) {
+      std::string name = hw_col >= 0 ? table.Text(r, hw_col) : "";
+      if (name == model.hardware.name) name.clear();
+      auto it = per_hw.find(name);
+      if (it == per_hw.end()) {
+        HardwareProfile h;
+        try {
+          h = LoadHardware(name);
+        } catch (const InputError& err) {
+          throw InputError(fmt::format("{}: {}", table.Where(r, hw_col), err.what()));
+        }
+        TimeModel m = Retarget(model, h);
+        const double usable = MakeSearch(o.cluster, o.shape, nullptr, m, e).usable_bytes;
+        it = per_hw.emplace(name, std::make_pair(std::move(m), usable)).first;
+      }
+      row_model.push_back(&it->second);
+      layouts.push_back(
+          LayoutFromRow(table, r, shapes[r], it->second.first.hardware.gpus_per_node));
+    }
     const int step_col = table.Column("step_ms");
     nlohmann::json rows = nlohmann::json::array();
     std::string csv;
@@ -168,8 +191,9 @@ void Run(const EstimateOptions& o, const CLI::App* sub) {
     std::vector<double> errors;
     for (std::size_t r = 0; r < shapes.size(); ++r) {
       const ModelShape& s = shapes[r];
-      const double t = PredictStepSeconds(model, s, layouts[r], e);
+      const double t = PredictStepSeconds(row_model[r]->first, s, layouts[r], e);
       const double mem = EstimateMemory(s, layouts[r]).Total();
+      const double usable = row_model[r]->second;
       const bool fits = usable <= 0 || mem <= usable;
       for (std::size_t c = 0; c < table.header.size(); ++c)
         csv += (c ? "," : "") + CsvCell(table.rows[r][c]);

@@ -150,8 +150,8 @@ void ValidateLayout(const ModelShape& s, const ParallelLayout& l, const std::str
                            s.KvHeads()));
   }
   if (s.d_ff % l.tp != 0) throw fail(fmt::format("tp {} must divide d_ff {}", l.tp, s.d_ff));
-  if (s.n_layers % l.pp != 0) {
-    throw fail(fmt::format("pp {} must divide the {} layers", l.pp, s.n_layers));
+  if (l.pp > s.n_layers) {
+    throw fail(fmt::format("pp {} is more stages than the {} layers", l.pp, s.n_layers));
   }
   const int64_t per_step = l.micro_batch * l.grad_accum * l.Dp();
   if (per_step != s.batch) {
@@ -273,7 +273,8 @@ double StageParams(const ModelShape& s, int64_t pp) {
       v * d + (s.positions == PositionKind::kLearned ? static_cast<double>(s.seq_len) * d : 0);
   const double final_norm = s.norm == NormKind::kLayerNorm && s.bias ? 2 * d : d;
   const double last = v * d + final_norm;  // the LM head (a copy of the embedding when tied)
-  return static_cast<double>(s.n_layers / pp) * s.LayerParams() + std::max(first, last);
+  const double layers = static_cast<double>((s.n_layers + pp - 1) / pp);
+  return layers * s.LayerParams() + std::max(first, last);
 }
 
 MemoryEstimate EstimateMemory(const ModelShape& shape, const ParallelLayout& given) {
@@ -283,7 +284,7 @@ MemoryEstimate EstimateMemory(const ModelShape& shape, const ParallelLayout& giv
   micro.batch = layout.micro_batch;
   const internal::StepDims k = internal::MakeDims(micro);
   const double split = static_cast<double>(layout.tp);
-  const double layers = k.L / static_cast<double>(layout.pp);
+  const double layers = static_cast<double>(LayersPerStage(shape, layout));
   const double T = k.T, d = k.d, r = k.r, a = k.a;
 
   double activations = layers * ActivationBytesPerLayer(micro, layout.tp, shape.checkpointing);

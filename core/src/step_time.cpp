@@ -127,7 +127,7 @@ StepCounts CountCompute(const ModelShape& shape, const ParallelLayout& layout, c
   StepCounts c;
   c.micro_steps = static_cast<double>(layout.grad_accum);
   c.stages = static_cast<double>(layout.pp);
-  c.layers_per_stage = static_cast<double>(shape.n_layers / layout.pp);
+  c.layers_per_stage = static_cast<double>(LayersPerStage(shape, layout));
   ForEachComputeOp(shape, layout, [&](const Op& op) { Accumulate(op, rates, &c); });
   return c;
 }
@@ -203,6 +203,19 @@ void CalibratedParts(const CalibratedCoefficients& k, const StepCounts& c, doubl
 }
 
 }  // namespace
+
+TimeModel Retarget(const TimeModel& model, const HardwareProfile& hw) {
+  TimeModel m = model;
+  const double mm = model.hardware.MatmulRate(Precision::kBf16) / hw.MatmulRate(Precision::kBf16);
+  const double bw = model.hardware.mem_bandwidth_bytes_per_s / hw.mem_bandwidth_bytes_per_s;
+  m.hardware = hw;
+  m.flops_s_per_flop *= mm;
+  m.memcopy_s_per_byte *= bw;
+  m.calibrated.matmul_s_per_flop *= mm;
+  m.calibrated.attention_s_per_flop *= mm;
+  m.calibrated.s_per_byte *= bw;
+  return m;
+}
 
 double PredictFromCounts(const TimeModel& model, const StepCounts& c, EstimatorKind e) {
   switch (e) {

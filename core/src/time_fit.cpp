@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <numeric>
 #include <random>
 
@@ -368,6 +369,8 @@ RunsFile ReadStepRuns(const std::string& path, int64_t gpus_per_node) {
   RunsFile out;
   const int step_col = t.RequireColumn("step_ms");
   const int status_col = t.Column("status");
+  const int hw_col = t.Column("hardware");
+  std::map<std::string, int64_t> per_node;  // gpus_per_node of each row's hardware
   for (std::size_t r = 0; r < t.rows.size(); ++r) {
     if (status_col >= 0 && t.Text(r, status_col) != "ok") {
       ++out.skipped;
@@ -375,7 +378,20 @@ RunsFile ReadStepRuns(const std::string& path, int64_t gpus_per_node) {
     }
     StepRun run;
     run.shape = ShapeFromRow(t, r);
-    run.layout = LayoutFromRow(t, r, run.shape, gpus_per_node);
+    int64_t gpn = gpus_per_node;
+    if (hw_col >= 0 && !t.Text(r, hw_col).empty()) {
+      run.hardware = t.Text(r, hw_col);
+      auto it = per_node.find(run.hardware);
+      if (it == per_node.end()) {
+        try {
+          it = per_node.emplace(run.hardware, LoadHardware(run.hardware).gpus_per_node).first;
+        } catch (const InputError& e) {
+          throw InputError(fmt::format("{}: {}", t.Where(r, hw_col), e.what()));
+        }
+      }
+      gpn = it->second;
+    }
+    run.layout = LayoutFromRow(t, r, run.shape, gpn);
     const double ms = t.Number(r, step_col);
     if (!(ms > 0)) {
       throw InputError(fmt::format("{}: step_ms must be positive, found {}", t.Where(r, step_col),
@@ -415,22 +431,37 @@ TimeFitSummary FitTimeModel(const std::vector<StepRun>& runs, const HardwareProf
   summary.model = DefaultTimeModel(hw);
   std::vector<Row> rows;
   std::vector<StepCounts> counts;
-  const double mm_rate = hw.MatmulRate(Precision::kBf16);
+  // Runs may name their own hardware: features are then scaled to that device's rates, so the
+  // fitted multipliers are the device-independent part (see Retarget).
+  std::map<std::string, HardwareProfile> profiles;
+  std::vector<const HardwareProfile*> row_hw;
   for (const auto& run : runs) {
-    const StepCounts c = CountStep(run.shape, run.layout, hw);
+    const HardwareProfile* h = &hw;
+    if (!run.hardware.empty() && run.hardware != hw.name) {
+      auto it = profiles.find(run.hardware);
+      if (it == profiles.end()) it = profiles.emplace(run.hardware, LoadHardware(run.hardware)).first;
+      h = &it->second;
+    }
+    row_hw.push_back(h);
+    const double mm_rate = h->MatmulRate(Precision::kBf16);
+    const StepCounts c = CountStep(run.shape, run.layout, *h);
     counts.push_back(c);
     Row row;
     row.counts = c;
     row.mm = c.flops[static_cast<std::size_t>(OpKind::kMatmul)] / mm_rate;
     row.att = c.flops[static_cast<std::size_t>(OpKind::kAttention)] / mm_rate;
     constexpr auto kOpt = static_cast<std::size_t>(OpKind::kOptimizer);
-    row.bytes = (c.TotalBytes() - c.bytes[kOpt]) / hw.mem_bandwidth_bytes_per_s;
+    row.bytes = (c.TotalBytes() - c.bytes[kOpt]) / h->mem_bandwidth_bytes_per_s;
     constexpr auto kComm = static_cast<std::size_t>(OpKind::kCommunication);
     row.launches = (c.TotalLaunches() - c.launches[kOpt] - c.launches[kComm]) * kLaunchScale_s;
-    row.opt_bytes = c.bytes[kOpt] / hw.mem_bandwidth_bytes_per_s;
+    row.opt_bytes = c.bytes[kOpt] / h->mem_bandwidth_bytes_per_s;
     row.opt_tensors = c.launches[kOpt] * kLaunchScale_s;
     row.flops_model = c.model_flops;
     row.bytes_total = c.TotalBytes();
+    if (h != &hw) {
+      row.flops_model *= hw.MatmulRate(Precision::kBf16) / mm_rate;
+      row.bytes_total *= hw.mem_bandwidth_bytes_per_s / h->mem_bandwidth_bytes_per_s;
+    }
     row.y = run.step_s;
     rows.push_back(row);
   }
@@ -481,9 +512,14 @@ TimeFitSummary FitTimeModel(const std::vector<StepRun>& runs, const HardwareProf
       FitOne(e, rows, all, hw, options, &summary.model);
       summary.model.fitted[static_cast<std::size_t>(e)] = true;
     }
+    // A model fitted for `hw` predicts a run of other hardware retargeted to it.
+    auto predict = [&](const TimeModel& m, std::size_t i) {
+      return row_hw[i] == &hw ? PredictFromCounts(m, counts[i], e)
+                              : PredictFromCounts(Retarget(m, *row_hw[i]), counts[i], e);
+    };
     std::vector<double> in_err, cv_err;
     for (std::size_t i = 0; i < n; ++i) {
-      in_err.push_back(PredictFromCounts(summary.model, counts[i], e) / rows[i].y - 1);
+      in_err.push_back(predict(summary.model, i) / rows[i].y - 1);
     }
     rep.cv_predicted_s.assign(n, 0);
     if (fit) {
@@ -492,11 +528,10 @@ TimeFitSummary FitTimeModel(const std::vector<StepRun>& runs, const HardwareProf
         for (std::size_t j = 0; j < n; ++j) (j % folds == f ? test : train).push_back(order[j]);
         TimeModel fold_model = summary.model;
         FitOne(e, rows, train, hw, options, &fold_model);
-        for (auto i : test) rep.cv_predicted_s[i] = PredictFromCounts(fold_model, counts[i], e);
+        for (auto i : test) rep.cv_predicted_s[i] = predict(fold_model, i);
       }
     } else {
-      for (std::size_t i = 0; i < n; ++i)
-        rep.cv_predicted_s[i] = PredictFromCounts(summary.model, counts[i], e);
+      for (std::size_t i = 0; i < n; ++i) rep.cv_predicted_s[i] = predict(summary.model, i);
     }
     for (std::size_t i = 0; i < n; ++i) cv_err.push_back(rep.cv_predicted_s[i] / rows[i].y - 1);
     const ErrorStats a = AbsStats(in_err), b = AbsStats(cv_err);
@@ -574,6 +609,77 @@ nlohmann::json TimeFitSummary::ToJson() const {
   }
   doc["estimators"] = list;
   return doc;
+}
+
+void SplitByNodes(const std::vector<StepRun>& runs, std::vector<StepRun>* single,
+                  std::vector<StepRun>* multi) {
+  for (const auto& r : runs) {
+    (r.layout.devices <= r.layout.gpus_per_node ? single : multi)->push_back(r);
+  }
+}
+
+std::vector<HoldoutLine> EvaluateHoldout(const TimeFitSummary& fit,
+                                         const std::vector<StepRun>& train,
+                                         const std::vector<StepRun>& test) {
+  const TimeModel& model = fit.model;
+  std::map<std::string, HardwareProfile> profiles;
+  auto hw_of = [&](const StepRun& r) -> const HardwareProfile& {
+    if (r.hardware.empty() || r.hardware == model.hardware.name) return model.hardware;
+    auto it = profiles.find(r.hardware);
+    if (it == profiles.end()) it = profiles.emplace(r.hardware, LoadHardware(r.hardware)).first;
+    return it->second;
+  };
+  auto errors = [&](const std::vector<StepRun>& runs, const auto& predict) {
+    std::vector<double> e;
+    for (const auto& r : runs) e.push_back(predict(r) / r.step_s - 1);
+    return e;
+  };
+  auto signed_median = [](std::vector<double> e) {
+    if (e.empty()) return 0.0;
+    std::sort(e.begin(), e.end());
+    return Median(e);
+  };
+  std::vector<HoldoutLine> out;
+  const TimeModel uncalibrated = DefaultTimeModel(model.hardware);
+  for (EstimatorKind e : {EstimatorKind::kRoofline, EstimatorKind::kFlops, EstimatorKind::kMemcopy,
+                          EstimatorKind::kCalibrated}) {
+    const bool fitted = e == EstimatorKind::kRoofline || model.fitted[static_cast<std::size_t>(e)];
+    if (!fitted) continue;
+    const TimeModel& base = e == EstimatorKind::kRoofline ? uncalibrated : model;
+    auto predict = [&](const StepRun& r) {
+      return PredictStepSeconds(Retarget(base, hw_of(r)), r.shape, r.layout, e);
+    };
+    HoldoutLine line;
+    line.name = e == EstimatorKind::kRoofline ? "roofline (uncalibrated)" : ToString(e);
+    line.train = AbsStats(errors(train, predict));
+    const auto te = errors(test, predict);
+    line.test = AbsStats(te);
+    line.signed_median_test = signed_median(te);
+    if (e == EstimatorKind::kRoofline) line.note = "datasheet rates and links, no fit";
+    if (e == EstimatorKind::kFlops) line.note = "c0 + FLOPs per device x c1, fitted";
+    out.push_back(line);
+  }
+  // The constant-MFU rule: t = model FLOPs per device / (peak x u), u the training runs' median.
+  auto ideal = [&](const StepRun& r) {
+    const HardwareProfile& h = hw_of(r);
+    return CountStep(r.shape, r.layout, h).model_flops / h.MatmulRate(Precision::kBf16);
+  };
+  std::vector<double> mfu;
+  for (const auto& r : train) mfu.push_back(ideal(r) / r.step_s);
+  if (!mfu.empty()) {
+    std::sort(mfu.begin(), mfu.end());
+    const double u = Median(mfu);
+    auto predict = [&](const StepRun& r) { return ideal(r) / u; };
+    HoldoutLine line;
+    line.name = "constant MFU";
+    line.train = AbsStats(errors(train, predict));
+    const auto te = errors(test, predict);
+    line.test = AbsStats(te);
+    line.signed_median_test = signed_median(te);
+    line.note = fmt::format("MFU {:.3f}, the training runs' median", u);
+    out.push_back(line);
+  }
+  return out;
 }
 
 }  // namespace chronoscale

@@ -57,8 +57,8 @@ Workload BuildWorkload(const ModelShape& shape, const ParallelLayout& given) {
     wl.by_phase[static_cast<std::size_t>(op.phase)].Add(op);
     if (op.per_layer) {
       Op one = op;
-      one.count = op.count * static_cast<double>(layout.pp) /
-                  static_cast<double>(shape.n_layers * layout.grad_accum);
+      one.count =
+          op.count / static_cast<double>(LayersPerStage(shape, layout) * layout.grad_accum);
       wl.per_layer.Add(one);
     }
   });

@@ -96,7 +96,7 @@ double StageParams(const ModelShape& shape, int64_t pp);
 
 // The forward and backward ops of one optimizer step on one device of the fullest pipeline
 // stage: ForEachOp's ops for one micro-batch, split by tensor parallelism (every op's FLOPs and
-// bytes / tp; launches stay), per-layer ops for n_layers / pp layers, and counted grad_accum
+// bytes / tp; launches stay), per-layer ops for ceil(n_layers / pp) layers, and counted grad_accum
 // times. The optimizer's op is left out (see ForEachStepOp).
 template <typename Sink>
 void ForEachComputeOp(const ModelShape& shape, const ParallelLayout& layout, Sink&& sink);

@@ -13,7 +13,10 @@ void ForEachComputeOp(const ModelShape& shape, const ParallelLayout& layout, Sin
   ModelShape micro = shape;
   micro.batch = layout.micro_batch;
   const double tp = static_cast<double>(layout.tp);
-  const double per_stage = 1.0 / static_cast<double>(layout.pp);
+  // the fullest stage's share of the per-layer ops (1 without a pipeline)
+  const double per_stage = layout.pp == 1 ? 1.0
+                                          : static_cast<double>(LayersPerStage(shape, layout)) /
+                                                static_cast<double>(shape.n_layers);
   const double m = static_cast<double>(layout.grad_accum);
   ForEachOp(micro, [&](const Op& original) {
     if (original.phase == Phase::kOptimizer) return;
@@ -54,7 +57,7 @@ void ForEachStepOp(const ModelShape& shape, const ParallelLayout& layout, Sink&&
   sink(opt);
 
   const double m = static_cast<double>(layout.grad_accum);
-  const double layers = k.L / static_cast<double>(layout.pp);
+  const double layers = static_cast<double>(LayersPerStage(shape, layout));
   const double t_micro = static_cast<double>(layout.micro_batch) * k.s;
   auto comm = [&](const char* name, Phase phase, Collective c, double bytes, int64_t group,
                   int64_t per_node, Overlap overlap, double count) {

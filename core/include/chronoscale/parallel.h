@@ -33,6 +33,11 @@ struct ParallelLayout {
 std::string Describe(const ParallelLayout& layout);
 // The single-device layout of a shape: the whole batch in one micro-step.
 ParallelLayout SingleDevice(const ModelShape& shape);
+// Layers on the fullest pipeline stage: ceil(n_layers / pp) (Megatron-DeepSpeed allows uneven
+// stages, e.g. BLOOM's 70 layers on 12).
+inline int64_t LayersPerStage(const ModelShape& shape, const ParallelLayout& layout) {
+  return (shape.n_layers + layout.pp - 1) / layout.pp;
+}
 // `layout` with micro_batch filled in where it is 0 (batch / (dp x grad_accum)).
 ParallelLayout Resolve(const ParallelLayout& layout, const ModelShape& shape);
 

@@ -154,6 +154,10 @@ struct TimeModel {
 // A model with no fit: FLOPs at `mfu` of the hardware's peak, memcopy at its bandwidth,
 // roofline; the calibrated estimator is not available.
 TimeModel DefaultTimeModel(const HardwareProfile& hw, double mfu = 0.4);
+// The same fitted multipliers on another device: per-FLOP times scale with the ratio of the
+// matmul rates, per-byte times with the bandwidths; fixed and per-launch times stay. This is
+// how a model fitted on runs from several kinds of GPU (or on one) prices another.
+TimeModel Retarget(const TimeModel& model, const HardwareProfile& hw);
 
 // Predicted seconds per step. Throws InputError if `e` is not available in `model`.
 double PredictStepSeconds(const TimeModel& model, const ModelShape& shape, EstimatorKind e);

@@ -14,6 +14,7 @@ namespace chronoscale {
 struct StepRun {
   ModelShape shape;  // batch: the global batch (sequences per optimizer step)
   ParallelLayout layout;
+  std::string hardware;  // the row's hardware (preset or profile); empty: the fit's
   double step_s = 0;
   int line = 0;  // line in the runs file (for messages)
 };
@@ -27,7 +28,8 @@ struct RunsFile {
 // Reads a runs CSV (columns d_model, n_layers, n_heads, d_ff, seq_len, batch, vocab, step_ms;
 // optional attention, features, n_kv_heads, mlp, norm, positions, tied, bias, checkpointing
 // (none|selective|full, or true/false), precision, status, and the layout columns of
-// LayoutFromRow). step_ms is one optimizer step. Errors name file:line:column.
+// LayoutFromRow, and hardware: a preset or profile per row, for runs from several kinds of
+// GPU). step_ms is one optimizer step. Errors name file:line:column.
 // `gpus_per_node` is the hardware's (0: unknown), used where the file has no such column.
 RunsFile ReadStepRuns(const std::string& path, int64_t gpus_per_node = 0);
 // The parallel layout of one row: devices (default 1), gpus_per_node (default: the argument),
@@ -77,5 +79,22 @@ struct ErrorStats {
   double median = 0, p90 = 0, worst = 0;
 };
 ErrorStats AbsStats(std::vector<double> rel_errors);
+
+// Held-out validation: how a model fitted on `train` predicts `test` (each run on its own
+// hardware), for every estimator the model has, the uncalibrated roofline, and the rule every
+// cluster model must beat: a constant MFU (the median of the training runs' model-FLOPs
+// utilisation) with no fixed time.
+struct HoldoutLine {
+  std::string name;
+  ErrorStats train, test;  // |relative error|
+  double signed_median_test = 0;  // median relative error on test: + over-, - under-predicts
+  std::string note;
+};
+std::vector<HoldoutLine> EvaluateHoldout(const TimeFitSummary& fit,
+                                         const std::vector<StepRun>& train,
+                                         const std::vector<StepRun>& test);
+// The runs on one node (devices <= gpus_per_node) and the rest.
+void SplitByNodes(const std::vector<StepRun>& runs, std::vector<StepRun>* single,
+                  std::vector<StepRun>* multi);
 
 }  // namespace chronoscale
