@@ -58,6 +58,16 @@ constexpr int kSliderSteps = 1000;
 QString Q(const std::string& s) { return QString::fromStdString(s); }
 std::string S(const QString& s) { return s.toStdString(); }
 
+// "dp8 tp8 pp1 zero1 mb1x64 ckpt-full": the chosen layout in one cell.
+std::string LayoutCell(const Candidate& c) {
+  const ParallelLayout& l = c.layout;
+  std::string s = fmt::format("dp{} tp{} pp{}", l.Dp(), l.tp, l.pp);
+  if (l.sharding != Sharding::kNone) s += " " + ToString(l.sharding);
+  s += fmt::format(" mb{}x{}", l.micro_batch, l.grad_accum);
+  if (c.shape.checkpointing != Checkpointing::kNone) s += " ckpt-" + ToString(c.shape.checkpointing);
+  return s;
+}
+
 QSpinBox* IntSpin(const char* name, int lo, int hi, int step = 1) {
   auto* w = new QSpinBox();
   w->setObjectName(QLatin1String(name));
@@ -167,15 +177,16 @@ void MainWindow::buildUi() {
   m_summary->setWordWrap(true);
   m_summary->setTextInteractionFlags(Qt::TextSelectableByMouse);
   lowerLayout->addWidget(m_summary);
-  m_table = new QTableWidget(0, 9);
+  m_table = new QTableWidget(0, 10);
   m_table->setObjectName(QStringLiteral("topTable"));
   m_table->setHorizontalHeaderLabels({tr("d_model"), tr("layers"), tr("heads"), tr("params"),
                                       tr("step ms"), tr("tokens"), tr("loss"), tr("memory GiB"),
-                                      tr("aspect")});
+                                      tr("aspect"), tr("layout")});
   m_table->setEditTriggers(QAbstractItemView::NoEditTriggers);
   m_table->setSelectionBehavior(QAbstractItemView::SelectRows);
   m_table->setSelectionMode(QAbstractItemView::SingleSelection);
   m_table->horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
+  m_table->horizontalHeader()->setSectionResizeMode(9, QHeaderView::ResizeToContents);
   m_table->verticalHeader()->setVisible(false);
   lowerLayout->addWidget(m_table);
   planSplit->addWidget(lower);
@@ -369,7 +380,8 @@ QWidget* MainWindow::buildInputPanel() {
   m_headSize->setSpecialValueText(tr("auto (64 / 128)"));
   m_mlpRatio = DoubleSpin("mlpRatio", 0.25, 64, 2, 0.25);
   m_seq = IntSpin("seq", 1, 1 << 24, 256);
-  m_batch = IntSpin("batch", 1, 1 << 24, 1);
+  m_batch = IntSpin("batch", 0, 1 << 24, 1);
+  m_batch->setSpecialValueText(tr("auto (8 per GPU, <= 4M tokens)"));
   m_vocab = IntSpin("vocab", 1, 1 << 24, 1024);
   m_attention = new QComboBox();
   m_attention->setObjectName(QStringLiteral("attention"));
@@ -693,6 +705,10 @@ void MainWindow::showPlan() {
                .arg(Sci(b.tokens))
                .arg(b.loss, 0, 'f', 4)
                .arg(b.memory_bytes / kGiB, 0, 'f', 1);
+    text += tr(" Layout: %1, checkpointing %2.")
+                .arg(Q(Describe(b.layout)))
+                .arg(Q(ToString(b.shape.checkpointing)));
+    for (const auto& w : p.warnings) text += tr(" <i>%1</i>").arg(Q(w));
     if (std::isfinite(p.flop_based.loss)) {
       text += tr(" FLOP-based answer: d%1 x %2 layers, loss %3 (%4 worse).")
                   .arg(p.flop_based.shape.d_model)
@@ -718,7 +734,8 @@ void MainWindow::showPlan() {
           Sci(c.tokens),
           QString::number(c.loss, 'f', 4),
           QString::number(c.memory_bytes / kGiB, 'f', 1),
-          QString::number(static_cast<double>(c.shape.d_model) / c.shape.n_layers, 'f', 0)};
+          QString::number(static_cast<double>(c.shape.d_model) / c.shape.n_layers, 'f', 0),
+          Q(LayoutCell(c))};
       for (int col = 0; col < cells.size(); ++col) {
         auto* item = new QTableWidgetItem(cells[col]);
         item->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);

@@ -55,7 +55,8 @@ PlanOptions ToPlanOptions(const SessionInputs& in) {
   o.top = in.top;
   o.base = ReferenceShape(1024, 8);
   o.base.seq_len = in.seq_len;
-  o.base.batch = in.batch;
+  // 0: the default global batch for the devices (8 sequences per GPU, at most 4M tokens)
+  o.base.batch = in.batch > 0 ? in.batch : DefaultGlobalBatch(in.devices, in.seq_len);
   o.base.vocab = in.vocab;
   o.base.features = in.features;
   AttentionKind kind;
@@ -122,7 +123,7 @@ SessionInputs SessionFromJson(const nlohmann::json& doc, const std::string& wher
   in.head_size = IntOr(j, "head_size", w, 0, 1e6, in.head_size);
   in.mlp_ratio = JsonNumberOr(j, "mlp_ratio", w, 1e-3, 1e3, in.mlp_ratio);
   in.seq_len = IntOr(j, "seq_len", w, 1, 1e9, in.seq_len);
-  in.batch = IntOr(j, "batch", w, 1, 1e9, in.batch);
+  in.batch = IntOr(j, "batch", w, 0, 1e9, in.batch);
   in.vocab = IntOr(j, "vocab", w, 1, 1e9, in.vocab);
   in.attention = StringOr(j, "attention", w, in.attention);
   in.features = IntOr(j, "features", w, 1, 1e9, in.features);

@@ -24,7 +24,7 @@ struct SessionInputs {
   int64_t head_size = 0;  // 0: the reference rule
   double mlp_ratio = 4;
   int64_t seq_len = 1024;
-  int64_t batch = 8;
+  int64_t batch = 0;  // global; 0: DefaultGlobalBatch for the devices
   int64_t vocab = 32768;
   std::string attention = "flash";
   int64_t features = 256;
