@@ -76,6 +76,21 @@ void BM_Sweep65536(benchmark::State& state) {
 }
 BENCHMARK(BM_Sweep65536)->Unit(benchmark::kMillisecond);
 
+// Issue 12: the default 32k-shape grid with the layout search on a cluster (every admissible
+// shape gets the fastest legal DP/TP/PP/ZeRO/micro-batch/checkpointing layout that fits).
+void BM_PlanCluster(benchmark::State& state) {
+  PlanOptions o;
+  o.hours = 168;
+  o.devices = static_cast<int>(state.range(0));
+  o.gpus_per_node = 8;
+  o.base = ReferenceShape(1024, 1);
+  o.base.batch = DefaultGlobalBatch(o.devices, o.base.seq_len);
+  const TimeModel model = DefaultTimeModel(LoadHardware("h100-sxm"));
+  const LossLaw law = LossLawPreset("epoch");
+  for (auto _ : state) benchmark::DoNotOptimize(Plan(o, model, law).best.loss);
+}
+BENCHMARK(BM_PlanCluster)->Arg(1)->Arg(8)->Arg(64)->Arg(1024)->Unit(benchmark::kMillisecond);
+
 }  // namespace
 
 BENCHMARK_MAIN();

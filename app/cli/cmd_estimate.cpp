@@ -153,8 +153,8 @@ void Run(const EstimateOptions& o, const CLI::App* sub) {
     const std::vector<ModelShape> shapes = ReadShapes(table);
     // Rows may name their hardware (a preset or profile): the model is retargeted to it.
     std::map<std::string, std::pair<TimeModel, double>> per_hw;  // model, usable bytes
-    per_hw.emplace("", std::make_pair(model, MakeSearch(o.cluster, o.shape, nullptr, model, e)
-                                                 .usable_bytes));
+    per_hw.emplace(
+        "", std::make_pair(model, MakeSearch(o.cluster, o.shape, nullptr, model, e).usable_bytes));
     const int hw_col = table.Column("hardware");
     std::vector<const std::pair<TimeModel, double>*> row_model;
     std::vector<ParallelLayout> layouts;
@@ -357,8 +357,8 @@ void Run(const EstimateOptions& o, const CLI::App* sub) {
           ? fmt::format(" x {} GPUs ({} per node)", layout.devices, layout.gpus_per_node)
           : "",
       ToString(e));
-  text += fmt::format("layout     {}; checkpointing {}\n", Describe(layout),
-                      ToString(s.checkpointing));
+  text +=
+      fmt::format("layout     {}; checkpointing {}\n", Describe(layout), ToString(s.checkpointing));
   text += fmt::format("step       {:.3f} ms  ({} tokens/s)\n", t * 1e3, Si(s.TokensPerStep() / t));
   {
     const StepExplanation parts = ExplainStep(model, wl, e);

@@ -37,12 +37,12 @@ void Run(const FitTimeOptions& o) {
     train.clear();
     SplitByNodes(file.runs, &train, &test);
     if (test.empty()) {
-      throw InputError(fmt::format("--holdout multi-node: {} has no run on more than one node",
-                                   o.runs));
+      throw InputError(
+          fmt::format("--holdout multi-node: {} has no run on more than one node", o.runs));
     }
     if (train.empty()) {
-      throw InputError(fmt::format("--holdout multi-node: {} has no single-node run to fit on",
-                                   o.runs));
+      throw InputError(
+          fmt::format("--holdout multi-node: {} has no single-node run to fit on", o.runs));
     }
   }
   const TimeFitSummary summary = FitTimeModel(train, hw, opt, TerminalProgress("fit-time"));

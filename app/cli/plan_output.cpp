@@ -29,8 +29,7 @@ std::string PlanTable(const PlanResult& r) {
       "(d_model/n_layers in "
       "[{:g}, {:g}], heads divide d_model, fits in {:.1f} of {:.1f} GiB per device)\n\n",
       r.candidates, o.width.min, o.width.max, o.width.step, o.depth.min, o.depth.max, o.depth.step,
-      r.fitting, o.min_aspect, o.max_aspect, r.usable_bytes / kGiB,
-      r.memory_capacity_bytes / kGiB);
+      r.fitting, o.min_aspect, o.max_aspect, r.usable_bytes / kGiB, r.memory_capacity_bytes / kGiB);
   t += fmt::format("{:>4} {:>7} {:>6} {:>6} {:>6} {:>9} {:>10} {:>10} {:>8} {:>9}  {}\n", "rank",
                    "d_model", "layers", "heads", "d/n", "params", "step ms", "tokens", "mem GiB",
                    "loss", "layout");
@@ -49,8 +48,7 @@ std::string PlanTable(const PlanResult& r) {
       Si(r.flop_alloc.flops), o.mfu, Si(r.flop_alloc.params), Si(r.flop_alloc.tokens), r.law);
   t += fmt::format(
       "  built at d_model/n_layers near {:g}: d_model {} x {} layers, {} params; layout {}\n",
-      o.conventional_aspect, f.shape.d_model, f.shape.n_layers, Si(f.total_params),
-      ShortLayout(f));
+      o.conventional_aspect, f.shape.d_model, f.shape.n_layers, Si(f.total_params), ShortLayout(f));
   t += fmt::format("  priced by the same model: step {:.2f} ms, {} tokens, loss {:.4f}{}\n",
                    f.step_s * 1e3, Si(f.tokens), f.loss,
                    f.fits ? "" : fmt::format(" (does NOT fit: {})", f.why_not));
@@ -86,7 +84,8 @@ std::string ShortLayout(const Candidate& c) {
   std::string s = fmt::format("dp{} tp{} pp{}", l.Dp(), l.tp, l.pp);
   if (l.sharding != Sharding::kNone) s += " " + ToString(l.sharding);
   s += fmt::format(" mb{}x{}", l.micro_batch, l.grad_accum);
-  if (c.shape.checkpointing != Checkpointing::kNone) s += " ckpt-" + ToString(c.shape.checkpointing);
+  if (c.shape.checkpointing != Checkpointing::kNone)
+    s += " ckpt-" + ToString(c.shape.checkpointing);
   return s;
 }
 
@@ -114,9 +113,8 @@ void AppendCandidateCsv(const Candidate& c, std::string* out) {
                    c.step_s * 1e3, c.tokens, c.loss, c.memory_bytes / kGiB, c.fits ? 1 : 0,
                    CsvCell(c.why_not), LayoutCsv(c));
   } else {
-    fmt::format_to(std::back_inserter(*out), "{},{},{},{},{},{},{},,,,,,0,{},,,,,,,,,\n",
-                   s.d_model, s.n_layers, s.n_heads, s.d_ff, s.seq_len, s.batch, s.vocab,
-                   CsvCell(c.why_not));
+    fmt::format_to(std::back_inserter(*out), "{},{},{},{},{},{},{},,,,,,0,{},,,,,,,,,\n", s.d_model,
+                   s.n_layers, s.n_heads, s.d_ff, s.seq_len, s.batch, s.vocab, CsvCell(c.why_not));
   }
 }
 

@@ -92,8 +92,8 @@ void RenderLossFitPlot(const LossFitSummary&, const std::vector<LossRun>&,
   NoPlots(path);
 }
 void RenderBenchPlot(const HardwareProfile&, const std::string& path) { NoPlots(path); }
-void RenderBreakdownPlot(const TimeModel&, const ModelShape&, const ParallelLayout&,
-                         EstimatorKind, const std::string& path) {
+void RenderBreakdownPlot(const TimeModel&, const ModelShape&, const ParallelLayout&, EstimatorKind,
+                         const std::string& path) {
   NoPlots(path);
 }
 void RenderAttentionPlot(const std::vector<std::string>&, const std::vector<double>&,

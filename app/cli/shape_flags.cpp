@@ -71,8 +71,8 @@ void ApplyVariantFlags(const ShapeFlags& f, const CLI::App* sub, ModelShape* s) 
   if (given("--tied")) s->tied_embeddings = f.tied;
   if (given("--no-bias")) s->bias = !f.no_bias;
   if (given("--checkpointing")) {
-    s->checkpointing = ParseFlag<Checkpointing>(f.checkpointing, "--checkpointing",
-                                                "none, selective or full");
+    s->checkpointing =
+        ParseFlag<Checkpointing>(f.checkpointing, "--checkpointing", "none, selective or full");
   }
   if (given("--non-causal")) s->causal = !f.non_causal;
   if (given("--seq") && sub != nullptr) s->seq_len = f.seq;
@@ -166,9 +166,9 @@ LayoutSearchOptions MakeSearch(const ClusterFlags& f, const ShapeFlags& shape, c
   o.gpus_per_node = f.gpus_per_node > 0 ? f.gpus_per_node : model.hardware.gpus_per_node;
   if (o.gpus_per_node <= 0) {
     if (f.devices > 1) {
-      throw InputError(fmt::format(
-          "--devices {}: hardware '{}' has no gpus_per_node; give --gpus-per-node", f.devices,
-          model.hardware.name));
+      throw InputError(
+          fmt::format("--devices {}: hardware '{}' has no gpus_per_node; give --gpus-per-node",
+                      f.devices, model.hardware.name));
     }
     o.gpus_per_node = 1;
   }
@@ -180,8 +180,8 @@ LayoutSearchOptions MakeSearch(const ClusterFlags& f, const ShapeFlags& shape, c
   if (sub != nullptr && sub->count("--checkpointing") > 0) {
     // --checkpointing names the one to use; without it the search may add checkpointing where
     // nothing else fits.
-    const auto c = ParseFlag<Checkpointing>(shape.checkpointing, "--checkpointing",
-                                            "none, selective or full");
+    const auto c =
+        ParseFlag<Checkpointing>(shape.checkpointing, "--checkpointing", "none, selective or full");
     if (o.pins.has_checkpointing && o.pins.checkpointing != c) {
       throw InputError("--checkpointing and --layout ckpt= disagree; give one");
     }
@@ -189,11 +189,12 @@ LayoutSearchOptions MakeSearch(const ClusterFlags& f, const ShapeFlags& shape, c
     o.pins.checkpointing = c;
   }
   const double cap = model.hardware.memory_bytes;
-  const double reserve = f.memory_reserve_gib >= 0 ? f.memory_reserve_gib * 1073741824.0
-                                                   : DefaultMemoryReserve(cap);
+  const double reserve =
+      f.memory_reserve_gib >= 0 ? f.memory_reserve_gib * 1073741824.0 : DefaultMemoryReserve(cap);
   if (cap > 0 && reserve >= cap) {
-    throw InputError(fmt::format("--memory-reserve {:.1f} GiB leaves nothing of the {:.1f} GiB of {}",
-                                 reserve / 1073741824.0, cap / 1073741824.0, model.hardware.name));
+    throw InputError(
+        fmt::format("--memory-reserve {:.1f} GiB leaves nothing of the {:.1f} GiB of {}",
+                    reserve / 1073741824.0, cap / 1073741824.0, model.hardware.name));
   }
   o.usable_bytes = cap > 0 ? cap - reserve : 0;
   o.estimator = estimator;

@@ -37,8 +37,8 @@ struct ShapeFlags {
 // The cluster: devices, GPUs per node, layout pins and the memory reserve (estimate, plan, sweep).
 struct ClusterFlags {
   int64_t devices = 1;
-  int64_t gpus_per_node = 0;  // 0: the hardware profile's
-  std::string layout;         // pins, e.g. "tp=8,pp=4,zero=1,micro=2"
+  int64_t gpus_per_node = 0;       // 0: the hardware profile's
+  std::string layout;              // pins, e.g. "tp=8,pp=4,zero=1,micro=2"
   double memory_reserve_gib = -1;  // < 0: the default (1 GiB + 5% of the device)
 };
 void AddClusterFlags(CLI::App* sub, ClusterFlags* flags);

@@ -64,7 +64,8 @@ std::string LayoutCell(const Candidate& c) {
   std::string s = fmt::format("dp{} tp{} pp{}", l.Dp(), l.tp, l.pp);
   if (l.sharding != Sharding::kNone) s += " " + ToString(l.sharding);
   s += fmt::format(" mb{}x{}", l.micro_batch, l.grad_accum);
-  if (c.shape.checkpointing != Checkpointing::kNone) s += " ckpt-" + ToString(c.shape.checkpointing);
+  if (c.shape.checkpointing != Checkpointing::kNone)
+    s += " ckpt-" + ToString(c.shape.checkpointing);
   return s;
 }
 

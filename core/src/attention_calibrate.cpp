@@ -1,5 +1,4 @@
 #include "chronoscale/attention_calibrate.h"
-#include "chronoscale/step_time.h"
 
 #include <fmt/format.h>
 
@@ -16,6 +15,7 @@
 #include <thread>
 
 #include "chronoscale/error.h"
+#include "chronoscale/step_time.h"
 
 namespace chronoscale {
 

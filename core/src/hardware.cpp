@@ -101,8 +101,7 @@ HardwareProfile HardwareFromJson(const nlohmann::json& doc, const std::string& w
       doc.contains("intra_node_bandwidth_bytes_per_s")
           ? JsonNumber(doc, "intra_node_bandwidth_bytes_per_s", where, 0, 1e16)
           : JsonNumberOr(doc, "interconnect_bandwidth_bytes_per_s", where, 0, 1e16, 0);
-  h.gpus_per_node =
-      static_cast<int64_t>(JsonNumberOr(doc, "gpus_per_node", where, 1, 1048576, 0));
+  h.gpus_per_node = static_cast<int64_t>(JsonNumberOr(doc, "gpus_per_node", where, 1, 1048576, 0));
   if (doc.contains("gpus_per_node") &&
       static_cast<double>(h.gpus_per_node) != doc.at("gpus_per_node").get<double>()) {
     throw InputError(fmt::format("{}: key 'gpus_per_node' must be a whole number", where));

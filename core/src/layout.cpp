@@ -76,8 +76,8 @@ LayoutPins ParseLayoutPins(std::string_view text, const std::string& flag) {
       const auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
       if (ec != std::errc() || p != value.data() + value.size() || value.empty() || v < lo ||
           v > hi) {
-        throw bad(fmt::format("{} must be a whole number in [{}, {}], found '{}'", key, lo, hi,
-                              value));
+        throw bad(
+            fmt::format("{} must be a whole number in [{}, {}], found '{}'", key, lo, hi, value));
       }
       return v;
     };
@@ -134,12 +134,11 @@ void ValidateLayout(const ModelShape& s, const ParallelLayout& l, const std::str
         "{}: devices, gpus_per_node, tp, pp, micro_batch and grad_accum must be >= 1", what));
   }
   if (l.devices % (l.tp * l.pp) != 0) {
-    throw fail(fmt::format("devices {} is not a multiple of tp x pp = {}", l.devices,
-                           l.tp * l.pp));
+    throw fail(fmt::format("devices {} is not a multiple of tp x pp = {}", l.devices, l.tp * l.pp));
   }
   if (l.devices > l.gpus_per_node && l.devices % l.gpus_per_node != 0) {
-    throw fail(fmt::format("{} devices are not whole nodes of {} GPUs", l.devices,
-                           l.gpus_per_node));
+    throw fail(
+        fmt::format("{} devices are not whole nodes of {} GPUs", l.devices, l.gpus_per_node));
   }
   if (l.tp > l.gpus_per_node || l.gpus_per_node % l.tp != 0) {
     throw fail(fmt::format("tensor parallelism {} must divide the {} GPUs of a node", l.tp,
@@ -186,8 +185,8 @@ double CollectiveSeconds(Collective c, double bytes, int64_t group, int64_t per_
   };
   if (c == Collective::kSendRecv) {
     if (k >= 2) {
-      return bytes / need(hw.interconnect_bandwidth_bytes_per_s,
-                          "intra_node_bandwidth_bytes_per_s") +
+      return bytes /
+                 need(hw.interconnect_bandwidth_bytes_per_s, "intra_node_bandwidth_bytes_per_s") +
              hw.intra_node_latency_s;
     }
     return bytes / need(hw.inter_node_bandwidth_bytes_per_s, "inter_node_bandwidth_bytes_per_s") +
@@ -231,8 +230,8 @@ double ActivationBytesPerLayer(const ModelShape& shape, int64_t tp, Checkpointin
     // Norm inputs (fp32 residual stream under autocast), norm outputs cast for the matmuls, the
     // attention output and its merged-heads copy, Q K V, flash's fp32 log-sum-exp, the MLP's
     // up output(s) and activation output.
-    bytes = T * d * (2 * r + 4 * a) + T * (d + 2 * k.kv) * a + T * k.h * 4 +
-            k.mlp_in * T * f * a + T * f * a;
+    bytes = T * d * (2 * r + 4 * a) + T * (d + 2 * k.kv) * a + T * k.h * 4 + k.mlp_in * T * f * a +
+            T * f * a;
     if (keep_scores) {
       bytes += scores * (4 + a);  // fp32 probabilities and their cast
     } else if (shape.attention == AttentionKind::kFavor ||
@@ -251,8 +250,7 @@ double ActivationBytesPerLayer(const ModelShape& shape, int64_t tp, Checkpointin
 }
 
 ModelStateBytes ShardedModelStates(double params, double weight_bytes, double grad_bytes,
-                                   double optimizer_bytes, Sharding sharding,
-                                   int64_t shard_group) {
+                                   double optimizer_bytes, Sharding sharding, int64_t shard_group) {
   const double g = static_cast<double>(std::max<int64_t>(1, shard_group));
   const int stage = sharding == Sharding::kHybrid ? 3 : static_cast<int>(sharding);
   ModelStateBytes m;
@@ -299,8 +297,7 @@ MemoryEstimate EstimateMemory(const ModelShape& shape, const ParallelLayout& giv
   if (layout.pp > 1) {
     // 1F1B: the first stage holds min(pp, micro-steps) micro-batches in flight, the last one
     // micro-batch and the logits; keep the fuller.
-    const double in_flight =
-        static_cast<double>(std::min<int64_t>(layout.pp, layout.grad_accum));
+    const double in_flight = static_cast<double>(std::min<int64_t>(layout.pp, layout.grad_accum));
     if (activations * in_flight > activations + logits) {
       activations *= in_flight;
       logits = 0;
@@ -316,8 +313,8 @@ MemoryEstimate EstimateMemory(const ModelShape& shape, const ParallelLayout& giv
   // FSDP the gathered weights of the current and the prefetched layer.
   double casts = 0;
   if (k.autocast) {
-    const bool gathered = layout.sharding == Sharding::kZero3 ||
-                          layout.sharding == Sharding::kHybrid;
+    const bool gathered =
+        layout.sharding == Sharding::kZero3 || layout.sharding == Sharding::kHybrid;
     const double held = gathered ? std::min(2.0, layers) : layers;
     casts = (held * (k.w_layer + k.b_layer) + k.V * d) * a;
     if (layout.tp > 1) casts /= split;

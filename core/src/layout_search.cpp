@@ -80,8 +80,8 @@ LayoutChoice ChooseLayout(const ModelShape& shape, const LayoutSearchOptions& o,
     for (int64_t pp : pps) {
       if (shape.n_layers % pp != 0 || o.devices % (tp * pp) != 0) {
         if (why_illegal.empty())
-          why_illegal = fmt::format("pp {} must divide the {} layers and devices / tp",
-                                    pp, shape.n_layers);
+          why_illegal =
+              fmt::format("pp {} must divide the {} layers and devices / tp", pp, shape.n_layers);
         continue;
       }
       const int64_t dp = o.devices / (tp * pp);
@@ -92,8 +92,8 @@ LayoutChoice ChooseLayout(const ModelShape& shape, const LayoutSearchOptions& o,
       }
       if (shape.batch % dp != 0) {
         if (why_illegal.empty())
-          why_illegal = fmt::format("the global batch {} does not split over dp {}",
-                                    shape.batch, dp);
+          why_illegal =
+              fmt::format("the global batch {} does not split over dp {}", shape.batch, dp);
         continue;
       }
       const int64_t replica = shape.batch / dp;
@@ -190,9 +190,9 @@ LayoutChoice ChooseLayout(const ModelShape& shape, const LayoutSearchOptions& o,
     smallest.counts = c;
     smallest.step_s = PredictFromCounts(model, c, o.estimator);
     smallest.evaluated = best.evaluated;
-    smallest.why_not = fmt::format("memory {:.1f} GiB > {:.1f} GiB usable per device even at {}",
-                                   least_memory / kGiB, o.usable_bytes / kGiB,
-                                   Describe(smallest.layout));
+    smallest.why_not =
+        fmt::format("memory {:.1f} GiB > {:.1f} GiB usable per device even at {}",
+                    least_memory / kGiB, o.usable_bytes / kGiB, Describe(smallest.layout));
     return smallest;
   }
   best.legal = false;

@@ -87,23 +87,24 @@ Context MakeContext(const PlanOptions& o, const TimeModel& model, const LossLaw&
   search.gpus_per_node = o.gpus_per_node > 0 ? o.gpus_per_node : model.hardware.gpus_per_node;
   if (search.gpus_per_node <= 0) {
     if (o.devices > 1) {
-      throw InputError(fmt::format(
-          "{} devices: hardware '{}' has no gpus_per_node; give the GPUs per node", o.devices,
-          model.hardware.name));
+      throw InputError(
+          fmt::format("{} devices: hardware '{}' has no gpus_per_node; give the GPUs per node",
+                      o.devices, model.hardware.name));
     }
     search.gpus_per_node = 1;
   }
   if (o.devices > search.gpus_per_node && o.devices % search.gpus_per_node != 0) {
-    throw InputError(fmt::format("{} devices are not whole nodes of {} GPUs", o.devices,
-                                 search.gpus_per_node));
+    throw InputError(
+        fmt::format("{} devices are not whole nodes of {} GPUs", o.devices, search.gpus_per_node));
   }
   search.pins = o.pins;
   const double cap = model.hardware.memory_bytes;
   const double reserve =
       o.memory_reserve_bytes >= 0 ? o.memory_reserve_bytes : DefaultMemoryReserve(cap);
   if (cap > 0 && reserve >= cap) {
-    throw InputError(fmt::format("memory reserve {:.1f} GiB leaves nothing of the {:.1f} GiB device",
-                                 reserve / 1073741824.0, cap / 1073741824.0));
+    throw InputError(
+        fmt::format("memory reserve {:.1f} GiB leaves nothing of the {:.1f} GiB device",
+                    reserve / 1073741824.0, cap / 1073741824.0));
   }
   search.usable_bytes = cap > 0 ? cap - reserve : 0;
   search.estimator = o.estimator;
@@ -133,13 +134,14 @@ void AddBoundWarnings(const Context& c, PlanResult* r) {
   const int64_t last_width = o.width.min + (o.width.Count() - 1) * o.width.step;
   const int64_t last_depth = o.depth.min + (o.depth.Count() - 1) * o.depth.step;
   if (b.d_model == last_width) {
-    r->warnings.push_back(fmt::format(
-        "the best shape sits at the largest width searched ({}): widen the width range", last_width));
+    r->warnings.push_back(
+        fmt::format("the best shape sits at the largest width searched ({}): widen the width range",
+                    last_width));
   }
   if (b.n_layers == last_depth) {
-    r->warnings.push_back(fmt::format(
-        "the best shape sits at the largest depth searched ({}): widen the depth range",
-        last_depth));
+    r->warnings.push_back(
+        fmt::format("the best shape sits at the largest depth searched ({}): widen the depth range",
+                    last_depth));
   }
 }
 
@@ -328,10 +330,14 @@ PlanResult Plan(const PlanOptions& o, const TimeModel& model, const LossLaw& law
 }
 
 nlohmann::json LayoutToJson(const ParallelLayout& l) {
-  return {{"devices", l.devices},         {"gpus_per_node", l.gpus_per_node},
-          {"dp", l.Dp()},                 {"tp", l.tp},
-          {"pp", l.pp},                   {"sharding", ToString(l.sharding)},
-          {"micro_batch", l.micro_batch}, {"grad_accum", l.grad_accum}};
+  return {{"devices", l.devices},
+          {"gpus_per_node", l.gpus_per_node},
+          {"dp", l.Dp()},
+          {"tp", l.tp},
+          {"pp", l.pp},
+          {"sharding", ToString(l.sharding)},
+          {"micro_batch", l.micro_batch},
+          {"grad_accum", l.grad_accum}};
 }
 
 nlohmann::json CandidateToJson(const Candidate& c) {

@@ -139,12 +139,11 @@ void AddStepOps(const ModelShape& shape, const ParallelLayout& layout, const Rat
   // attention, as in Kaplan et al. / Chinchilla (attention here is the accounting's own), per
   // device.
   const double attention_flops = c->flops[static_cast<std::size_t>(OpKind::kAttention)];
-  c->model_flops = 6 * shape.Params() * shape.TokensPerStep() /
-                       static_cast<double>(layout.devices) +
-                   attention_flops;
+  c->model_flops =
+      6 * shape.Params() * shape.TokensPerStep() / static_cast<double>(layout.devices) +
+      attention_flops;
   c->roofline_s = c->compute_roofline_s * c->BubbleFactor() +
-                  ExposedCommSeconds(*c, c->compute_roofline_s, 1.0, 1.0) +
-                  c->optimizer_roofline_s;
+                  ExposedCommSeconds(*c, c->compute_roofline_s, 1.0, 1.0) + c->optimizer_roofline_s;
 }
 
 StepCounts CountStep(const ModelShape& shape, const ParallelLayout& given,
@@ -192,10 +191,10 @@ void CalibratedParts(const CalibratedCoefficients& k, const StepCounts& c, doubl
                      double* optimizer) {
   constexpr auto kOpt = static_cast<std::size_t>(OpKind::kOptimizer);
   constexpr auto kComm = static_cast<std::size_t>(OpKind::kCommunication);
-  const double gpu = c.flops[static_cast<std::size_t>(OpKind::kMatmul)] * k.matmul_s_per_flop +
-                     c.flops[static_cast<std::size_t>(OpKind::kAttention)] *
-                         k.attention_s_per_flop +
-                     (c.TotalBytes() - c.bytes[kOpt]) * k.s_per_byte;
+  const double gpu =
+      c.flops[static_cast<std::size_t>(OpKind::kMatmul)] * k.matmul_s_per_flop +
+      c.flops[static_cast<std::size_t>(OpKind::kAttention)] * k.attention_s_per_flop +
+      (c.TotalBytes() - c.bytes[kOpt]) * k.s_per_byte;
   const double cpu = (c.TotalLaunches() - c.launches[kOpt] - c.launches[kComm]) * k.s_per_launch;
   *compute = SmoothMax(gpu, cpu, k.sharpness);
   *optimizer = SmoothMax(c.bytes[kOpt] * k.s_per_byte, c.launches[kOpt] * k.s_per_tensor_update,
@@ -232,8 +231,7 @@ double PredictFromCounts(const TimeModel& model, const StepCounts& c, EstimatorK
       double compute = 0, optimizer = 0;
       CalibratedParts(model.calibrated, c, &compute, &optimizer);
       return model.calibrated.c0_s + compute * c.BubbleFactor() +
-             ExposedCommSeconds(c, compute, model.comm_multiplier, model.comm_overlap) +
-             optimizer;
+             ExposedCommSeconds(c, compute, model.comm_multiplier, model.comm_overlap) + optimizer;
     }
   }
   return 0;

@@ -211,8 +211,8 @@ void FitOne(EstimatorKind e, const std::vector<Row>& rows, const std::vector<std
     }
     if (any_comm) {
       problem.AddResidualBlock(
-          new ceres::AutoDiffCostFunction<CommPriorResidual, 2, 2>(new CommPriorResidual),
-          nullptr, comm);
+          new ceres::AutoDiffCostFunction<CommPriorResidual, 2, 2>(new CommPriorResidual), nullptr,
+          comm);
       problem.SetParameterLowerBound(comm, 0, std::log(0.25));
       problem.SetParameterUpperBound(comm, 0, std::log(4.0));
       problem.SetParameterLowerBound(comm, 1, 0.0);
@@ -291,7 +291,7 @@ ModelShape ShapeFromRow(const CsvTable& t, std::size_t r) {
   if ((c = t.Column("tied")) >= 0) s.tied_embeddings = ParseBool(t, r, c);
   if ((c = t.Column("bias")) >= 0) s.bias = t.Text(r, c).empty() ? true : ParseBool(t, r, c);
   s.checkpointing = ParseEnum(t, r, t.Column("checkpointing"), Checkpointing::kNone,
-                             "none, selective or full (or true/false)");
+                              "none, selective or full (or true/false)");
   if ((c = t.Column("causal")) >= 0) s.causal = t.Text(r, c).empty() ? true : ParseBool(t, r, c);
   try {
     s.Validate();
@@ -439,7 +439,8 @@ TimeFitSummary FitTimeModel(const std::vector<StepRun>& runs, const HardwareProf
     const HardwareProfile* h = &hw;
     if (!run.hardware.empty() && run.hardware != hw.name) {
       auto it = profiles.find(run.hardware);
-      if (it == profiles.end()) it = profiles.emplace(run.hardware, LoadHardware(run.hardware)).first;
+      if (it == profiles.end())
+        it = profiles.emplace(run.hardware, LoadHardware(run.hardware)).first;
       h = &it->second;
     }
     row_hw.push_back(h);

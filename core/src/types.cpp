@@ -52,14 +52,14 @@ constexpr std::pair<const char*, PositionKind> kPositions[] = {{"learned", Posit
 constexpr std::pair<const char*, Optimizer> kOptimizers[] = {
     {"adamw", Optimizer::kAdamW}, {"adam", Optimizer::kAdamW}, {"sgd", Optimizer::kSgd}};
 constexpr std::pair<const char*, Checkpointing> kCheckpointing[] = {
-    {"none", Checkpointing::kNone}, {"selective", Checkpointing::kSelective},
-    {"full", Checkpointing::kFull}, {"true", Checkpointing::kFull},
-    {"1", Checkpointing::kFull},    {"yes", Checkpointing::kFull},
+    {"none", Checkpointing::kNone},  {"selective", Checkpointing::kSelective},
+    {"full", Checkpointing::kFull},  {"true", Checkpointing::kFull},
+    {"1", Checkpointing::kFull},     {"yes", Checkpointing::kFull},
     {"false", Checkpointing::kNone}, {"0", Checkpointing::kNone},
     {"no", Checkpointing::kNone}};
 constexpr std::pair<const char*, Sharding> kShardings[] = {
-    {"none", Sharding::kNone},   {"ddp", Sharding::kNone},     {"zero1", Sharding::kZero1},
-    {"zero2", Sharding::kZero2}, {"zero3", Sharding::kZero3},  {"fsdp", Sharding::kZero3},
+    {"none", Sharding::kNone},     {"ddp", Sharding::kNone},    {"zero1", Sharding::kZero1},
+    {"zero2", Sharding::kZero2},   {"zero3", Sharding::kZero3}, {"fsdp", Sharding::kZero3},
     {"hybrid", Sharding::kHybrid}, {"hsdp", Sharding::kHybrid}, {"zero0", Sharding::kNone}};
 
 }  // namespace

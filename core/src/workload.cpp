@@ -10,9 +10,8 @@
 namespace chronoscale {
 
 std::string ToString(OpKind k) {
-  static const char* names[] = {"matmul", "attention", "elementwise", "norm",
-                                "cast",   "loss",      "embedding",   "optimizer",
-                                "communication"};
+  static const char* names[] = {"matmul", "attention", "elementwise", "norm",         "cast",
+                                "loss",   "embedding", "optimizer",   "communication"};
   return names[static_cast<int>(k)];
 }
 
@@ -27,8 +26,8 @@ std::string ToString(Collective c) {
 }
 
 std::string ToString(Overlap o) {
-  static const char* names[] = {"exposed", "under forward", "under backward",
-                                "under first forward", "under last backward"};
+  static const char* names[] = {"exposed", "under forward", "under backward", "under first forward",
+                                "under last backward"};
   return names[static_cast<int>(o)];
 }
 
@@ -57,8 +56,7 @@ Workload BuildWorkload(const ModelShape& shape, const ParallelLayout& given) {
     wl.by_phase[static_cast<std::size_t>(op.phase)].Add(op);
     if (op.per_layer) {
       Op one = op;
-      one.count =
-          op.count / static_cast<double>(LayersPerStage(shape, layout) * layout.grad_accum);
+      one.count = op.count / static_cast<double>(LayersPerStage(shape, layout) * layout.grad_accum);
       wl.per_layer.Add(one);
     }
   });

@@ -388,8 +388,8 @@ QChart* MakeTimeFitChart(const std::vector<StepRun>& runs, const TimeFitSummary&
   return chart;
 }
 
-QChart* MakeBreakdownChart(const TimeModel& model, const ModelShape& shape,
-                           EstimatorKind estimator, const ParallelLayout* layout) {
+QChart* MakeBreakdownChart(const TimeModel& model, const ModelShape& shape, EstimatorKind estimator,
+                           const ParallelLayout* layout) {
   const Breakdown b = StepBreakdown(model, shape, estimator, layout);
   QChart* chart = NewChart(fmt::format("Step time by phase and op kind: {} ({}, {:.2f} ms)",
                                        Describe(shape), ToString(estimator), b.total_s * 1e3));

@@ -75,6 +75,10 @@ TEST_CASE("README worked example: each command prints what the README shows") {
   REQUIRE(examples.size() >= 4);
   TempDir dir;
   dir.Write("tests/data/steps.csv", Slurp(std::string(CHRONOSCALE_TEST_DATA) + "/steps.csv"));
+  dir.Write("tests/data/cluster_runs.csv",
+            Slurp(std::string(CHRONOSCALE_TEST_DATA) + "/cluster_runs.csv"));
+  dir.Write("resources/configs/llama-2-70b.json",
+            Slurp(std::string(CHRONOSCALE_SOURCE_DIR) + "/resources/configs/llama-2-70b.json"));
   int compared = 0;
   for (const auto& e : examples) {
     INFO("README.md:" << e.line << ": chronoscale " << e.args);

@@ -223,8 +223,8 @@ TEST_CASE("layouts are legal only where they divide evenly; errors name the rule
   l.grad_accum = 4;
   CHECK_NOTHROW(ValidateLayout(s, l, "x"));
   l.grad_accum = 3;
-  CHECK_THROWS_WITH(ValidateLayout(s, l, "row 3"), Catch::Contains("row 3") &&
-                                                       Catch::Contains("global batch is 64"));
+  CHECK_THROWS_WITH(ValidateLayout(s, l, "row 3"),
+                    Catch::Contains("row 3") && Catch::Contains("global batch is 64"));
   l.grad_accum = 4;
   l.pp = 5;
   CHECK_THROWS_WITH(ValidateLayout(s, l, "x"), Catch::Contains("multiple of tp x pp"));
@@ -346,8 +346,8 @@ TEST_CASE("runs CSV layout columns: defaults, derivation and a row that disagree
           "grad_accum\n"
           "1024,8,16,4096,1024,64,32768,100,8,2,2\n";
   }
-  CHECK_THROWS_WITH(ReadStepRuns(path, 8), Catch::Contains(path + ":2") &&
-                                               Catch::Contains("global batch is 64"));
+  CHECK_THROWS_WITH(ReadStepRuns(path, 8),
+                    Catch::Contains(path + ":2") && Catch::Contains("global batch is 64"));
   {
     std::ofstream f3(path);
     f3 << "d_model,n_layers,n_heads,d_ff,seq_len,batch,vocab,step_ms,devices\n"

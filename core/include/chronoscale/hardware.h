@@ -33,7 +33,7 @@ struct HardwareProfile {
   double intra_node_latency_s = 0;
   double inter_node_latency_s = 0;
   bool tree_collectives = false;  // false: ring (latency (g-1) alpha), true: tree (log2 g alpha)
-  double exp_per_s = 0;  // exponentials per second (0: derived from the fp32 vector rate)
+  double exp_per_s = 0;           // exponentials per second (0: derived from the fp32 vector rate)
   // Everything else in the JSON document (field_sources, notes, bench details): kept as is.
   nlohmann::json extra = nlohmann::json::object();
 

@@ -104,8 +104,8 @@ void ForEachStepOp(const ModelShape& shape, const ParallelLayout& layout, Sink&&
   }
   if (dp > 1) {
     const int64_t per_node = layout.DpPerNode();
-    const double grads = p_dev * k.w;   // fp32 gradients
-    const double params = p_dev * k.w;  // fp32 weights (ZeRO-1/2 gather the updated shards)
+    const double grads = p_dev * k.w;     // fp32 gradients
+    const double params = p_dev * k.w;    // fp32 weights (ZeRO-1/2 gather the updated shards)
     const double gathered = p_dev * k.a;  // FSDP gathers weights in the compute precision
     switch (layout.sharding) {
       case Sharding::kNone:
@@ -136,10 +136,10 @@ void ForEachStepOp(const ModelShape& shape, const ParallelLayout& layout, Sink&&
         const int64_t g = layout.sharding == Sharding::kHybrid ? shard : dp;
         const int64_t gn = layout.sharding == Sharding::kHybrid ? shard : per_node;
         comm("fsdp_all_gather", F, Collective::kAllGather, gathered, g, gn, Overlap::kForward, m);
-        comm("fsdp_all_gather_bwd", B, Collective::kAllGather, gathered, g, gn,
-             Overlap::kBackward, m);
-        comm("fsdp_reduce_scatter", B, Collective::kReduceScatter, grads, g, gn,
-             Overlap::kBackward, m);
+        comm("fsdp_all_gather_bwd", B, Collective::kAllGather, gathered, g, gn, Overlap::kBackward,
+             m);
+        comm("fsdp_reduce_scatter", B, Collective::kReduceScatter, grads, g, gn, Overlap::kBackward,
+             m);
         if (layout.sharding == Sharding::kHybrid && dp > shard) {
           comm("hsdp_all_reduce", B, Collective::kAllReduce, grads / static_cast<double>(shard),
                dp / shard, 1, Overlap::kBackward, m);

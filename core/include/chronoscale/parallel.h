@@ -19,7 +19,7 @@ struct ParallelLayout {
   // Sequences per data-parallel replica per micro-step; 0: the replica's whole share of the
   // batch in grad_accum micro-steps (resolved by Resolve against the shape).
   int64_t micro_batch = 0;
-  int64_t grad_accum = 1;   // micro-steps per optimizer step (pipeline micro-batches when pp > 1)
+  int64_t grad_accum = 1;  // micro-steps per optimizer step (pipeline micro-batches when pp > 1)
 
   int64_t Dp() const { return devices / (tp * pp); }
   // Data-parallel ranks that share a node.

@@ -24,8 +24,8 @@ struct Range {
 Range ParseRange(const std::string& text, const std::string& flag, int64_t default_step);
 
 struct PlanOptions {
-  double hours = 0;    // wall-clock budget
-  int devices = 1;     // GPUs in the job; every shape gets the fastest layout that fits on them
+  double hours = 0;  // wall-clock budget
+  int devices = 1;   // GPUs in the job; every shape gets the fastest layout that fits on them
   int64_t gpus_per_node = 0;  // 0: the hardware profile's (an error if it has none and devices > 1)
   LayoutPins pins;            // parts of the layout the user fixed
   // Bytes per device kept free for the CUDA context, NCCL buffers and fragmentation; < 0: the
@@ -57,9 +57,9 @@ struct PlanOptions {
 };
 
 struct Candidate {
-  ModelShape shape;   // batch: the global batch; checkpointing: the chosen one
+  ModelShape shape;       // batch: the global batch; checkpointing: the chosen one
   ParallelLayout layout;  // the fastest legal layout that fits (or the least memory if none)
-  double params = 0;  // N as the law counts it
+  double params = 0;      // N as the law counts it
   double total_params = 0;
   double step_s = 0;  // one optimizer step, communication included
   double tokens = 0;  // tokens seen in the budget
@@ -74,11 +74,11 @@ struct PlanResult {
   std::string hardware;
   double memory_capacity_bytes = 0;  // per device; 0: unknown (everything fits)
   std::string law;
-  double budget_s = 0;  // seconds of training steps (hours * 3600 * goodput)
+  double budget_s = 0;      // seconds of training steps (hours * 3600 * goodput)
   double usable_bytes = 0;  // per device: capacity - reserve
   int64_t gpus_per_node = 1;
   std::vector<std::string> warnings;  // capped by memory or by a search bound
-  std::vector<Candidate> top;  // best first, fitting shapes only
+  std::vector<Candidate> top;         // best first, fitting shapes only
   Candidate best;
   bool found = false;         // false when no shape fits
   Candidate flop_based;       // the conventional answer priced by the same model

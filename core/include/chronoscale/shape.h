@@ -26,7 +26,7 @@ struct ModelShape {
   NormKind norm = NormKind::kLayerNorm;
   PositionKind positions = PositionKind::kLearned;
   bool tied_embeddings = false;
-  bool bias = true;            // biases in every linear layer but the LM head
+  bool bias = true;  // biases in every linear layer but the LM head
   Checkpointing checkpointing = Checkpointing::kNone;  // activation checkpointing
   Precision precision = Precision::kBf16;  // autocast compute precision; master weights fp32
   Optimizer optimizer = Optimizer::kAdamW;

@@ -86,7 +86,7 @@ ErrorStats AbsStats(std::vector<double> rel_errors);
 // utilisation) with no fixed time.
 struct HoldoutLine {
   std::string name;
-  ErrorStats train, test;  // |relative error|
+  ErrorStats train, test;         // |relative error|
   double signed_median_test = 0;  // median relative error on test: + over-, - under-predicts
   std::string note;
 };

@@ -15,14 +15,14 @@
 namespace chronoscale {
 
 enum class OpKind {
-  kMatmul = 0,   // GEMMs on tensor cores (linear layers, LM head)
-  kAttention,    // the attention core (flash, naive score/prob matmuls, random features)
-  kElementwise,  // activations, residual adds, copies, bias and gradient accumulation
-  kNorm,         // layer norm / RMS norm (forward and backward)
-  kCast,         // dtype casts: autocast weight and activation casts, fp32 logits
-  kLoss,         // softmax cross-entropy over the vocabulary
-  kEmbedding,    // token and position gathers and their scatter-add backward
-  kOptimizer,    // AdamW / SGD update
+  kMatmul = 0,     // GEMMs on tensor cores (linear layers, LM head)
+  kAttention,      // the attention core (flash, naive score/prob matmuls, random features)
+  kElementwise,    // activations, residual adds, copies, bias and gradient accumulation
+  kNorm,           // layer norm / RMS norm (forward and backward)
+  kCast,           // dtype casts: autocast weight and activation casts, fp32 logits
+  kLoss,           // softmax cross-entropy over the vocabulary
+  kEmbedding,      // token and position gathers and their scatter-add backward
+  kOptimizer,      // AdamW / SGD update
   kCommunication,  // collectives and pipeline sends between devices (priced on the links)
 };
 inline constexpr std::size_t kNumOpKinds = 9;
@@ -77,7 +77,7 @@ struct Totals {
 struct Workload {
   ModelShape shape;
   ParallelLayout layout;  // the device whose ops these are
-  std::vector<Op> ops;  // per-layer ops appear once with count = n_layers
+  std::vector<Op> ops;    // per-layer ops appear once with count = n_layers
   Totals total;
   std::array<Totals, kNumOpKinds> by_kind;
   std::array<Totals, kNumPhases> by_phase;

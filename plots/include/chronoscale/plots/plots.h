@@ -42,8 +42,8 @@ QChart* MakeLawCurvesChart(const LossLaw& law, const std::vector<double>& sizes,
 // (3) Predicted (cross-validated) vs measured step time, one series per estimator, y = x.
 QChart* MakeTimeFitChart(const std::vector<StepRun>& runs, const TimeFitSummary& fit);
 // (4) Step-time breakdown of one shape: stacked bars by phase, one set per op kind.
-QChart* MakeBreakdownChart(const TimeModel& model, const ModelShape& shape,
-                           EstimatorKind estimator, const ParallelLayout* layout = nullptr);
+QChart* MakeBreakdownChart(const TimeModel& model, const ModelShape& shape, EstimatorKind estimator,
+                           const ParallelLayout* layout = nullptr);
 // (5) Roofline: bandwidth slope and compute ceilings of `hw`; the ops of `shape` placed on it
 // when given.
 QChart* MakeRooflineChart(const HardwareProfile& hw, const ModelShape* shape = nullptr);
