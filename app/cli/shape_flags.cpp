@@ -157,6 +157,12 @@ LayoutSearchOptions MakeSearch(const ClusterFlags& f, const ShapeFlags& shape, c
                                const TimeModel& model, EstimatorKind estimator) {
   if (f.devices < 1 || f.devices > 1000000)
     throw InputError(fmt::format("--devices {}: expected a positive count", f.devices));
+  if (sub != nullptr && sub->count("--gpus-per-node") > 0 && f.gpus_per_node < 1) {
+    throw InputError(fmt::format("--gpus-per-node {}: expected a positive count", f.gpus_per_node));
+  }
+  if (sub != nullptr && sub->count("--memory-reserve") > 0 && !(f.memory_reserve_gib >= 0)) {
+    throw InputError(fmt::format("--memory-reserve {}: expected GiB >= 0", f.memory_reserve_gib));
+  }
   if (f.gpus_per_node < 0 || f.gpus_per_node > 1048576)
     throw InputError(fmt::format("--gpus-per-node {}: expected a positive count", f.gpus_per_node));
   if (std::isnan(f.memory_reserve_gib) || f.memory_reserve_gib > 1e6)

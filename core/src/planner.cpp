@@ -254,6 +254,8 @@ PlanResult Plan(const PlanOptions& o, const TimeModel& model, const LossLaw& law
   r.step_s.assign(nw * nd, std::numeric_limits<double>::quiet_NaN());
   r.params.assign(nw * nd, 0);
   r.fits.assign(nw * nd, 0);
+  int64_t legal = 0;
+  std::string first_illegal;
   // Keep the best `top` by loss with a bounded max-heap.
   std::vector<Candidate> heap;
   const auto worse = [](const Candidate& a, const Candidate& b) { return a.loss < b.loss; };
@@ -267,6 +269,11 @@ PlanResult Plan(const PlanOptions& o, const TimeModel& model, const LossLaw& law
       const std::size_t cell = j * nw + i;
       r.step_s[cell] = cand.step_s;
       r.params[cell] = cand.total_params;
+      if (std::isfinite(cand.step_s)) {
+        ++legal;
+      } else if (first_illegal.empty()) {
+        first_illegal = cand.why_not;
+      }
       if (!cand.fits) continue;
       r.loss[cell] = cand.loss;
       r.fits[cell] = 1;
@@ -282,6 +289,13 @@ PlanResult Plan(const PlanOptions& o, const TimeModel& model, const LossLaw& law
     }
   }
   std::sort_heap(heap.begin(), heap.end(), worse);
+  if (heap.empty() && legal == 0 && !first_illegal.empty()) {
+    // Not a memory limit: the devices, batch and pinned layout admit no layout at all.
+    throw InputError(fmt::format(
+        "no shape of the grid has a legal layout on {} device(s) with global batch {}{}: {}",
+        o.devices, o.base.batch,
+        o.pins.Empty() ? "" : fmt::format(" and layout pins {}", Describe(o.pins)), first_illegal));
+  }
   r.top = heap;
   r.found = !r.top.empty();
   if (r.found) r.best = r.top.front();
