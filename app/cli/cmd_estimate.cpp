@@ -93,15 +93,18 @@ std::string ExplainTable(const TimeModel& model, const Workload& wl, EstimatorKi
   for (const Op& op : wl.ops) any_comm = any_comm || op.kind == OpKind::kCommunication;
   if (any_comm) {
     t += "communication (link time; the exposed part is what the compute cannot hide):\n";
-    t += fmt::format("  {:<22} {:<15} {:>10} {:>12} {:>8} {:<20} {:>9}\n", "op", "collective",
-                     "count", "MB each", "group", "overlap", "link ms");
+    t += fmt::format("  {:<22} {:<15} {:>10} {:>12} {:>8} {:<20} {:>9} {:>11}\n", "op",
+                     "collective", "count", "MB each", "group", "overlap", "link ms", "exposed ms");
     for (std::size_t i = 0; i < wl.ops.size(); ++i) {
       const Op& op = wl.ops[i];
       if (op.kind != OpKind::kCommunication) continue;
-      t += fmt::format("  {:<22} {:<15} {:>10g} {:>12.2f} {:>8} {:<20} {:>9.3f}\n", op.name,
-                       ToString(op.collective), op.count, op.comm_bytes / 1e6,
+      const double link = model.comm_multiplier * op.count *
+                          CollectiveSeconds(op.collective, op.comm_bytes, op.group,
+                                            op.group_per_node, model.hardware);
+      t += fmt::format("  {:<22} {:<15} {:>10g} {:>12.2f} {:>8} {:<20} {:>9.3f} {:>11.3f}\n",
+                       op.name, ToString(op.collective), op.count, op.comm_bytes / 1e6,
                        fmt::format("{} ({}/node)", op.group, op.group_per_node),
-                       ToString(op.overlap), secs[i] * 1e3);
+                       ToString(op.overlap), link * 1e3, secs[i] * 1e3);
     }
     t += fmt::format("  link time {:.3f} ms, exposed {:.3f} ms (overlap {:.2f}, link x{:.2f})\n",
                      parts.comm_s * 1e3, parts.exposed_comm_s * 1e3, model.comm_overlap,

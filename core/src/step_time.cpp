@@ -329,12 +329,25 @@ std::vector<double> ExplainOpSeconds(const TimeModel& model, const Workload& wl,
     weight.push_back(x);
     sum += x;
   }
+  // Each communication op gets its share of its overlap class's exposed time (by link time), so
+  // that the ops add up to the step.
+  std::array<double, kNumOverlaps> exposed_per_link{};
+  for (std::size_t o = 0; o < kNumOverlaps; ++o) {
+    if (!(c.comm_s[o] > 0)) continue;
+    StepCounts one = c;
+    one.comm_s.fill(0);
+    one.comm_s[o] = c.comm_s[o];
+    exposed_per_link[o] =
+        ExposedCommSeconds(one, parts.compute_s, model.comm_multiplier, model.comm_overlap) /
+        c.comm_s[o];
+  }
   for (std::size_t i = 0; i < wl.ops.size(); ++i) {
     const Op& op = wl.ops[i];
     if (op.kind == OpKind::kCommunication) {
       out.push_back(e == EstimatorKind::kFlops || e == EstimatorKind::kMemcopy
                         ? 0
-                        : model.comm_multiplier * op.count * PriceOp(op, rates).comm);
+                        : exposed_per_link[static_cast<std::size_t>(op.overlap)] * op.count *
+                              PriceOp(op, rates).comm);
     } else {
       out.push_back(sum > 0 ? (total - c0) * weight[i] / sum : 0);
     }

@@ -385,3 +385,30 @@ TEST_CASE("published multi-GPU runs: calibrated on one node, predicting many, be
   CHECK(calibrated->test.median < mfu->test.median);
   CHECK(calibrated->test.p90 < mfu->test.p90);
 }
+
+TEST_CASE("--explain on a cluster: ops add up to the step, fully exposed collectives in full",
+          "[cluster]") {
+  ModelShape s = Gpt(4096, 16, 32, 64);
+  ParallelLayout l;
+  l.devices = 16;
+  l.gpus_per_node = 8;
+  l.tp = 4;
+  l.pp = 2;
+  l.sharding = Sharding::kZero1;
+  l.micro_batch = 4;
+  l.grad_accum = 8;
+  ValidateLayout(s, l, "test");
+  const TimeModel model = DefaultTimeModel(LoadHardware("h100-sxm"));
+  const Workload wl = BuildWorkload(s, l);
+  const auto secs = ExplainOpSeconds(model, wl, EstimatorKind::kRoofline);
+  double sum = 0;
+  for (double x : secs) sum += x;
+  CHECK(sum == Approx(PredictStepSeconds(model, s, l, EstimatorKind::kRoofline)).epsilon(1e-9));
+  for (std::size_t i = 0; i < wl.ops.size(); ++i) {
+    const Op& op = wl.ops[i];
+    if (op.kind != OpKind::kCommunication || op.overlap != Overlap::kExposed) continue;
+    // tensor-parallel collectives sit on the critical path: all of their link time counts
+    CHECK(secs[i] == Approx(op.count * CollectiveSeconds(op.collective, op.comm_bytes, op.group,
+                                                         op.group_per_node, model.hardware)));
+  }
+}

@@ -165,9 +165,9 @@ double PredictStepSeconds(const TimeModel& model, const ModelShape& shape,
                           const ParallelLayout& layout, EstimatorKind e);
 // The same from precomputed counts (fast path).
 double PredictFromCounts(const TimeModel& model, const StepCounts& counts, EstimatorKind e);
-// Seconds of each op under estimator e, in the order of BuildWorkload's ops (for --explain):
-// compute ops share the step's compute time (bubble included); communication ops show their
-// link time (exposed or not: see StepExplanation).
+// Seconds of each op under estimator e, in the order of BuildWorkload's ops (for --explain and
+// the breakdown chart); they add up to the step: compute ops share the compute time (bubble
+// included), communication ops the exposed communication time in proportion to their link time.
 std::vector<double> ExplainOpSeconds(const TimeModel& model, const Workload& wl, EstimatorKind e);
 // The step's time in parts under estimator e.
 struct StepExplanation {
