@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <filesystem>
 #include <map>
@@ -185,8 +187,38 @@ bool IsHardwarePreset(const std::string& name) {
   return internal::HardwarePresetDocuments().count(name) > 0;
 }
 
-HardwareProfile LoadHardware(const std::string& name_or_path) {
+namespace {
+
+// Other spellings of the presets that run logs and papers use (lower case).
+const std::map<std::string, std::string>& PresetAliases() {
+  static const std::map<std::string, std::string> aliases = {
+      {"a100-sxm-80gb", "a100-80gb"}, {"a100-sxm4-80gb", "a100-80gb"},
+      {"a100_80gb", "a100-80gb"},     {"a100-80g", "a100-80gb"},
+      {"a100-sxm-40gb", "a100-40gb"}, {"a100-sxm4-40gb", "a100-40gb"},
+      {"a100_40gb", "a100-40gb"},     {"a100-40g", "a100-40gb"},
+      {"h100", "h100-sxm"},           {"h100-sxm5", "h100-sxm"},
+      {"h100-80gb", "h100-sxm"},      {"h100-sxm-80gb", "h100-sxm"},
+      {"h100_sxm", "h100-sxm"},       {"h200-sxm", "h200"},
+      {"h200-141gb", "h200"},         {"mi300", "mi300x"},
+      {"rtx4090", "rtx-4090"},        {"v5e", "tpu-v5e"}};
+  return aliases;
+}
+
+}  // namespace
+
+HardwareProfile LoadHardware(const std::string& given) {
   const auto& docs = internal::HardwarePresetDocuments();
+  std::string name_or_path = given;
+  if (docs.count(given) == 0) {
+    std::string lower = given;
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (docs.count(lower) > 0) {
+      name_or_path = lower;
+    } else if (const auto a = PresetAliases().find(lower); a != PresetAliases().end()) {
+      name_or_path = a->second;
+    }
+  }
   const auto it = docs.find(name_or_path);
   if (it != docs.end()) {
     return HardwareFromJson(ParseJson(it->second, "preset " + it->first), "preset " + it->first);

@@ -56,11 +56,27 @@ constexpr std::pair<const char*, Checkpointing> kCheckpointing[] = {
     {"full", Checkpointing::kFull},  {"true", Checkpointing::kFull},
     {"1", Checkpointing::kFull},     {"yes", Checkpointing::kFull},
     {"false", Checkpointing::kNone}, {"0", Checkpointing::kNone},
-    {"no", Checkpointing::kNone}};
+    {"no", Checkpointing::kNone},    {"uniform", Checkpointing::kFull},
+    {"block", Checkpointing::kFull}};  // Megatron's --recompute-method names
 constexpr std::pair<const char*, Sharding> kShardings[] = {
-    {"none", Sharding::kNone},     {"ddp", Sharding::kNone},    {"zero1", Sharding::kZero1},
-    {"zero2", Sharding::kZero2},   {"zero3", Sharding::kZero3}, {"fsdp", Sharding::kZero3},
-    {"hybrid", Sharding::kHybrid}, {"hsdp", Sharding::kHybrid}, {"zero0", Sharding::kNone}};
+    {"none", Sharding::kNone},
+    {"ddp", Sharding::kNone},
+    {"zero1", Sharding::kZero1},
+    {"zero2", Sharding::kZero2},
+    {"zero3", Sharding::kZero3},
+    {"fsdp", Sharding::kZero3},
+    {"hybrid", Sharding::kHybrid},
+    {"hsdp", Sharding::kHybrid},
+    {"zero0", Sharding::kNone},
+    // PyTorch FSDP's ShardingStrategy names and DeepSpeed's stage spellings
+    {"no_shard", Sharding::kNone},
+    {"shard_grad_op", Sharding::kZero2},
+    {"full_shard", Sharding::kZero3},
+    {"hybrid_shard", Sharding::kHybrid},
+    {"zero-0", Sharding::kNone},
+    {"zero-1", Sharding::kZero1},
+    {"zero-2", Sharding::kZero2},
+    {"zero-3", Sharding::kZero3}};
 
 }  // namespace
 

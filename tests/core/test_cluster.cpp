@@ -412,3 +412,24 @@ TEST_CASE("--explain on a cluster: ops add up to the step, fully exposed collect
                                                          op.group_per_node, model.hardware)));
   }
 }
+
+TEST_CASE("names that run logs use: hardware aliases, FSDP strategies, recompute methods",
+          "[cluster]") {
+  CHECK(LoadHardware("A100-SXM4-80GB").name == "a100-80gb");
+  CHECK(LoadHardware("H100").name == "h100-sxm");
+  CHECK(LoadHardware("a100-sxm-40gb").name == "a100-40gb");
+  CHECK_THROWS_WITH(LoadHardware("h900"), Catch::Contains("unknown hardware 'h900'"));
+  Sharding s;
+  REQUIRE(Parse("FULL_SHARD", &s));
+  CHECK(s == Sharding::kZero3);
+  REQUIRE(Parse("shard_grad_op", &s));
+  CHECK(s == Sharding::kZero2);
+  REQUIRE(Parse("hybrid_shard", &s));
+  CHECK(s == Sharding::kHybrid);
+  CHECK_FALSE(Parse("zero4", &s));
+  Checkpointing c;
+  REQUIRE(Parse("uniform", &c));
+  CHECK(c == Checkpointing::kFull);
+  REQUIRE(Parse("TRUE", &c));
+  CHECK(c == Checkpointing::kFull);
+}

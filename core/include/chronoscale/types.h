@@ -51,7 +51,8 @@ bool Parse(std::string_view text, PositionKind* out);
 bool Parse(std::string_view text, Optimizer* out);
 // "none", "selective", "full"; "true"/"1"/"yes" mean full and "false"/"0"/"no" none (older files).
 bool Parse(std::string_view text, Checkpointing* out);
-// "none" (alias "ddp"), "zero1", "zero2", "zero3" (alias "fsdp"), "hybrid" (alias "hsdp").
+// "none" (alias "ddp"), "zero1", "zero2", "zero3" (alias "fsdp"), "hybrid" (alias "hsdp"); also
+// FSDP's strategy names (no_shard, shard_grad_op, full_shard, hybrid_shard) and "zero-N".
 bool Parse(std::string_view text, Sharding* out);
 
 // The canonical names of each enum, for help texts and combo boxes.
