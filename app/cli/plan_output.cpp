@@ -80,13 +80,7 @@ std::string PlanTable(const PlanResult& r) {
 }
 
 std::string ShortLayout(const Candidate& c) {
-  const ParallelLayout& l = c.layout;
-  std::string s = fmt::format("dp{} tp{} pp{}", l.Dp(), l.tp, l.pp);
-  if (l.sharding != Sharding::kNone) s += " " + ToString(l.sharding);
-  s += fmt::format(" mb{}x{}", l.micro_batch, l.grad_accum);
-  if (c.shape.checkpointing != Checkpointing::kNone)
-    s += " ckpt-" + ToString(c.shape.checkpointing);
-  return s;
+  return ShortDescribe(c.layout, c.shape.checkpointing);
 }
 
 std::string CandidatesCsvHeader() {

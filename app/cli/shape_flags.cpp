@@ -167,44 +167,22 @@ LayoutSearchOptions MakeSearch(const ClusterFlags& f, const ShapeFlags& shape, c
     throw InputError(fmt::format("--gpus-per-node {}: expected a positive count", f.gpus_per_node));
   if (std::isnan(f.memory_reserve_gib) || f.memory_reserve_gib > 1e6)
     throw InputError(fmt::format("--memory-reserve {}: expected GiB >= 0", f.memory_reserve_gib));
-  LayoutSearchOptions o;
-  o.devices = f.devices;
-  o.gpus_per_node = f.gpus_per_node > 0 ? f.gpus_per_node : model.hardware.gpus_per_node;
-  if (o.gpus_per_node <= 0) {
-    if (f.devices > 1) {
-      throw InputError(
-          fmt::format("--devices {}: hardware '{}' has no gpus_per_node; give --gpus-per-node",
-                      f.devices, model.hardware.name));
-    }
-    o.gpus_per_node = 1;
-  }
-  if (f.devices > o.gpus_per_node && f.devices % o.gpus_per_node != 0) {
-    throw InputError(fmt::format("--devices {} must be whole nodes of {} GPUs (--gpus-per-node)",
-                                 f.devices, o.gpus_per_node));
-  }
-  if (!f.layout.empty()) o.pins = ParseLayoutPins(f.layout, "--layout");
+  LayoutPins pins;
+  if (!f.layout.empty()) pins = ParseLayoutPins(f.layout, "--layout");
   if (sub != nullptr && sub->count("--checkpointing") > 0) {
     // --checkpointing names the one to use; without it the search may add checkpointing where
     // nothing else fits.
     const auto c =
         ParseFlag<Checkpointing>(shape.checkpointing, "--checkpointing", "none, selective or full");
-    if (o.pins.has_checkpointing && o.pins.checkpointing != c) {
+    if (pins.has_checkpointing && pins.checkpointing != c) {
       throw InputError("--checkpointing and --layout ckpt= disagree; give one");
     }
-    o.pins.has_checkpointing = true;
-    o.pins.checkpointing = c;
+    pins.has_checkpointing = true;
+    pins.checkpointing = c;
   }
-  const double cap = model.hardware.memory_bytes;
-  const double reserve =
-      f.memory_reserve_gib >= 0 ? f.memory_reserve_gib * 1073741824.0 : DefaultMemoryReserve(cap);
-  if (cap > 0 && reserve >= cap) {
-    throw InputError(
-        fmt::format("--memory-reserve {:.1f} GiB leaves nothing of the {:.1f} GiB of {}",
-                    reserve / 1073741824.0, cap / 1073741824.0, model.hardware.name));
-  }
-  o.usable_bytes = cap > 0 ? cap - reserve : 0;
-  o.estimator = estimator;
-  return o;
+  return MakeLayoutSearch(model.hardware, f.devices, f.gpus_per_node, pins,
+                          f.memory_reserve_gib >= 0 ? f.memory_reserve_gib * 1073741824.0 : -1,
+                          estimator);
 }
 
 int64_t GlobalBatch(const ShapeFlags& shape, const ClusterFlags& cluster, const CLI::App* sub) {

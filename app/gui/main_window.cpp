@@ -58,17 +58,6 @@ constexpr int kSliderSteps = 1000;
 QString Q(const std::string& s) { return QString::fromStdString(s); }
 std::string S(const QString& s) { return s.toStdString(); }
 
-// "dp8 tp8 pp1 zero1 mb1x64 ckpt-full": the chosen layout in one cell.
-std::string LayoutCell(const Candidate& c) {
-  const ParallelLayout& l = c.layout;
-  std::string s = fmt::format("dp{} tp{} pp{}", l.Dp(), l.tp, l.pp);
-  if (l.sharding != Sharding::kNone) s += " " + ToString(l.sharding);
-  s += fmt::format(" mb{}x{}", l.micro_batch, l.grad_accum);
-  if (c.shape.checkpointing != Checkpointing::kNone)
-    s += " ckpt-" + ToString(c.shape.checkpointing);
-  return s;
-}
-
 QSpinBox* IntSpin(const char* name, int lo, int hi, int step = 1) {
   auto* w = new QSpinBox();
   w->setObjectName(QLatin1String(name));
@@ -736,7 +725,7 @@ void MainWindow::showPlan() {
           QString::number(c.loss, 'f', 4),
           QString::number(c.memory_bytes / kGiB, 'f', 1),
           QString::number(static_cast<double>(c.shape.d_model) / c.shape.n_layers, 'f', 0),
-          Q(LayoutCell(c))};
+          Q(ShortDescribe(c.layout, c.shape.checkpointing))};
       for (int col = 0; col < cells.size(); ++col) {
         auto* item = new QTableWidgetItem(cells[col]);
         item->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);

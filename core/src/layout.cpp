@@ -29,6 +29,14 @@ std::string Describe(const ParallelLayout& l) {
                      l.pp, ToString(l.sharding), l.micro_batch, l.grad_accum);
 }
 
+std::string ShortDescribe(const ParallelLayout& l, Checkpointing checkpointing) {
+  std::string s = fmt::format("dp{} tp{} pp{}", l.Dp(), l.tp, l.pp);
+  if (l.sharding != Sharding::kNone) s += " " + ToString(l.sharding);
+  s += fmt::format(" mb{}x{}", l.micro_batch, l.grad_accum);
+  if (checkpointing != Checkpointing::kNone) s += " ckpt-" + ToString(checkpointing);
+  return s;
+}
+
 ParallelLayout SingleDevice(const ModelShape& shape) {
   ParallelLayout l;
   l.micro_batch = shape.batch;

@@ -82,32 +82,8 @@ Context MakeContext(const PlanOptions& o, const TimeModel& model, const LossLaw&
   }
   std::string err;
   if (!law.IsValid(&err)) throw InputError("loss law: " + err);
-  LayoutSearchOptions search;
-  search.devices = o.devices;
-  search.gpus_per_node = o.gpus_per_node > 0 ? o.gpus_per_node : model.hardware.gpus_per_node;
-  if (search.gpus_per_node <= 0) {
-    if (o.devices > 1) {
-      throw InputError(
-          fmt::format("{} devices: hardware '{}' has no gpus_per_node; give the GPUs per node",
-                      o.devices, model.hardware.name));
-    }
-    search.gpus_per_node = 1;
-  }
-  if (o.devices > search.gpus_per_node && o.devices % search.gpus_per_node != 0) {
-    throw InputError(
-        fmt::format("{} devices are not whole nodes of {} GPUs", o.devices, search.gpus_per_node));
-  }
-  search.pins = o.pins;
-  const double cap = model.hardware.memory_bytes;
-  const double reserve =
-      o.memory_reserve_bytes >= 0 ? o.memory_reserve_bytes : DefaultMemoryReserve(cap);
-  if (cap > 0 && reserve >= cap) {
-    throw InputError(
-        fmt::format("memory reserve {:.1f} GiB leaves nothing of the {:.1f} GiB device",
-                    reserve / 1073741824.0, cap / 1073741824.0));
-  }
-  search.usable_bytes = cap > 0 ? cap - reserve : 0;
-  search.estimator = o.estimator;
+  const LayoutSearchOptions search = MakeLayoutSearch(model.hardware, o.devices, o.gpus_per_node,
+                                                      o.pins, o.memory_reserve_bytes, o.estimator);
   return Context{o, model, law, o.hours * 3600.0 * o.goodput, search};
 }
 

@@ -41,6 +41,13 @@ struct LayoutChoice {
 LayoutChoice ChooseLayout(const ModelShape& shape, const LayoutSearchOptions& options,
                           const TimeModel& model);
 
+// The search options for a job: `gpus_per_node` 0 takes the profile's (an InputError when it has
+// none and devices > 1); devices beyond one node must be whole nodes; `reserve_bytes` < 0 takes
+// DefaultMemoryReserve, and a reserve that leaves nothing of the device is an InputError.
+LayoutSearchOptions MakeLayoutSearch(const HardwareProfile& hw, int64_t devices,
+                                     int64_t gpus_per_node, const LayoutPins& pins,
+                                     double reserve_bytes, EstimatorKind estimator);
+
 // Default reserve per device for the CUDA context, NCCL buffers and allocator fragmentation:
 // 1 GiB + 5% of the capacity, at most half of it (see README: memory reserve).
 double DefaultMemoryReserve(double capacity_bytes);

@@ -31,6 +31,8 @@ struct ParallelLayout {
 
 // "dp 8 x tp 8 x pp 1, zero1, micro 1 x 64" (one line, for tables and notes).
 std::string Describe(const ParallelLayout& layout);
+// "dp8 tp8 pp1 zero1 mb1x64 ckpt-full": a layout and its checkpointing in one short cell.
+std::string ShortDescribe(const ParallelLayout& layout, Checkpointing checkpointing);
 // The single-device layout of a shape: the whole batch in one micro-step.
 ParallelLayout SingleDevice(const ModelShape& shape);
 // Layers on the fullest pipeline stage: ceil(n_layers / pp) (Megatron-DeepSpeed allows uneven
