@@ -195,16 +195,17 @@ TimeModel ResolveTimeModel(const std::string& hardware_flag, const std::string& 
   if (!time_model_path.empty()) {
     TimeModel m = LoadTimeModel(time_model_path);
     if (!hardware_flag.empty()) {
-      // Keep the fitted coefficients, price the roofline/defaults on the named hardware.
+      // The fitted multipliers carry over; per-FLOP and per-byte times follow the named
+      // hardware's rates (Retarget), fixed and per-launch times stay as fitted.
       const std::string fitted_on = m.hardware.name;
-      m.hardware = LoadHardware(hardware_flag);
-      if (m.hardware.name != fitted_on && (m.fitted[0] || m.fitted[1] || m.fitted[3])) {
+      HardwareProfile target = LoadHardware(hardware_flag);
+      if (target.name != fitted_on && (m.fitted[0] || m.fitted[1] || m.fitted[3])) {
         fmt::print(stderr,
-                   "warning: {} was fitted on '{}'; its fitted coefficients are used as they are "
-                   "on '{}' (only "
-                   "the roofline follows --hardware)\n",
-                   time_model_path, fitted_on, m.hardware.name);
+                   "note: {} was fitted on '{}'; its multipliers are carried to '{}' (FLOP and "
+                   "byte times scale with the two devices' rates; fixed and launch times stay)\n",
+                   time_model_path, fitted_on, target.name);
       }
+      m = Retarget(m, target);
     }
     return m;
   }

@@ -63,8 +63,8 @@ void ValidateFromFlags(const ModelShape& shape);
 // Applies the non-size flags (attention, precision, variants) to an existing shape (--hf-config).
 void ApplyVariantFlags(const ShapeFlags& flags, const CLI::App* sub, ModelShape* shape);
 
-// Resolves the time model: --time-model FILE (its hardware unless --hardware is given) or the
-// default model of --hardware (default h100-sxm).
+// Resolves the time model: --time-model FILE (its hardware unless --hardware is given, to which
+// its fitted multipliers are retargeted) or the default model of --hardware (default h100-sxm).
 TimeModel ResolveTimeModel(const std::string& hardware_flag, const std::string& time_model_path,
                            double mfu = 0.4);
 
