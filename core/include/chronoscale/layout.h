@@ -37,7 +37,8 @@ std::string Describe(const LayoutPins& pins);
 
 // Checks that `layout` is legal for `shape` (whose batch is the global batch): every degree
 // divides evenly (devices = dp tp pp; batch = micro dp accum; tp divides heads, kv heads, d_ff
-// and the node; pp divides the layers and is at most the micro-steps' count is not required).
+// and the node; devices beyond one node are whole nodes); pp is at most the layers (uneven
+// stages are allowed: the fullest holds ceil(layers / pp)).
 // Throws InputError naming `what` (a flag, or a file's row) and the rule broken.
 void ValidateLayout(const ModelShape& shape, const ParallelLayout& layout, const std::string& what);
 
