@@ -43,15 +43,27 @@ PlanOptions MakeOptions(const PlanCliOptions& c, const TimeModel& model, const C
   o.mlp_ratio = c.shape.mlp_ratio;
   o.top = c.top;
   {
-    const auto colon = c.aspect.find(':');
-    try {
-      if (colon == std::string::npos) throw std::invalid_argument("no colon");
+    // Both numbers whole strings: "8abc:256xyz" is an error, not 8:256.
+    auto number = [&](const std::string& text) {
       std::size_t used = 0;
-      o.min_aspect = std::stod(c.aspect.substr(0, colon), &used);
-      o.max_aspect = std::stod(c.aspect.substr(colon + 1));
-    } catch (const std::exception&) {
+      double v = 0;
+      try {
+        v = std::stod(text, &used);
+      } catch (const std::exception&) {
+        used = 0;
+      }
+      if (text.empty() || used != text.size() || !std::isfinite(v)) {
+        throw InputError(
+            fmt::format("--aspect '{}': expected A:B with two numbers, e.g. 8:256", c.aspect));
+      }
+      return v;
+    };
+    const auto colon = c.aspect.find(':');
+    if (colon == std::string::npos) {
       throw InputError(fmt::format("--aspect '{}': expected A:B, e.g. 8:256", c.aspect));
     }
+    o.min_aspect = number(c.aspect.substr(0, colon));
+    o.max_aspect = number(c.aspect.substr(colon + 1));
   }
   // The base shape: seq, global batch, vocab and variants from the flags (width/depth later).
   o.base = ReferenceShape(1024, 1);
@@ -145,6 +157,9 @@ void RunSweep(const PlanCliOptions& c, const CLI::App* sub) {
   if (!c.plot.empty()) CheckPlotPath(c.plot);
   const std::vector<std::string> inputs{c.time_model, c.law, c.hardware};
   if (!c.out.empty()) CheckNotInput(c.out, inputs, "--out");
+  if (c.format == Format::kJson) {
+    throw InputError("sweep writes CSV; use plan --format json for the best shapes");
+  }
   const TimeModel model = ResolveTimeModel(c.hardware, c.time_model, c.mfu);
   const LossLaw law = LoadLaw(c.law);
   const PlanOptions o = MakeOptions(c, model, sub);
@@ -152,9 +167,6 @@ void RunSweep(const PlanCliOptions& c, const CLI::App* sub) {
   std::string csv = CandidatesCsvHeader();
   csv.reserve(static_cast<std::size_t>(o.width.Count() * o.depth.Count()) * 96);
   SweepCandidates(o, model, law, [&](const Candidate& cand) { AppendCandidateCsv(cand, &csv); });
-  if (c.format == Format::kJson) {
-    throw InputError("sweep writes CSV; use plan --format json for the best shapes");
-  }
   Emit(csv, c.out, inputs);
 }
 

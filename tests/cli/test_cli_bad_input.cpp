@@ -298,6 +298,8 @@ std::vector<Case> Cases() {
        "attention --kernel softmax --queries q.csv --keys k.csv --hardware h100-sxm", 2, {"q.csv", "k.csv", "4", "3"}},
       {"attention: binary keys", {{"q.csv", Matrix(8, 4)}, {"k.csv", garbage}},
        "attention --kernel softmax --queries q.csv --keys k.csv --hardware h100-sxm", 2, {"k.csv", "binary"}},
+      {"aspect with trailing text", {}, "plan " + kSmallPlan + " --aspect 8abc:256xyz", 2, {"--aspect '8abc:256xyz'"}},
+      {"sweep as JSON (refused before the sweep)", {}, "sweep " + kSmallPlan + " --format json", 2, {"sweep writes CSV"}},
       // ------------------------------------------------------------- cluster (issue 12)
       {"devices zero", {}, "plan " + kSmallPlan + " --devices 0", 2, {"--devices 0", "positive"}},
       {"devices not whole nodes", {}, "plan " + kSmallPlan + " --devices 12 --hardware h100-sxm", 2,
