@@ -1,0 +1,190 @@
+// Reading measured runs: runs and shapes CSVs (shape, parallel layout and hardware per row), and
+// splitting them by node count for held-out validation.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+#include <map>
+
+#include "chronoscale/error.h"
+#include "chronoscale/io.h"
+#include "chronoscale/time_fit.h"
+
+namespace chronoscale {
+namespace {
+
+// ------------------------------------------------------------------ reading runs
+
+bool ParseBool(const CsvTable& t, std::size_t row, int col) {
+  std::string v = t.Text(row, col);
+  std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (v == "1" || v == "true" || v == "yes") return true;
+  if (v == "0" || v == "false" || v == "no" || v.empty()) return false;
+  throw InputError(fmt::format("{}: expected 0/1 or true/false, found '{}'", t.Where(row, col),
+                               t.Text(row, col)));
+}
+
+template <typename E>
+E ParseEnum(const CsvTable& t, std::size_t row, int col, E fallback, const char* expected) {
+  if (col < 0 || t.Text(row, col).empty()) return fallback;
+  E e;
+  if (!Parse(t.Text(row, col), &e)) {
+    throw InputError(fmt::format("{}: unknown value '{}'; expected {}", t.Where(row, col),
+                                 t.Text(row, col), expected));
+  }
+  return e;
+}
+
+}  // namespace
+
+ModelShape ShapeFromRow(const CsvTable& t, std::size_t r) {
+  ModelShape s;
+  s.d_model = t.Integer(r, t.RequireColumn("d_model"), 1, int64_t{1} << 20);
+  s.n_layers = t.Integer(r, t.RequireColumn("n_layers"), 1, 100000);
+  s.n_heads = t.Integer(r, t.RequireColumn("n_heads"), 1, int64_t{1} << 20);
+  s.d_ff = t.Integer(r, t.RequireColumn("d_ff"), 1, int64_t{1} << 22);
+  s.seq_len = t.Integer(r, t.RequireColumn("seq_len"), 1, int64_t{1} << 24);
+  s.batch = t.Integer(r, t.RequireColumn("batch"), 1, int64_t{1} << 24);
+  s.vocab = t.Integer(r, t.RequireColumn("vocab"), 1, int64_t{1} << 27);
+  int c = t.Column("n_kv_heads");
+  if (c >= 0 && !t.Text(r, c).empty()) s.n_kv_heads = t.Integer(r, c, 0, int64_t{1} << 20);
+  s.attention =
+      ParseEnum(t, r, t.Column("attention"), AttentionKind::kFlash, "flash, naive, favor or dark");
+  c = t.Column("features");
+  if (c >= 0 && !t.Text(r, c).empty()) s.features = t.Integer(r, c, 0, int64_t{1} << 20);
+  s.mlp = ParseEnum(t, r, t.Column("mlp"), MlpKind::kGelu, "gelu or swiglu");
+  s.norm = ParseEnum(t, r, t.Column("norm"), NormKind::kLayerNorm, "layernorm or rmsnorm");
+  s.positions = ParseEnum(t, r, t.Column("positions"), PositionKind::kLearned, "learned or rotary");
+  s.precision =
+      ParseEnum(t, r, t.Column("precision"), Precision::kBf16, "bf16, fp16, tf32, fp32 or fp64");
+  s.optimizer = ParseEnum(t, r, t.Column("optimizer"), Optimizer::kAdamW, "adamw or sgd");
+  if ((c = t.Column("tied")) >= 0) s.tied_embeddings = ParseBool(t, r, c);
+  if ((c = t.Column("bias")) >= 0) s.bias = t.Text(r, c).empty() ? true : ParseBool(t, r, c);
+  s.checkpointing = ParseEnum(t, r, t.Column("checkpointing"), Checkpointing::kNone,
+                              "none, selective or full (or true/false)");
+  if ((c = t.Column("causal")) >= 0) s.causal = t.Text(r, c).empty() ? true : ParseBool(t, r, c);
+  try {
+    s.Validate();
+  } catch (const InputError& e) {
+    throw InputError(fmt::format("{}:{}: {}", t.path, t.line_of_row.at(r), e.what()));
+  }
+  return s;
+}
+
+std::vector<ModelShape> ReadShapes(const CsvTable& table) {
+  std::vector<ModelShape> shapes;
+  shapes.reserve(table.rows.size());
+  for (std::size_t r = 0; r < table.rows.size(); ++r) shapes.push_back(ShapeFromRow(table, r));
+  return shapes;
+}
+
+ParallelLayout LayoutFromRow(const CsvTable& t, std::size_t r, const ModelShape& shape,
+                             int64_t gpus_per_node) {
+  auto integer = [&](const char* name, int64_t fallback) {
+    const int c = t.Column(name);
+    if (c < 0 || t.Text(r, c).empty()) return fallback;
+    return t.Integer(r, c, 1, int64_t{1} << 24);
+  };
+  const std::string where = fmt::format("{}:{}", t.path, t.line_of_row.at(r));
+  ParallelLayout l;
+  l.devices = integer("devices", 1);
+  l.gpus_per_node = integer("gpus_per_node", gpus_per_node > 0 ? gpus_per_node : 0);
+  if (l.gpus_per_node == 0) {
+    if (l.devices > 1) {
+      throw InputError(fmt::format(
+          "{}: {} devices but no gpus_per_node: add the column or use a hardware profile that "
+          "has gpus_per_node",
+          where, l.devices));
+    }
+    l.gpus_per_node = 1;
+  }
+  l.tp = integer("tp", 1);
+  l.pp = integer("pp", 1);
+  l.sharding = ParseEnum(t, r, t.Column("sharding"), Sharding::kNone,
+                         "none, zero1, zero2, zero3 (fsdp) or hybrid");
+  if (l.devices % (l.tp * l.pp) != 0) {
+    throw InputError(fmt::format("{}: devices {} is not a multiple of tp x pp = {}", where,
+                                 l.devices, l.tp * l.pp));
+  }
+  const int64_t dp = l.Dp();
+  const int64_t micro = integer("micro_batch", 0), accum = integer("grad_accum", 0);
+  auto split = [&](int64_t whole, int64_t part, const char* what) {
+    if (whole % part != 0) {
+      throw InputError(fmt::format(
+          "{}: batch {} (global, sequences) does not split into dp {} x {}; expected batch = "
+          "micro_batch x grad_accum x dp",
+          where, shape.batch, dp, what));
+    }
+    return whole / part;
+  };
+  if (micro == 0 && accum == 0) {
+    l.grad_accum = 1;
+    l.micro_batch = split(shape.batch, dp, "whole micro-batches");
+  } else if (accum == 0) {
+    l.micro_batch = micro;
+    l.grad_accum = split(shape.batch, dp * micro, "micro_batch");
+  } else if (micro == 0) {
+    l.grad_accum = accum;
+    l.micro_batch = split(shape.batch, dp * accum, "grad_accum");
+  } else {
+    l.micro_batch = micro;
+    l.grad_accum = accum;
+  }
+  ValidateLayout(shape, l, where);
+  return l;
+}
+
+RunsFile ReadStepRuns(const std::string& path, int64_t gpus_per_node) {
+  const CsvTable t = ReadCsv(path);
+  RunsFile out;
+  const int step_col = t.RequireColumn("step_ms");
+  const int status_col = t.Column("status");
+  const int hw_col = t.Column("hardware");
+  std::map<std::string, int64_t> per_node;  // gpus_per_node of each row's hardware
+  for (std::size_t r = 0; r < t.rows.size(); ++r) {
+    if (status_col >= 0 && t.Text(r, status_col) != "ok") {
+      ++out.skipped;
+      continue;
+    }
+    StepRun run;
+    run.shape = ShapeFromRow(t, r);
+    int64_t gpn = gpus_per_node;
+    if (hw_col >= 0 && !t.Text(r, hw_col).empty()) {
+      run.hardware = t.Text(r, hw_col);
+      auto it = per_node.find(run.hardware);
+      if (it == per_node.end()) {
+        try {
+          it = per_node.emplace(run.hardware, LoadHardware(run.hardware).gpus_per_node).first;
+        } catch (const InputError& e) {
+          throw InputError(fmt::format("{}: {}", t.Where(r, hw_col), e.what()));
+        }
+      }
+      gpn = it->second;
+    }
+    run.layout = LayoutFromRow(t, r, run.shape, gpn);
+    const double ms = t.Number(r, step_col);
+    if (!(ms > 0)) {
+      throw InputError(fmt::format("{}: step_ms must be positive, found {}", t.Where(r, step_col),
+                                   t.Text(r, step_col)));
+    }
+    run.step_s = ms * 1e-3;
+    run.line = t.line_of_row[r];
+    out.runs.push_back(run);
+  }
+  if (out.skipped > 0) {
+    out.notes.push_back(
+        fmt::format("{}: skipped {} row(s) whose status is not \"ok\"", path, out.skipped));
+  }
+  if (out.runs.empty())
+    throw InputError(fmt::format("{}: no usable runs (every row was skipped)", path));
+  return out;
+}
+
+void SplitByNodes(const std::vector<StepRun>& runs, std::vector<StepRun>* single,
+                  std::vector<StepRun>* multi) {
+  for (const auto& r : runs) {
+    (r.layout.devices <= r.layout.gpus_per_node ? single : multi)->push_back(r);
+  }
+}
+
+}  // namespace chronoscale
