@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include <chronoscale/bench.h>
 #include <chronoscale/error.h>
 #include <chronoscale/io.h>
 #include <chronoscale/version.h>
@@ -129,6 +130,10 @@ void CheckPlotPath(const std::string& path) {
         path.ends_with(".SVG"))) {
     throw InputError(fmt::format("--plot {}: expected a file name ending in .png or .svg", path));
   }
+}
+
+HardwareProfile ResolveHardware(const std::string& name) {
+  return LoadHardwareOrLocal(name, TerminalProgress("measuring this machine"));
 }
 
 }  // namespace chronoscale::cli

@@ -26,6 +26,9 @@ nlohmann::json Provenance(const std::vector<std::string>& input_paths);
 
 // A progress callback drawing a bar on stderr when it is a terminal (nothing otherwise).
 ProgressCallback TerminalProgress(const std::string& label);
+// A --hardware value: "local" (this machine's measured profile: cached, or measured now with a
+// progress line), a preset, an alias of one, or a profile JSON file.
+HardwareProfile ResolveHardware(const std::string& name);
 
 // Number formatting for tables: 3 significant digits with SI-ish suffixes (1.23e9 -> "1.23G").
 std::string Si(double value);

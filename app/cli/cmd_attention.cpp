@@ -11,7 +11,6 @@
 
 #if __has_include(<chronoscale/bench.h>)
 #include <chronoscale/bench.h>
-#define CHRONOSCALE_HAVE_LOCAL_PROFILE 1
 #endif
 #include <chronoscale/attention.h>
 #include <chronoscale/attention_calibrate.h>
@@ -25,19 +24,6 @@
 
 namespace chronoscale::cli {
 
-// "local" (this machine's measured profile), a preset or a profile file. Shared with calibrate.
-HardwareProfile ResolveHardware(const std::string& name) {
-#ifdef CHRONOSCALE_HAVE_LOCAL_PROFILE
-  return LoadHardwareOrLocal(name, TerminalProgress("measuring this machine"));
-#else
-  if (name == "local") {
-    throw InputError(
-        "--hardware local: this build cannot measure the local machine; pass a "
-        "preset name or a profile JSON file");
-  }
-  return LoadHardware(name);
-#endif
-}
 
 namespace {
 

@@ -18,7 +18,6 @@
 
 namespace chronoscale::cli {
 
-HardwareProfile ResolveHardware(const std::string& name);  // cmd_attention.cpp
 
 namespace {
 

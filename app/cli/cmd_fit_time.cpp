@@ -14,24 +14,75 @@ namespace chronoscale::cli {
 namespace {
 
 struct FitTimeOptions {
-  std::string runs, hardware = "h100-sxm", out, plot, holdout;
+  std::string runs, hardware = "h100-sxm", out, plot, holdout, form = "segments";
+  std::string runs_hardware;
+  bool no_phases = false, force = false;
   int folds = 5;
   unsigned seed = 1;
   Format format = Format::kTable;
 };
 
+void PrintRegimes(const std::vector<RegimeResult>& regimes, std::size_t runs,
+                  const FitTimeOptions& o) {
+  if (o.format == Format::kJson) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& r : regimes) {
+      list.push_back({{"dimension", r.dimension},
+                      {"values", r.values},
+                      {"skipped_values", r.skipped_values},
+                      {"predicted_runs", r.predicted_runs},
+                      {"median", r.error.median},
+                      {"p90", r.error.p90},
+                      {"worst", r.error.worst},
+                      {"signed_median", r.signed_median},
+                      {"worst_run", r.worst_run}});
+    }
+    nlohmann::json doc = Provenance({o.runs});
+    doc["form"] = o.form;
+    doc["phases"] = !o.no_phases;
+    doc["regimes"] = list;
+    Emit(doc.dump(2), "");
+    return;
+  }
+  std::string text = fmt::format(
+      "leave-one-regime-out, calibrated ({} form{}), {} runs: fit without one value of a "
+      "dimension, predict the runs with it (|relative error|; bias: median signed error)\n",
+      o.form, o.no_phases ? ", phases not fitted" : "", runs);
+  text += fmt::format("{:<22} {:>6} {:>9} {:>8} {:>8} {:>8} {:>8}  {}\n", "held out", "values",
+                      "predicted", "median", "p90", "worst", "bias", "worst run");
+  for (const auto& r : regimes) {
+    text += fmt::format("{:<22} {:>6} {:>9} {:>7.1f}% {:>7.1f}% {:>7.1f}% {:>+7.1f}%  {}\n",
+                        r.dimension, r.values - r.skipped_values, r.predicted_runs,
+                        100 * r.error.median, 100 * r.error.p90, 100 * r.error.worst,
+                        100 * r.signed_median, r.worst_run);
+  }
+  Emit(text, "");
+}
+
 void Run(const FitTimeOptions& o) {
   if (!o.plot.empty()) CheckPlotPath(o.plot);
   if (!o.out.empty()) CheckNotInput(o.out, {o.runs, o.hardware}, "--out");
-  if (!o.holdout.empty() && o.holdout != "multi-node") {
-    throw InputError(fmt::format("--holdout '{}': expected multi-node", o.holdout));
+  if (!o.holdout.empty() && o.holdout != "multi-node" && o.holdout != "regimes") {
+    throw InputError(fmt::format("--holdout '{}': expected multi-node or regimes", o.holdout));
   }
-  const HardwareProfile hw = LoadHardware(o.hardware);
-  const RunsFile file = ReadStepRuns(o.runs, hw.gpus_per_node);
+  CalibratedForm form = CalibratedForm::kSegments;
+  if (!Parse(o.form, &form)) {
+    throw InputError(fmt::format("--form '{}': expected segments or whole-step", o.form));
+  }
+  const HardwareProfile hw = ResolveHardware(o.hardware);
+  RunsFile file = ReadStepRuns(o.runs, hw.gpus_per_node);
   for (const auto& note : file.notes) fmt::print(stderr, "note: {}\n", note);
+  const RunsHardware tie = AssignRunsHardware(&file.runs, o.runs, hw, o.runs_hardware, o.force);
+  for (const auto& note : tie.notes) fmt::print(stderr, "note: {}\n", note);
   TimeFitOptions opt;
   opt.folds = o.folds;
   opt.seed = o.seed;
+  opt.form = form;
+  opt.use_phases = !o.no_phases;
+  if (o.holdout == "regimes") {
+    PrintRegimes(LeaveOneRegimeOut(file.runs, hw, opt), file.runs.size(), o);
+    return;
+  }
   std::vector<StepRun> train = file.runs, test;
   if (!o.holdout.empty()) {
     train.clear();
@@ -45,7 +96,8 @@ void Run(const FitTimeOptions& o) {
           fmt::format("--holdout multi-node: {} has no single-node run to fit on", o.runs));
     }
   }
-  const TimeFitSummary summary = FitTimeModel(train, hw, opt, TerminalProgress("fit-time"));
+  TimeFitSummary summary = FitTimeModel(train, hw, opt, TerminalProgress("fit-time"));
+  summary.model.fitted_on.forced = tie.forced;
   std::vector<HoldoutLine> holdout;
   if (!test.empty()) holdout = EvaluateHoldout(summary, train, test);
   for (const auto& r : summary.reports) {
@@ -89,18 +141,7 @@ void Run(const FitTimeOptions& o) {
   } else {
     std::string text = summary.BriefReport();
     if (file.skipped) text += fmt::format("({} rows skipped: status not ok)\n", file.skipped);
-    const auto& k = summary.model.calibrated;
-    if (summary.model.fitted[3]) {
-      text += fmt::format(
-          "calibrated: t = {:.3f} ms + smoothmax_p(matmul FLOPs / {:.0f} TFLOP/s + attention FLOPs "
-          "/ {:.0f} TFLOP/s "
-          "+ bytes / {:.0f} GB/s, launches x {:.1f} us) + optimizer (bytes, {:.1f} us per tensor), "
-          "p = {:.1f}\n",
-          k.c0_s * 1e3, k.matmul_s_per_flop > 0 ? 1e-12 / k.matmul_s_per_flop : 0,
-          k.attention_s_per_flop > 0 ? 1e-12 / k.attention_s_per_flop : 0,
-          k.s_per_byte > 0 ? 1e-9 / k.s_per_byte : 0, k.s_per_launch * 1e6,
-          k.s_per_tensor_update * 1e6, k.sharpness);
-    }
+    if (summary.model.fitted[3]) text += DescribeCalibrated(summary.model.calibrated);
     bool comm = false;
     for (const auto& r : train) comm = comm || r.layout.devices > 1;
     if (comm) {
@@ -135,7 +176,8 @@ void SetupFitTime(CLI::App& app) {
                   "grad_accum, checkpointing, and hardware per row)")
       ->required();
   sub->add_option("--hardware", o->hardware,
-                  "preset name or profile JSON the runs were measured on (default h100-sxm)");
+                  "preset name, profile JSON or local: the device the model is for and the runs were "
+                  "measured on (default h100-sxm)");
   sub->add_option("--out", o->out, "write the time model JSON here");
   sub->add_option("--folds", o->folds, "k of the k-fold cross-validation (default 5)")
       ->check(CLI::Range(2, 1000));
@@ -143,7 +185,21 @@ void SetupFitTime(CLI::App& app) {
   sub->add_option("--plot", o->plot, "predicted vs measured plot (PNG or SVG)");
   sub->add_option("--holdout", o->holdout,
                   "multi-node: fit on the runs of one node (devices <= gpus_per_node) and report "
-                  "how the model predicts the others, beside a constant-MFU rule");
+                  "how the model predicts the others, beside a constant-MFU rule; regimes: "
+                  "leave-one-regime-out errors of the calibrated estimator (each width, depth, "
+                  "batch and sequence length held out in turn, and every tokens-per-step but the "
+                  "most common)");
+  sub->add_option("--form", o->form,
+                  "the calibrated estimator's form: segments (the layer stack and the head priced "
+                  "apart; default) or whole-step (one smooth max over the step, the first form)");
+  sub->add_option("--runs-hardware", o->runs_hardware,
+                  "what the runs were measured on, for a runs file with no hardware column (a "
+                  "preset, a profile JSON or local)");
+  sub->add_flag("--force", o->force,
+                "fit runs measured on another device under --hardware's name (the report and the "
+                "model say so)");
+  sub->add_flag("--no-phases", o->no_phases,
+                "do not fit the runs' fwd_ms, bwd_ms and opt_ms columns (only step_ms)");
   AddFormatOption(sub, &o->format, false);
   sub->callback([o] { Run(*o); });
 }

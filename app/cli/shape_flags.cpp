@@ -1,5 +1,7 @@
 #include "shape_flags.h"
 
+#include "cli_common.h"
+
 #include <fmt/format.h>
 
 #include <cmath>
@@ -198,7 +200,7 @@ TimeModel ResolveTimeModel(const std::string& hardware_flag, const std::string& 
       // The fitted multipliers carry over; per-FLOP and per-byte times follow the named
       // hardware's rates (Retarget), fixed and per-launch times stay as fitted.
       const std::string fitted_on = m.hardware.name;
-      HardwareProfile target = LoadHardware(hardware_flag);
+      HardwareProfile target = ResolveHardware(hardware_flag);
       if (target.name != fitted_on && (m.fitted[0] || m.fitted[1] || m.fitted[3])) {
         fmt::print(stderr,
                    "note: {} was fitted on '{}'; its multipliers are carried to '{}' (FLOP and "
@@ -209,7 +211,7 @@ TimeModel ResolveTimeModel(const std::string& hardware_flag, const std::string& 
     }
     return m;
   }
-  return DefaultTimeModel(LoadHardware(hardware_flag.empty() ? "h100-sxm" : hardware_flag), mfu);
+  return DefaultTimeModel(ResolveHardware(hardware_flag.empty() ? "h100-sxm" : hardware_flag), mfu);
 }
 
 }  // namespace chronoscale::cli

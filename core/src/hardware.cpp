@@ -94,6 +94,7 @@ HardwareProfile HardwareFromJson(const nlohmann::json& doc, const std::string& w
   if (h.name.empty()) throw InputError(fmt::format("{}: key 'name' is empty", where));
   h.source = doc.contains("source") ? JsonString(doc, "source", where) : "";
   h.date = doc.contains("date") ? JsonString(doc, "date", where) : "";
+  h.device = doc.contains("device") ? JsonString(doc, "device", where) : "";
   h.memory_bytes = JsonNumberOr(doc, "memory_bytes", where, 1e6, 1e16, 0);
   h.mem_bandwidth_bytes_per_s = JsonNumber(doc, "mem_bandwidth_bytes_per_s", where, 1e6, 1e16);
   ReadRates(doc, "matmul_flops_per_s", where, true, &h.matmul_flops_per_s);
@@ -124,6 +125,7 @@ HardwareProfile HardwareFromJson(const nlohmann::json& doc, const std::string& w
   static const char* known[] = {"name",
                                 "source",
                                 "date",
+                                "device",
                                 "memory_bytes",
                                 "mem_bandwidth_bytes_per_s",
                                 "matmul_flops_per_s",
@@ -150,6 +152,7 @@ nlohmann::json HardwareToJson(const HardwareProfile& h) {
   doc["name"] = h.name;
   doc["source"] = h.source;
   doc["date"] = h.date;
+  if (!h.device.empty()) doc["device"] = h.device;
   if (h.memory_bytes > 0) doc["memory_bytes"] = h.memory_bytes;
   doc["mem_bandwidth_bytes_per_s"] = h.mem_bandwidth_bytes_per_s;
   auto rates = [](const std::array<double, kNumPrecisions>& r) {
@@ -235,6 +238,49 @@ HardwareProfile LoadHardware(const std::string& given) {
                     name_or_path, names));
   }
   return HardwareFromJson(ReadJsonFile(name_or_path), name_or_path);
+}
+
+namespace {
+
+std::string Canonical(const std::string& text) {
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c)) out += static_cast<char>(std::tolower(c));
+  }
+  return out;
+}
+
+// The preset a name or alias stands for ("" when none).
+std::string PresetOf(const std::string& name) {
+  if (IsHardwarePreset(name)) return name;
+  std::string lower = name;
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (IsHardwarePreset(lower)) return lower;
+  const auto a = PresetAliases().find(lower);
+  return a != PresetAliases().end() ? a->second : "";
+}
+
+}  // namespace
+
+bool RunsMatchHardware(const HardwareProfile& hw, const std::string& run_hardware,
+                       const std::string& run_device) {
+  if (!run_hardware.empty()) {
+    if (run_hardware == hw.name) return true;
+    const std::string preset = PresetOf(run_hardware);
+    if (!preset.empty() && preset == PresetOf(hw.name)) return true;
+  }
+  std::string device = run_device;
+  if (device.empty() && !run_hardware.empty()) {
+    // A preset's own device name, where the runs name a preset and no device.
+    const std::string preset = PresetOf(run_hardware);
+    if (!preset.empty()) {
+      const auto& docs = internal::HardwarePresetDocuments();
+      const auto doc = ParseJson(docs.at(preset), "preset " + preset);
+      if (doc.contains("device") && doc.at("device").is_string()) device = doc.at("device");
+    }
+  }
+  return !device.empty() && !hw.device.empty() && Canonical(device) == Canonical(hw.device);
 }
 
 }  // namespace chronoscale

@@ -140,6 +140,8 @@ RunsFile ReadStepRuns(const std::string& path, int64_t gpus_per_node) {
   const int step_col = t.RequireColumn("step_ms");
   const int status_col = t.Column("status");
   const int hw_col = t.Column("hardware");
+  const int dev_col = t.Column("device");
+  const int phase_cols[3] = {t.Column("fwd_ms"), t.Column("bwd_ms"), t.Column("opt_ms")};
   std::map<std::string, int64_t> per_node;  // gpus_per_node of each row's hardware
   for (std::size_t r = 0; r < t.rows.size(); ++r) {
     if (status_col >= 0 && t.Text(r, status_col) != "ok") {
@@ -153,14 +155,19 @@ RunsFile ReadStepRuns(const std::string& path, int64_t gpus_per_node) {
       run.hardware = t.Text(r, hw_col);
       auto it = per_node.find(run.hardware);
       if (it == per_node.end()) {
+        // A label that is no preset or profile (a harness's "host-cpu") is resolved by
+        // AssignRunsHardware against the fit's hardware; here it only lacks a node size.
+        int64_t gpn_of = gpus_per_node;
         try {
-          it = per_node.emplace(run.hardware, LoadHardware(run.hardware).gpus_per_node).first;
-        } catch (const InputError& e) {
-          throw InputError(fmt::format("{}: {}", t.Where(r, hw_col), e.what()));
+          gpn_of = LoadHardware(run.hardware).gpus_per_node;
+        } catch (const InputError&) {
         }
+        it = per_node.emplace(run.hardware, gpn_of).first;
       }
       gpn = it->second;
     }
+    if (dev_col >= 0) run.device = t.Text(r, dev_col);
+    run.line = t.line_of_row[r];
     run.layout = LayoutFromRow(t, r, run.shape, gpn);
     const double ms = t.Number(r, step_col);
     if (!(ms > 0)) {
@@ -168,7 +175,20 @@ RunsFile ReadStepRuns(const std::string& path, int64_t gpus_per_node) {
                                    t.Text(r, step_col)));
     }
     run.step_s = ms * 1e-3;
-    run.line = t.line_of_row[r];
+    // Measured phases: all three or none (a row with an empty cell has none).
+    if (phase_cols[0] >= 0 && phase_cols[1] >= 0 && phase_cols[2] >= 0) {
+      double* phase[3] = {&run.fwd_s, &run.bwd_s, &run.opt_s};
+      bool all = true;
+      for (int p = 0; p < 3; ++p) all = all && !t.Text(r, phase_cols[p]).empty();
+      for (int p = 0; all && p < 3; ++p) {
+        const double v = t.Number(r, phase_cols[p]);
+        if (!(v > 0)) {
+          throw InputError(fmt::format("{}: a phase time must be positive, found {}",
+                                       t.Where(r, phase_cols[p]), t.Text(r, phase_cols[p])));
+        }
+        *phase[p] = v * 1e-3;
+      }
+    }
     out.runs.push_back(run);
   }
   if (out.skipped > 0) {
@@ -185,6 +205,87 @@ void SplitByNodes(const std::vector<StepRun>& runs, std::vector<StepRun>* single
   for (const auto& r : runs) {
     (r.layout.devices <= r.layout.gpus_per_node ? single : multi)->push_back(r);
   }
+}
+
+RunsHardware AssignRunsHardware(std::vector<StepRun>* runs, const std::string& path,
+                                const HardwareProfile& target, const std::string& runs_hardware,
+                                bool force) {
+  RunsHardware out;
+  int unlabelled = 0, matched = 0;
+  std::map<std::string, int> others;  // label -> runs priced on their own device
+  std::map<std::string, bool> loadable;
+  const StepRun* first_other = nullptr;
+  for (StepRun& run : *runs) {
+    if (run.hardware.empty()) run.hardware = runs_hardware;
+    if (run.hardware.empty() && run.device.empty()) {
+      ++unlabelled;
+      continue;
+    }
+    if (RunsMatchHardware(target, run.hardware, run.device)) {
+      run.hardware.clear();
+      ++matched;
+      continue;
+    }
+    auto it = loadable.find(run.hardware);
+    if (it == loadable.end()) {
+      bool ok = !run.hardware.empty();
+      if (ok) {
+        try {
+          LoadHardware(run.hardware);
+        } catch (const InputError&) {
+          ok = false;
+        }
+      }
+      it = loadable.emplace(run.hardware, ok).first;
+    }
+    if (!first_other) first_other = &run;
+    if (it->second) {
+      ++others[run.hardware];
+      continue;
+    }
+    const std::string what =
+        run.hardware.empty() ? fmt::format("device '{}'", run.device)
+        : run.device.empty() ? fmt::format("'{}'", run.hardware)
+                             : fmt::format("'{}' (device '{}')", run.hardware, run.device);
+    if (!force) {
+      throw InputError(fmt::format(
+          "{}:{}: this run was measured on {}, which is not --hardware {}{} and names no "
+          "preset or profile file; pass --hardware for the machine that measured it (--hardware "
+          "local for this machine, as measured by `chronoscale bench`), or --force to fit it as "
+          "{} runs",
+          path, run.line, what, target.name,
+          target.device.empty() ? "" : fmt::format(" (device '{}')", target.device), target.name));
+    }
+    out.forced = true;
+    out.notes.push_back(fmt::format("{}:{}: measured on {}, fitted as {} (--force)", path,
+                                    run.line, what, target.name));
+    run.hardware.clear();
+    ++matched;
+  }
+  if (matched == 0 && unlabelled == 0 && !others.empty()) {
+    std::string list;
+    for (const auto& [name, n] : others)
+      list += fmt::format("{}{} ({} runs)", list.empty() ? "" : ", ", name, n);
+    if (!force) {
+      throw InputError(fmt::format(
+          "{}:{}: every run was measured on other hardware ({}), none on --hardware {}; fit "
+          "them with --hardware set to their device, or pass --force to carry their fitted "
+          "multipliers to {}",
+          path, first_other->line, list, target.name, target.name));
+    }
+    out.forced = true;
+    out.notes.push_back(fmt::format(
+        "every run was measured on other hardware ({}); each is priced on its own device and the "
+        "fit is carried to {} (--force)",
+        list, target.name));
+  }
+  if (unlabelled > 0) {
+    out.notes.push_back(fmt::format(
+        "{} run(s) name no hardware: taken as measured on {} (add a hardware column, or "
+        "--runs-hardware)",
+        unlabelled, target.name));
+  }
+  return out;
 }
 
 }  // namespace chronoscale

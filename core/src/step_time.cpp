@@ -14,17 +14,54 @@ namespace {
 
 constexpr const char* kEstimatorNames[] = {"flops", "memcopy", "roofline", "calibrated"};
 
-double SmoothMax(double x, double y, double p) {
-  const double m = std::max(x, y);
-  if (m <= 0) return 0;
-  return m * std::pow(std::pow(x / m, p) + std::pow(y / m, p), 1.0 / p);
-}
-
 bool OnTensorUnits(OpKind k) { return k == OpKind::kMatmul || k == OpKind::kAttention; }
 
 }  // namespace
 
 std::string ToString(EstimatorKind e) { return kEstimatorNames[static_cast<int>(e)]; }
+
+std::string ToString(CalibratedForm f) {
+  return f == CalibratedForm::kSegments ? "segments" : "whole-step";
+}
+
+bool Parse(std::string_view text, CalibratedForm* out) {
+  if (text == "segments") {
+    *out = CalibratedForm::kSegments;
+    return true;
+  }
+  if (text == "whole-step") {
+    *out = CalibratedForm::kWholeStep;
+    return true;
+  }
+  return false;
+}
+
+std::string DescribeCalibrated(const CalibratedCoefficients& k) {
+  auto rate = [](double s_per, double unit) { return s_per > 0 ? unit / s_per : 0.0; };
+  const std::string group = fmt::format(
+      "smax_p(matmul FLOPs / {:.0f} TFLOP/s + attention FLOPs / {:.0f} TFLOP/s + bytes / {:.0f} "
+      "GB/s, launches x {:.1f} us)",
+      rate(k.matmul_s_per_flop, 1e-12), rate(k.attention_s_per_flop, 1e-12),
+      rate(k.s_per_byte, 1e-9), k.s_per_launch * 1e6);
+  const std::string optimizer =
+      fmt::format("optimizer smax_p(bytes, {:.1f} us per tensor), p = {:.1f}",
+                  k.s_per_tensor_update * 1e6, k.sharpness);
+  if (k.form == CalibratedForm::kSegments) {
+    return fmt::format(
+        "calibrated: t = {:.3f} ms + sum over forward and backward of [{} of the layer stack + "
+        "the same of the head] + {}\n",
+        k.c0_s * 1e3, group, optimizer);
+  }
+  return fmt::format("calibrated (whole-step form): t = {:.3f} ms + {} + {}\n", k.c0_s * 1e3, group,
+                     optimizer);
+}
+
+CalibratedTerms<double> TermsOf(const CalibratedCoefficients& k) {
+  CalibratedTerms<double> t{k.c0_s,         k.matmul_s_per_flop,   k.attention_s_per_flop,
+                            k.s_per_byte,   k.s_per_launch,        k.s_per_tensor_update,
+                            k.sharpness,    k.form};
+  return t;
+}
 
 bool Parse(std::string_view text, EstimatorKind* out) {
   for (std::size_t i = 0; i < kNumEstimators; ++i) {
@@ -114,10 +151,17 @@ void Accumulate(const Op& op, const Rates& rates, StepCounts* c) {
     c->comm_s[static_cast<std::size_t>(op.overlap)] += op.count * t.comm;
   } else if (op.kind == OpKind::kOptimizer) {
     c->optimizer_roofline_s += op.count * t.Roofline();
+    c->optimizer_bytes += op.Bytes() * op.count;
+    c->optimizer_tensors += op.launches * op.count;
   } else {
     const double s = op.count * t.Roofline();
     c->compute_roofline_s += s;
     if (op.phase == Phase::kForward) c->forward_roofline_s += s;
+    SegmentCounts& g = c->segments[SegmentOf(op)];
+    if (op.kind == OpKind::kMatmul) g.matmul_flops += op.flops * op.count;
+    if (op.kind == OpKind::kAttention) g.attention_flops += op.flops * op.count;
+    g.bytes += op.Bytes() * op.count;
+    g.launches += op.launches * op.count;
   }
 }
 
@@ -189,16 +233,9 @@ namespace {
 // optimizer time.
 void CalibratedParts(const CalibratedCoefficients& k, const StepCounts& c, double* compute,
                      double* optimizer) {
-  constexpr auto kOpt = static_cast<std::size_t>(OpKind::kOptimizer);
-  constexpr auto kComm = static_cast<std::size_t>(OpKind::kCommunication);
-  const double gpu =
-      c.flops[static_cast<std::size_t>(OpKind::kMatmul)] * k.matmul_s_per_flop +
-      c.flops[static_cast<std::size_t>(OpKind::kAttention)] * k.attention_s_per_flop +
-      (c.TotalBytes() - c.bytes[kOpt]) * k.s_per_byte;
-  const double cpu = (c.TotalLaunches() - c.launches[kOpt] - c.launches[kComm]) * k.s_per_launch;
-  *compute = SmoothMax(gpu, cpu, k.sharpness);
-  *optimizer = SmoothMax(c.bytes[kOpt] * k.s_per_byte, c.launches[kOpt] * k.s_per_tensor_update,
-                         k.sharpness);
+  const CalibratedPhases<double> ph = CalibratedPhaseSeconds(c, TermsOf(k));
+  *compute = ph.forward + ph.backward;
+  *optimizer = ph.optimizer;
 }
 
 }  // namespace
@@ -227,12 +264,9 @@ double PredictFromCounts(const TimeModel& model, const StepCounts& c, EstimatorK
              ExposedCommSeconds(c, c.compute_roofline_s, model.comm_multiplier,
                                 model.comm_overlap) +
              c.optimizer_roofline_s;
-    case EstimatorKind::kCalibrated: {
-      double compute = 0, optimizer = 0;
-      CalibratedParts(model.calibrated, c, &compute, &optimizer);
-      return model.calibrated.c0_s + compute * c.BubbleFactor() +
-             ExposedCommSeconds(c, compute, model.comm_multiplier, model.comm_overlap) + optimizer;
-    }
+    case EstimatorKind::kCalibrated:
+      return CalibratedStep(c, TermsOf(model.calibrated), model.comm_multiplier,
+                            model.comm_overlap);
   }
   return 0;
 }
@@ -341,8 +375,39 @@ std::vector<double> ExplainOpSeconds(const TimeModel& model, const Workload& wl,
         ExposedCommSeconds(one, parts.compute_s, model.comm_multiplier, model.comm_overlap) /
         c.comm_s[o];
   }
+  // The calibrated estimator: each op shares its group's time (a segment's smooth max, or the
+  // whole step's in the first form, times the bubble; the optimizer's) by its weight.
+  std::array<double, kNumSegments + 1> group_s{}, group_w{};
+  auto group_of = [&](const Op& op) -> std::size_t {
+    if (op.kind == OpKind::kOptimizer) return kNumSegments;
+    return model.calibrated.form == CalibratedForm::kSegments ? SegmentOf(op) : 0;
+  };
+  if (e == EstimatorKind::kCalibrated) {
+    const CalibratedTerms<double> k = TermsOf(model.calibrated);
+    const CalibratedPhases<double> ph = CalibratedPhaseSeconds(c, k);
+    if (k.form == CalibratedForm::kSegments) {
+      for (std::size_t g = 0; g < kNumSegments; ++g) {
+        const SegmentCounts& x = c.segments[g];
+        group_s[g] = c.BubbleFactor() *
+                     SmoothMax(k.matmul * x.matmul_flops + k.attention * x.attention_flops +
+                                   k.byte * x.bytes,
+                               k.launch * x.launches, k.sharpness);
+      }
+    } else {
+      group_s[0] = c.BubbleFactor() * (ph.forward + ph.backward);
+    }
+    group_s[kNumSegments] = ph.optimizer;
+    for (std::size_t i = 0; i < wl.ops.size(); ++i) {
+      if (wl.ops[i].kind != OpKind::kCommunication) group_w[group_of(wl.ops[i])] += weight[i];
+    }
+  }
   for (std::size_t i = 0; i < wl.ops.size(); ++i) {
     const Op& op = wl.ops[i];
+    if (e == EstimatorKind::kCalibrated && op.kind != OpKind::kCommunication) {
+      const std::size_t g = group_of(op);
+      out.push_back(group_w[g] > 0 ? group_s[g] * weight[i] / group_w[g] : 0);
+      continue;
+    }
     if (op.kind == OpKind::kCommunication) {
       out.push_back(e == EstimatorKind::kFlops || e == EstimatorKind::kMemcopy
                         ? 0
@@ -352,6 +417,45 @@ std::vector<double> ExplainOpSeconds(const TimeModel& model, const Workload& wl,
       out.push_back(sum > 0 ? (total - c0) * weight[i] / sum : 0);
     }
   }
+  return out;
+}
+
+void FitDomain::Add(const ModelShape& shape) {
+  auto widen = [&](double v, double* lo, double* hi) {
+    if (runs == 0 || v < *lo) *lo = v;
+    if (runs == 0 || v > *hi) *hi = v;
+  };
+  widen(shape.Params(), &params_min, &params_max);
+  widen(shape.TokensPerStep(), &tokens_min, &tokens_max);
+  widen(static_cast<double>(shape.seq_len), &seq_min, &seq_max);
+  widen(static_cast<double>(shape.vocab), &vocab_min, &vocab_max);
+  ++runs;
+}
+
+namespace {
+
+std::string Count(double x) {
+  if (x >= 1e9) return fmt::format("{:.3g}B", x / 1e9);
+  if (x >= 1e6) return fmt::format("{:.3g}M", x / 1e6);
+  if (x >= 1e3) return fmt::format("{:.3g}k", x / 1e3);
+  return fmt::format("{:.0f}", x);
+}
+
+}  // namespace
+
+std::vector<std::string> OutsideFitDomain(const FitDomain& d, const ModelShape& shape) {
+  std::vector<std::string> out;
+  if (!d.Known()) return out;
+  constexpr double kMargin = 1.1;
+  auto check = [&](double v, double lo, double hi, const char* what) {
+    if (v > hi * kMargin || v * kMargin < lo) {
+      out.push_back(fmt::format("{} {} (fitted {}-{})", Count(v), what, Count(lo), Count(hi)));
+    }
+  };
+  check(shape.Params(), d.params_min, d.params_max, "parameters");
+  check(shape.TokensPerStep(), d.tokens_min, d.tokens_max, "tokens per step");
+  check(static_cast<double>(shape.seq_len), d.seq_min, d.seq_max, "sequence length");
+  check(static_cast<double>(shape.vocab), d.vocab_min, d.vocab_max, "vocabulary");
   return out;
 }
 
@@ -378,13 +482,61 @@ nlohmann::json TimeModelToJson(const TimeModel& m) {
                          {"s_per_byte", k.s_per_byte},
                          {"s_per_launch", k.s_per_launch},
                          {"s_per_tensor_update", k.s_per_tensor_update},
-                         {"sharpness", k.sharpness}};
+                         {"sharpness", k.sharpness},
+                         {"form", ToString(k.form)}};
   }
   doc["estimators"] = est;
   doc["communication"] = {{"multiplier", m.comm_multiplier}, {"overlap", m.comm_overlap}};
+  if (m.fitted_on.Known()) {
+    const FitDomain& d = m.fitted_on;
+    doc["fitted_on"] = {{"runs", d.runs},
+                        {"hardware", d.hardware},
+                        {"forced", d.forced},
+                        {"params", {d.params_min, d.params_max}},
+                        {"tokens_per_step", {d.tokens_min, d.tokens_max}},
+                        {"seq_len", {d.seq_min, d.seq_max}},
+                        {"vocab", {d.vocab_min, d.vocab_max}}};
+  }
   doc["report"] = m.report;
   return doc;
 }
+
+namespace {
+
+void ReadFitDomain(const nlohmann::json& j, const std::string& where, TimeModel* m) {
+  if (!j.is_object()) throw InputError(fmt::format("{}: must be an object", where));
+  FitDomain& d = m->fitted_on;
+  d.runs = static_cast<int>(JsonNumber(j, "runs", where, 1, 1e9));
+  auto range = [&](const char* key, double* lo, double* hi) {
+    const auto it = j.find(key);
+    if (it == j.end() || !it->is_array() || it->size() != 2 || !(*it)[0].is_number() ||
+        !(*it)[1].is_number() || !((*it)[0].get<double>() <= (*it)[1].get<double>())) {
+      throw InputError(fmt::format("{}: key '{}' must be [min, max]", where, key));
+    }
+    *lo = (*it)[0].get<double>();
+    *hi = (*it)[1].get<double>();
+  };
+  range("params", &d.params_min, &d.params_max);
+  range("tokens_per_step", &d.tokens_min, &d.tokens_max);
+  range("seq_len", &d.seq_min, &d.seq_max);
+  range("vocab", &d.vocab_min, &d.vocab_max);
+  if (j.contains("hardware")) {
+    const auto& h = j.at("hardware");
+    if (!h.is_array()) throw InputError(fmt::format("{}: key 'hardware' must be a list", where));
+    for (const auto& x : h) {
+      if (!x.is_string())
+        throw InputError(fmt::format("{}: key 'hardware' must list names", where));
+      d.hardware.push_back(x.get<std::string>());
+    }
+  }
+  if (j.contains("forced")) {
+    if (!j.at("forced").is_boolean())
+      throw InputError(fmt::format("{}: key 'forced' must be true or false", where));
+    d.forced = j.at("forced").get<bool>();
+  }
+}
+
+}  // namespace
 
 TimeModel TimeModelFromJson(const nlohmann::json& doc, const std::string& where) {
   if (!doc.is_object() || !doc.contains("hardware") || !doc.contains("estimators")) {
@@ -430,6 +582,13 @@ TimeModel TimeModelFromJson(const nlohmann::json& doc, const std::string& where)
     k.s_per_launch = JsonNumber(c, "s_per_launch", wc, 0, 1);
     k.s_per_tensor_update = JsonNumber(c, "s_per_tensor_update", wc, 0, 1);
     k.sharpness = JsonNumber(c, "sharpness", wc, 1, 64);
+    if (c.contains("form")) {  // models written before the segmented form have none
+      const std::string form = JsonString(c, "form", wc);
+      if (!Parse(form, &k.form)) {
+        throw InputError(fmt::format("{}: key 'form' is '{}', expected 'segments' or 'whole-step'",
+                                     wc, form));
+      }
+    }
     m.fitted[3] = true;
   }
   if (doc.contains("best")) {
@@ -446,6 +605,7 @@ TimeModel TimeModelFromJson(const nlohmann::json& doc, const std::string& where)
     m.comm_multiplier = JsonNumberOr(c, "multiplier", wc, 0.01, 100, 1);
     m.comm_overlap = JsonNumberOr(c, "overlap", wc, 0, 1, 0.8);
   }
+  if (doc.contains("fitted_on")) ReadFitDomain(doc.at("fitted_on"), where + " (fitted_on)", &m);
   if (doc.contains("report")) m.report = doc.at("report");
   return m;
 }

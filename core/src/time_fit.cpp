@@ -8,6 +8,7 @@
 #include <map>
 #include <numeric>
 #include <random>
+#include <set>
 
 #include "chronoscale/error.h"
 #include "chronoscale/io.h"
@@ -17,14 +18,15 @@ namespace {
 
 // ------------------------------------------------------------------ fitting
 
-// Features of one run scaled to seconds at the hardware's nominal rates, so every coefficient
-// of the fit is a dimensionless multiplier near 1.
+// One run as the fit sees it: its counts, its hardware's nominal rates (so that every fitted
+// coefficient is a dimensionless multiplier of them, near 1) and what was measured.
 struct Row {
-  StepCounts counts;                // communication, bubble and overlap terms
-  double mm, att, bytes, launches;  // forward + backward, seconds at nominal rates
-  double opt_bytes, opt_tensors;    // optimizer, seconds at nominal rates
-  double flops_model, bytes_total;  // raw counts for the two linear estimators
-  double y;                         // measured seconds
+  StepCounts counts;
+  double mm_rate = 0, bandwidth = 0;  // the row's hardware: bf16 matmul FLOP/s, bytes/s
+  double flops_model = 0, bytes_total = 0;  // raw counts for the two linear estimators
+  double y = 0;                             // measured seconds per step
+  double fwd = 0, bwd = 0, opt = 0;         // measured phases (0: not measured)
+  bool HasPhases() const { return fwd > 0 && bwd > 0 && opt > 0; }
 };
 
 constexpr double kLaunchScale_s = 1e-5;
@@ -40,41 +42,65 @@ constexpr int kCalibratedParams = 7;
 // the same sequence length.
 constexpr double kPrior[5] = {1.2, 2.0, 1.2, 2.0, 1.0};
 constexpr double kPriorWeight[5] = {0.03, 0.1, 0.03, 0.03, 0.03};
+// Measured phases weigh half as much as the step they add up to: they decide how the step's
+// time splits between the terms, the step decides its total.
+constexpr double kPhaseWeight = 0.5;
 
-struct CalibratedResidual {
-  CalibratedResidual(const Row& r, double y_scale) : row(r), y0(y_scale) {}
+// The calibrated formula's coefficients from the fit's parameters, on the row's hardware.
+template <typename T>
+CalibratedTerms<T> TermsFromTheta(const T* theta, const Row& row, double y0, CalibratedForm form) {
+  using std::exp;
+  CalibratedTerms<T> k;
+  k.c0 = theta[0] * y0;
+  k.matmul = exp(theta[1]) / row.mm_rate;
+  k.attention = exp(theta[2]) / row.mm_rate;
+  k.byte = exp(theta[3]) / row.bandwidth;
+  k.launch = exp(theta[4]) * kLaunchScale_s;
+  k.tensor = exp(theta[5]) * kLaunchScale_s;
+  k.sharpness = theta[6];
+  k.form = form;
+  return k;
+}
+
+// Relative error of the predicted step (CalibratedStep, the prediction's own formula).
+struct StepResidual {
+  StepResidual(const Row& r, double y_scale, CalibratedForm f) : row(r), y0(y_scale), form(f) {}
   template <typename T>
   bool operator()(const T* const theta, T* residual) const {
-    using std::exp;
-    const T gpu = exp(theta[1]) * row.mm + exp(theta[2]) * row.att + exp(theta[3]) * row.bytes;
-    const T cpu = exp(theta[4]) * row.launches;
-    const T p = theta[6];
-    const T opt_gpu = exp(theta[3]) * row.opt_bytes;
-    const T opt_cpu = exp(theta[5]) * row.opt_tensors;
-    residual[0] = (theta[0] * y0 + SMax(gpu, cpu, p) + SMax(opt_gpu, opt_cpu, p)) / row.y - T(1);
+    residual[0] = CalibratedStep(row.counts, TermsFromTheta(theta, row, y0, form), T(1), T(0)) /
+                      row.y -
+                  T(1);
     return true;
   }
   // With the communication terms: comm[0] = log of the link-time multiplier, comm[1] = overlap.
   template <typename T>
   bool operator()(const T* const theta, const T* const comm, T* residual) const {
     using std::exp;
-    const T gpu = exp(theta[1]) * row.mm + exp(theta[2]) * row.att + exp(theta[3]) * row.bytes;
-    const T cpu = exp(theta[4]) * row.launches;
-    const T p = theta[6];
-    const T compute = SMax(gpu, cpu, p);
-    const T opt = SMax(exp(theta[3]) * row.opt_bytes, exp(theta[5]) * row.opt_tensors, p);
-    const T exposed = ExposedComm(row.counts, compute, exp(comm[0]), comm[1]);
-    residual[0] =
-        (theta[0] * y0 + compute * row.counts.BubbleFactor() + exposed + opt) / row.y - T(1);
+    residual[0] = CalibratedStep(row.counts, TermsFromTheta(theta, row, y0, form), exp(comm[0]),
+                                 comm[1]) /
+                      row.y -
+                  T(1);
     return true;
-  }
-  template <typename T>
-  static T SMax(const T& x, const T& y, const T& p) {
-    const T m = (x > y ? x : y) + T(1e-30);
-    return m * pow(pow(x / m, p) + pow(y / m, p), T(1) / p);
   }
   Row row;
   double y0;
+  CalibratedForm form;
+};
+
+// Relative errors of the forward, backward and optimizer phases, where the runs measured them.
+struct PhaseResidual {
+  PhaseResidual(const Row& r, CalibratedForm f) : row(r), form(f) {}
+  template <typename T>
+  bool operator()(const T* const theta, T* residual) const {
+    const CalibratedPhases<T> ph =
+        CalibratedPhaseSeconds(row.counts, TermsFromTheta(theta, row, 0.0, form));
+    residual[0] = T(kPhaseWeight) * (ph.forward / row.fwd - T(1));
+    residual[1] = T(kPhaseWeight) * (ph.backward / row.bwd - T(1));
+    residual[2] = T(kPhaseWeight) * (ph.optimizer / row.opt - T(1));
+    return true;
+  }
+  Row row;
+  CalibratedForm form;
 };
 
 // A weak Gaussian prior on the log multipliers.
@@ -169,6 +195,9 @@ void FitOne(EstimatorKind e, const std::vector<Row>& rows, const std::vector<std
   bool any_comm = false;
   for (auto i : idx) any_comm = any_comm || rows[i].counts.CommSeconds() > 0;
   double best_comm[2] = {0, kCommPriorOverlap};
+  // Measured phases pin the split between the terms, in the segmented form (the whole-step
+  // form has one maximum over both phases, so it predicts no split of its own to compare).
+  const bool use_phases = options.use_phases && options.form == CalibratedForm::kSegments;
   for (double p0 : {4.0, 2.0, 8.0}) {
     double theta[kCalibratedParams] = {0.01, 0, 0, 0, 0, 0, p0};
     for (int j = 0; j < 5; ++j) theta[j + 1] = std::log(kPrior[j]);
@@ -177,14 +206,19 @@ void FitOne(EstimatorKind e, const std::vector<Row>& rows, const std::vector<std
     for (auto i : idx) {
       if (any_comm) {
         problem.AddResidualBlock(
-            new ceres::AutoDiffCostFunction<CalibratedResidual, 1, kCalibratedParams, 2>(
-                new CalibratedResidual(rows[i], y0)),
+            new ceres::AutoDiffCostFunction<StepResidual, 1, kCalibratedParams, 2>(
+                new StepResidual(rows[i], y0, options.form)),
             new ceres::CauchyLoss(options.robust_scale), theta, comm);
       } else {
+        problem.AddResidualBlock(new ceres::AutoDiffCostFunction<StepResidual, 1, kCalibratedParams>(
+                                     new StepResidual(rows[i], y0, options.form)),
+                                 new ceres::CauchyLoss(options.robust_scale), theta);
+      }
+      if (use_phases && rows[i].HasPhases()) {
         problem.AddResidualBlock(
-            new ceres::AutoDiffCostFunction<CalibratedResidual, 1, kCalibratedParams>(
-                new CalibratedResidual(rows[i], y0)),
-            new ceres::CauchyLoss(options.robust_scale), theta);
+            new ceres::AutoDiffCostFunction<PhaseResidual, 3, kCalibratedParams>(
+                new PhaseResidual(rows[i], options.form)),
+            new ceres::CauchyLoss(kPhaseWeight * options.robust_scale), theta);
       }
     }
     if (any_comm) {
@@ -228,6 +262,7 @@ void FitOne(EstimatorKind e, const std::vector<Row>& rows, const std::vector<std
   k.s_per_launch = std::exp(best[4]) * kLaunchScale_s;
   k.s_per_tensor_update = std::exp(best[5]) * kLaunchScale_s;
   k.sharpness = best[6];
+  k.form = options.form;
 }
 
 std::size_t MinRuns(EstimatorKind e) {
@@ -284,14 +319,14 @@ TimeFitSummary FitTimeModel(const std::vector<StepRun>& runs, const HardwareProf
     counts.push_back(c);
     Row row;
     row.counts = c;
-    row.mm = c.flops[static_cast<std::size_t>(OpKind::kMatmul)] / mm_rate;
-    row.att = c.flops[static_cast<std::size_t>(OpKind::kAttention)] / mm_rate;
-    constexpr auto kOpt = static_cast<std::size_t>(OpKind::kOptimizer);
-    row.bytes = (c.TotalBytes() - c.bytes[kOpt]) / h->mem_bandwidth_bytes_per_s;
-    constexpr auto kComm = static_cast<std::size_t>(OpKind::kCommunication);
-    row.launches = (c.TotalLaunches() - c.launches[kOpt] - c.launches[kComm]) * kLaunchScale_s;
-    row.opt_bytes = c.bytes[kOpt] / h->mem_bandwidth_bytes_per_s;
-    row.opt_tensors = c.launches[kOpt] * kLaunchScale_s;
+    row.mm_rate = mm_rate;
+    row.bandwidth = h->mem_bandwidth_bytes_per_s;
+    // Phases are compared only where one step is one forward and one backward on one device.
+    if (c.micro_steps == 1 && c.stages == 1 && c.CommSeconds() == 0) {
+      row.fwd = run.fwd_s;
+      row.bwd = run.bwd_s;
+      row.opt = run.opt_s;
+    }
     row.flops_model = c.model_flops;
     row.bytes_total = c.TotalBytes();
     if (h != &hw) {
@@ -358,7 +393,7 @@ TimeFitSummary FitTimeModel(const std::vector<StepRun>& runs, const HardwareProf
       in_err.push_back(predict(summary.model, i) / rows[i].y - 1);
     }
     rep.cv_predicted_s.assign(n, 0);
-    if (fit) {
+    if (fit && options.cross_validate) {
       for (std::size_t f = 0; f < folds; ++f) {
         std::vector<std::size_t> train, test;
         for (std::size_t j = 0; j < n; ++j) (j % folds == f ? test : train).push_back(order[j]);
@@ -405,6 +440,12 @@ TimeFitSummary FitTimeModel(const std::vector<StepRun>& runs, const HardwareProf
     throw InputError(
         fmt::format("fit-time: no estimator can be fitted to these {} runs ({})", n, why));
   }
+  std::set<std::string> measured_on;
+  for (const auto& r : runs) {
+    summary.model.fitted_on.Add(r.shape);
+    measured_on.insert(r.hardware.empty() ? hw.name : r.hardware);
+  }
+  summary.model.fitted_on.hardware.assign(measured_on.begin(), measured_on.end());
   summary.model.report = summary.ToJson();
   return summary;
 }

@@ -45,9 +45,12 @@ TEST_CASE("Fitted on the H200 steps, the calibrated estimator beats FLOPs-only b
   const auto& flops = Report(s, EstimatorKind::kFlops);
   REQUIRE(cal.available);
   INFO(s.BriefReport());
+  // Measured (segments form, phases fitted): cv median 1.7%, p90 9.5%, worst 21.7%; the worst
+  // rows are the 16-layer runs of the first measuring pass, 10-25% off their neighbours.
   CHECK(cal.cv_median < 0.03);
-  CHECK(cal.in_p90 < 0.08);
+  CHECK(cal.cv_p90 < 0.11);
   CHECK(cal.cv_worst < 0.25);
+  CHECK(s.model.calibrated.form == CalibratedForm::kSegments);
   CHECK(flops.cv_median > 4 * cal.cv_median);
   CHECK(s.model.best == EstimatorKind::kCalibrated);
   // The roofline needs no fit; on the measured profile its median error is what the README says.
@@ -77,7 +80,8 @@ TEST_CASE("Calibrated estimator extrapolates to wider models and other sequence 
 TEST_CASE("Synthetic runs from known coefficients: the coefficients are recovered") {
   const HardwareProfile hw = LoadHardware("h100-sxm");
   TimeModel truth = DefaultTimeModel(hw);
-  truth.calibrated = {2e-3, 1.3 / 989e12, 1.8 / 989e12, 1.1 / 3.35e12, 18e-6, 9e-6, 4};
+  truth.calibrated = {2e-3, 1.3 / 989e12, 1.8 / 989e12, 1.1 / 3.35e12,
+                      18e-6, 9e-6, 4, CalibratedForm::kSegments};
   truth.fitted[3] = true;
   std::vector<StepRun> runs;
   // Widths, depths and two sequence lengths at 16k tokens per step: attention's share of the
@@ -145,4 +149,70 @@ TEST_CASE("The calibrated estimator needs a fit") {
   const TimeModel m = DefaultTimeModel(LoadHardware("h100-sxm"));
   CHECK_THROWS_WITH(PredictStepSeconds(m, ReferenceShape(512, 4), EstimatorKind::kCalibrated),
                     Catch::Contains("fit-time"));
+}
+
+TEST_CASE("Leave one regime out: fitted at one tokens-per-step, the batch sweep is predicted") {
+  // The head (LM head GEMMs, fp32 logits, loss) runs after the layer stack has been dispatched:
+  // priced outside the stack's smooth max, the model carries to other batch sizes. Measured on
+  // the H200 steps: segments form median 0.7%, worst 2.8%; the whole-step form 9.9% and 20.8%.
+  const auto runs = H200Runs();
+  const HardwareProfile hw = LoadHardware("h200-measured");
+  const auto regimes = LeaveOneRegimeOut(runs, hw, TimeFitOptions{});
+  REQUIRE(regimes.size() == 5);
+  const RegimeResult& tokens = regimes.back();
+  REQUIRE(tokens.predicted_runs >= 5);
+  INFO(tokens.dimension << " median " << tokens.error.median << " worst " << tokens.error.worst);
+  CHECK(tokens.error.median < 0.03);
+  CHECK(tokens.error.worst < 0.06);
+  TimeFitOptions old;
+  old.form = CalibratedForm::kWholeStep;
+  const RegimeResult before = LeaveOneRegimeOut(runs, hw, old).back();
+  CHECK(before.error.worst > 2 * tokens.error.worst);
+  // Every width and depth held out in turn: median under 3% (measured 2.1% and 1.8%).
+  CHECK(regimes[0].dimension == "d_model");
+  CHECK(regimes[0].error.median < 0.03);
+  CHECK(regimes[1].error.median < 0.03);
+}
+
+TEST_CASE("The segmented form prices the head apart, phase by phase") {
+  // Recomputed from the op list filtered by hand (Op::head and Op::phase), not from StepCounts.
+  const HardwareProfile hw = LoadHardware("h100-sxm");
+  CalibratedCoefficients k{1e-3, 1 / 700e12, 1 / 400e12, 1 / 3e12, 20e-6, 10e-6, 3.0,
+                           CalibratedForm::kSegments};
+  TimeModel m = DefaultTimeModel(hw);
+  m.calibrated = k;
+  m.fitted[static_cast<std::size_t>(EstimatorKind::kCalibrated)] = true;
+  for (auto [d, n] : {std::pair<int64_t, int64_t>{256, 4}, {2048, 16}}) {
+    const ModelShape shape = ReferenceShape(d, n);
+    const Workload wl = BuildWorkload(shape);
+    double gpu[2][2] = {}, cpu[2][2] = {}, opt_bytes = 0, opt_tensors = 0;
+    for (const Op& op : wl.ops) {
+      if (op.phase == Phase::kOptimizer) {
+        opt_bytes += op.Bytes() * op.count;
+        opt_tensors += op.launches * op.count;
+        continue;
+      }
+      const int ph = op.phase == Phase::kBackward, h = op.head;
+      const double f = op.kind == OpKind::kMatmul ? k.matmul_s_per_flop
+                       : op.kind == OpKind::kAttention ? k.attention_s_per_flop
+                                                       : 0;
+      gpu[ph][h] += op.count * (op.flops * f + op.Bytes() * k.s_per_byte);
+      cpu[ph][h] += op.count * op.launches * k.s_per_launch;
+    }
+    auto smax = [&](double x, double y) {
+      return std::pow(std::pow(x, k.sharpness) + std::pow(y, k.sharpness), 1 / k.sharpness);
+    };
+    const double want = k.c0_s + smax(gpu[0][0], cpu[0][0]) + smax(gpu[0][1], cpu[0][1]) +
+                        smax(gpu[1][0], cpu[1][0]) + smax(gpu[1][1], cpu[1][1]) +
+                        smax(opt_bytes * k.s_per_byte, opt_tensors * k.s_per_tensor_update);
+    INFO("d " << d << " n " << n);
+    CHECK(PredictStepSeconds(m, shape, EstimatorKind::kCalibrated) == Approx(want).epsilon(1e-9));
+    // The head is a real part of the step: its ops exist in both phases.
+    CHECK(gpu[0][1] > 0);
+    CHECK(gpu[1][1] > 0);
+    // The op-by-op explanation adds up to the step without c0.
+    double sum = 0;
+    for (double x : ExplainOpSeconds(m, wl, EstimatorKind::kCalibrated)) sum += x;
+    CHECK(sum + k.c0_s == Approx(want).epsilon(1e-9));
+  }
 }

@@ -720,6 +720,7 @@ HardwareProfile BenchSummary::ToHardwareProfile() const {
   HardwareProfile h;
   const bool cuda = device == BenchDevice::kCuda;
   h.name = cuda ? SanitizeName(device_name) + "-measured" : SanitizeName(hostname) + "-cpu";
+  h.device = device_name;
   h.source = fmt::format("measured by chronoscale bench on {}{}", hostname,
                          cuda ? " (" + device_name + ")" : "");
   h.date = date;
@@ -962,6 +963,12 @@ HardwareProfile LoadHardwareOrLocal(const std::string& name_or_path,
     try {
       HardwareProfile cached = HardwareFromJson(ReadJsonFile(path), path);
       cached.name = "local";
+      // Profiles cached before the device key name it only in the bench details.
+      if (cached.device.empty() && cached.extra.contains("bench") &&
+          cached.extra["bench"].is_object() && cached.extra["bench"].contains("device_name") &&
+          cached.extra["bench"]["device_name"].is_string()) {
+        cached.device = cached.extra["bench"]["device_name"].get<std::string>();
+      }
       return cached;
     } catch (const InputError& e) {
       // A damaged cache is measured again and replaced.

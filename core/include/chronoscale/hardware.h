@@ -14,6 +14,9 @@ namespace chronoscale {
 
 struct HardwareProfile {
   std::string name;
+  // The device as its driver names it ("NVIDIA H200", or the CPU model for a CPU profile): what
+  // measured runs are matched against (RunsMatchHardware), whatever the profile is called.
+  std::string device;
   std::string source;  // where the numbers come from (datasheet URL, "measured by ...")
   std::string date;    // ISO date of the source or measurement
   double memory_bytes = 0;
@@ -55,6 +58,12 @@ std::vector<std::string> HardwarePresetNames();
 // A preset by name, or a profile JSON file by path (anything with a '/' or ending in .json, or
 // an existing file). Unknown name: InputError listing the presets.
 HardwareProfile LoadHardware(const std::string& name_or_path);
+// True if runs labelled with hardware `run_hardware` (a profile name, a preset or an alias of
+// one) and device `run_device` (the driver's name; either may be empty) were measured on the
+// device of `hw`: the same profile name, the same preset, or the same device name (compared
+// without case or punctuation).
+bool RunsMatchHardware(const HardwareProfile& hw, const std::string& run_hardware,
+                       const std::string& run_device);
 // True if `name` is a compiled-in preset.
 bool IsHardwarePreset(const std::string& name);
 

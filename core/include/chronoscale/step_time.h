@@ -46,6 +46,18 @@ struct OpSeconds {
 };
 OpSeconds PriceOp(const Op& op, const Rates& rates);
 
+// What the calibrated estimator reads of one phase (forward or backward) and segment (the layer
+// stack with the embedding, or the head: Op::head): FLOPs on the tensor units by kind, bytes of
+// device memory and kernel launches, every micro-step.
+struct SegmentCounts {
+  double matmul_flops = 0, attention_flops = 0, bytes = 0, launches = 0;
+};
+enum class Segment { kForwardBody = 0, kForwardHead, kBackwardBody, kBackwardHead };
+inline constexpr std::size_t kNumSegments = 4;
+inline std::size_t SegmentOf(const Op& op) {
+  return (op.phase == Phase::kBackward ? 2u : 0u) + (op.head ? 1u : 0u);
+}
+
 // Totals of one optimizer step on one device per op kind, and the roofline time on a hardware.
 // Forward/backward totals cover every micro-step; communication is kept apart by overlap class.
 struct StepCounts {
@@ -55,6 +67,8 @@ struct StepCounts {
   double forward_roofline_s = 0;    // of which the forward's
   double optimizer_roofline_s = 0;  // the optimizer's op
   std::array<double, kNumOverlaps> comm_s{};  // link seconds by overlap class
+  std::array<SegmentCounts, kNumSegments> segments{};  // forward/backward ops by segment
+  double optimizer_bytes = 0, optimizer_tensors = 0;   // the optimizer op: bytes and launches
   double micro_steps = 1, stages = 1, layers_per_stage = 1;
   double roofline_s = 0;  // the roofline estimator's step (see ExposedCommSeconds)
   double TotalFlops() const;
@@ -108,20 +122,28 @@ inline double ExposedCommSeconds(const StepCounts& c, double compute_s, double m
   return ExposedComm<double>(c, compute_s, multiplier, overlap);
 }
 
+
 // Seconds of one op on `hw` under the roofline (PriceOp(...).Roofline() x op.count).
 double RooflineOpSeconds(const Op& op, const HardwareProfile& hw);
 
-// Coefficients of the calibrated estimator. For the forward and backward ops:
-//   gpu_s = matmul flops * matmul_s_per_flop + attention flops * attention_s_per_flop
-//           + bytes * s_per_byte
-// (exponentials are not a term of their own: in flash attention they are fused into the
-// attention kernel, elsewhere they ride on memory-bound kernels)
-//   cpu_s = launches * s_per_launch
-// and for the optimizer: gpu = bytes * s_per_byte, cpu = parameter tensors * s_per_tensor_update;
-//   t = c0_s + smax(gpu_s, cpu_s) + smax(optimizer gpu, optimizer cpu),
-//   smax(x, y) = (x^p + y^p)^(1/p).
-// Eager frameworks dispatch kernels from the CPU while the GPU runs earlier ones, so a phase takes
-// about the larger of the two totals; p (sharpness) smooths the max. All coefficients >= 0.
+// The calibrated estimator. Per op group: gpu = matmul FLOPs x matmul_s_per_flop + attention
+// FLOPs x attention_s_per_flop + bytes x s_per_byte (exponentials are no term of their own: in
+// flash attention they are fused into the attention kernel, elsewhere they ride on memory-bound
+// kernels) and cpu = launches x s_per_launch. Eager frameworks dispatch kernels from the CPU
+// while the GPU runs earlier ones, so a group takes about the larger of the two, smoothed:
+// smax(x, y) = (x^p + y^p)^(1/p), p the sharpness. Two forms:
+//   kSegments (fit-time's default): each phase is the layer stack, then the head (Op::head),
+//     which starts only when the stack's kernels have run, so nothing hides its GPU time:
+//       forward = smax(gpu, cpu)[stack] + smax(gpu, cpu)[head], backward the same;
+//   kWholeStep (the first form; older time models): compute = smax(gpu, cpu) over every forward
+//     and backward op at once.
+// Optimizer: smax(bytes x s_per_byte, parameter tensors x s_per_tensor_update).
+// Step: t = c0 + (forward + backward) x bubble + exposed communication + optimizer.
+// All coefficients >= 0.
+enum class CalibratedForm { kWholeStep = 0, kSegments };
+std::string ToString(CalibratedForm f);
+bool Parse(std::string_view text, CalibratedForm* out);
+
 struct CalibratedCoefficients {
   double c0_s = 0;
   double matmul_s_per_flop = 0;
@@ -130,7 +152,90 @@ struct CalibratedCoefficients {
   double s_per_launch = 0;
   double s_per_tensor_update = 0;
   double sharpness = 4;
+  CalibratedForm form = CalibratedForm::kWholeStep;
 };
+
+// The smooth max; a template so that Ceres can differentiate it (one definition for prediction
+// and fit).
+template <typename T>
+T SmoothMax(const T& x, const T& y, const T& p) {
+  using std::pow;
+  const T m = (x > y ? x : y);
+  if (!(m > T(0))) return T(0);
+  return m * pow(pow(x / m, p) + pow(y / m, p), T(1) / p);
+}
+
+// The calibrated formula, written once: coefficients of type T (double, or Ceres Jets in the
+// fit) applied to one step's counts.
+template <typename T>
+struct CalibratedTerms {
+  T c0, matmul, attention, byte, launch, tensor, sharpness;
+  CalibratedForm form = CalibratedForm::kSegments;
+};
+CalibratedTerms<double> TermsOf(const CalibratedCoefficients& k);
+// The fitted formula in words and numbers, for reports (fit-time, the GUI).
+std::string DescribeCalibrated(const CalibratedCoefficients& k);
+
+template <typename T>
+struct CalibratedPhases {
+  T forward, backward, optimizer;  // seconds of each phase (all micro-steps, no bubble)
+};
+template <typename T>
+CalibratedPhases<T> CalibratedPhaseSeconds(const StepCounts& c, const CalibratedTerms<T>& k) {
+  auto gpu = [&](const SegmentCounts& s) {
+    return k.matmul * s.matmul_flops + k.attention * s.attention_flops + k.byte * s.bytes;
+  };
+  auto cpu = [&](const SegmentCounts& s) { return k.launch * s.launches; };
+  const auto& seg = c.segments;
+  CalibratedPhases<T> out;
+  if (k.form == CalibratedForm::kSegments) {
+    auto group = [&](Segment s) {
+      const SegmentCounts& x = seg[static_cast<std::size_t>(s)];
+      return SmoothMax(gpu(x), cpu(x), k.sharpness);
+    };
+    out.forward = group(Segment::kForwardBody) + group(Segment::kForwardHead);
+    out.backward = group(Segment::kBackwardBody) + group(Segment::kBackwardHead);
+  } else {
+    T g_fwd = gpu(seg[0]) + gpu(seg[1]), g_bwd = gpu(seg[2]) + gpu(seg[3]);
+    T c_fwd = cpu(seg[0]) + cpu(seg[1]), c_bwd = cpu(seg[2]) + cpu(seg[3]);
+    const T whole = SmoothMax(g_fwd + g_bwd, c_fwd + c_bwd, k.sharpness);
+    // the one maximum split between the phases by their own sizes (reporting only)
+    const T f = g_fwd > c_fwd ? g_fwd : c_fwd, b = g_bwd > c_bwd ? g_bwd : c_bwd;
+    out.forward = f + b > T(0) ? whole * f / (f + b) : T(0);
+    out.backward = whole - out.forward;
+  }
+  out.optimizer =
+      SmoothMax(k.byte * c.optimizer_bytes, k.tensor * c.optimizer_tensors, k.sharpness);
+  return out;
+}
+
+// The calibrated step: c0 + compute x bubble + exposed communication + optimizer.
+template <typename T>
+T CalibratedStep(const StepCounts& c, const CalibratedTerms<T>& k, const T& comm_multiplier,
+                 const T& comm_overlap) {
+  const CalibratedPhases<T> ph = CalibratedPhaseSeconds(c, k);
+  const T compute = ph.forward + ph.backward;
+  return k.c0 + compute * c.BubbleFactor() + ExposedComm(c, compute, comm_multiplier, comm_overlap) +
+         ph.optimizer;
+}
+
+// What a fitted time model was fitted on: the runs' hardware and the range of their shapes,
+// so that a prediction outside it can say it extrapolates. Absent (runs == 0) in models that
+// predate it and in unfitted models.
+struct FitDomain {
+  int runs = 0;
+  std::vector<std::string> hardware;  // each distinct hardware the runs were measured on
+  bool forced = false;  // runs of another device fitted under this one's name (fit-time --force)
+  double params_min = 0, params_max = 0;
+  double tokens_min = 0, tokens_max = 0;  // tokens per optimizer step
+  double seq_min = 0, seq_max = 0;
+  double vocab_min = 0, vocab_max = 0;
+  bool Known() const { return runs > 0; }
+  void Add(const ModelShape& shape);  // widens the ranges to cover `shape`
+};
+// One phrase per dimension in which `shape` lies outside the domain (beyond a 10% margin), e.g.
+// "7.2B parameters (fitted 18M-2.1B)"; empty when inside or when the domain is unknown.
+std::vector<std::string> OutsideFitDomain(const FitDomain& domain, const ModelShape& shape);
 
 // A fitted (or default) time model: the hardware plus each estimator's coefficients.
 struct TimeModel {
@@ -147,6 +252,7 @@ struct TimeModel {
   std::array<bool, kNumEstimators> fitted{};         // which estimators were fitted to runs
   EstimatorKind best = EstimatorKind::kRoofline;     // the default estimator of this model
   nlohmann::json report = nlohmann::json::object();  // the fit report, kept with the model
+  FitDomain fitted_on;
 
   bool Has(EstimatorKind e) const;
 };

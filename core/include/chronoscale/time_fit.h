@@ -15,7 +15,9 @@ struct StepRun {
   ModelShape shape;  // batch: the global batch (sequences per optimizer step)
   ParallelLayout layout;
   std::string hardware;  // the row's hardware (preset or profile); empty: the fit's
+  std::string device;    // the row's device as the driver names it (column device), if given
   double step_s = 0;
+  double fwd_s = 0, bwd_s = 0, opt_s = 0;  // measured phases (fwd_ms, bwd_ms, opt_ms); 0: none
   int line = 0;  // line in the runs file (for messages)
 };
 
@@ -32,6 +34,22 @@ struct RunsFile {
 // GPU). step_ms is one optimizer step. Errors name file:line:column.
 // `gpus_per_node` is the hardware's (0: unknown), used where the file has no such column.
 RunsFile ReadStepRuns(const std::string& path, int64_t gpus_per_node = 0);
+// Ties runs to the hardware they were measured on, before a fit for `target`. A run's label is
+// its hardware column, or `runs_hardware` where the file has none. A run whose label or device
+// names the target's device is priced on the target (its hardware is cleared); one that names
+// another preset or profile file keeps it (priced on its own device, the fitted multipliers
+// retargeted). Refused (InputError naming the row) unless `force`: a label that is neither the
+// target nor a loadable profile, and a file none of whose runs is from the target. With
+// `force` unknown labels are priced as the target and `forced` is set. Runs with no label at all
+// are taken as the target's, with a note.
+struct RunsHardware {
+  bool forced = false;
+  std::vector<std::string> notes;
+};
+RunsHardware AssignRunsHardware(std::vector<StepRun>* runs, const std::string& path,
+                                const HardwareProfile& target, const std::string& runs_hardware,
+                                bool force);
+
 // The parallel layout of one row: devices (default 1), gpus_per_node (default: the argument),
 // tp and pp (default 1), sharding (none|zero1|zero2|zero3|fsdp|hybrid; default none),
 // micro_batch and grad_accum (either or both; without both, one micro-step per step); batch is
@@ -47,6 +65,9 @@ struct TimeFitOptions {
   double robust_scale = 0.05;  // relative error where the Cauchy loss starts to discount
   int max_iterations = 200;
   unsigned seed = 1;  // fold assignment
+  CalibratedForm form = CalibratedForm::kSegments;  // the calibrated estimator's form
+  bool use_phases = true;  // fit the measured phases too, where the runs have them
+  bool cross_validate = true;  // false: the cv statistics are the in-sample ones
 };
 
 struct EstimatorReport {
@@ -93,6 +114,21 @@ struct HoldoutLine {
 std::vector<HoldoutLine> EvaluateHoldout(const TimeFitSummary& fit,
                                          const std::vector<StepRun>& train,
                                          const std::vector<StepRun>& test);
+// Leave-one-regime-out validation of the calibrated estimator. For each dimension (d_model,
+// n_layers, batch, seq_len) and each of its values: fit on the runs with other values, predict
+// the runs with that value (values whose complement has fewer than 10 runs are skipped). And
+// "tokens": fit on the runs at the most common tokens per step, predict every other run.
+struct RegimeResult {
+  std::string dimension;
+  int values = 0, skipped_values = 0, predicted_runs = 0;
+  ErrorStats error;  // |relative error| over every held-out prediction
+  double signed_median = 0;
+  std::string worst_run;  // the shape of the worst prediction
+};
+std::vector<RegimeResult> LeaveOneRegimeOut(const std::vector<StepRun>& runs,
+                                            const HardwareProfile& hw,
+                                            const TimeFitOptions& options);
+
 // The runs on one node (devices <= gpus_per_node) and the rest.
 void SplitByNodes(const std::vector<StepRun>& runs, std::vector<StepRun>* single,
                   std::vector<StepRun>* multi);

@@ -95,6 +95,7 @@ void ForEachOp(const ModelShape& shape, Sink&& sink) {
   const double norm_stats = rms ? 4 : 8;   // fp32 rstd (+ mean) per token
   const double S = k.b * k.h * k.s * k.s;  // score elements per layer
 
+  bool head = false;  // set around the head's ops below
   auto emit = [&](const char* name, OpKind kind, Phase phase, bool per_layer, double count,
                   double flops, double read, double written, double exps, double launches) {
     Op op;
@@ -102,6 +103,7 @@ void ForEachOp(const ModelShape& shape, Sink&& sink) {
     op.kind = kind;
     op.phase = phase;
     op.per_layer = per_layer;
+    op.head = head;
     op.count = count;
     op.flops = flops;
     op.bytes_read = read;
@@ -223,6 +225,7 @@ void ForEachOp(const ModelShape& shape, Sink&& sink) {
   };
   layer_forward(F);
 
+  head = true;
   emit("final_norm", OpKind::kNorm, F, false, 1, 7 * T * d, T * d * r + 2 * d * w,
        T * d * r + T * norm_stats, 0, 1);
   if (k.autocast) {
@@ -255,6 +258,7 @@ void ForEachOp(const ModelShape& shape, Sink&& sink) {
     emit("final_norm_cast_bwd", OpKind::kCast, B, false, 1, 0, T * d * a, T * d * r, 0, 1);
   emit("final_norm_bwd", OpKind::kNorm, B, false, 1, 10 * T * d,
        2 * T * d * r + T * norm_stats + d * w, T * d * r + 2 * d * w, 0, 2);
+  head = false;
 
   if (shape.checkpointing == Checkpointing::kFull) {
     layer_forward(B);  // recompute each layer's forward in the backward

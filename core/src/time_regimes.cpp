@@ -1,0 +1,111 @@
+// Leave-one-regime-out validation of the calibrated step-time estimator (time_fit.h).
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <map>
+
+#include "chronoscale/time_fit.h"
+
+namespace chronoscale {
+namespace {
+
+constexpr std::size_t kMinTrainRuns = 10;
+
+double SignedMedian(std::vector<double> e) {
+  if (e.empty()) return 0;
+  std::sort(e.begin(), e.end());
+  const std::size_t n = e.size();
+  return n % 2 ? e[n / 2] : 0.5 * (e[n / 2 - 1] + e[n / 2]);
+}
+
+// Fits on `train` (no cross-validation) and appends the relative errors of `test`.
+void FitAndPredict(const std::vector<StepRun>& train, const std::vector<StepRun>& test,
+                   const HardwareProfile& hw, const TimeFitOptions& options,
+                   std::vector<double>* errors, std::vector<const StepRun*>* runs) {
+  TimeFitOptions o = options;
+  o.cross_validate = false;
+  const TimeFitSummary fit = FitTimeModel(train, hw, o);
+  for (const StepRun& r : test) {
+    const TimeModel m =
+        r.hardware.empty() || r.hardware == hw.name ? fit.model
+                                                    : Retarget(fit.model, LoadHardware(r.hardware));
+    errors->push_back(PredictStepSeconds(m, r.shape, r.layout, EstimatorKind::kCalibrated) /
+                          r.step_s -
+                      1);
+    runs->push_back(&r);
+  }
+}
+
+RegimeResult Summarise(std::string dimension, const std::vector<double>& errors,
+                       const std::vector<const StepRun*>& runs) {
+  RegimeResult out;
+  out.dimension = std::move(dimension);
+  out.predicted_runs = static_cast<int>(errors.size());
+  if (errors.empty()) return out;
+  out.error = AbsStats(errors);
+  out.signed_median = SignedMedian(errors);
+  std::size_t worst = 0;
+  for (std::size_t i = 1; i < errors.size(); ++i) {
+    if (std::fabs(errors[i]) > std::fabs(errors[worst])) worst = i;
+  }
+  const ModelShape& s = runs[worst]->shape;
+  out.worst_run = fmt::format("d{} x {}, seq {} x {}: {:+.1f}%", s.d_model, s.n_layers, s.seq_len,
+                              s.batch, 100 * errors[worst]);
+  return out;
+}
+
+}  // namespace
+
+std::vector<RegimeResult> LeaveOneRegimeOut(const std::vector<StepRun>& runs,
+                                            const HardwareProfile& hw,
+                                            const TimeFitOptions& options) {
+  const std::pair<const char*, std::function<int64_t(const ModelShape&)>> dims[] = {
+      {"d_model", [](const ModelShape& s) { return s.d_model; }},
+      {"n_layers", [](const ModelShape& s) { return s.n_layers; }},
+      {"batch", [](const ModelShape& s) { return s.batch; }},
+      {"seq_len", [](const ModelShape& s) { return s.seq_len; }}};
+  std::vector<RegimeResult> out;
+  for (const auto& [name, key] : dims) {
+    std::map<int64_t, std::vector<StepRun>> groups;
+    for (const auto& r : runs) groups[key(r.shape)].push_back(r);
+    std::vector<double> errors;
+    std::vector<const StepRun*> predicted;
+    int skipped = 0;
+    for (const auto& [value, test] : groups) {
+      std::vector<StepRun> train;
+      for (const auto& r : runs)
+        if (key(r.shape) != value) train.push_back(r);
+      if (train.size() < kMinTrainRuns) {
+        ++skipped;
+        continue;
+      }
+      FitAndPredict(train, test, hw, options, &errors, &predicted);
+    }
+    RegimeResult res = Summarise(name, errors, predicted);
+    res.values = static_cast<int>(groups.size());
+    res.skipped_values = skipped;
+    out.push_back(res);
+  }
+  // Fit at the most common tokens per step, predict the rest.
+  std::map<double, std::size_t> tokens;
+  for (const auto& r : runs) ++tokens[r.shape.TokensPerStep()];
+  const auto mode = std::max_element(tokens.begin(), tokens.end(), [](auto& a, auto& b) {
+                      return a.second < b.second;
+                    })->first;
+  std::vector<StepRun> train, test;
+  for (const auto& r : runs) (r.shape.TokensPerStep() == mode ? train : test).push_back(r);
+  std::vector<double> errors;
+  std::vector<const StepRun*> predicted;
+  if (train.size() >= kMinTrainRuns && !test.empty()) {
+    FitAndPredict(train, test, hw, options, &errors, &predicted);
+  }
+  RegimeResult res = Summarise(fmt::format("tokens (fit at {:.0f})", mode), errors, predicted);
+  res.values = static_cast<int>(tokens.size());
+  res.skipped_values = errors.empty() ? res.values : 0;
+  out.push_back(res);
+  return out;
+}
+
+}  // namespace chronoscale
