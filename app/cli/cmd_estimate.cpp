@@ -159,11 +159,16 @@ void Run(const EstimateOptions& o, const CLI::App* sub) {
     per_hw.emplace(
         "", std::make_pair(model, MakeSearch(o.cluster, o.shape, nullptr, model, e).usable_bytes));
     const int hw_col = table.Column("hardware");
+    const int dev_col = table.Column("device");
     std::vector<const std::pair<TimeModel, double>*> row_model;
     std::vector<ParallelLayout> layouts;
     for (std::size_t r = 0; r < shapes.size(); ++r) {
       std::string name = hw_col >= 0 ? table.Text(r, hw_col) : "";
-      if (name == model.hardware.name) name.clear();
+      // A row measured on the model's device (by name, preset or device name) is priced on it.
+      if (!name.empty() &&
+          RunsMatchHardware(model.hardware, name, dev_col >= 0 ? table.Text(r, dev_col) : "")) {
+        name.clear();
+      }
       auto it = per_hw.find(name);
       if (it == per_hw.end()) {
         HardwareProfile h;

@@ -15,5 +15,6 @@ void SetupPlan(CLI::App& app);
 void SetupBench(CLI::App& app);
 void SetupAttention(CLI::App& app);
 void SetupCalibrate(CLI::App& app);
+void SetupDesign(CLI::App& app);
 
 }  // namespace chronoscale::cli

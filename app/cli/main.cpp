@@ -21,5 +21,6 @@ int main(int argc, char** argv) {
   cli::SetupFitTime(app);
   cli::SetupPlan(app);
   cli::SetupFitLoss(app);
+  cli::SetupDesign(app);
   return cli::ParseAndRun(app, argc, argv);
 }

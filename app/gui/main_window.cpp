@@ -866,11 +866,25 @@ void MainWindow::loadStepRuns(const QString& path) {
 }
 
 void MainWindow::refitTimeModelIfNeeded() {
-  if (!m_stepRuns.empty() && (!m_timeFit || m_timeFit->model.hardware.name != m_hw.name)) {
+  if (!m_stepRuns.empty() && !m_timeFit) {
     fitTimeModel(Q(m_in.step_runs), m_stepRuns);
-  } else {
-    updateTimeChart();
+    return;
   }
+  if (m_timeFit && m_timeFit->model.hardware.name != m_hw.name) {
+    // The runs were measured on the device they were fitted for: never refit them under another
+    // name. The fitted multipliers are carried to the new hardware (FLOP and byte times follow
+    // its rates), and the label says so.
+    const std::string fitted_on = m_timeFit->model.fitted_on.hardware.empty()
+                                      ? m_timeFit->model.hardware.name
+                                      : m_timeFit->model.fitted_on.hardware.front();
+    m_timeFit->model = Retarget(m_timeFit->model, m_hw);
+    m_timeLabel->setText(tr("runs of %1 measured on %2; their fit carried to %3 (FLOP and byte "
+                            "times scale with the rates; fixed and launch times stay)")
+                             .arg(QFileInfo(Q(m_in.step_runs)).fileName())
+                             .arg(Q(fitted_on))
+                             .arg(Q(m_hw.name)));
+  }
+  updateTimeChart();
 }
 
 void MainWindow::fitTimeModel(const QString& path, const std::vector<StepRun>& runs) {
@@ -880,8 +894,11 @@ void MainWindow::fitTimeModel(const QString& path, const std::vector<StepRun>& r
   const HardwareProfile hw = m_hw;
   runInBackground([this, runs, hw, path]() -> std::function<void()> {
     try {
+      // Runs that name another device are refused (AssignRunsHardware), not fitted as this one.
+      std::vector<StepRun> tied = runs;
+      AssignRunsHardware(&tied, S(path), hw, "", false);
       auto fit = std::make_shared<TimeFitSummary>(FitTimeModel(
-          runs, hw, TimeFitOptions{}, [this](double, const std::string&) { return !m_closing; }));
+          tied, hw, TimeFitOptions{}, [this](double, const std::string&) { return !m_closing; }));
       return [this, fit, path] {
         m_timeFitRunning = false;
         if (fit->model.hardware.name != m_hw.name) return;  // the hardware changed meanwhile

@@ -120,6 +120,13 @@ class TestGui : public QObject {
     QCOMPARE(w.plan()->options.estimator, chronoscale::EstimatorKind::kCalibrated);
     QVERIFY(w.plan()->best.step_s != before);
     QVERIFY(w.breakdownPanel()->chartTitle().contains(QStringLiteral("calibrated")));
+    // A hardware change never refits the H200 runs under another name: the fit is carried to the
+    // new device (Retarget) and stays calibrated.
+    QSignalSpy refitted(&w, &MainWindow::timeFitDone);
+    w.setHardware(QStringLiteral("h100-sxm"));
+    QVERIFY(WaitIdle(w));
+    QCOMPARE(refitted.count(), 0);
+    QCOMPARE(w.plan()->options.estimator, chronoscale::EstimatorKind::kCalibrated);
   }
 
   void badCsvShowsADialogAndNothingCrashes() {
