@@ -287,6 +287,17 @@ void Run(const EstimateOptions& o, const CLI::App* sub) {
   const bool fits = choice.fits;
   std::vector<double> secs;
   if (o.explain) secs = ExplainOpSeconds(model, wl, e);
+  // A fitted estimator outside the runs it was fitted on extrapolates: say so.
+  std::vector<std::string> outside;
+  if (e != EstimatorKind::kRoofline && model.fitted[static_cast<std::size_t>(e)]) {
+    outside = OutsideFitDomain(model.fitted_on, s);
+  }
+  std::string outside_text;
+  for (const auto& x : outside) outside_text += (outside_text.empty() ? "" : "; ") + x;
+  if (!outside.empty()) {
+    fmt::print(stderr, "note: extrapolating: the time model was fitted on other sizes: {}\n",
+               outside_text);
+  }
   if (o.format == Format::kJson) {
     nlohmann::json doc = Provenance(inputs);
     doc["hardware"] = model.hardware.name;
@@ -306,6 +317,7 @@ void Run(const EstimateOptions& o, const CLI::App* sub) {
                       {"workspace", mem.workspace / kGiB},
                       {"peak", mem.peak}};
     r["fits"] = fits;
+    r["extrapolation"] = outside;
     r["usable_memory_gb"] = search.usable_bytes / kGiB;
     {
       const StepExplanation parts = ExplainStep(model, wl, e);
@@ -368,6 +380,7 @@ void Run(const EstimateOptions& o, const CLI::App* sub) {
   text +=
       fmt::format("layout     {}; checkpointing {}\n", Describe(layout), ToString(s.checkpointing));
   text += fmt::format("step       {:.3f} ms  ({} tokens/s)\n", t * 1e3, Si(s.TokensPerStep() / t));
+  if (!outside.empty()) text += fmt::format("           extrapolating: {}\n", outside_text);
   {
     const StepExplanation parts = ExplainStep(model, wl, e);
     if (parts.comm_s > 0 || parts.bubble_s > 0) {

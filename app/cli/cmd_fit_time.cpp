@@ -142,6 +142,12 @@ void Run(const FitTimeOptions& o) {
     std::string text = summary.BriefReport();
     if (file.skipped) text += fmt::format("({} rows skipped: status not ok)\n", file.skipped);
     if (summary.model.fitted[3]) text += DescribeCalibrated(summary.model.calibrated);
+    if (tie.forced) {
+      text += fmt::format(
+          "forced: runs measured on other hardware are fitted for {} (--force); the model "
+          "records it (fitted_on.forced)\n",
+          hw.name);
+    }
     bool comm = false;
     for (const auto& r : train) comm = comm || r.layout.devices > 1;
     if (comm) {

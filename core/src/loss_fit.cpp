@@ -425,6 +425,14 @@ LossFitSummary FitLossLaw(const std::vector<LossRun>& runs, const LossFitOptions
   summary.objective = opt.cost;
   summary.best_iterations = opt.iterations;
   summary.law = LawFromParams(opt.x);
+  for (const LossRun& r : runs) {
+    LossLaw::Range& f = summary.law.fitted;
+    f.params_min = f.params_min > 0 ? std::min(f.params_min, r.params) : r.params;
+    f.params_max = std::max(f.params_max, r.params);
+    f.tokens_min = f.tokens_min > 0 ? std::min(f.tokens_min, r.tokens) : r.tokens;
+    f.tokens_max = std::max(f.tokens_max, r.tokens);
+  }
+  summary.law.fitted.source = fmt::format("the {} runs fit-loss was given", runs.size());
   // Converged when the best start met a convergence test, or a converged start found the same
   // cost (the optimum is flat, and a start can stop at its iteration limit right on it).
   summary.converged = opt.status == StartStatus::kConverged;

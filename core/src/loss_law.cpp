@@ -109,6 +109,9 @@ LossLaw LossLawPreset(const std::string& name) {
     law.B = 410.723;
     law.alpha = 0.33917;
     law.beta = 0.28491;
+    law.fitted = {7e7, 1.6e10, 5e9, 5e11,
+                  "Hoffmann et al. 2022: over 400 models of 70M to over 16B parameters on 5 to "
+                  "500B tokens"};
   } else if (name == "epoch") {
     // Besiroglu et al. 2024 (Epoch AI), headline maximum-likelihood refit of Hoffmann's data.
     // N counts all parameters, as Hoffmann's.
@@ -117,6 +120,8 @@ LossLaw LossLawPreset(const std::string& name) {
     law.B = 2085.43;
     law.alpha = 0.3478;
     law.beta = 0.3658;
+    law.fitted = {5.73e7, 1.62e10, 2.45e8, 3.18e11,
+                  "the 245 Hoffmann et al. runs as digitised by Besiroglu et al. 2024 (D = C / 6N)"};
   } else if (name == "kaplan") {
     // Kaplan et al. 2020, eq. 1.5. N counts non-embedding parameters; loss in nats per token of
     // their WebText2 tokenisation, so its level is not comparable with the Chinchilla presets.
@@ -126,6 +131,8 @@ LossLaw LossLawPreset(const std::string& name) {
     law.alpha_D = 0.103;
     law.N_c = 6.4e13;
     law.D_c = 1.8e13;
+    law.fitted = {768, 1.5e9, 2.2e7, 2.3e10,
+                  "Kaplan et al. 2020: 768 to 1.5B non-embedding parameters, 22M to 23B tokens"};
   } else {
     throw InputError(
         fmt::format("unknown loss law '{}': expected chinchilla, epoch, kaplan or a "
@@ -151,7 +158,59 @@ nlohmann::json LossLawToJson(const LossLaw& law) {
     j["alpha_N"] = law.alpha_N;
     j["alpha_D"] = law.alpha_D;
   }
+  if (law.fitted.Known()) {
+    j["fitted_range"] = {{"params", {law.fitted.params_min, law.fitted.params_max}},
+                         {"tokens", {law.fitted.tokens_min, law.fitted.tokens_max}},
+                         {"source", law.fitted.source}};
+  }
   return j;
+}
+
+namespace {
+
+std::string Size(double x) {
+  if (x >= 1e12) return fmt::format("{:.3g}T", x / 1e12);
+  if (x >= 1e9) return fmt::format("{:.3g}B", x / 1e9);
+  if (x >= 1e6) return fmt::format("{:.3g}M", x / 1e6);
+  return fmt::format("{:.3g}", x);
+}
+
+void ReadFittedRange(const nlohmann::json& j, const std::string& where, LossLaw* law) {
+  if (!j.is_object()) throw InputError(fmt::format("{}: must be an object", where));
+  auto range = [&](const char* key, double* lo, double* hi) {
+    const auto it = j.find(key);
+    if (it == j.end() || !it->is_array() || it->size() != 2 || !(*it)[0].is_number() ||
+        !(*it)[1].is_number() || !((*it)[0].get<double>() > 0) ||
+        !((*it)[0].get<double>() <= (*it)[1].get<double>()) ||
+        !std::isfinite((*it)[1].get<double>())) {
+      throw InputError(fmt::format("{}: key '{}' must be [min, max], 0 < min <= max", where, key));
+    }
+    *lo = (*it)[0].get<double>();
+    *hi = (*it)[1].get<double>();
+  };
+  range("params", &law->fitted.params_min, &law->fitted.params_max);
+  range("tokens", &law->fitted.tokens_min, &law->fitted.tokens_max);
+  if (j.contains("source")) law->fitted.source = JsonString(j, "source", where);
+}
+
+}  // namespace
+
+std::vector<std::string> OutsideLawRange(const LossLaw& law, double params, double tokens) {
+  std::vector<std::string> out;
+  if (!law.fitted.Known()) return out;
+  constexpr double kFactor = 1.5;
+  auto check = [&](double v, double lo, double hi, const char* what) {
+    if (v > hi * kFactor) {
+      out.push_back(fmt::format("{} = {} {} is {:.3g}x the largest fitted ({})",
+                                what[0] == 'p' ? "N" : "D", Size(v), what, v / hi, Size(hi)));
+    } else if (v * kFactor < lo) {
+      out.push_back(fmt::format("{} = {} {} is {:.3g}x below the smallest fitted ({})",
+                                what[0] == 'p' ? "N" : "D", Size(v), what, lo / v, Size(lo)));
+    }
+  };
+  check(params, law.fitted.params_min, law.fitted.params_max, "parameters");
+  check(tokens, law.fitted.tokens_min, law.fitted.tokens_max, "tokens");
+  return out;
 }
 
 LossLaw LossLawFromJson(const nlohmann::json& json, const std::string& where) {
@@ -179,6 +238,9 @@ LossLaw LossLawFromJson(const nlohmann::json& json, const std::string& where) {
                       "\"non_embedding\"",
                       where, counted));
     }
+  }
+  if (json.contains("fitted_range")) {
+    ReadFittedRange(json.at("fitted_range"), where + " (fitted_range)", &law);
   }
   constexpr double kTiny = std::numeric_limits<double>::min();
   if (law.form == LossLaw::Form::kChinchilla) {

@@ -121,6 +121,26 @@ void AddBoundWarnings(const Context& c, PlanResult* r) {
   }
 }
 
+// Where the best shape lies outside what the law and the time model were fitted on.
+void AddExtrapolationWarnings(const Context& c, PlanResult* r) {
+  const auto law = OutsideLawRange(c.law, r->best.params, r->best.tokens);
+  if (!law.empty()) {
+    std::string list;
+    for (const auto& x : law) list += (list.empty() ? "" : "; ") + x;
+    r->warnings.push_back(fmt::format("the loss law is used outside the runs it was fitted on: {}",
+                                      list));
+  }
+  const auto time = OutsideFitDomain(c.model.fitted_on, r->best.shape);
+  if (!time.empty() && r->options.estimator != EstimatorKind::kRoofline) {
+    std::string list;
+    for (const auto& x : time) list += (list.empty() ? "" : "; ") + x;
+    r->warnings.push_back(fmt::format(
+        "the best shape's step time extrapolates beyond the runs the time model was fitted on: "
+        "{}",
+        list));
+  }
+}
+
 }  // namespace
 
 Range ParseRange(const std::string& text, const std::string& flag, int64_t default_step) {
@@ -315,7 +335,10 @@ PlanResult Plan(const PlanOptions& o, const TimeModel& model, const LossLaw& law
         "no shape near the FLOP-based size fits on these devices; the FLOP-based answer is "
         "left out");
   }
-  if (r.found) AddBoundWarnings(c, &r);
+  if (r.found) {
+    AddBoundWarnings(c, &r);
+    AddExtrapolationWarnings(c, &r);
+  }
   return r;
 }
 

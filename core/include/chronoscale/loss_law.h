@@ -59,7 +59,19 @@ struct LossLaw {
 
   // Every field finite and in range for the form (positive scales and exponents, E >= 0).
   bool IsValid(std::string* error) const;
+
+  // The range of the runs the law was fitted on (N as the law counts it, D in tokens); all 0
+  // when unknown. JSON: "fitted_range": {"params": [min, max], "tokens": [min, max], "source"}.
+  struct Range {
+    double params_min = 0, params_max = 0, tokens_min = 0, tokens_max = 0;
+    std::string source;
+    bool Known() const { return params_max > 0 && tokens_max > 0; }
+  } fitted;
 };
+// One phrase per axis on which (params, tokens) lies outside the law's fitted range by more
+// than a factor 1.5, e.g. "D = 24.9T tokens is 78x the largest fitted (318B)"; empty when inside
+// or unknown.
+std::vector<std::string> OutsideLawRange(const LossLaw& law, double params, double tokens);
 
 const char* LossLawFormToString(LossLaw::Form form);
 // "chinchilla" or "kaplan"; false when `text` is neither.
