@@ -1,17 +1,22 @@
 #include "chronoscale/io.h"
 
 #include <fmt/format.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <map>
+#include <mutex>
 #include <sstream>
 
 #include "chronoscale/error.h"
@@ -227,6 +232,33 @@ CsvTable ParseCsv(std::string_view text, const std::string& name) {
   return table;
 }
 
+namespace {
+
+// FNV-1a 64 of what ReadTextFile read, by path: provenance hashes what was read, without opening
+// the file again (a FIFO or a process substitution would hang or read nothing the second time).
+std::mutex g_read_hashes_mutex;
+std::map<std::string, std::string> g_read_hashes;
+
+uint64_t Fnv1a(std::string_view bytes, uint64_t h = 1469598103934665603ULL) {
+  for (unsigned char c : bytes) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+}  // namespace
+
+double MaxInputBytes() {
+  // CHRONOSCALE_MAX_INPUT_MB raises (or lowers) the limit; anything unparsable is ignored.
+  if (const char* env = std::getenv("CHRONOSCALE_MAX_INPUT_MB")) {
+    char* end = nullptr;
+    const double mb = std::strtod(env, &end);
+    if (end != env && *end == '\0' && mb > 0 && std::isfinite(mb)) return mb * 1024 * 1024;
+  }
+  return kDefaultMaxInputBytes;
+}
+
 std::string ReadTextFile(const std::string& path) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) {
@@ -236,10 +268,34 @@ std::string ReadTextFile(const std::string& path) {
   if (!in) {
     throw InputError(fmt::format("{}: cannot open for reading ({})", path, std::strerror(errno)));
   }
-  std::ostringstream ss;
-  ss << in.rdbuf();
+  const double limit = MaxInputBytes();
+  std::string text;
+  try {
+    char buf[65536];
+    while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+      const auto got = static_cast<std::size_t>(in.gcount());
+      // Binary data is refused from its first bytes, not after reading all of it.
+      if (text.size() < 4096 && std::memchr(buf, '\0', std::min<std::size_t>(got, 4096)) != nullptr) {
+        throw InputError(
+            fmt::format("{}: binary data (a NUL byte near the start); expected a text file", path));
+      }
+      if (static_cast<double>(text.size() + got) > limit) {
+        throw InputError(fmt::format(
+            "{}: larger than the input limit of {:.0f} MiB (set CHRONOSCALE_MAX_INPUT_MB to "
+            "raise it)",
+            path, limit / (1024 * 1024)));
+      }
+      text.append(buf, got);
+    }
+  } catch (const std::bad_alloc&) {
+    throw RuntimeError(fmt::format("{}: out of memory after reading {} bytes", path, text.size()));
+  }
   if (in.bad()) throw InputError(fmt::format("{}: read failed", path));
-  return ss.str();
+  {
+    const std::lock_guard<std::mutex> lock(g_read_hashes_mutex);
+    g_read_hashes[path] = fmt::format("{:016x}", Fnv1a(text));
+  }
+  return text;
 }
 
 CsvTable ReadCsv(const std::string& path) { return ParseCsv(ReadTextFile(path), path); }
@@ -263,6 +319,32 @@ nlohmann::json ParseJson(std::string_view text, const std::string& name) {
     }
     return fmt::format("{}:{}", line, col);
   };
+  // Nesting is bounded before parsing: the parser, the destructor and dump() all recurse.
+  {
+    int depth = 0;
+    bool in_string = false, escaped = false;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+      const char c = text[i];
+      if (in_string) {
+        if (escaped) {
+          escaped = false;
+        } else if (c == '\\') {
+          escaped = true;
+        } else if (c == '"') {
+          in_string = false;
+        }
+      } else if (c == '"') {
+        in_string = true;
+      } else if (c == '[' || c == '{') {
+        if (++depth > kMaxJsonDepth) {
+          throw InputError(fmt::format("{}:{}: JSON nested deeper than {} levels", name, where(i),
+                                       kMaxJsonDepth));
+        }
+      } else if (c == ']' || c == '}') {
+        --depth;
+      }
+    }
+  }
   try {
     return nlohmann::json::parse(text.begin(), text.end());
   } catch (const nlohmann::json::parse_error& e) {
@@ -292,48 +374,135 @@ nlohmann::json ParseJson(std::string_view text, const std::string& name) {
 
 nlohmann::json ReadJsonFile(const std::string& path) { return ParseJson(ReadTextFile(path), path); }
 
-void WriteFileAtomic(const std::string& path, std::string_view content) {
-  namespace fs = std::filesystem;
-  const fs::path target(path);
-  fs::path dir = target.parent_path();
-  if (dir.empty()) dir = ".";
-  std::error_code ec;
-  if (!fs::is_directory(dir, ec)) {
-    throw RuntimeError(fmt::format("cannot write {}: {} '{}' {}", path,
-                                   fs::exists(dir, ec) ? "path" : "folder", dir.string(),
-                                   fs::exists(dir, ec) ? "is not a folder" : "does not exist"));
+namespace {
+
+// The temporary file being written, removed by SIGINT/SIGTERM (async-signal-safe: a fixed
+// buffer and unlink), so an interrupted write leaves no ".NAME.tmp-*" behind.
+char g_tmp_path[4096];
+volatile std::sig_atomic_t g_tmp_active = 0;
+struct sigaction g_previous[2];
+
+void RemoveTmpAndReraise(int sig) {
+  if (g_tmp_active) ::unlink(g_tmp_path);
+  ::sigaction(sig, &g_previous[sig == SIGINT ? 0 : 1], nullptr);
+  ::raise(sig);
+}
+
+// Installs the handler unless it is in place (another library may have replaced it since),
+// keeping the handler it replaces to pass the signal on to.
+void InstallCleanup() {
+  const int signals[2] = {SIGINT, SIGTERM};
+  for (int k = 0; k < 2; ++k) {
+    struct sigaction current {};
+    ::sigaction(signals[k], nullptr, &current);
+    if (current.sa_handler == RemoveTmpAndReraise) continue;
+    struct sigaction sa {};
+    sa.sa_handler = RemoveTmpAndReraise;
+    sigemptyset(&sa.sa_mask);
+    ::sigaction(signals[k], &sa, &g_previous[k]);
   }
-  if (fs::is_directory(target, ec)) {
-    throw RuntimeError(fmt::format("cannot write {}: it is a folder", path));
-  }
-  std::string tmp = (dir / ("." + target.filename().string() + ".tmp-XXXXXX")).string();
-  const int fd = ::mkstemp(tmp.data());
-  if (fd < 0) {
-    throw RuntimeError(fmt::format("cannot write {}: {}", path, std::strerror(errno)));
-  }
+}
+
+std::mutex g_write_mutex;  // one temporary file at a time (the signal handler knows one)
+
+// Writes all of `content` to fd; false with errno set on failure.
+bool WriteAll(int fd, std::string_view content) {
   std::size_t done = 0;
   while (done < content.size()) {
     const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
     if (n < 0) {
       if (errno == EINTR) continue;
-      const int err = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      throw RuntimeError(fmt::format("cannot write {}: {}", path, std::strerror(err)));
+      return false;
     }
     done += static_cast<std::size_t>(n);
   }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    const int err = errno;
-    ::unlink(tmp.c_str());
-    throw RuntimeError(fmt::format("cannot write {}: {}", path, std::strerror(err)));
+  return true;
+}
+
+}  // namespace
+
+void WriteFileAtomic(const std::string& given, std::string_view content) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  // A symlink is followed: its target is replaced, the link stays.
+  std::string path = given;
+  if (fs::is_symlink(given, ec)) {
+    const fs::path resolved = fs::weakly_canonical(given, ec);
+    if (!ec) path = resolved.string();
   }
-  ::chmod(tmp.c_str(), 0644);
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int err = errno;
-    ::unlink(tmp.c_str());
-    throw RuntimeError(fmt::format("cannot write {}: {}", path, std::strerror(err)));
+  struct stat st {};
+  const bool exists = ::stat(path.c_str(), &st) == 0;
+  if (exists && S_ISDIR(st.st_mode)) {
+    throw RuntimeError(fmt::format("cannot write {}: it is a folder", given));
   }
+  if (exists && !S_ISREG(st.st_mode)) {
+    // A FIFO, a terminal or a device (/dev/null, /dev/stdout): written through, never replaced.
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || !WriteAll(fd, content)) {
+      const int err = errno;
+      if (fd >= 0) ::close(fd);
+      throw RuntimeError(fmt::format("cannot write {}: {}", given, std::strerror(err)));
+    }
+    if (::close(fd) != 0) {
+      throw RuntimeError(fmt::format("cannot write {}: {}", given, std::strerror(errno)));
+    }
+    return;
+  }
+  if (exists && (st.st_mode & 0222) == 0) {
+    // Even as root: a file without write permission is one the user protected.
+    throw RuntimeError(fmt::format("cannot write {}: it is write-protected (mode {:04o})", given,
+                                   st.st_mode & 07777));
+  }
+  if (exists && ::access(path.c_str(), W_OK) != 0) {
+    throw RuntimeError(fmt::format("cannot write {}: {}", given, std::strerror(errno)));
+  }
+  const fs::path target(path);
+  fs::path dir = target.parent_path();
+  if (dir.empty()) dir = ".";
+  if (!fs::is_directory(dir, ec)) {
+    throw RuntimeError(fmt::format("cannot write {}: {} '{}' {}", given,
+                                   fs::exists(dir, ec) ? "path" : "folder", dir.string(),
+                                   fs::exists(dir, ec) ? "is not a folder" : "does not exist"));
+  }
+  // The new file gets the old one's mode, or what the umask allows a new file.
+  mode_t mode = 0;
+  if (exists) {
+    mode = st.st_mode & 07777;
+  } else {
+    const mode_t mask = ::umask(0);
+    ::umask(mask);
+    mode = 0666 & ~mask;
+  }
+  InstallCleanup();
+  const std::lock_guard<std::mutex> lock(g_write_mutex);
+  std::string tmp = (dir / ("." + target.filename().string() + ".tmp-XXXXXX")).string();
+  if (tmp.size() >= sizeof g_tmp_path) {
+    throw RuntimeError(fmt::format("cannot write {}: the path is too long", given));
+  }
+  const int fd = ::mkstemp(tmp.data());
+  if (fd < 0) {
+    throw RuntimeError(fmt::format("cannot write {}: {}", given, std::strerror(errno)));
+  }
+  std::memcpy(g_tmp_path, tmp.c_str(), tmp.size() + 1);
+  g_tmp_active = 1;
+  auto fail = [&](int err) {
+    g_tmp_active = 0;
+    ::unlink(tmp.c_str());
+    throw RuntimeError(fmt::format("cannot write {}: {}", given, std::strerror(err)));
+  };
+  if (!WriteAll(fd, content)) {
+    const int err = errno;
+    ::close(fd);
+    fail(err);
+  }
+  if (::fchmod(fd, mode) != 0 || ::fsync(fd) != 0) {
+    const int err = errno;
+    ::close(fd);
+    fail(err);
+  }
+  if (::close(fd) != 0) fail(errno);
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) fail(errno);
+  g_tmp_active = 0;
 }
 
 std::string CsvCell(std::string_view text) {
@@ -347,15 +516,20 @@ std::string CsvCell(std::string_view text) {
 }
 
 std::string HashFile(const std::string& path) {
+  {
+    const std::lock_guard<std::mutex> lock(g_read_hashes_mutex);
+    const auto it = g_read_hashes.find(path);
+    if (it != g_read_hashes.end()) return it->second;
+  }
+  // Only regular files are opened again: a FIFO would block and a device never end.
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) return "";
   std::ifstream in(path, std::ios::binary);
   if (!in) return "";
   uint64_t h = 1469598103934665603ULL;
   char buf[65536];
   while (in.read(buf, sizeof buf) || in.gcount() > 0) {
-    for (std::streamsize i = 0; i < in.gcount(); ++i) {
-      h ^= static_cast<unsigned char>(buf[i]);
-      h *= 1099511628211ULL;
-    }
+    h = Fnv1a(std::string_view(buf, static_cast<std::size_t>(in.gcount())), h);
   }
   return fmt::format("{:016x}", h);
 }

@@ -91,10 +91,13 @@ Context MakeContext(const PlanOptions& o, const TimeModel& model, const LossLaw&
 void AddBoundWarnings(const Context& c, PlanResult* r) {
   const PlanOptions& o = c.o;
   const ModelShape& b = r->best.shape;
-  const int64_t neighbours[2][2] = {{b.d_model + o.width.step, b.n_layers},
-                                    {b.d_model, b.n_layers + o.depth.step}};
+  // The next shape up in each direction, where the grid has one (no sum that could overflow).
+  const bool wider = o.width.step <= o.width.max - b.d_model;
+  const bool deeper = o.depth.step <= o.depth.max - b.n_layers;
+  const int64_t neighbours[2][2] = {{wider ? b.d_model + o.width.step : 0, b.n_layers},
+                                    {b.d_model, deeper ? b.n_layers + o.depth.step : 0}};
   for (const auto& nd : neighbours) {
-    if (nd[0] > o.width.max || nd[1] > o.depth.max) continue;
+    if (nd[0] == 0 || nd[1] == 0) continue;
     std::string why;
     const ModelShape s = ShapeAt(o, nd[0], nd[1], &why);
     if (!why.empty()) continue;
@@ -195,7 +198,10 @@ void PlanOptions::Validate() const {
     throw InputError(
         fmt::format("--aspect {:g}:{:g}: expected 0 < A <= B", min_aspect, max_aspect));
   }
-  if (top < 1) throw InputError(fmt::format("--top {}: expected at least 1", top));
+  if (top < 1 || top > kMaxTop) {
+    throw InputError(fmt::format(
+        "--top {}: expected 1 to {} (sweep writes every shape, row by row)", top, kMaxTop));
+  }
   ModelShape probe = base;
   probe.d_model = 64;
   probe.n_heads = 1;
@@ -215,8 +221,9 @@ Candidate Evaluate(const PlanOptions& options, const TimeModel& model, const Los
 void SweepCandidates(const PlanOptions& o, const TimeModel& model, const LossLaw& law,
                      const std::function<void(const Candidate&)>& visit) {
   const Context c = MakeContext(o, model, law);
-  for (int64_t d = o.width.min; d <= o.width.max; d += o.width.step) {
-    for (int64_t n = o.depth.min; n <= o.depth.max; n += o.depth.step) {
+  for (int64_t i = 0; i < o.width.Count(); ++i) {
+    for (int64_t j = 0; j < o.depth.Count(); ++j) {
+      const int64_t d = o.width.At(i), n = o.depth.At(j);
       std::string why;
       const ModelShape s = ShapeAt(o, d, n, &why);
       if (!why.empty()) {
@@ -243,8 +250,8 @@ PlanResult Plan(const PlanOptions& o, const TimeModel& model, const LossLaw& law
   r.budget_s = c.budget_s;
   r.usable_bytes = c.search.usable_bytes;
   r.gpus_per_node = c.search.gpus_per_node;
-  for (int64_t d = o.width.min; d <= o.width.max; d += o.width.step) r.widths.push_back(d);
-  for (int64_t n = o.depth.min; n <= o.depth.max; n += o.depth.step) r.depths.push_back(n);
+  for (int64_t i = 0; i < o.width.Count(); ++i) r.widths.push_back(o.width.At(i));
+  for (int64_t j = 0; j < o.depth.Count(); ++j) r.depths.push_back(o.depth.At(j));
   const std::size_t nw = r.widths.size(), nd = r.depths.size();
   r.loss.assign(nw * nd, std::numeric_limits<double>::quiet_NaN());
   r.step_s.assign(nw * nd, std::numeric_limits<double>::quiet_NaN());
@@ -307,7 +314,8 @@ PlanResult Plan(const PlanOptions& o, const TimeModel& model, const LossLaw& law
   PlanOptions open_aspect = o;
   open_aspect.min_aspect = 0;
   open_aspect.max_aspect = std::numeric_limits<double>::infinity();
-  for (int64_t n = o.depth.min; n <= o.depth.max; n += o.depth.step) {
+  for (int64_t j = 0; j < o.depth.Count(); ++j) {
+    const int64_t n = o.depth.At(j);
     // The width nearest aspect * n on the width grid.
     const double ideal = o.conventional_aspect * static_cast<double>(n);
     int64_t d = o.width.min + std::llround((ideal - static_cast<double>(o.width.min)) /

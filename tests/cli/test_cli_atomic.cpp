@@ -5,6 +5,7 @@
 //  2. WriteFileAtomic itself, killed while it writes a large file (the test sees the temporary
 //     partly written before it kills): the target keeps the old content, never a prefix.
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -187,4 +188,116 @@ TEST_CASE("WriteFileAtomic killed mid-write never leaves a partial file", "[io][
     const std::string name = e.path().filename().string();
     CHECK((name == "big.csv" || name.rfind(".big.csv.tmp-", 0) == 0));
   }
+}
+
+TEST_CASE("Outputs: devices and FIFOs are written through, links followed, modes kept",
+          "[io][outputs]") {
+  TempDir dir;
+  using chronoscale::WriteFileAtomic;
+  SECTION("/dev/null stays a device; /dev/full reports that the disk is full") {
+    struct stat before {};
+    REQUIRE(::stat("/dev/null", &before) == 0);
+    WriteFileAtomic("/dev/null", "x,y\n1,2\n");
+    struct stat after {};
+    REQUIRE(::stat("/dev/null", &after) == 0);
+    CHECK(S_ISCHR(after.st_mode));
+    CHECK(after.st_rdev == before.st_rdev);
+    if (fs::exists("/dev/full")) {
+      CHECK_THROWS_WITH(WriteFileAtomic("/dev/full", std::string(1 << 16, 'x')),
+                        Catch::Contains("No space left"));
+    }
+  }
+  SECTION("a FIFO is written through, not replaced by a file") {
+    const std::string fifo = dir.File("pipe");
+    REQUIRE(::mkfifo(fifo.c_str(), 0644) == 0);
+    std::string got;
+    std::thread reader([&] { got = Slurp(fifo); });
+    WriteFileAtomic(fifo, "through the pipe\n");
+    reader.join();
+    CHECK(got == "through the pipe\n");
+    struct stat st {};
+    REQUIRE(::lstat(fifo.c_str(), &st) == 0);
+    CHECK(S_ISFIFO(st.st_mode));
+  }
+  SECTION("a symlink keeps pointing at its target, which gets the new content") {
+    dir.Write("real.json", "{}\n");
+    const std::string link = dir.File("link.json");
+    REQUIRE(::symlink("real.json", link.c_str()) == 0);
+    WriteFileAtomic(link, "{\"new\": 1}\n");
+    CHECK(fs::is_symlink(link));
+    CHECK(Slurp(dir.File("real.json")) == "{\"new\": 1}\n");
+  }
+  SECTION("a write-protected file is refused and kept, even as root; modes follow the target") {
+    dir.Write("keep.json", "old\n");
+    const std::string keep = dir.File("keep.json");
+    REQUIRE(::chmod(keep.c_str(), 0444) == 0);
+    CHECK_THROWS_WITH(WriteFileAtomic(keep, "new\n"), Catch::Contains("write-protected"));
+    CHECK(Slurp(keep) == "old\n");
+    dir.Write("mode.json", "old\n");
+    const std::string mode = dir.File("mode.json");
+    REQUIRE(::chmod(mode.c_str(), 0600) == 0);
+    WriteFileAtomic(mode, "new\n");
+    struct stat st {};
+    REQUIRE(::stat(mode.c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0600);
+    const mode_t old_mask = ::umask(027);
+    WriteFileAtomic(dir.File("fresh.json"), "new\n");
+    ::umask(old_mask);
+    REQUIRE(::stat(dir.File("fresh.json").c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0640);
+  }
+}
+
+TEST_CASE("WriteFileAtomic interrupted by SIGTERM removes its temporary", "[io][atomic]") {
+  TempDir dir;
+  const fs::path target = dir.path() / "big.csv";
+  dir.Write("big.csv", "old\n");
+  const std::size_t size = 192u << 20;
+  int interrupted = 0;
+  for (int attempt = 0; attempt < 30 && interrupted < 2; ++attempt) {
+    const pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      // The test runner's own handlers are not the program's: start from the defaults.
+      ::signal(SIGTERM, SIG_DFL);
+      ::signal(SIGINT, SIG_DFL);
+      const std::string text(size, 'n');
+      try {
+        chronoscale::WriteFileAtomic(target.string(), text);
+      } catch (...) {
+        ::_exit(3);
+      }
+      ::_exit(0);
+    }
+    bool sent = false;
+    for (;;) {
+      int status = 0;
+      if (::waitpid(pid, &status, WNOHANG) == pid) break;
+      std::error_code ec;
+      for (const auto& e : fs::directory_iterator(dir.path(), ec)) {
+        const auto n = fs::file_size(e.path(), ec);
+        if (e.path().filename().string().rfind(".big.csv.tmp-", 0) == 0 && !ec && n > 0 &&
+            n < size) {
+          ::kill(pid, SIGTERM);
+          sent = true;
+        }
+      }
+      if (sent) {
+        int status2 = 0;
+        REQUIRE(::waitpid(pid, &status2, 0) == pid);
+        sent = WIFSIGNALED(status2) && WTERMSIG(status2) == SIGTERM;
+        break;
+      }
+    }
+    if (!sent) {
+      dir.Write("big.csv", "old\n");
+      continue;
+    }
+    ++interrupted;
+    CHECK(Slurp(target) == "old\n");
+    for (const auto& e : fs::directory_iterator(dir.path())) {
+      CHECK(e.path().filename().string() == "big.csv");  // no temporary left behind
+    }
+  }
+  CHECK(interrupted == 2);
 }

@@ -156,3 +156,23 @@ TEST_CASE("Bad plan options are rejected with the flag named") {
   CHECK_THROWS_WITH(ParseRange("a:b", "--depth", 1), Catch::Contains("--depth"));
   CHECK(ParseRange("64:1024", "--width", 64).Count() == 16);
 }
+
+TEST_CASE("Grid ranges iterate on counts: a step near INT64_MAX cannot overflow") {
+  // Issue 16: --width 1048576:1048576:9223372036854775807 used to wrap the loop and recommend
+  // widths outside the range (d_model -9223372036854775745).
+  PlanOptions o = Options(24);
+  o.width = {64, 4096, INT64_MAX};
+  o.depth = {1, 20, INT64_MAX - 1};
+  o.min_aspect = 1e-3;
+  o.max_aspect = 1e9;
+  CHECK(o.width.Count() == 1);
+  CHECK(o.depth.Count() == 1);
+  const PlanResult r =
+      Plan(o, DefaultTimeModel(LoadHardware("h100-sxm")), LossLawPreset("epoch"));
+  REQUIRE(r.found);
+  CHECK(r.candidates == 1);
+  CHECK(r.best.shape.d_model == 64);
+  CHECK(r.best.shape.n_layers == 1);
+  o.top = kMaxTop + 1;
+  CHECK_THROWS_AS(o.Validate(), InputError);
+}

@@ -41,7 +41,14 @@ CsvTable ParseCsv(std::string_view text, const std::string& name);
 // Reads and parses a CSV file; a missing or unreadable file is an InputError.
 CsvTable ReadCsv(const std::string& path);
 
-// Reads a whole file; a missing or unreadable file is an InputError naming it.
+// Input limits. A file larger than MaxInputBytes() (512 MiB, or CHRONOSCALE_MAX_INPUT_MB) is an
+// InputError naming the limit; so is JSON nested deeper than kMaxJsonDepth.
+inline constexpr double kDefaultMaxInputBytes = 512.0 * 1024 * 1024;
+inline constexpr int kMaxJsonDepth = 256;
+double MaxInputBytes();
+
+// Reads a whole file; a missing or unreadable file, binary data (a NUL byte in the first 4 KiB)
+// and a file over the limit are InputErrors naming it; running out of memory is a RuntimeError.
 std::string ReadTextFile(const std::string& path);
 // Parses JSON; a syntax error is an InputError with the line and column.
 nlohmann::json ParseJson(std::string_view text, const std::string& name);

@@ -18,10 +18,14 @@ namespace chronoscale {
 
 struct Range {
   int64_t min = 0, max = 0, step = 1;
-  int64_t Count() const { return max < min ? 0 : (max - min) / step + 1; }
+  // Iterate on counts (i in [0, Count())), never on values: max + step may overflow.
+  int64_t Count() const { return max < min || step <= 0 ? 0 : (max - min) / step + 1; }
+  int64_t At(int64_t i) const { return min + i * step; }  // i < Count(): at most max
 };
 // Parses "A:B[:STEP]" for `flag` (messages name it); step defaults to `default_step`.
 Range ParseRange(const std::string& text, const std::string& flag, int64_t default_step);
+
+inline constexpr int kMaxTop = 100000;  // --top: the ranked list is kept in memory
 
 struct PlanOptions {
   double hours = 0;  // wall-clock budget
