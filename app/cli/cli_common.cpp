@@ -95,6 +95,20 @@ std::string Si(double v) {
 }
 
 int ParseAndRun(CLI::App& app, int argc, char** argv) {
+  // An empty value is not "not given": --hardware '' or --out= is refused, never defaulted.
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    const bool empty_after_equals = arg.starts_with("--") && arg.ends_with("=");
+    if (arg.empty() || empty_after_equals) {
+      const std::string flag =
+          empty_after_equals ? std::string(arg.substr(0, arg.size() - 1))
+          : i > 1 && std::string_view(argv[i - 1]).starts_with("-") ? std::string(argv[i - 1])
+                                                                     : "";
+      std::cerr << "error: " << (flag.empty() ? "argument " + std::to_string(i) : flag)
+                << ": the value is empty; give a value or leave the flag out\n";
+      return 2;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

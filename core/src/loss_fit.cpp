@@ -25,6 +25,7 @@
 #include <mutex>
 #include <numbers>
 #include <random>
+#include <set>
 #include <thread>
 
 #include <chronoscale/error.h>
@@ -246,11 +247,16 @@ void CheckRuns(const std::vector<LossRun>& runs, const LossFitOptions& options) 
   auto where = [](const LossRun& r, std::size_t i) {
     return r.line > 0 ? fmt::format("line {}", r.line) : fmt::format("run {}", i + 1);
   };
-  if (static_cast<int>(runs.size()) < options.min_runs) {
-    throw InputError(
-        fmt::format("{} run{}: fitting the 5 parameters of E + A/N^alpha + B/D^beta "
-                    "needs at least {} runs",
-                    runs.size(), runs.size() == 1 ? "" : "s", options.min_runs));
+  // The minimum counts distinct (N, D) points: a run listed twice adds no information.
+  std::set<std::pair<double, double>> points;
+  for (const auto& r : runs) points.insert({r.params, r.tokens});
+  if (static_cast<int>(points.size()) < options.min_runs) {
+    throw InputError(fmt::format(
+        "{} run{}{}: fitting the 5 parameters of E + A/N^alpha + B/D^beta needs at least {} "
+        "distinct (N, D) points",
+        runs.size(), runs.size() == 1 ? "" : "s",
+        points.size() == runs.size() ? "" : fmt::format(" at {} distinct (N, D)", points.size()),
+        options.min_runs));
   }
   for (std::size_t i = 0; i < runs.size(); ++i) {
     const auto& r = runs[i];

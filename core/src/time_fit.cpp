@@ -339,12 +339,44 @@ TimeFitSummary FitTimeModel(const std::vector<StepRun>& runs, const HardwareProf
   const std::size_t n = rows.size();
   std::vector<std::size_t> all(n);
   std::iota(all.begin(), all.end(), 0);
-  // Fold assignment: a seeded shuffle, so reports are reproducible.
-  std::vector<std::size_t> order = all;
+  // Repeated measurements of one configuration are one point: they count once towards the
+  // minimum runs and share a cross-validation fold (else a copy in the training folds flatters
+  // the error of its twin).
+  std::map<std::string, std::size_t> group_of_key;
+  std::vector<std::size_t> group(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const StepRun& r = runs[i];
+    const ModelShape& s = r.shape;
+    const std::string key = fmt::format(
+        "{} {} {} {} {} {} {} {} {} {} {} {} {} {} {} {} {} {}|{}|{}", s.d_model, s.n_layers,
+        s.n_heads, s.KvHeads(), s.d_ff, s.vocab, s.seq_len, s.batch, ToString(s.attention),
+        s.features, ToString(s.mlp), ToString(s.norm), ToString(s.positions), s.tied_embeddings,
+        s.bias, ToString(s.checkpointing), ToString(s.precision), ToString(s.optimizer),
+        ShortDescribe(r.layout, s.checkpointing), r.hardware);
+    group[i] = group_of_key.emplace(key, group_of_key.size()).first->second;
+  }
+  const std::size_t distinct = group_of_key.size();
+  // Fold assignment: a seeded shuffle of the configurations, so reports are reproducible.
+  std::vector<std::size_t> order(distinct);
+  std::iota(order.begin(), order.end(), 0);
   std::mt19937 rng(options.seed);
   std::shuffle(order.begin(), order.end(), rng);
-  const std::size_t folds = std::max<std::size_t>(2, std::min<std::size_t>(options.folds, n));
+  const std::size_t folds =
+      std::max<std::size_t>(2, std::min<std::size_t>(options.folds, distinct));
   summary.folds = static_cast<int>(folds);
+  std::vector<std::size_t> fold_of_group(distinct);
+  for (std::size_t j = 0; j < distinct; ++j) fold_of_group[order[j]] = j % folds;
+  {
+    const auto [lo, hi] = std::minmax_element(rows.begin(), rows.end(), [](auto& a, auto& b) {
+      return a.y < b.y;
+    });
+    if (distinct > 1 && hi->y <= lo->y * (1 + 1e-12)) {
+      throw InputError(fmt::format(
+          "fit-time: all {} runs have the same step time ({:g} ms) across {} configurations; "
+          "that is no measurement of how time depends on shape",
+          n, lo->y * 1e3, distinct));
+    }
+  }
 
   const EstimatorKind kinds[] = {EstimatorKind::kFlops, EstimatorKind::kMemcopy,
                                  EstimatorKind::kRoofline, EstimatorKind::kCalibrated};
@@ -355,8 +387,11 @@ TimeFitSummary FitTimeModel(const std::vector<StepRun>& runs, const HardwareProf
       throw Cancelled();
     EstimatorReport rep;
     rep.kind = e;
-    if (n < MinRuns(e)) {
-      rep.note = fmt::format("skipped: {} runs, needs at least {}", n, MinRuns(e));
+    if (distinct < MinRuns(e)) {
+      rep.note = distinct == n ? fmt::format("skipped: {} runs, needs at least {}", n, MinRuns(e))
+                               : fmt::format("skipped: {} runs of {} distinct configurations, "
+                                             "needs at least {}",
+                                             n, distinct, MinRuns(e));
       summary.reports.push_back(rep);
       continue;
     }
@@ -396,7 +431,7 @@ TimeFitSummary FitTimeModel(const std::vector<StepRun>& runs, const HardwareProf
     if (fit && options.cross_validate) {
       for (std::size_t f = 0; f < folds; ++f) {
         std::vector<std::size_t> train, test;
-        for (std::size_t j = 0; j < n; ++j) (j % folds == f ? test : train).push_back(order[j]);
+        for (std::size_t i = 0; i < n; ++i) (fold_of_group[group[i]] == f ? test : train).push_back(i);
         TimeModel fold_model = summary.model;
         FitOne(e, rows, train, hw, options, &fold_model);
         for (auto i : test) rep.cv_predicted_s[i] = predict(fold_model, i);
@@ -424,11 +459,12 @@ TimeFitSummary FitTimeModel(const std::vector<StepRun>& runs, const HardwareProf
   bool any_fit = false;
   for (const auto& r : summary.reports)
     any_fit = any_fit || (r.available && r.kind != EstimatorKind::kRoofline);
-  if (!any_fit && n < MinRuns(EstimatorKind::kFlops)) {
+  if (!any_fit && distinct < MinRuns(EstimatorKind::kFlops)) {
     throw InputError(
-        fmt::format("fit-time: {} run(s) are too few to fit any estimator (FLOPs and memcopy "
+        fmt::format("fit-time: {} run(s){} are too few to fit any estimator (FLOPs and memcopy "
                     "need {}, calibrated {})",
-                    n, MinRuns(EstimatorKind::kFlops), MinRuns(EstimatorKind::kCalibrated)));
+                    n, distinct == n ? "" : fmt::format(" of {} distinct configuration{}", distinct, distinct == 1 ? "" : "s"),
+                    MinRuns(EstimatorKind::kFlops), MinRuns(EstimatorKind::kCalibrated)));
   }
   if (!any_fit) {
     std::string why;
@@ -447,6 +483,25 @@ TimeFitSummary FitTimeModel(const std::vector<StepRun>& runs, const HardwareProf
   }
   summary.model.fitted_on.hardware.assign(measured_on.begin(), measured_on.end());
   summary.model.report = summary.ToJson();
+  // What is written must be what its reader accepts, and predict a positive time for every run.
+  try {
+    TimeModelFromJson(TimeModelToJson(summary.model), "the fitted time model");
+  } catch (const InputError& e) {
+    throw RuntimeError(fmt::format("fit-time: the fit produced a model its reader rejects: {}",
+                                   e.what()));
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    for (const auto& r : summary.reports) {
+      if (!r.available || r.kind == EstimatorKind::kRoofline) continue;
+      const double t = PredictFromCounts(summary.model, counts[i], r.kind);
+      if (!(t > 0) || !std::isfinite(t)) {
+        throw RuntimeError(fmt::format(
+            "fit-time: the fitted {} estimator predicts {} s for the run on line {}; refusing a "
+            "model with non-positive step times",
+            ToString(r.kind), t, runs[i].line));
+      }
+    }
+  }
   return summary;
 }
 

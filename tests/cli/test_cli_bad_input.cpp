@@ -230,7 +230,7 @@ std::vector<Case> Cases() {
          std::string rows;
          for (int i = 0; i < 12; ++i) rows += "512,4,8,2048,1024,8,32768," + std::to_string(12 + 0.1 * (i % 3)) + "\n";
          return rows;
-       }()}}, "fit-time --runs runs.csv", 2, {"same FLOP count", "other sizes"}},
+       }()}}, "fit-time --runs runs.csv", 2, {"12 run(s) of 1 distinct configuration", "too few"}},
       {"fit-time: every row skipped", {{"runs.csv", kRunsHeader + ",status\n512,4,8,2048,1024,8,32768,12,oom\n"}},
        "fit-time --runs runs.csv", 2, {"runs.csv", "no usable runs"}},
       {"fit-time: missing file", {}, "fit-time --runs gone.csv", 2, {"gone.csv"}},
@@ -335,6 +335,14 @@ std::vector<Case> Cases() {
       {"JSON nested 100k levels deep (a profile)", {{"hw.json", "{\"a\":" + std::string(100000, '[') + "1" + std::string(100000, ']') + "}"}},
        "estimate --d-model 1024 --layers 8 --hardware hw.json", 2, {"hw.json", "nested deeper than 256"}},
       {"/dev/zero as a shapes CSV", {}, "estimate --shapes /dev/zero", 2, {"/dev/zero", "binary data"}},
+      {"empty --hardware", {}, "estimate --d-model 1024 --layers 8 --hardware ''", 2, {"--hardware: the value is empty"}},
+      {"empty --out=", {}, "estimate --d-model 1024 --layers 8 --out=", 2, {"--out: the value is empty"}},
+      {"fit-time: twelve runs of three configurations", {{"r.csv", kRunsHeader + "\n" + std::string("1024,8,16,4096,1024,64,32768,100\n1024,4,16,4096,1024,64,32768,60\n512,8,8,2048,1024,64,32768,40\n") + "1024,8,16,4096,1024,64,32768,101\n1024,4,16,4096,1024,64,32768,61\n512,8,8,2048,1024,64,32768,41\n" + "1024,8,16,4096,1024,64,32768,99\n1024,4,16,4096,1024,64,32768,59\n512,8,8,2048,1024,64,32768,39\n"}},
+       "fit-time --runs r.csv --hardware h100-sxm", 2, {"9 run(s) of 3 distinct configurations", "too few"}},
+      {"fit-time: constant step times", {{"r.csv", kRunsHeader + "\n1024,8,16,4096,1024,64,32768,100\n1024,4,16,4096,1024,64,32768,100\n512,8,8,2048,1024,64,32768,100\n256,8,4,1024,1024,64,32768,100\n512,2,8,2048,1024,64,32768,100\n"}},
+       "fit-time --runs r.csv --hardware h100-sxm", 2, {"same step time", "5 configurations"}},
+      {"fit-loss: three points listed twice", {{"loss.csv", "params,tokens,loss\n1e8,2e9,3.1\n2e8,4e9,3.0\n4e8,8e9,2.9\n1e8,2e9,3.1\n2e8,4e9,3.0\n4e8,8e9,2.9\n"}},
+       "fit-loss --runs loss.csv", 2, {"6 runs at 3 distinct (N, D)", "distinct"}},
       {"plan: --top beyond the limit", {}, "plan --hours 1 --top 2000000000", 2, {"--top 2000000000", "sweep"}},
       {"design: no candidate fits", {}, "design --hardware h100-sxm --max-params 10 --out d.csv", 2, {"no candidate shape fits"}},
       {"design: bad --width", {}, "design --hardware h100-sxm --width 64:abc --out d.csv", 2, {"--width '64:abc'"}},
