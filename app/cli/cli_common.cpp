@@ -1,10 +1,12 @@
 #include "cli_common.h"
 
 #include <fmt/format.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 
@@ -109,6 +111,39 @@ int ParseAndRun(CLI::App& app, int argc, char** argv) {
       return 2;
     }
   }
+  // Every output is checked before any work starts, and two outputs may not be one file.
+  try {
+    std::vector<std::pair<std::string, std::string>> outputs;  // flag, path
+    for (int i = 1; i < argc; ++i) {
+      const std::string_view arg = argv[i];
+      for (const char* flag : {"--out", "--plot", "--export-hf", "--script", "--out-profile"}) {
+        const std::string_view f = flag;
+        if (arg == f && i + 1 < argc) {
+          outputs.emplace_back(flag, argv[i + 1]);
+        } else if (arg.starts_with(f) && arg.size() > f.size() && arg[f.size()] == '=') {
+          outputs.emplace_back(flag, std::string(arg.substr(f.size() + 1)));
+        }
+      }
+    }
+    for (std::size_t a = 0; a < outputs.size(); ++a) {
+      CheckOutputPath(outputs[a].second, outputs[a].first);
+      for (std::size_t b = 0; b < a; ++b) {
+        std::error_code ec;
+        if (outputs[a].second == outputs[b].second ||
+            std::filesystem::equivalent(outputs[a].second, outputs[b].second, ec)) {
+          throw InputError(fmt::format("{} and {} name the same file ({}); one would overwrite "
+                                       "the other",
+                                       outputs[b].first, outputs[a].first, outputs[a].second));
+        }
+      }
+    }
+  } catch (const InputError& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 2;
+  } catch (const RuntimeError& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -148,6 +183,35 @@ void CheckPlotPath(const std::string& path) {
 
 HardwareProfile ResolveHardware(const std::string& name) {
   return LoadHardwareOrLocal(name, TerminalProgress("measuring this machine"));
+}
+
+void CheckOutputPath(const std::string& path, const std::string& flag) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) {
+    throw RuntimeError(fmt::format("{}: cannot write {}: it is a folder", flag, path));
+  }
+  const fs::path target = fs::weakly_canonical(path, ec);
+  fs::path dir = (ec ? fs::path(path) : target).parent_path();
+  if (dir.empty()) dir = ".";
+  if (!fs::is_directory(dir, ec)) {
+    const bool there = fs::exists(dir, ec);
+    throw RuntimeError(fmt::format("{}: cannot write {}: {} '{}' {}", flag, path,
+                                   there ? "path" : "folder", dir.string(),
+                                   there ? "is not a folder" : "does not exist"));
+  }
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0) {
+    if (S_ISREG(st.st_mode) && (st.st_mode & 0222) == 0) {
+      throw RuntimeError(fmt::format("{}: cannot write {}: it is write-protected (mode {:04o})",
+                                     flag, path, st.st_mode & 07777));
+    }
+    if (::access(path.c_str(), W_OK) != 0) {
+      throw RuntimeError(fmt::format("{}: cannot write {}: {}", flag, path, std::strerror(errno)));
+    }
+  } else if (::access(dir.c_str(), W_OK) != 0) {
+    throw RuntimeError(fmt::format("{}: cannot write {}: {}", flag, path, std::strerror(errno)));
+  }
 }
 
 }  // namespace chronoscale::cli

@@ -29,6 +29,11 @@ ProgressCallback TerminalProgress(const std::string& label);
 // A --hardware value: "local" (this machine's measured profile: cached, or measured now with a
 // progress line), a preset, an alias of one, or a profile JSON file.
 HardwareProfile ResolveHardware(const std::string& name);
+// An output path that can be written: not a folder, in an existing folder, not write-protected
+// (InputError for a folder, RuntimeError otherwise). ParseAndRun checks every --out, --plot,
+// --export-hf, --script and --out-profile this way before any work, and refuses two that name
+// the same file.
+void CheckOutputPath(const std::string& path, const std::string& flag);
 
 // Number formatting for tables: 3 significant digits with SI-ish suffixes (1.23e9 -> "1.23G").
 std::string Si(double value);

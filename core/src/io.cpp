@@ -204,17 +204,18 @@ CsvTable ParseCsv(std::string_view text, const std::string& name) {
   if (records.empty())
     throw InputError(fmt::format("{}: the file is empty; expected a header line and rows", name));
   table.header = records[0];
+  std::map<std::string_view, std::size_t> seen;  // duplicate names in O(n log n), not O(n^2)
   for (std::size_t c = 0; c < table.header.size(); ++c) {
     if (table.header[c].empty()) {
       throw InputError(fmt::format("{}:{}:{}: empty column name in the header{}", name,
                                    record_line[0], c + 1,
                                    c + 1 == table.header.size() ? " (a trailing comma?)" : ""));
     }
-    for (std::size_t p = 0; p < c; ++p) {
-      if (table.header[p] == table.header[c]) {
-        throw InputError(fmt::format("{}:{}:{}: column '{}' appears twice (columns {} and {})",
-                                     name, record_line[0], c + 1, table.header[c], p + 1, c + 1));
-      }
+    const auto [it, fresh] = seen.emplace(table.header[c], c);
+    if (!fresh) {
+      throw InputError(fmt::format("{}:{}:{}: column '{}' appears twice (columns {} and {})",
+                                   name, record_line[0], c + 1, table.header[c], it->second + 1,
+                                   c + 1));
     }
   }
   for (std::size_t r = 1; r < records.size(); ++r) {
