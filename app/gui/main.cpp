@@ -12,14 +12,27 @@
 
 #include <chronoscale/version.h>
 
+#include <cstdio>
+#include <string_view>
+#include <vector>
+
 #include "main_window.h"
+#include "session.h"
 
 namespace {
 
 // Shows the window off screen, waits for the first plan, and saves a picture of it.
 int Screenshot(const QString& path, const QString& session) {
   chronoscale::gui::MainWindow window(/*use_settings=*/false);
-  if (!session.isEmpty()) window.openSession(session);
+  if (!session.isEmpty()) {
+    try {
+      chronoscale::gui::LoadSession(session.toStdString());  // the message, on the terminal
+    } catch (const std::exception& e) {
+      qCritical("chronoscale-gui: %s; no screenshot written", e.what());
+      return 2;
+    }
+    if (!window.openSession(session)) return 2;
+  }
   window.resize(1600, 1000);
   window.show();
   QElapsedTimer timer;
@@ -43,7 +56,30 @@ int Screenshot(const QString& path, const QString& session) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  QApplication app(argc, argv);
+  // Qt takes -session and --session for X11 session management before any parser sees them:
+  // take ours out of the arguments first.
+  QString session_path;
+  bool has_session = false;
+  std::vector<char*> args;
+  for (int i = 0; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if ((arg == "--session" || arg == "-session") && i + 1 < argc) {
+      session_path = QString::fromLocal8Bit(argv[++i]);
+      has_session = true;
+    } else if (arg.starts_with("--session=")) {
+      session_path = QString::fromLocal8Bit(argv[i] + 10);
+      has_session = true;
+    } else {
+      args.push_back(argv[i]);
+    }
+  }
+  if (has_session && session_path.isEmpty()) {
+    std::fprintf(stderr, "chronoscale-gui: --session: the value is empty\n");
+    return 2;
+  }
+  int qt_argc = static_cast<int>(args.size());
+  args.push_back(nullptr);
+  QApplication app(qt_argc, args.data());
   QApplication::setOrganizationName(QStringLiteral("chronoscale"));
   QApplication::setApplicationName(QStringLiteral("chronoscale-gui"));
   QApplication::setApplicationVersion(QLatin1String(chronoscale::Version()));
@@ -58,6 +94,7 @@ int main(int argc, char** argv) {
       QStringLiteral("screenshot"),
       QStringLiteral("Render the main window with a plan to FILE (PNG) and exit."),
       QStringLiteral("FILE"));
+  // Listed for --help; the value itself was taken out of argv above.
   const QCommandLineOption session(QStringLiteral("session"),
                                    QStringLiteral("Open a planning session file."),
                                    QStringLiteral("FILE"));
@@ -65,9 +102,9 @@ int main(int argc, char** argv) {
   parser.addOption(session);
   parser.process(app);
 
-  if (parser.isSet(screenshot)) return Screenshot(parser.value(screenshot), parser.value(session));
+  if (parser.isSet(screenshot)) return Screenshot(parser.value(screenshot), session_path);
   chronoscale::gui::MainWindow window;
-  if (parser.isSet(session)) window.openSession(parser.value(session));
+  if (has_session) window.openSession(session_path);
   window.show();
   return QApplication::exec();
 }

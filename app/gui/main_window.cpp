@@ -1089,16 +1089,17 @@ void MainWindow::updateKernelChart() {
 // ---------------------------------------------------------------------------------------------
 // Sessions and exports.
 
-void MainWindow::openSession(const QString& path) {
+bool MainWindow::openSession(const QString& path) {
   SessionInputs in;
   try {
     in = LoadSession(S(path));
   } catch (const std::exception& e) {
     showError(tr("Open session"), Q(e.what()));
-    return;
+    return false;
   }
   applyInputs(in);
   statusBar()->showMessage(tr("Opened %1").arg(path), 5000);
+  return true;
 }
 
 void MainWindow::saveSession(const QString& path) {

@@ -68,7 +68,8 @@ class MainWindow : public QMainWindow {
   void loadLossRuns(const QString& path);
   void loadLawFile(const QString& path);
   void loadAttentionCsv(const QString& path);
-  void openSession(const QString& path);
+  // False (with an error dialog) when the file cannot be read as a session.
+  bool openSession(const QString& path);
   void saveSession(const QString& path);
   void exportSurfaceCsv(const QString& path);
   void exportPlanJson(const QString& path);

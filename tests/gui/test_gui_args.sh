@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# chronoscale-gui's own arguments (issue 16/18): --session reaches the app (Qt takes -session for
+# X11 session management), and --screenshot exits non-zero, writing nothing, when the session
+# cannot be read.   tests/gui/test_gui_args.sh PATH/TO/chronoscale-gui SCRATCH_DIR
+set -euo pipefail
+GUI=$1
+W=$2/gui_args
+rm -rf "$W"
+mkdir -p "$W"
+export QT_QPA_PLATFORM=offscreen
+fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+cat > "$W/s.json" <<'JSON'
+{"schema_version": 1, "tool": "chronoscale", "kind": "planning_session",
+ "inputs": {"hardware": "h200", "hours": 72, "devices": 1}}
+JSON
+"$GUI" --session "$W/s.json" --screenshot "$W/good.png" > "$W/good.log" 2>&1 \
+  || { cat "$W/good.log" >&2; fail "a good session with --screenshot"; }
+[[ -s $W/good.png ]] || fail "no screenshot written"
+printf '[[[' > "$W/bad.json"
+set +e
+"$GUI" --session "$W/bad.json" --screenshot "$W/bad.png" > "$W/bad.log" 2>&1
+rc=$?
+"$GUI" --screenshot "$W/none.png" --session "$W/missing.json" > "$W/missing.log" 2>&1
+rc_missing=$?
+set -e
+[[ $rc -eq 2 ]] || fail "a broken session: exit $rc, expected 2"
+[[ ! -e $W/bad.png ]] || fail "a broken session still wrote a screenshot"
+grep -q "bad.json" "$W/bad.log" || fail "the message does not name the session file"
+[[ $rc_missing -eq 2 ]] || fail "a missing session: exit $rc_missing, expected 2"
+grep -q "missing.json" "$W/missing.log" || fail "the message does not name the missing file"
+echo "PASS"
