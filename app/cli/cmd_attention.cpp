@@ -17,6 +17,7 @@
 #include <chronoscale/error.h>
 #include <chronoscale/hardware.h>
 #include <chronoscale/io.h>
+#include <chronoscale/stats.h>
 
 #include "cli_common.h"
 #include "commands.h"
@@ -208,9 +209,7 @@ void RunAttention(const AttentionArgs& a) {
     times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
   std::sort(times.begin(), times.end());
-  const double median = times.size() % 2
-                            ? times[times.size() / 2]
-                            : 0.5 * (times[times.size() / 2 - 1] + times[times.size() / 2]);
+  const double median = Median(times);
   const double predicted = PredictAttentionSeconds(kernel, q.batch, q.heads, q.seq, dim, a.features,
                                                    a.causal, Precision::kFp32, hardware);
   if (!a.plot.empty()) {

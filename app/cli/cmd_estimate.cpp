@@ -30,7 +30,6 @@ struct EstimateOptions {
   Format format = Format::kTable;
 };
 
-constexpr double kGiB = 1073741824.0;
 
 nlohmann::json ShapeJson(const ModelShape& s) {
   return {{"d_model", s.d_model},

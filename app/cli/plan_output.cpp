@@ -11,7 +11,6 @@
 
 namespace chronoscale::cli {
 namespace {
-constexpr double kGiB = 1073741824.0;
 }
 
 std::string PlanTable(const PlanResult& r) {

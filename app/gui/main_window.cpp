@@ -50,7 +50,6 @@ static void InitResources() { Q_INIT_RESOURCE(chronoscale); }
 namespace chronoscale::gui {
 namespace {
 
-constexpr double kGiB = 1073741824.0;
 // The hours slider is logarithmic: 0.1 h to 10,000 h over 0..1000.
 constexpr double kLogHoursMin = -1, kLogHoursMax = 4;
 constexpr int kSliderSteps = 1000;

@@ -1,3 +1,4 @@
+#include "chronoscale/stats.h"
 #include "chronoscale/attention_calibrate.h"
 
 #include <fmt/format.h>
@@ -20,13 +21,6 @@
 namespace chronoscale {
 
 namespace {
-
-double Median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const std::size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 std::string Family(AttentionKernel kernel) {
   switch (kernel) {

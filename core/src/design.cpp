@@ -155,7 +155,7 @@ Design DesignExperiments(const TimeModel& model, const DesignOptions& o) {
         "no candidate shape fits: widths {}..{}, depths {}..{}{} within {:.1f} GiB per device",
         o.width_min, o.width_max, o.depth_min, o.depth_max,
         o.max_params > 0 ? fmt::format(", at most {:.3g} parameters", o.max_params) : "",
-        usable / (1024.0 * 1024 * 1024)));
+        usable / kGiB));
   }
   const int count = std::min<int>(o.count, static_cast<int>(pool.size()));
   const int n_cover = std::clamp(static_cast<int>(std::lround(count * o.coverage)), 0, count - 1);

@@ -12,7 +12,6 @@
 namespace chronoscale {
 namespace {
 
-constexpr double kGiB = 1073741824.0;
 
 std::vector<int64_t> DivisorsDescending(int64_t n) {
   std::vector<int64_t> lo, hi;

@@ -30,6 +30,7 @@
 
 #include <chronoscale/error.h>
 #include <chronoscale/loss_law.h>
+#include <chronoscale/stats.h>
 
 namespace chronoscale {
 namespace {
@@ -231,16 +232,6 @@ double Normal(std::mt19937_64& rng) {
   const double u1 = 1.0 - Uniform01(rng);  // (0, 1]
   const double u2 = Uniform01(rng);
   return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2);
-}
-
-// Percentile with linear interpolation between order statistics (numpy's default).
-double Percentile(std::vector<double> values, double q) {
-  std::sort(values.begin(), values.end());
-  const double pos = q * static_cast<double>(values.size() - 1);
-  const auto lo = static_cast<std::size_t>(std::floor(pos));
-  const std::size_t hi = std::min(lo + 1, values.size() - 1);
-  const double t = pos - static_cast<double>(lo);
-  return values[lo] * (1 - t) + values[hi] * t;
 }
 
 void CheckRuns(const std::vector<LossRun>& runs, const LossFitOptions& options) {

@@ -384,7 +384,7 @@ nlohmann::json CandidateToJson(const Candidate& c) {
       {"params", c.total_params},
       {"step_ms", c.step_s * 1e3},
       {"tokens", c.tokens},
-      {"memory_gb", c.memory_bytes / 1073741824.0},
+      {"memory_gb", c.memory_bytes / kGiB},
       {"fits", c.fits},
       {"aspect_ratio", static_cast<double>(s.d_model) / static_cast<double>(s.n_layers)}};
   if (std::isfinite(c.loss)) j["loss"] = c.loss;
@@ -417,7 +417,7 @@ nlohmann::json PlanToJson(const PlanResult& r) {
       fmt::format("d_model / n_layers near {:g}", r.options.conventional_aspect);
   doc["loss_saved"] = r.loss_saved;
   doc["budget"]["gpus_per_node"] = r.gpus_per_node;
-  doc["budget"]["usable_memory_gb"] = r.usable_bytes / 1073741824.0;
+  doc["budget"]["usable_memory_gb"] = r.usable_bytes / kGiB;
   doc["budget"]["global_batch"] = r.options.base.batch;
   if (!r.options.pins.Empty()) doc["budget"]["layout_pins"] = Describe(r.options.pins);
   doc["warnings"] = r.warnings;

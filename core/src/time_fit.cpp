@@ -12,6 +12,7 @@
 
 #include "chronoscale/error.h"
 #include "chronoscale/io.h"
+#include "chronoscale/stats.h"
 
 namespace chronoscale {
 namespace {
@@ -136,13 +137,6 @@ struct LinearResidual {
   }
   double x_, y_, x0_, y0_;
 };
-
-double Median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const std::size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 void Solve(ceres::Problem* problem, const TimeFitOptions& options, const char* what) {
   ceres::Solver::Options so;
@@ -284,13 +278,9 @@ ErrorStats AbsStats(std::vector<double> e) {
   ErrorStats s;
   if (e.empty()) return s;
   for (double& x : e) x = std::fabs(x);
-  std::sort(e.begin(), e.end());
   s.median = Median(e);
-  // nearest-rank 90th percentile
-  const std::size_t k =
-      static_cast<std::size_t>(std::ceil(0.9 * static_cast<double>(e.size()))) - 1;
-  s.p90 = e[std::min(k, e.size() - 1)];
-  s.worst = e.back();
+  s.p90 = NearestRank(e, 0.9);
+  s.worst = *std::max_element(e.begin(), e.end());
   return s;
 }
 
@@ -541,70 +531,6 @@ nlohmann::json TimeFitSummary::ToJson() const {
   }
   doc["estimators"] = list;
   return doc;
-}
-
-std::vector<HoldoutLine> EvaluateHoldout(const TimeFitSummary& fit,
-                                         const std::vector<StepRun>& train,
-                                         const std::vector<StepRun>& test) {
-  const TimeModel& model = fit.model;
-  std::map<std::string, HardwareProfile> profiles;
-  auto hw_of = [&](const StepRun& r) -> const HardwareProfile& {
-    if (r.hardware.empty() || r.hardware == model.hardware.name) return model.hardware;
-    auto it = profiles.find(r.hardware);
-    if (it == profiles.end()) it = profiles.emplace(r.hardware, LoadHardware(r.hardware)).first;
-    return it->second;
-  };
-  auto errors = [&](const std::vector<StepRun>& runs, const auto& predict) {
-    std::vector<double> e;
-    for (const auto& r : runs) e.push_back(predict(r) / r.step_s - 1);
-    return e;
-  };
-  auto signed_median = [](std::vector<double> e) {
-    if (e.empty()) return 0.0;
-    std::sort(e.begin(), e.end());
-    return Median(e);
-  };
-  std::vector<HoldoutLine> out;
-  const TimeModel uncalibrated = DefaultTimeModel(model.hardware);
-  for (EstimatorKind e : {EstimatorKind::kRoofline, EstimatorKind::kFlops, EstimatorKind::kMemcopy,
-                          EstimatorKind::kCalibrated}) {
-    const bool fitted = e == EstimatorKind::kRoofline || model.fitted[static_cast<std::size_t>(e)];
-    if (!fitted) continue;
-    const TimeModel& base = e == EstimatorKind::kRoofline ? uncalibrated : model;
-    auto predict = [&](const StepRun& r) {
-      return PredictStepSeconds(Retarget(base, hw_of(r)), r.shape, r.layout, e);
-    };
-    HoldoutLine line;
-    line.name = e == EstimatorKind::kRoofline ? "roofline (uncalibrated)" : ToString(e);
-    line.train = AbsStats(errors(train, predict));
-    const auto te = errors(test, predict);
-    line.test = AbsStats(te);
-    line.signed_median_test = signed_median(te);
-    if (e == EstimatorKind::kRoofline) line.note = "datasheet rates and links, no fit";
-    if (e == EstimatorKind::kFlops) line.note = "c0 + FLOPs per device x c1, fitted";
-    out.push_back(line);
-  }
-  // The constant-MFU rule: t = model FLOPs per device / (peak x u), u the training runs' median.
-  auto ideal = [&](const StepRun& r) {
-    const HardwareProfile& h = hw_of(r);
-    return CountStep(r.shape, r.layout, h).model_flops / h.MatmulRate(Precision::kBf16);
-  };
-  std::vector<double> mfu;
-  for (const auto& r : train) mfu.push_back(ideal(r) / r.step_s);
-  if (!mfu.empty()) {
-    std::sort(mfu.begin(), mfu.end());
-    const double u = Median(mfu);
-    auto predict = [&](const StepRun& r) { return ideal(r) / u; };
-    HoldoutLine line;
-    line.name = "constant MFU";
-    line.train = AbsStats(errors(train, predict));
-    const auto te = errors(test, predict);
-    line.test = AbsStats(te);
-    line.signed_median_test = signed_median(te);
-    line.note = fmt::format("MFU {:.3f}, the training runs' median", u);
-    out.push_back(line);
-  }
-  return out;
 }
 
 }  // namespace chronoscale

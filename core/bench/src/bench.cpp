@@ -841,13 +841,13 @@ std::string BenchSummary::FullReport() const {
                    device_name);
   if (device == BenchDevice::kCpu) {
     t += fmt::format("  threads {} ({}), SIMD {}, memory {:.1f} GiB\n", num_threads,
-                     threads_pinned ? "pinned" : "not pinned", simd, memory_bytes / (1 << 30));
+                     threads_pinned ? "pinned" : "not pinned", simd, memory_bytes / kGiB);
     t += fmt::format(
         "  caches: L1d {:.0f} KiB, L2 {:.0f} KiB, LLC {:.1f} MiB; STREAM arrays {:.0f} "
         "MiB each\n",
         l1d_bytes / 1024, l2_bytes / 1024, llc_bytes / (1 << 20), stream_array_bytes / (1 << 20));
   } else {
-    t += fmt::format("  {}, memory {:.1f} GiB\n", simd, memory_bytes / (1 << 30));
+    t += fmt::format("  {}, memory {:.1f} GiB\n", simd, memory_bytes / kGiB);
   }
   t += fmt::format("\n  {:<18} {:>16} {:>16} {:>8} {:>5}  {}\n", "kernel", "best", "median",
                    "spread", "reps", "verified");

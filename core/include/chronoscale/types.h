@@ -13,6 +13,9 @@ namespace chronoscale {
 enum class Precision { kFp64 = 0, kFp32, kTf32, kBf16, kFp16 };
 inline constexpr std::size_t kNumPrecisions = 5;
 
+// Bytes in a GiB (2^30): the one unit of memory in reports, flags (--memory-reserve) and JSON.
+inline constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
+
 // Attention core of a transformer layer. kFavor covers every random-feature variant (favor,
 // favor-orth, favor-hyp, optimal: same cost); kDark is the data-aware kernel.
 enum class AttentionKind { kFlash = 0, kNaive, kFavor, kDark };

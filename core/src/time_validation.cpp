@@ -1,4 +1,5 @@
-// Leave-one-regime-out validation of the calibrated step-time estimator (time_fit.h).
+// Validation of fitted step-time models on runs they were not fitted on (time_fit.h): the
+// multi-node holdout beside a constant-MFU rule, and leave-one-regime-out.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -6,19 +7,13 @@
 #include <functional>
 #include <map>
 
+#include "chronoscale/stats.h"
 #include "chronoscale/time_fit.h"
 
 namespace chronoscale {
 namespace {
 
 constexpr std::size_t kMinTrainRuns = 10;
-
-double SignedMedian(std::vector<double> e) {
-  if (e.empty()) return 0;
-  std::sort(e.begin(), e.end());
-  const std::size_t n = e.size();
-  return n % 2 ? e[n / 2] : 0.5 * (e[n / 2 - 1] + e[n / 2]);
-}
 
 // Fits on `train` (no cross-validation) and appends the relative errors of `test`.
 void FitAndPredict(const std::vector<StepRun>& train, const std::vector<StepRun>& test,
@@ -45,7 +40,7 @@ RegimeResult Summarise(std::string dimension, const std::vector<double>& errors,
   out.predicted_runs = static_cast<int>(errors.size());
   if (errors.empty()) return out;
   out.error = AbsStats(errors);
-  out.signed_median = SignedMedian(errors);
+  out.signed_median = Median(errors);
   std::size_t worst = 0;
   for (std::size_t i = 1; i < errors.size(); ++i) {
     if (std::fabs(errors[i]) > std::fabs(errors[worst])) worst = i;
@@ -105,6 +100,65 @@ std::vector<RegimeResult> LeaveOneRegimeOut(const std::vector<StepRun>& runs,
   res.values = static_cast<int>(tokens.size());
   res.skipped_values = errors.empty() ? res.values : 0;
   out.push_back(res);
+  return out;
+}
+
+std::vector<HoldoutLine> EvaluateHoldout(const TimeFitSummary& fit,
+                                         const std::vector<StepRun>& train,
+                                         const std::vector<StepRun>& test) {
+  const TimeModel& model = fit.model;
+  std::map<std::string, HardwareProfile> profiles;
+  auto hw_of = [&](const StepRun& r) -> const HardwareProfile& {
+    if (r.hardware.empty() || r.hardware == model.hardware.name) return model.hardware;
+    auto it = profiles.find(r.hardware);
+    if (it == profiles.end()) it = profiles.emplace(r.hardware, LoadHardware(r.hardware)).first;
+    return it->second;
+  };
+  auto errors = [&](const std::vector<StepRun>& runs, const auto& predict) {
+    std::vector<double> e;
+    for (const auto& r : runs) e.push_back(predict(r) / r.step_s - 1);
+    return e;
+  };
+  std::vector<HoldoutLine> out;
+  const TimeModel uncalibrated = DefaultTimeModel(model.hardware);
+  for (EstimatorKind e : {EstimatorKind::kRoofline, EstimatorKind::kFlops, EstimatorKind::kMemcopy,
+                          EstimatorKind::kCalibrated}) {
+    const bool fitted = e == EstimatorKind::kRoofline || model.fitted[static_cast<std::size_t>(e)];
+    if (!fitted) continue;
+    const TimeModel& base = e == EstimatorKind::kRoofline ? uncalibrated : model;
+    auto predict = [&](const StepRun& r) {
+      return PredictStepSeconds(Retarget(base, hw_of(r)), r.shape, r.layout, e);
+    };
+    HoldoutLine line;
+    line.name = e == EstimatorKind::kRoofline ? "roofline (uncalibrated)" : ToString(e);
+    line.train = AbsStats(errors(train, predict));
+    const auto te = errors(test, predict);
+    line.test = AbsStats(te);
+    line.signed_median_test = Median(te);
+    if (e == EstimatorKind::kRoofline) line.note = "datasheet rates and links, no fit";
+    if (e == EstimatorKind::kFlops) line.note = "c0 + FLOPs per device x c1, fitted";
+    out.push_back(line);
+  }
+  // The constant-MFU rule: t = model FLOPs per device / (peak x u), u the training runs' median.
+  auto ideal = [&](const StepRun& r) {
+    const HardwareProfile& h = hw_of(r);
+    return CountStep(r.shape, r.layout, h).model_flops / h.MatmulRate(Precision::kBf16);
+  };
+  std::vector<double> mfu;
+  for (const auto& r : train) mfu.push_back(ideal(r) / r.step_s);
+  if (!mfu.empty()) {
+    std::sort(mfu.begin(), mfu.end());
+    const double u = Median(mfu);
+    auto predict = [&](const StepRun& r) { return ideal(r) / u; };
+    HoldoutLine line;
+    line.name = "constant MFU";
+    line.train = AbsStats(errors(train, predict));
+    const auto te = errors(test, predict);
+    line.test = AbsStats(te);
+    line.signed_median_test = Median(te);
+    line.note = fmt::format("MFU {:.3f}, the training runs' median", u);
+    out.push_back(line);
+  }
   return out;
 }
 
