@@ -861,6 +861,27 @@ void MainWindow::loadStepRuns(const QString& path) {
   }
   m_in.step_runs = S(path);
   m_stepRuns = file.runs;
+  // Runs measured on one other device (all labelled alike, none from the current hardware):
+  // switch the hardware to theirs, saying so, rather than refuse or fit them under this name.
+  std::string label;
+  bool one_other = !file.runs.empty();
+  for (const StepRun& r : file.runs) {
+    if (r.hardware.empty() || RunsMatchHardware(m_hw, r.hardware, r.device) ||
+        (!label.empty() && r.hardware != label)) {
+      one_other = false;
+      break;
+    }
+    label = r.hardware;
+  }
+  if (one_other && IsHardwarePreset(label)) {
+    m_timeFit.reset();
+    statusBar()->showMessage(
+        tr("%1 was measured on %2: hardware switched to it").arg(QFileInfo(path).fileName(),
+                                                                 Q(label)),
+        10000);
+    setHardware(Q(label));  // fits the runs on their own device
+    return;
+  }
   fitTimeModel(path, file.runs);
 }
 

@@ -129,6 +129,19 @@ class TestGui : public QObject {
     QCOMPARE(w.plan()->options.estimator, chronoscale::EstimatorKind::kCalibrated);
   }
 
+  void runsOfAnotherDeviceSwitchTheHardware() {
+    // steps.csv says h200-measured on every row; the app starts on h100-sxm.
+    MainWindow w(false);
+    w.show();
+    QVERIFY(WaitIdle(w));
+    QSignalSpy fitted(&w, &MainWindow::timeFitDone);
+    w.loadStepRuns(QStringLiteral(CHRONOSCALE_TEST_DATA "/steps.csv"));
+    QVERIFY(fitted.wait(kTimeoutMs) || fitted.count() > 0);
+    QVERIFY(WaitIdle(w));
+    QCOMPARE(w.inputs().hardware, std::string("h200-measured"));
+    QCOMPARE(w.plan()->options.estimator, chronoscale::EstimatorKind::kCalibrated);
+  }
+
   void badCsvShowsADialogAndNothingCrashes() {
     MainWindow w(false);
     w.show();
