@@ -92,6 +92,12 @@ HardwareProfile HardwareFromJson(const nlohmann::json& doc, const std::string& w
   HardwareProfile h;
   h.name = JsonString(doc, "name", where);
   if (h.name.empty()) throw InputError(fmt::format("{}: key 'name' is empty", where));
+  if (Printable(h.name) != h.name) {
+    throw InputError(fmt::format(
+        "{}: key 'name' is \"{}\": control characters (terminal escapes) are not allowed in a "
+        "name",
+        where, Printable(h.name)));
+  }
   h.source = doc.contains("source") ? JsonString(doc, "source", where) : "";
   h.date = doc.contains("date") ? JsonString(doc, "date", where) : "";
   h.device = doc.contains("device") ? JsonString(doc, "device", where) : "";

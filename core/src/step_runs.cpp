@@ -244,9 +244,10 @@ RunsHardware AssignRunsHardware(std::vector<StepRun>* runs, const std::string& p
       continue;
     }
     const std::string what =
-        run.hardware.empty() ? fmt::format("device '{}'", run.device)
-        : run.device.empty() ? fmt::format("'{}'", run.hardware)
-                             : fmt::format("'{}' (device '{}')", run.hardware, run.device);
+        run.hardware.empty() ? fmt::format("device '{}'", Printable(run.device))
+        : run.device.empty() ? fmt::format("'{}'", Printable(run.hardware))
+                             : fmt::format("'{}' (device '{}')", Printable(run.hardware),
+                                           Printable(run.device));
     if (!force) {
       throw InputError(fmt::format(
           "{}:{}: this run was measured on {}, which is not --hardware {}{} and names no "
@@ -265,7 +266,7 @@ RunsHardware AssignRunsHardware(std::vector<StepRun>* runs, const std::string& p
   if (matched == 0 && unlabelled == 0 && !others.empty()) {
     std::string list;
     for (const auto& [name, n] : others)
-      list += fmt::format("{}{} ({} runs)", list.empty() ? "" : ", ", name, n);
+      list += fmt::format("{}{} ({} runs)", list.empty() ? "" : ", ", Printable(name), n);
     if (!force) {
       throw InputError(fmt::format(
           "{}:{}: every run was measured on other hardware ({}), none on --hardware {}; fit "

@@ -59,6 +59,10 @@ nlohmann::json ReadJsonFile(const std::string& path);
 // folder or a read-only place is a RuntimeError with the cause.
 void WriteFileAtomic(const std::string& path, std::string_view content);
 
+// `text` with control characters (terminal escapes included) written as \xNN, for echoing
+// user-supplied text in messages and reports.
+std::string Printable(std::string_view text);
+
 // Quotes a CSV cell when it needs it.
 std::string CsvCell(std::string_view text);
 
