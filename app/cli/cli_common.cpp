@@ -82,19 +82,6 @@ ProgressCallback TerminalProgress(const std::string& label) {
   };
 }
 
-std::string Si(double v) {
-  if (!std::isfinite(v)) return "n/a";
-  const double a = std::fabs(v);
-  const char* suffix[] = {"", "k", "M", "G", "T", "P", "E"};
-  int i = 0;
-  double x = v;
-  while (std::fabs(x) >= 1000 && i < 6) {
-    x /= 1000;
-    ++i;
-  }
-  if (a < 1 && a > 0) return fmt::format("{:.3g}", v);
-  return fmt::format("{:.3g}{}", x, suffix[i]);
-}
 
 int ParseAndRun(CLI::App& app, int argc, char** argv) {
   // An empty value is not "not given": --hardware '' or --out= is refused, never defaulted.

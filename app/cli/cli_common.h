@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include <chronoscale/format.h>
 #include <chronoscale/hardware.h>
 #include <chronoscale/progress.h>
 
@@ -34,9 +35,6 @@ HardwareProfile ResolveHardware(const std::string& name);
 // --export-hf, --script and --out-profile this way before any work, and refuses two that name
 // the same file.
 void CheckOutputPath(const std::string& path, const std::string& flag);
-
-// Number formatting for tables: 3 significant digits with SI-ish suffixes (1.23e9 -> "1.23G").
-std::string Si(double value);
 
 // Refuses an output path that names an input file (InputError naming both).
 void CheckNotInput(const std::string& out_path, const std::vector<std::string>& inputs,

@@ -12,6 +12,7 @@
 #include "chronoscale/error.h"
 #include "chronoscale/io.h"
 #include "chronoscale/layout_search.h"
+#include "chronoscale/time_fit.h"
 
 namespace chronoscale {
 namespace {
@@ -21,20 +22,12 @@ constexpr int kObs = 4;     // log step, log forward, log backward, log optimize
 using Jacobian = Eigen::Matrix<double, kObs, kParams>;
 using Information = Eigen::Matrix<double, kParams, kParams>;
 
-// The calibrated coefficients to take derivatives at: the model's, or the fit's prior (GEMMs
-// near peak, attention at half, streaming near bandwidth, 20 us a launch, 10 us a tensor).
+// The calibrated coefficients to take derivatives at: the model's, or the fit's prior with a
+// fixed time of 0.5 ms (a c0 of 0 would make the design blind to it).
 CalibratedCoefficients Coefficients(const TimeModel& model) {
   if (model.Has(EstimatorKind::kCalibrated)) return model.calibrated;
-  const HardwareProfile& hw = model.hardware;
-  CalibratedCoefficients k;
+  CalibratedCoefficients k = CalibratedPrior(model.hardware);
   k.c0_s = 0.5e-3;
-  k.matmul_s_per_flop = 1.2 / hw.MatmulRate(Precision::kBf16);
-  k.attention_s_per_flop = 2.0 / hw.MatmulRate(Precision::kBf16);
-  k.s_per_byte = 1.2 / hw.mem_bandwidth_bytes_per_s;
-  k.s_per_launch = 20e-6;
-  k.s_per_tensor_update = 10e-6;
-  k.sharpness = 4;
-  k.form = CalibratedForm::kSegments;
   return k;
 }
 

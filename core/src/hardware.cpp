@@ -278,13 +278,15 @@ bool RunsMatchHardware(const HardwareProfile& hw, const std::string& run_hardwar
   }
   std::string device = run_device;
   if (device.empty() && !run_hardware.empty()) {
-    // A preset's own device name, where the runs name a preset and no device.
-    const std::string preset = PresetOf(run_hardware);
-    if (!preset.empty()) {
-      const auto& docs = internal::HardwarePresetDocuments();
-      const auto doc = ParseJson(docs.at(preset), "preset " + preset);
-      if (doc.contains("device") && doc.at("device").is_string()) device = doc.at("device");
-    }
+    // A preset's own device name, where the runs name a preset and no device (the presets are
+    // parsed once, not once per run).
+    static const std::map<std::string, std::string> preset_devices = [] {
+      std::map<std::string, std::string> out;
+      for (const auto& name : HardwarePresetNames()) out[name] = LoadHardware(name).device;
+      return out;
+    }();
+    const auto it = preset_devices.find(PresetOf(run_hardware));
+    if (it != preset_devices.end()) device = it->second;
   }
   return !device.empty() && !hw.device.empty() && Canonical(device) == Canonical(hw.device);
 }

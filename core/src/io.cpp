@@ -553,6 +553,20 @@ nlohmann::json InputProvenance(const std::string& path) {
   return {{"path", path}, {"fnv1a64", HashFile(path)}};
 }
 
+std::pair<double, double> JsonRange(const nlohmann::json& object, const std::string& key,
+                                    const std::string& where, double lowest) {
+  const auto it = object.find(key);
+  const bool ok = it != object.end() && it->is_array() && it->size() == 2 &&
+                  (*it)[0].is_number() && (*it)[1].is_number() &&
+                  std::isfinite((*it)[1].get<double>()) && (*it)[0].get<double>() >= lowest &&
+                  (*it)[0].get<double>() <= (*it)[1].get<double>();
+  if (!ok) {
+    throw InputError(
+        fmt::format("{}: key '{}' must be [min, max] with {:g} <= min <= max", where, key, lowest));
+  }
+  return {(*it)[0].get<double>(), (*it)[1].get<double>()};
+}
+
 double JsonNumber(const nlohmann::json& object, const std::string& key, const std::string& where,
                   double min_value, double max_value) {
   if (!object.is_object()) throw InputError(fmt::format("{}: expected a JSON object", where));

@@ -7,8 +7,10 @@
 #include <filesystem>
 #include <limits>
 #include <numeric>
+#include <tuple>
 
 #include <chronoscale/error.h>
+#include <chronoscale/format.h>
 #include <chronoscale/io.h>
 #include <chronoscale/loss_law.h>
 
@@ -168,28 +170,13 @@ nlohmann::json LossLawToJson(const LossLaw& law) {
 
 namespace {
 
-std::string Size(double x) {
-  if (x >= 1e12) return fmt::format("{:.3g}T", x / 1e12);
-  if (x >= 1e9) return fmt::format("{:.3g}B", x / 1e9);
-  if (x >= 1e6) return fmt::format("{:.3g}M", x / 1e6);
-  return fmt::format("{:.3g}", x);
-}
-
 void ReadFittedRange(const nlohmann::json& j, const std::string& where, LossLaw* law) {
   if (!j.is_object()) throw InputError(fmt::format("{}: must be an object", where));
-  auto range = [&](const char* key, double* lo, double* hi) {
-    const auto it = j.find(key);
-    if (it == j.end() || !it->is_array() || it->size() != 2 || !(*it)[0].is_number() ||
-        !(*it)[1].is_number() || !((*it)[0].get<double>() > 0) ||
-        !((*it)[0].get<double>() <= (*it)[1].get<double>()) ||
-        !std::isfinite((*it)[1].get<double>())) {
-      throw InputError(fmt::format("{}: key '{}' must be [min, max], 0 < min <= max", where, key));
-    }
-    *lo = (*it)[0].get<double>();
-    *hi = (*it)[1].get<double>();
-  };
-  range("params", &law->fitted.params_min, &law->fitted.params_max);
-  range("tokens", &law->fitted.tokens_min, &law->fitted.tokens_max);
+  constexpr double kPositive = std::numeric_limits<double>::min();
+  std::tie(law->fitted.params_min, law->fitted.params_max) =
+      JsonRange(j, "params", where, kPositive);
+  std::tie(law->fitted.tokens_min, law->fitted.tokens_max) =
+      JsonRange(j, "tokens", where, kPositive);
   if (j.contains("source")) law->fitted.source = JsonString(j, "source", where);
 }
 
@@ -202,10 +189,10 @@ std::vector<std::string> OutsideLawRange(const LossLaw& law, double params, doub
   auto check = [&](double v, double lo, double hi, const char* what) {
     if (v > hi * kFactor) {
       out.push_back(fmt::format("{} = {} {} is {:.3g}x the largest fitted ({})",
-                                what[0] == 'p' ? "N" : "D", Size(v), what, v / hi, Size(hi)));
+                                what[0] == 'p' ? "N" : "D", Si(v), what, v / hi, Si(hi)));
     } else if (v * kFactor < lo) {
       out.push_back(fmt::format("{} = {} {} is {:.3g}x below the smallest fitted ({})",
-                                what[0] == 'p' ? "N" : "D", Size(v), what, lo / v, Size(lo)));
+                                what[0] == 'p' ? "N" : "D", Si(v), what, lo / v, Si(lo)));
     }
   };
   check(params, law.fitted.params_min, law.fitted.params_max, "parameters");

@@ -385,11 +385,7 @@ std::vector<double> ExplainOpSeconds(const TimeModel& model, const Workload& wl,
     const CalibratedPhases<double> ph = CalibratedPhaseSeconds(c, k);
     if (k.form == CalibratedForm::kSegments) {
       for (std::size_t g = 0; g < kNumSegments; ++g) {
-        const SegmentCounts& x = c.segments[g];
-        group_s[g] = c.BubbleFactor() *
-                     SmoothMax(k.matmul * x.matmul_flops + k.attention * x.attention_flops +
-                                   k.byte * x.bytes,
-                               k.launch * x.launches, k.sharpness);
+        group_s[g] = c.BubbleFactor() * GroupSeconds(c.segments[g], k);
       }
     } else {
       group_s[0] = c.BubbleFactor() * (ph.forward + ph.backward);

@@ -259,6 +259,22 @@ void FitOne(EstimatorKind e, const std::vector<Row>& rows, const std::vector<std
   k.form = options.form;
 }
 
+}  // namespace
+
+CalibratedCoefficients CalibratedPrior(const HardwareProfile& hw) {
+  CalibratedCoefficients k;
+  k.matmul_s_per_flop = kPrior[0] / hw.MatmulRate(Precision::kBf16);
+  k.attention_s_per_flop = kPrior[1] / hw.MatmulRate(Precision::kBf16);
+  k.s_per_byte = kPrior[2] / hw.mem_bandwidth_bytes_per_s;
+  k.s_per_launch = kPrior[3] * kLaunchScale_s;
+  k.s_per_tensor_update = kPrior[4] * kLaunchScale_s;
+  k.sharpness = 4;
+  k.form = CalibratedForm::kSegments;
+  return k;
+}
+
+namespace {
+
 std::size_t MinRuns(EstimatorKind e) {
   switch (e) {
     case EstimatorKind::kFlops:

@@ -2,7 +2,10 @@
 // (FitDomain, OutsideFitDomain): the reading and writing half of step_time.h.
 #include <fmt/format.h>
 
+#include <tuple>
+
 #include "chronoscale/error.h"
+#include "chronoscale/format.h"
 #include "chronoscale/io.h"
 #include "chronoscale/step_time.h"
 #include "chronoscale/version.h"
@@ -21,24 +24,13 @@ void FitDomain::Add(const ModelShape& shape) {
   ++runs;
 }
 
-namespace {
-
-std::string Count(double x) {
-  if (x >= 1e9) return fmt::format("{:.3g}B", x / 1e9);
-  if (x >= 1e6) return fmt::format("{:.3g}M", x / 1e6);
-  if (x >= 1e3) return fmt::format("{:.3g}k", x / 1e3);
-  return fmt::format("{:.0f}", x);
-}
-
-}  // namespace
-
 std::vector<std::string> OutsideFitDomain(const FitDomain& d, const ModelShape& shape) {
   std::vector<std::string> out;
   if (!d.Known()) return out;
   constexpr double kMargin = 1.1;
   auto check = [&](double v, double lo, double hi, const char* what) {
     if (v > hi * kMargin || v * kMargin < lo) {
-      out.push_back(fmt::format("{} {} (fitted {}-{})", Count(v), what, Count(lo), Count(hi)));
+      out.push_back(fmt::format("{} {} (fitted {}-{})", Si(v), what, Si(lo), Si(hi)));
     }
   };
   check(shape.Params(), d.params_min, d.params_max, "parameters");
@@ -96,19 +88,10 @@ void ReadFitDomain(const nlohmann::json& j, const std::string& where, TimeModel*
   if (!j.is_object()) throw InputError(fmt::format("{}: must be an object", where));
   FitDomain& d = m->fitted_on;
   d.runs = static_cast<int>(JsonNumber(j, "runs", where, 1, 1e9));
-  auto range = [&](const char* key, double* lo, double* hi) {
-    const auto it = j.find(key);
-    if (it == j.end() || !it->is_array() || it->size() != 2 || !(*it)[0].is_number() ||
-        !(*it)[1].is_number() || !((*it)[0].get<double>() <= (*it)[1].get<double>())) {
-      throw InputError(fmt::format("{}: key '{}' must be [min, max]", where, key));
-    }
-    *lo = (*it)[0].get<double>();
-    *hi = (*it)[1].get<double>();
-  };
-  range("params", &d.params_min, &d.params_max);
-  range("tokens_per_step", &d.tokens_min, &d.tokens_max);
-  range("seq_len", &d.seq_min, &d.seq_max);
-  range("vocab", &d.vocab_min, &d.vocab_max);
+  std::tie(d.params_min, d.params_max) = JsonRange(j, "params", where, 0);
+  std::tie(d.tokens_min, d.tokens_max) = JsonRange(j, "tokens_per_step", where, 0);
+  std::tie(d.seq_min, d.seq_max) = JsonRange(j, "seq_len", where, 0);
+  std::tie(d.vocab_min, d.vocab_max) = JsonRange(j, "vocab", where, 0);
   if (j.contains("hardware")) {
     const auto& h = j.at("hardware");
     if (!h.is_array()) throw InputError(fmt::format("{}: key 'hardware' must be a list", where));

@@ -22,10 +22,14 @@ void FitAndPredict(const std::vector<StepRun>& train, const std::vector<StepRun>
   TimeFitOptions o = options;
   o.cross_validate = false;
   const TimeFitSummary fit = FitTimeModel(train, hw, o);
+  std::map<std::string, TimeModel> retargeted;  // one profile load per other device
   for (const StepRun& r : test) {
-    const TimeModel m =
-        r.hardware.empty() || r.hardware == hw.name ? fit.model
-                                                    : Retarget(fit.model, LoadHardware(r.hardware));
+    const bool own = r.hardware.empty() || r.hardware == hw.name;
+    auto it = retargeted.find(r.hardware);
+    if (!own && it == retargeted.end()) {
+      it = retargeted.emplace(r.hardware, Retarget(fit.model, LoadHardware(r.hardware))).first;
+    }
+    const TimeModel& m = own ? fit.model : it->second;
     errors->push_back(PredictStepSeconds(m, r.shape, r.layout, EstimatorKind::kCalibrated) /
                           r.step_s -
                       1);

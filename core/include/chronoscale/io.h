@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace chronoscale {
@@ -73,6 +74,9 @@ nlohmann::json InputProvenance(const std::string& path);
 
 // Shared JSON field readers for the tool's documents. `where` names the file (and object) in
 // messages; a missing key, a wrong type or a non-finite or out-of-range value is an InputError.
+// A [min, max] pair at `key`: finite, lowest <= min <= max; InputError naming the key otherwise.
+std::pair<double, double> JsonRange(const nlohmann::json& object, const std::string& key,
+                                    const std::string& where, double lowest);
 double JsonNumber(const nlohmann::json& object, const std::string& key, const std::string& where,
                   double min_value, double max_value);
 double JsonNumberOr(const nlohmann::json& object, const std::string& key, const std::string& where,

@@ -176,6 +176,13 @@ CalibratedTerms<double> TermsOf(const CalibratedCoefficients& k);
 // The fitted formula in words and numbers, for reports (fit-time, the GUI).
 std::string DescribeCalibrated(const CalibratedCoefficients& k);
 
+// One group of ops: smax(gpu, cpu) of a segment (or of the sum of segments).
+template <typename T>
+T GroupSeconds(const SegmentCounts& s, const CalibratedTerms<T>& k) {
+  return SmoothMax(k.matmul * s.matmul_flops + k.attention * s.attention_flops + k.byte * s.bytes,
+                   k.launch * s.launches, k.sharpness);
+}
+
 template <typename T>
 struct CalibratedPhases {
   T forward, backward, optimizer;  // seconds of each phase (all micro-steps, no bubble)
@@ -189,10 +196,7 @@ CalibratedPhases<T> CalibratedPhaseSeconds(const StepCounts& c, const Calibrated
   const auto& seg = c.segments;
   CalibratedPhases<T> out;
   if (k.form == CalibratedForm::kSegments) {
-    auto group = [&](Segment s) {
-      const SegmentCounts& x = seg[static_cast<std::size_t>(s)];
-      return SmoothMax(gpu(x), cpu(x), k.sharpness);
-    };
+    auto group = [&](Segment s) { return GroupSeconds(seg[static_cast<std::size_t>(s)], k); };
     out.forward = group(Segment::kForwardBody) + group(Segment::kForwardHead);
     out.backward = group(Segment::kBackwardBody) + group(Segment::kBackwardHead);
   } else {

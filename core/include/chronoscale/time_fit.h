@@ -60,6 +60,12 @@ ParallelLayout LayoutFromRow(const CsvTable& table, std::size_t row, const Model
 std::vector<ModelShape> ReadShapes(const CsvTable& table);
 ModelShape ShapeFromRow(const CsvTable& table, std::size_t row);
 
+// The calibrated fit's prior on `hw` (GEMMs near the matmul peak, flash attention at about half
+// of it, streaming kernels near the bandwidth, 20 us of eager dispatch per kernel, 10 us per
+// optimizer tensor), with c0 = 0 and sharpness 4: where the fit starts, and what a design takes
+// derivatives at before any run is measured.
+CalibratedCoefficients CalibratedPrior(const HardwareProfile& hw);
+
 struct TimeFitOptions {
   int folds = 5;               // k of the k-fold cross-validation (capped at the run count)
   double robust_scale = 0.05;  // relative error where the Cauchy loss starts to discount
