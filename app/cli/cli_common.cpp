@@ -82,17 +82,16 @@ ProgressCallback TerminalProgress(const std::string& label) {
   };
 }
 
-
 int ParseAndRun(CLI::App& app, int argc, char** argv) {
   // An empty value is not "not given": --hardware '' or --out= is refused, never defaulted.
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
     const bool empty_after_equals = arg.starts_with("--") && arg.ends_with("=");
     if (arg.empty() || empty_after_equals) {
-      const std::string flag =
-          empty_after_equals ? std::string(arg.substr(0, arg.size() - 1))
-          : i > 1 && std::string_view(argv[i - 1]).starts_with("-") ? std::string(argv[i - 1])
-                                                                     : "";
+      const std::string flag = empty_after_equals ? std::string(arg.substr(0, arg.size() - 1))
+                               : i > 1 && std::string_view(argv[i - 1]).starts_with("-")
+                                   ? std::string(argv[i - 1])
+                                   : "";
       std::cerr << "error: " << (flag.empty() ? "argument " + std::to_string(i) : flag)
                 << ": the value is empty; give a value or leave the flag out\n";
       return 2;
@@ -118,9 +117,10 @@ int ParseAndRun(CLI::App& app, int argc, char** argv) {
         std::error_code ec;
         if (outputs[a].second == outputs[b].second ||
             std::filesystem::equivalent(outputs[a].second, outputs[b].second, ec)) {
-          throw InputError(fmt::format("{} and {} name the same file ({}); one would overwrite "
-                                       "the other",
-                                       outputs[b].first, outputs[a].first, outputs[a].second));
+          throw InputError(
+              fmt::format("{} and {} name the same file ({}); one would overwrite "
+                          "the other",
+                          outputs[b].first, outputs[a].first, outputs[a].second));
         }
       }
     }

@@ -25,7 +25,6 @@
 
 namespace chronoscale::cli {
 
-
 namespace {
 
 struct AttentionArgs {

@@ -18,7 +18,6 @@
 
 namespace chronoscale::cli {
 
-
 namespace {
 
 struct CalibrateArgs {

@@ -16,8 +16,8 @@ namespace {
 
 struct DesignArgs {
   std::string hardware, time_model, out, emit = "csv", script, harness = "tools/measure_steps.py",
-                                        runs = "runs.csv", width = "64:4096", depth = "1:32",
-                                        time_limit = "02:00:00";
+                                         runs = "runs.csv", width = "64:4096", depth = "1:32",
+                                         time_limit = "02:00:00";
   DesignOptions options;
   int nodes = 1, gpus_per_node = 1;
 };
@@ -57,8 +57,8 @@ void Run(DesignArgs a) {
   fmt::print(stderr, "wrote {}\n", a.out);
   if (a.emit == "slurm") {
     CheckNotInput(a.script, {a.out}, "--script");
-    WriteFileAtomic(a.script, SlurmScript(a.harness, a.out, a.runs, a.nodes, a.gpus_per_node,
-                                          a.time_limit));
+    WriteFileAtomic(a.script,
+                    SlurmScript(a.harness, a.out, a.runs, a.nodes, a.gpus_per_node, a.time_limit));
     fmt::print(stderr, "wrote {}\n", a.script);
   }
   std::string text = fmt::format(
@@ -123,8 +123,9 @@ void SetupDesign(CLI::App& app) {
   sub->add_option("--gpus-per-node", a->gpus_per_node, "GPUs per node in the script (default 1)")
       ->check(CLI::Range(1, 1024));
   sub->add_option("--runs", a->runs, "the runs CSV the script writes (default runs.csv)");
-  sub->add_option("--harness", a->harness,
-                  "path of measure_steps.py as the script sees it (default tools/measure_steps.py)");
+  sub->add_option(
+      "--harness", a->harness,
+      "path of measure_steps.py as the script sees it (default tools/measure_steps.py)");
   sub->add_option("--time-limit", a->time_limit, "Slurm --time (default 02:00:00)");
   sub->callback([a] { Run(*a); });
 }

@@ -30,7 +30,6 @@ struct EstimateOptions {
   Format format = Format::kTable;
 };
 
-
 nlohmann::json ShapeJson(const ModelShape& s) {
   return {{"d_model", s.d_model},
           {"n_layers", s.n_layers},
@@ -152,10 +151,10 @@ void Run(const EstimateOptions& o, const CLI::App* sub) {
   if (!o.shapes_csv.empty()) {
     if (o.explain) throw InputError("--explain works on one shape; drop --shapes or --explain");
     // Every row gives its own shape: a shape flag beside --shapes would be silently ignored.
-    for (const char* flag : {"--heads", "--d-ff", "--head-size", "--kv-heads", "--mlp-ratio",
-                             "--seq", "--batch", "--vocab", "--attention", "--features", "--mlp",
-                             "--norm", "--positions", "--precision", "--optimizer", "--tied",
-                             "--no-bias", "--checkpointing", "--non-causal"}) {
+    for (const char* flag :
+         {"--heads", "--d-ff", "--head-size", "--kv-heads", "--mlp-ratio", "--seq", "--batch",
+          "--vocab", "--attention", "--features", "--mlp", "--norm", "--positions", "--precision",
+          "--optimizer", "--tied", "--no-bias", "--checkpointing", "--non-causal"}) {
       if (sub->count(flag) > 0) {
         throw InputError(fmt::format(
             "{}: does not apply with --shapes (each row gives its own shape: put it in {})", flag,

@@ -181,9 +181,10 @@ void SetupFitTime(CLI::App& app) {
                   "optional layout columns devices, gpus_per_node, tp, pp, sharding, micro_batch, "
                   "grad_accum, checkpointing, and hardware per row)")
       ->required();
-  sub->add_option("--hardware", o->hardware,
-                  "preset name, profile JSON or local: the device the model is for and the runs were "
-                  "measured on (default h100-sxm)");
+  sub->add_option(
+      "--hardware", o->hardware,
+      "preset name, profile JSON or local: the device the model is for and the runs were "
+      "measured on (default h100-sxm)");
   sub->add_option("--out", o->out, "write the time model JSON here");
   sub->add_option("--folds", o->folds, "k of the k-fold cross-validation (default 5)")
       ->check(CLI::Range(2, 1000));

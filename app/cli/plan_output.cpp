@@ -10,8 +10,7 @@
 #include "cli_common.h"
 
 namespace chronoscale::cli {
-namespace {
-}
+namespace {}
 
 std::string PlanTable(const PlanResult& r) {
   const auto& o = r.options;

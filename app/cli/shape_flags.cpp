@@ -1,13 +1,13 @@
 #include "shape_flags.h"
 
-#include "cli_common.h"
-
 #include <fmt/format.h>
 
 #include <cmath>
 
 #include <chronoscale/error.h>
 #include <chronoscale/hardware.h>
+
+#include "cli_common.h"
 
 namespace chronoscale::cli {
 

@@ -2,6 +2,10 @@
 //   chronoscale-gui                     the main window
 //   chronoscale-gui --screenshot F.png  render the main window with a real plan to F.png, exit
 //   chronoscale-gui --session F.json    open a planning session
+#include <cstdio>
+#include <string_view>
+#include <vector>
+
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QElapsedTimer>
@@ -11,10 +15,6 @@
 #include <QTimer>
 
 #include <chronoscale/version.h>
-
-#include <cstdio>
-#include <string_view>
-#include <vector>
 
 #include "main_window.h"
 #include "session.h"

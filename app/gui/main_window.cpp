@@ -875,10 +875,9 @@ void MainWindow::loadStepRuns(const QString& path) {
   }
   if (one_other && IsHardwarePreset(label)) {
     m_timeFit.reset();
-    statusBar()->showMessage(
-        tr("%1 was measured on %2: hardware switched to it").arg(QFileInfo(path).fileName(),
-                                                                 Q(label)),
-        10000);
+    statusBar()->showMessage(tr("%1 was measured on %2: hardware switched to it")
+                                 .arg(QFileInfo(path).fileName(), Q(label)),
+                             10000);
     setHardware(Q(label));  // fits the runs on their own device
     return;
   }

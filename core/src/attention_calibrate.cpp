@@ -1,4 +1,3 @@
-#include "chronoscale/stats.h"
 #include "chronoscale/attention_calibrate.h"
 
 #include <fmt/format.h>
@@ -16,6 +15,7 @@
 #include <thread>
 
 #include "chronoscale/error.h"
+#include "chronoscale/stats.h"
 #include "chronoscale/step_time.h"
 
 namespace chronoscale {

@@ -1,8 +1,8 @@
 #include "chronoscale/design.h"
 
-#include <Eigen/Dense>
 #include <fmt/format.h>
 
+#include <Eigen/Dense>
 #include <algorithm>
 #include <cmath>
 #include <random>
@@ -17,8 +17,9 @@
 namespace chronoscale {
 namespace {
 
-constexpr int kParams = 7;  // c0 (ms), log matmul, log attention, log byte, log launch, log tensor, p
-constexpr int kObs = 4;     // log step, log forward, log backward, log optimizer
+constexpr int kParams =
+    7;                   // c0 (ms), log matmul, log attention, log byte, log launch, log tensor, p
+constexpr int kObs = 4;  // log step, log forward, log backward, log optimizer
 using Jacobian = Eigen::Matrix<double, kObs, kParams>;
 using Information = Eigen::Matrix<double, kParams, kParams>;
 
@@ -80,8 +81,8 @@ std::vector<Candidate> DrawCandidates(const TimeModel& model, const CalibratedCo
     if (w >= o.width_min && DefaultHeads(w) > 0) widths.push_back(w);
   }
   if (widths.empty()) {
-    throw InputError(fmt::format("--width {}:{}: no multiple of 64 in range", o.width_min,
-                                 o.width_max));
+    throw InputError(
+        fmt::format("--width {}:{}: no multiple of 64 in range", o.width_min, o.width_max));
   }
   std::uniform_int_distribution<std::size_t> wi(0, widths.size() - 1), si(0, o.seq.size() - 1),
       bi(0, o.batch.size() - 1), vi(0, o.vocab.size() - 1);
@@ -91,8 +92,8 @@ std::vector<Candidate> DrawCandidates(const TimeModel& model, const CalibratedCo
   std::vector<Candidate> out;
   for (int draw = 0; draw < o.pool; ++draw) {
     ModelShape s = ReferenceShape(widths[wi(rng)], 1);
-    s.n_layers = std::clamp<int64_t>(static_cast<int64_t>(std::exp(logd(rng))), o.depth_min,
-                                     o.depth_max);
+    s.n_layers =
+        std::clamp<int64_t>(static_cast<int64_t>(std::exp(logd(rng))), o.depth_min, o.depth_max);
     s.seq_len = o.seq[si(rng)];
     s.batch = o.batch[bi(rng)];
     s.vocab = o.vocab[vi(rng)];
@@ -184,7 +185,8 @@ Design DesignExperiments(const TimeModel& model, const DesignOptions& o) {
     for (std::size_t i = 0; i < pool.size(); ++i) {
       if (taken[i]) continue;
       double nearest = std::numeric_limits<double>::infinity();
-      for (const auto& s : design.shapes) nearest = std::min(nearest, Distance(pool[i].shape, s.shape));
+      for (const auto& s : design.shapes)
+        nearest = std::min(nearest, Distance(pool[i].shape, s.shape));
       if (nearest > best) {
         best = nearest;
         arg = i;
@@ -192,7 +194,7 @@ Design DesignExperiments(const TimeModel& model, const DesignOptions& o) {
     }
     pick(arg, "coverage");
   }
-  design.parameters = {"c0 (ms)", "log matmul", "log attention", "log bytes",
+  design.parameters = {"c0 (ms)",    "log matmul",           "log attention", "log bytes",
                        "log launch", "log optimizer tensor", "sharpness p"};
   const Information cov = info.inverse();
   for (int p = 0; p < kParams; ++p) design.standard_error.push_back(0.01 * std::sqrt(cov(p, p)));

@@ -1,14 +1,14 @@
 #include "chronoscale/io.h"
 
-#include <fmt/format.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <csignal>
 #include <charconv>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -213,9 +213,8 @@ CsvTable ParseCsv(std::string_view text, const std::string& name) {
     }
     const auto [it, fresh] = seen.emplace(table.header[c], c);
     if (!fresh) {
-      throw InputError(fmt::format("{}:{}:{}: column '{}' appears twice (columns {} and {})",
-                                   name, record_line[0], c + 1, table.header[c], it->second + 1,
-                                   c + 1));
+      throw InputError(fmt::format("{}:{}:{}: column '{}' appears twice (columns {} and {})", name,
+                                   record_line[0], c + 1, table.header[c], it->second + 1, c + 1));
     }
   }
   for (std::size_t r = 1; r < records.size(); ++r) {
@@ -276,7 +275,8 @@ std::string ReadTextFile(const std::string& path) {
     while (in.read(buf, sizeof buf) || in.gcount() > 0) {
       const auto got = static_cast<std::size_t>(in.gcount());
       // Binary data is refused from its first bytes, not after reading all of it.
-      if (text.size() < 4096 && std::memchr(buf, '\0', std::min<std::size_t>(got, 4096)) != nullptr) {
+      if (text.size() < 4096 &&
+          std::memchr(buf, '\0', std::min<std::size_t>(got, 4096)) != nullptr) {
         throw InputError(
             fmt::format("{}: binary data (a NUL byte near the start); expected a text file", path));
       }
@@ -556,9 +556,9 @@ nlohmann::json InputProvenance(const std::string& path) {
 std::pair<double, double> JsonRange(const nlohmann::json& object, const std::string& key,
                                     const std::string& where, double lowest) {
   const auto it = object.find(key);
-  const bool ok = it != object.end() && it->is_array() && it->size() == 2 &&
-                  (*it)[0].is_number() && (*it)[1].is_number() &&
-                  std::isfinite((*it)[1].get<double>()) && (*it)[0].get<double>() >= lowest &&
+  const bool ok = it != object.end() && it->is_array() && it->size() == 2 && (*it)[0].is_number() &&
+                  (*it)[1].is_number() && std::isfinite((*it)[1].get<double>()) &&
+                  (*it)[0].get<double>() >= lowest &&
                   (*it)[0].get<double>() <= (*it)[1].get<double>();
   if (!ok) {
     throw InputError(

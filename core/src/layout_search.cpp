@@ -12,7 +12,6 @@
 namespace chronoscale {
 namespace {
 
-
 std::vector<int64_t> DivisorsDescending(int64_t n) {
   std::vector<int64_t> lo, hi;
   for (int64_t i = 1; i * i <= n; ++i) {

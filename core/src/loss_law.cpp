@@ -122,8 +122,9 @@ LossLaw LossLawPreset(const std::string& name) {
     law.B = 2085.43;
     law.alpha = 0.3478;
     law.beta = 0.3658;
-    law.fitted = {5.73e7, 1.62e10, 2.45e8, 3.18e11,
-                  "the 245 Hoffmann et al. runs as digitised by Besiroglu et al. 2024 (D = C / 6N)"};
+    law.fitted = {
+        5.73e7, 1.62e10, 2.45e8, 3.18e11,
+        "the 245 Hoffmann et al. runs as digitised by Besiroglu et al. 2024 (D = C / 6N)"};
   } else if (name == "kaplan") {
     // Kaplan et al. 2020, eq. 1.5. N counts non-embedding parameters; loss in nats per token of
     // their WebText2 tokenisation, so its level is not comparable with the Chinchilla presets.

@@ -130,8 +130,8 @@ void AddExtrapolationWarnings(const Context& c, PlanResult* r) {
   if (!law.empty()) {
     std::string list;
     for (const auto& x : law) list += (list.empty() ? "" : "; ") + x;
-    r->warnings.push_back(fmt::format("the loss law is used outside the runs it was fitted on: {}",
-                                      list));
+    r->warnings.push_back(
+        fmt::format("the loss law is used outside the runs it was fitted on: {}", list));
   }
   const auto time = OutsideFitDomain(c.model.fitted_on, r->best.shape);
   if (!time.empty() && r->options.estimator != EstimatorKind::kRoofline) {

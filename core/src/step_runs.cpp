@@ -245,9 +245,9 @@ RunsHardware AssignRunsHardware(std::vector<StepRun>* runs, const std::string& p
     }
     const std::string what =
         run.hardware.empty() ? fmt::format("device '{}'", Printable(run.device))
-        : run.device.empty() ? fmt::format("'{}'", Printable(run.hardware))
-                             : fmt::format("'{}' (device '{}')", Printable(run.hardware),
-                                           Printable(run.device));
+        : run.device.empty()
+            ? fmt::format("'{}'", Printable(run.hardware))
+            : fmt::format("'{}' (device '{}')", Printable(run.hardware), Printable(run.device));
     if (!force) {
       throw InputError(fmt::format(
           "{}:{}: this run was measured on {}, which is not --hardware {}{} and names no "
@@ -258,8 +258,8 @@ RunsHardware AssignRunsHardware(std::vector<StepRun>* runs, const std::string& p
           target.device.empty() ? "" : fmt::format(" (device '{}')", target.device), target.name));
     }
     out.forced = true;
-    out.notes.push_back(fmt::format("{}:{}: measured on {}, fitted as {} (--force)", path,
-                                    run.line, what, target.name));
+    out.notes.push_back(fmt::format("{}:{}: measured on {}, fitted as {} (--force)", path, run.line,
+                                    what, target.name));
     run.hardware.clear();
     ++matched;
   }

@@ -55,9 +55,14 @@ std::string DescribeCalibrated(const CalibratedCoefficients& k) {
 }
 
 CalibratedTerms<double> TermsOf(const CalibratedCoefficients& k) {
-  CalibratedTerms<double> t{k.c0_s,         k.matmul_s_per_flop,   k.attention_s_per_flop,
-                            k.s_per_byte,   k.s_per_launch,        k.s_per_tensor_update,
-                            k.sharpness,    k.form};
+  CalibratedTerms<double> t{k.c0_s,
+                            k.matmul_s_per_flop,
+                            k.attention_s_per_flop,
+                            k.s_per_byte,
+                            k.s_per_launch,
+                            k.s_per_tensor_update,
+                            k.sharpness,
+                            k.form};
   return t;
 }
 

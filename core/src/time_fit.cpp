@@ -23,7 +23,7 @@ namespace {
 // coefficient is a dimensionless multiplier of them, near 1) and what was measured.
 struct Row {
   StepCounts counts;
-  double mm_rate = 0, bandwidth = 0;  // the row's hardware: bf16 matmul FLOP/s, bytes/s
+  double mm_rate = 0, bandwidth = 0;        // the row's hardware: bf16 matmul FLOP/s, bytes/s
   double flops_model = 0, bytes_total = 0;  // raw counts for the two linear estimators
   double y = 0;                             // measured seconds per step
   double fwd = 0, bwd = 0, opt = 0;         // measured phases (0: not measured)
@@ -68,19 +68,18 @@ struct StepResidual {
   StepResidual(const Row& r, double y_scale, CalibratedForm f) : row(r), y0(y_scale), form(f) {}
   template <typename T>
   bool operator()(const T* const theta, T* residual) const {
-    residual[0] = CalibratedStep(row.counts, TermsFromTheta(theta, row, y0, form), T(1), T(0)) /
-                      row.y -
-                  T(1);
+    residual[0] =
+        CalibratedStep(row.counts, TermsFromTheta(theta, row, y0, form), T(1), T(0)) / row.y - T(1);
     return true;
   }
   // With the communication terms: comm[0] = log of the link-time multiplier, comm[1] = overlap.
   template <typename T>
   bool operator()(const T* const theta, const T* const comm, T* residual) const {
     using std::exp;
-    residual[0] = CalibratedStep(row.counts, TermsFromTheta(theta, row, y0, form), exp(comm[0]),
-                                 comm[1]) /
-                      row.y -
-                  T(1);
+    residual[0] =
+        CalibratedStep(row.counts, TermsFromTheta(theta, row, y0, form), exp(comm[0]), comm[1]) /
+            row.y -
+        T(1);
     return true;
   }
   Row row;
@@ -204,9 +203,10 @@ void FitOne(EstimatorKind e, const std::vector<Row>& rows, const std::vector<std
                 new StepResidual(rows[i], y0, options.form)),
             new ceres::CauchyLoss(options.robust_scale), theta, comm);
       } else {
-        problem.AddResidualBlock(new ceres::AutoDiffCostFunction<StepResidual, 1, kCalibratedParams>(
-                                     new StepResidual(rows[i], y0, options.form)),
-                                 new ceres::CauchyLoss(options.robust_scale), theta);
+        problem.AddResidualBlock(
+            new ceres::AutoDiffCostFunction<StepResidual, 1, kCalibratedParams>(
+                new StepResidual(rows[i], y0, options.form)),
+            new ceres::CauchyLoss(options.robust_scale), theta);
       }
       if (use_phases && rows[i].HasPhases()) {
         problem.AddResidualBlock(
@@ -373,9 +373,8 @@ TimeFitSummary FitTimeModel(const std::vector<StepRun>& runs, const HardwareProf
   std::vector<std::size_t> fold_of_group(distinct);
   for (std::size_t j = 0; j < distinct; ++j) fold_of_group[order[j]] = j % folds;
   {
-    const auto [lo, hi] = std::minmax_element(rows.begin(), rows.end(), [](auto& a, auto& b) {
-      return a.y < b.y;
-    });
+    const auto [lo, hi] =
+        std::minmax_element(rows.begin(), rows.end(), [](auto& a, auto& b) { return a.y < b.y; });
     if (distinct > 1 && hi->y <= lo->y * (1 + 1e-12)) {
       throw InputError(fmt::format(
           "fit-time: all {} runs have the same step time ({:g} ms) across {} configurations; "
@@ -395,9 +394,10 @@ TimeFitSummary FitTimeModel(const std::vector<StepRun>& runs, const HardwareProf
     rep.kind = e;
     if (distinct < MinRuns(e)) {
       rep.note = distinct == n ? fmt::format("skipped: {} runs, needs at least {}", n, MinRuns(e))
-                               : fmt::format("skipped: {} runs of {} distinct configurations, "
-                                             "needs at least {}",
-                                             n, distinct, MinRuns(e));
+                               : fmt::format(
+                                     "skipped: {} runs of {} distinct configurations, "
+                                     "needs at least {}",
+                                     n, distinct, MinRuns(e));
       summary.reports.push_back(rep);
       continue;
     }
@@ -437,7 +437,8 @@ TimeFitSummary FitTimeModel(const std::vector<StepRun>& runs, const HardwareProf
     if (fit && options.cross_validate) {
       for (std::size_t f = 0; f < folds; ++f) {
         std::vector<std::size_t> train, test;
-        for (std::size_t i = 0; i < n; ++i) (fold_of_group[group[i]] == f ? test : train).push_back(i);
+        for (std::size_t i = 0; i < n; ++i)
+          (fold_of_group[group[i]] == f ? test : train).push_back(i);
         TimeModel fold_model = summary.model;
         FitOne(e, rows, train, hw, options, &fold_model);
         for (auto i : test) rep.cv_predicted_s[i] = predict(fold_model, i);
@@ -466,11 +467,14 @@ TimeFitSummary FitTimeModel(const std::vector<StepRun>& runs, const HardwareProf
   for (const auto& r : summary.reports)
     any_fit = any_fit || (r.available && r.kind != EstimatorKind::kRoofline);
   if (!any_fit && distinct < MinRuns(EstimatorKind::kFlops)) {
-    throw InputError(
-        fmt::format("fit-time: {} run(s){} are too few to fit any estimator (FLOPs and memcopy "
-                    "need {}, calibrated {})",
-                    n, distinct == n ? "" : fmt::format(" of {} distinct configuration{}", distinct, distinct == 1 ? "" : "s"),
-                    MinRuns(EstimatorKind::kFlops), MinRuns(EstimatorKind::kCalibrated)));
+    throw InputError(fmt::format(
+        "fit-time: {} run(s){} are too few to fit any estimator (FLOPs and memcopy "
+        "need {}, calibrated {})",
+        n,
+        distinct == n
+            ? ""
+            : fmt::format(" of {} distinct configuration{}", distinct, distinct == 1 ? "" : "s"),
+        MinRuns(EstimatorKind::kFlops), MinRuns(EstimatorKind::kCalibrated)));
   }
   if (!any_fit) {
     std::string why;
@@ -493,8 +497,8 @@ TimeFitSummary FitTimeModel(const std::vector<StepRun>& runs, const HardwareProf
   try {
     TimeModelFromJson(TimeModelToJson(summary.model), "the fitted time model");
   } catch (const InputError& e) {
-    throw RuntimeError(fmt::format("fit-time: the fit produced a model its reader rejects: {}",
-                                   e.what()));
+    throw RuntimeError(
+        fmt::format("fit-time: the fit produced a model its reader rejects: {}", e.what()));
   }
   for (std::size_t i = 0; i < n; ++i) {
     for (const auto& r : summary.reports) {

@@ -157,8 +157,8 @@ TimeModel TimeModelFromJson(const nlohmann::json& doc, const std::string& where)
     if (c.contains("form")) {  // models written before the segmented form have none
       const std::string form = JsonString(c, "form", wc);
       if (!Parse(form, &k.form)) {
-        throw InputError(fmt::format("{}: key 'form' is '{}', expected 'segments' or 'whole-step'",
-                                     wc, form));
+        throw InputError(
+            fmt::format("{}: key 'form' is '{}', expected 'segments' or 'whole-step'", wc, form));
       }
     }
     m.fitted[3] = true;

@@ -30,9 +30,8 @@ void FitAndPredict(const std::vector<StepRun>& train, const std::vector<StepRun>
       it = retargeted.emplace(r.hardware, Retarget(fit.model, LoadHardware(r.hardware))).first;
     }
     const TimeModel& m = own ? fit.model : it->second;
-    errors->push_back(PredictStepSeconds(m, r.shape, r.layout, EstimatorKind::kCalibrated) /
-                          r.step_s -
-                      1);
+    errors->push_back(
+        PredictStepSeconds(m, r.shape, r.layout, EstimatorKind::kCalibrated) / r.step_s - 1);
     runs->push_back(&r);
   }
 }

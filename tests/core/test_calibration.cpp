@@ -158,8 +158,8 @@ TEST_CASE("The design pins the calibrated model's parameters better than a rando
   bad.max_params = 10;
   CHECK_THROWS_WITH(DesignExperiments(model, bad), Catch::Contains("no candidate shape fits"));
   // The Slurm script quotes paths and runs the harness under torchrun.
-  const std::string script = SlurmScript("tools/measure_steps.py", "my shapes.csv", "runs.csv", 2,
-                                         8, "01:00:00");
+  const std::string script =
+      SlurmScript("tools/measure_steps.py", "my shapes.csv", "runs.csv", 2, 8, "01:00:00");
   CHECK_THAT(script, Catch::Contains("#SBATCH --nodes=2") &&
                          Catch::Contains("--nproc_per_node 8") &&
                          Catch::Contains("'my shapes.csv'"));

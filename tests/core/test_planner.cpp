@@ -167,8 +167,7 @@ TEST_CASE("Grid ranges iterate on counts: a step near INT64_MAX cannot overflow"
   o.max_aspect = 1e9;
   CHECK(o.width.Count() == 1);
   CHECK(o.depth.Count() == 1);
-  const PlanResult r =
-      Plan(o, DefaultTimeModel(LoadHardware("h100-sxm")), LossLawPreset("epoch"));
+  const PlanResult r = Plan(o, DefaultTimeModel(LoadHardware("h100-sxm")), LossLawPreset("epoch"));
   REQUIRE(r.found);
   CHECK(r.candidates == 1);
   CHECK(r.best.shape.d_model == 64);

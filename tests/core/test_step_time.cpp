@@ -80,8 +80,8 @@ TEST_CASE("Calibrated estimator extrapolates to wider models and other sequence 
 TEST_CASE("Synthetic runs from known coefficients: the coefficients are recovered") {
   const HardwareProfile hw = LoadHardware("h100-sxm");
   TimeModel truth = DefaultTimeModel(hw);
-  truth.calibrated = {2e-3, 1.3 / 989e12, 1.8 / 989e12, 1.1 / 3.35e12,
-                      18e-6, 9e-6, 4, CalibratedForm::kSegments};
+  truth.calibrated = {
+      2e-3, 1.3 / 989e12, 1.8 / 989e12, 1.1 / 3.35e12, 18e-6, 9e-6, 4, CalibratedForm::kSegments};
   truth.fitted[3] = true;
   std::vector<StepRun> runs;
   // Widths, depths and two sequence lengths at 16k tokens per step: attention's share of the
@@ -177,8 +177,8 @@ TEST_CASE("Leave one regime out: fitted at one tokens-per-step, the batch sweep 
 TEST_CASE("The segmented form prices the head apart, phase by phase") {
   // Recomputed from the op list filtered by hand (Op::head and Op::phase), not from StepCounts.
   const HardwareProfile hw = LoadHardware("h100-sxm");
-  CalibratedCoefficients k{1e-3, 1 / 700e12, 1 / 400e12, 1 / 3e12, 20e-6, 10e-6, 3.0,
-                           CalibratedForm::kSegments};
+  CalibratedCoefficients k{1e-3,  1 / 700e12, 1 / 400e12, 1 / 3e12,
+                           20e-6, 10e-6,      3.0,        CalibratedForm::kSegments};
   TimeModel m = DefaultTimeModel(hw);
   m.calibrated = k;
   m.fitted[static_cast<std::size_t>(EstimatorKind::kCalibrated)] = true;
@@ -193,7 +193,7 @@ TEST_CASE("The segmented form prices the head apart, phase by phase") {
         continue;
       }
       const int ph = op.phase == Phase::kBackward, h = op.head;
-      const double f = op.kind == OpKind::kMatmul ? k.matmul_s_per_flop
+      const double f = op.kind == OpKind::kMatmul      ? k.matmul_s_per_flop
                        : op.kind == OpKind::kAttention ? k.attention_s_per_flop
                                                        : 0;
       gpu[ph][h] += op.count * (op.flops * f + op.Bytes() * k.s_per_byte);

@@ -185,9 +185,9 @@ class CpuBench {
     const int threads = options_.num_threads > 0 ? options_.num_threads : sys.hardware_threads;
     // Oversubscription measures the scheduler, not the machine, and takes minutes.
     if (threads > 4 * std::max(1, sys.hardware_threads)) {
-      throw InputError(fmt::format(
-          "--threads {}: at most 4 x the {} CPUs this process may use ({})", threads,
-          sys.hardware_threads, 4 * std::max(1, sys.hardware_threads)));
+      throw InputError(
+          fmt::format("--threads {}: at most 4 x the {} CPUs this process may use ({})", threads,
+                      sys.hardware_threads, 4 * std::max(1, sys.hardware_threads)));
     }
     s_.device = BenchDevice::kCpu;
     s_.device_name = sys.cpu_model;

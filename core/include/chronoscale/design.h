@@ -19,17 +19,17 @@ struct DesignOptions {
   std::vector<int64_t> seq = {256, 512, 1024, 2048, 4096};
   std::vector<int64_t> batch = {1, 2, 4, 8, 16, 32};
   std::vector<int64_t> vocab = {8192, 32768, 131072};
-  double max_params = 0;       // 0: bounded by memory only
-  double usable_bytes = 0;     // per device (0: the hardware's memory less the default reserve)
-  double coverage = 0.25;      // share of the count spread over width x depth (maximin)
+  double max_params = 0;    // 0: bounded by memory only
+  double usable_bytes = 0;  // per device (0: the hardware's memory less the default reserve)
+  double coverage = 0.25;   // share of the count spread over width x depth (maximin)
   unsigned seed = 1;
-  int pool = 4000;             // candidate shapes drawn
+  int pool = 4000;  // candidate shapes drawn
 };
 
 struct DesignedShape {
   ModelShape shape;
-  std::string role;          // "d-optimal" or "coverage"
-  double predicted_s = 0;    // the model's step time (for planning the measuring run)
+  std::string role;        // "d-optimal" or "coverage"
+  double predicted_s = 0;  // the model's step time (for planning the measuring run)
 };
 
 struct Design {

@@ -66,7 +66,7 @@ struct StepCounts {
   double compute_roofline_s = 0;    // forward + backward ops under the roofline
   double forward_roofline_s = 0;    // of which the forward's
   double optimizer_roofline_s = 0;  // the optimizer's op
-  std::array<double, kNumOverlaps> comm_s{};  // link seconds by overlap class
+  std::array<double, kNumOverlaps> comm_s{};           // link seconds by overlap class
   std::array<SegmentCounts, kNumSegments> segments{};  // forward/backward ops by segment
   double optimizer_bytes = 0, optimizer_tensors = 0;   // the optimizer op: bytes and launches
   double micro_steps = 1, stages = 1, layers_per_stage = 1;
@@ -121,7 +121,6 @@ inline double ExposedCommSeconds(const StepCounts& c, double compute_s, double m
                                  double overlap) {
   return ExposedComm<double>(c, compute_s, multiplier, overlap);
 }
-
 
 // Seconds of one op on `hw` under the roofline (PriceOp(...).Roofline() x op.count).
 double RooflineOpSeconds(const Op& op, const HardwareProfile& hw);
@@ -219,8 +218,8 @@ T CalibratedStep(const StepCounts& c, const CalibratedTerms<T>& k, const T& comm
                  const T& comm_overlap) {
   const CalibratedPhases<T> ph = CalibratedPhaseSeconds(c, k);
   const T compute = ph.forward + ph.backward;
-  return k.c0 + compute * c.BubbleFactor() + ExposedComm(c, compute, comm_multiplier, comm_overlap) +
-         ph.optimizer;
+  return k.c0 + compute * c.BubbleFactor() +
+         ExposedComm(c, compute, comm_multiplier, comm_overlap) + ph.optimizer;
 }
 
 // What a fitted time model was fitted on: the runs' hardware and the range of their shapes,

@@ -18,7 +18,7 @@ struct StepRun {
   std::string device;    // the row's device as the driver names it (column device), if given
   double step_s = 0;
   double fwd_s = 0, bwd_s = 0, opt_s = 0;  // measured phases (fwd_ms, bwd_ms, opt_ms); 0: none
-  int line = 0;  // line in the runs file (for messages)
+  int line = 0;                            // line in the runs file (for messages)
 };
 
 struct RunsFile {
@@ -70,9 +70,9 @@ struct TimeFitOptions {
   int folds = 5;               // k of the k-fold cross-validation (capped at the run count)
   double robust_scale = 0.05;  // relative error where the Cauchy loss starts to discount
   int max_iterations = 200;
-  unsigned seed = 1;  // fold assignment
+  unsigned seed = 1;                                // fold assignment
   CalibratedForm form = CalibratedForm::kSegments;  // the calibrated estimator's form
-  bool use_phases = true;  // fit the measured phases too, where the runs have them
+  bool use_phases = true;      // fit the measured phases too, where the runs have them
   bool cross_validate = true;  // false: the cv statistics are the in-sample ones
 };
 

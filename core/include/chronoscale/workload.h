@@ -52,7 +52,7 @@ struct Op {
   // Part of the head: final norm, LM head, fp32 logits and the loss, forward and backward. It
   // runs after the layer stack has been dispatched, so its GPU time is not hidden under dispatch.
   bool head = false;
-  double count = 1;        // how many times the op runs per step
+  double count = 1;  // how many times the op runs per step
   // Per run of the op:
   double flops = 0;
   double bytes_read = 0;
