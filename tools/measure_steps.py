@@ -385,6 +385,23 @@ def parse_row(table, index, world):
     s.checkpointing = r.enum("checkpointing", CHECKPOINTING, "none",
                              "none, selective or full (or true/false)")
     s.causal = r.boolean("causal", True)
+    # Variants chronoscale prices (real models' configs) that this reference model does not
+    # build yet: a row that sets one is not measured rather than measured as something else.
+    for column in ("head_dim", "sliding_window", "experts", "experts_per_token", "shared_ff",
+                   "dense_layers", "dense_ff", "max_positions"):
+        if r.integer(column, 0, 1 << 24, default=0):
+            raise RowStatus(f"unsupported: line {r.line}: column '{column}' is set; the harness "
+                            "builds dense, full-attention models with head size d_model / n_heads")
+    for column in ("qkv_bias", "out_bias", "mlp_bias", "norm_bias"):
+        if r.text(column) and r.boolean(column, s.bias) != s.bias:
+            raise RowStatus(f"unsupported: line {r.line}: column '{column}' differs from 'bias'; "
+                            "the harness sets every bias together")
+    for column in ("lm_head_bias", "post_norms", "shared_gate"):
+        if r.boolean(column, False):
+            raise RowStatus(f"unsupported: line {r.line}: column '{column}' is set")
+    if (r.text("block") or "sequential").lower() != "sequential":
+        raise RowStatus(f"unsupported: line {r.line}: block '{r.text('block')}'; the harness "
+                        "builds sequential blocks")
     # ModelShape::Validate
     if s.n_heads > s.d_model:
         raise r.bad("n_heads", f"{s.n_heads} is more heads than d_model {s.d_model}")

@@ -30,26 +30,6 @@ struct EstimateOptions {
   Format format = Format::kTable;
 };
 
-nlohmann::json ShapeJson(const ModelShape& s) {
-  return {{"d_model", s.d_model},
-          {"n_layers", s.n_layers},
-          {"n_heads", s.n_heads},
-          {"n_kv_heads", s.KvHeads()},
-          {"d_ff", s.d_ff},
-          {"seq_len", s.seq_len},
-          {"batch", s.batch},
-          {"vocab", s.vocab},
-          {"attention", ToString(s.attention)},
-          {"features", s.features},
-          {"mlp", ToString(s.mlp)},
-          {"norm", ToString(s.norm)},
-          {"positions", ToString(s.positions)},
-          {"tied", s.tied_embeddings},
-          {"bias", s.bias},
-          {"checkpointing", ToString(s.checkpointing)},
-          {"precision", ToString(s.precision)}};
-}
-
 std::string ExplainTable(const TimeModel& model, const Workload& wl, EstimatorKind e,
                          const std::vector<double>& secs) {
   std::string t = fmt::format("{:<26} {:<9} {:<11} {:>6} {:>10} {:>10} {:>10} {:>8} {:>9} {:>6}\n",
@@ -154,7 +134,8 @@ void Run(const EstimateOptions& o, const CLI::App* sub) {
     for (const char* flag :
          {"--heads", "--d-ff", "--head-size", "--kv-heads", "--mlp-ratio", "--seq", "--batch",
           "--vocab", "--attention", "--features", "--mlp", "--norm", "--positions", "--precision",
-          "--optimizer", "--tied", "--no-bias", "--checkpointing", "--non-causal"}) {
+          "--optimizer", "--tied", "--no-bias", "--checkpointing", "--non-causal", "--head-dim",
+          "--block", "--sliding-window", "--experts", "--experts-per-token", "--shared-ff"}) {
       if (sub->count(flag) > 0) {
         throw InputError(fmt::format(
             "{}: does not apply with --shapes (each row gives its own shape: put it in {})", flag,
@@ -215,7 +196,7 @@ void Run(const EstimateOptions& o, const CLI::App* sub) {
       for (std::size_t c = 0; c < table.header.size(); ++c)
         csv += (c ? "," : "") + CsvCell(table.rows[r][c]);
       csv += fmt::format(",{:.4f},{:.3f},{}", t * 1e3, mem / kGiB, fits ? 1 : 0);
-      nlohmann::json j = ShapeJson(s);
+      nlohmann::json j = ShapeToJson(s);
       j["layout"] = LayoutToJson(layouts[r]);
       j["params"] = s.Params();
       j["pred_step_ms"] = t * 1e3;
@@ -266,15 +247,28 @@ void Run(const EstimateOptions& o, const CLI::App* sub) {
   }
 
   ModelShape s;
+  HfImport hf;
   if (!o.hf_config.empty()) {
-    s = LoadHfConfig(o.hf_config);
+    hf = LoadHfConfig(o.hf_config);
+    s = hf.shape;
     ApplyVariantFlags(o.shape, sub, &s);
     if (sub->count("--batch") == 0) s.batch = GlobalBatch(o.shape, o.cluster, sub);
     if (sub->count("--seq") == 0) {
-      fmt::print(stderr,
-                 "note: seq_len {} from max_position_embeddings of {}; --seq sets another\n",
-                 s.seq_len, o.hf_config);
+      fmt::print(stderr, "note: seq_len {} (default; {}); --seq sets another\n", s.seq_len,
+                 hf.context_limit > 0
+                     ? fmt::format("the model's context limit is {}", hf.context_limit)
+                     : std::string("the config gives no context limit"));
+    } else {
+      for (HfField& f : hf.fields) {
+        if (f.field == "seq_len") f = {"seq_len", std::to_string(s.seq_len), "--seq"};
+      }
     }
+    if (hf.context_limit > 0 && s.seq_len > hf.context_limit) {
+      fmt::print(stderr, "warning: --seq {} is longer than the model's context limit {}\n",
+                 s.seq_len, hf.context_limit);
+    }
+    for (const std::string& w : hf.warnings)
+      fmt::print(stderr, "warning: {}: {}\n", Printable(o.hf_config), Printable(w));
     ValidateFromFlags(s);
   } else {
     if (o.d_model <= 0 || o.layers <= 0)
@@ -311,10 +305,20 @@ void Run(const EstimateOptions& o, const CLI::App* sub) {
     nlohmann::json doc = Provenance(inputs);
     doc["hardware"] = model.hardware.name;
     doc["estimator"] = ToString(e);
-    nlohmann::json r = ShapeJson(s);
+    nlohmann::json r = ShapeToJson(s);
     r["layout"] = LayoutToJson(layout);
     r["params"] = s.Params();
     r["non_embedding_params"] = s.NonEmbeddingParams();
+    r["active_params"] = s.ActiveParams();
+    if (!o.hf_config.empty()) {
+      nlohmann::json fields = nlohmann::json::array();
+      for (const HfField& f : hf.fields)
+        fields.push_back({{"field", f.field}, {"value", f.value}, {"source", f.source}});
+      r["hf_config"] = {{"model_type", hf.model_type},
+                        {"context_limit", hf.context_limit},
+                        {"fields", fields},
+                        {"warnings", hf.warnings}};
+    }
     r["pred_step_ms"] = t * 1e3;
     r["tokens_per_s"] = s.TokensPerStep() / t;
     r["pred_memory_gb"] = mem.Total() / kGiB;
@@ -380,8 +384,10 @@ void Run(const EstimateOptions& o, const CLI::App* sub) {
     return;
   }
   std::string text = fmt::format(
-      "shape      {}\nparams     {} ({} non-embedding)\nhardware   {}{}\nestimator  {}\n",
-      Describe(s), Si(s.Params()), Si(s.NonEmbeddingParams()), model.hardware.name,
+      "shape      {}\nparams     {} ({} non-embedding{})\nhardware   {}{}\nestimator  {}\n",
+      Describe(s), Si(s.Params()), Si(s.NonEmbeddingParams()),
+      s.Moe() ? fmt::format("; {} active per token", Si(s.ActiveParams())) : "",
+      model.hardware.name,
       layout.devices > 1
           ? fmt::format(" x {} GPUs ({} per node)", layout.devices, layout.gpus_per_node)
           : "",
@@ -407,6 +413,13 @@ void Run(const EstimateOptions& o, const CLI::App* sub) {
   if (!fits) text += fmt::format("           {}\n", choice.why_not);
   text += fmt::format("work       {:.1f} GFLOP, {:.1f} MB moved, {:g} kernel launches\n",
                       wl.total.flops / 1e9, wl.total.Bytes() / 1e6, wl.total.launches);
+  if (o.explain && !o.hf_config.empty()) {
+    text += fmt::format("\nfrom {} (model_type '{}'):\n", Printable(o.hf_config),
+                        Printable(hf.model_type));
+    for (const HfField& f : hf.fields) {
+      text += fmt::format("  {:<18} {:<12} {}\n", f.field, Printable(f.value), Printable(f.source));
+    }
+  }
   if (o.explain) text += "\n" + ExplainTable(model, wl, e, secs);
   Emit(text, o.out, inputs);
 }

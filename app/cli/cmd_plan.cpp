@@ -72,6 +72,16 @@ PlanOptions MakeOptions(const PlanCliOptions& c, const TimeModel& model, const C
   o.base.vocab = c.shape.vocab;
   o.base.n_kv_heads = c.shape.kv_heads;
   ApplyVariantFlags(c.shape, sub, &o.base);
+  {
+    // The variant flags checked once (MoE counts, window, block) on a probe of the base.
+    ModelShape probe = o.base;
+    probe.d_model = 1024;
+    probe.n_layers = std::max<int64_t>(2, o.base.dense_layers + 1);
+    probe.n_heads = 16;
+    probe.n_kv_heads = 0;
+    probe.d_ff = 4096;
+    ValidateFromFlags(probe);
+  }
   o.estimator = model.best;
   if (!c.estimator.empty()) {
     if (!Parse(c.estimator, &o.estimator)) {
@@ -119,6 +129,17 @@ void RunPlan(const PlanCliOptions& c, const CLI::App* sub) {
   const TimeModel model = ResolveTimeModel(c.hardware, c.time_model, c.mfu);
   const LossLaw law = LoadLaw(c.law);
   const PlanOptions o = MakeOptions(c, model, sub);
+  if (!c.export_hf.empty()) {
+    // Refuse a variant no Hugging Face class builds before the search, not after it.
+    ModelShape probe = o.base;
+    probe.d_model = 1024;
+    probe.n_layers = 2;
+    probe.n_heads = DefaultHeads(1024, o.head_size > 0 && 1024 % o.head_size == 0 ? o.head_size : 0);
+    probe.d_ff = 4096;
+    if (probe.n_kv_heads > 0 && probe.n_heads % probe.n_kv_heads != 0) probe.n_kv_heads = 0;
+    if (probe.dense_layers >= probe.n_layers) probe.dense_layers = probe.n_layers - 1;
+    HfConfigFromShape(probe);
+  }
   const PlanResult r = Plan(o, model, law, c.law);
   if (!r.found) {
     throw RuntimeError(fmt::format(

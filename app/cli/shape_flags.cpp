@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include <chronoscale/error.h>
@@ -16,7 +17,10 @@ void AddShapeFlags(CLI::App* sub, ShapeFlags* f, bool with_heads) {
     sub->add_option(
         "--heads", f->heads,
         "attention heads (default: head size 128 from d_model 2048 where it divides, else 64)");
-    sub->add_option("--d-ff", f->d_ff, "MLP width (default: --mlp-ratio x d_model)");
+    sub->add_option("--d-ff", f->d_ff,
+                    "MLP width, per expert under --experts (default: --mlp-ratio x d_model)");
+    sub->add_option("--head-dim", f->head_dim,
+                    "head size independent of d_model / heads (query width heads x head-dim)");
   }
   sub->add_option("--head-size", f->head_size, "head size (overrides the reference rule)");
   sub->add_option("--kv-heads", f->kv_heads,
@@ -42,6 +46,17 @@ void AddShapeFlags(CLI::App* sub, ShapeFlags* f, bool with_heads) {
                 "activation checkpointing: none, selective or full (the bare flag: full; "
                 "default: none, heavier only where nothing else fits)");
   sub->add_flag("--non-causal", f->non_causal, "bidirectional attention");
+  sub->add_option("--block", f->block,
+                  "sequential, parallel (attention and MLP on one norm: GPT-J, Falcon, Phi) or "
+                  "parallel-2norm (a norm each: GPT-NeoX) (default sequential)");
+  sub->add_option("--sliding-window", f->sliding_window,
+                  "keys each query attends to (sliding-window attention; default: all)");
+  sub->add_option("--experts", f->experts,
+                  "mixture of experts: expert MLPs per layer, each of width d_ff (default: dense)");
+  sub->add_option("--experts-per-token", f->experts_per_token,
+                  "experts each token is routed to (with --experts; default 2)");
+  sub->add_option("--shared-ff", f->shared_ff,
+                  "width of an always-on shared expert MLP beside the routed ones (with --experts)");
 }
 
 namespace {
@@ -56,7 +71,9 @@ E ParseFlag(const std::string& text, const char* flag, const char* expected) {
 }  // namespace
 
 void ApplyVariantFlags(const ShapeFlags& f, const CLI::App* sub, ModelShape* s) {
-  auto given = [&](const char* name) { return sub == nullptr || sub->count(name) > 0; };
+  auto given = [&](const char* name) {
+    return sub == nullptr || (sub->get_option_no_throw(name) != nullptr && sub->count(name) > 0);
+  };
   if (given("--attention"))
     s->attention =
         ParseFlag<AttentionKind>(f.attention, "--attention", "flash, naive, favor or dark");
@@ -81,6 +98,17 @@ void ApplyVariantFlags(const ShapeFlags& f, const CLI::App* sub, ModelShape* s) 
   if (given("--batch") && sub != nullptr) s->batch = f.batch;
   if (given("--vocab") && sub != nullptr) s->vocab = f.vocab;
   if (given("--kv-heads") && sub != nullptr) s->n_kv_heads = f.kv_heads;
+  if (given("--head-dim") && sub != nullptr) s->head_dim = f.head_dim;
+  if (given("--block")) {
+    s->block = ParseFlag<BlockKind>(f.block, "--block", "sequential, parallel or parallel-2norm");
+  }
+  if (given("--sliding-window")) s->sliding_window = f.sliding_window;
+  if (given("--experts")) s->experts = f.experts;
+  if (given("--experts-per-token") && (sub != nullptr || f.experts_per_token != 0))
+    s->experts_per_token = f.experts_per_token;
+  if (s->experts > 0 && s->experts_per_token == 0)
+    s->experts_per_token = std::min<int64_t>(2, s->experts);
+  if (given("--shared-ff")) s->shared_ff = f.shared_ff;
 }
 
 ModelShape MakeShape(const ShapeFlags& f, int64_t d_model, int64_t n_layers) {
@@ -115,6 +143,10 @@ ModelShape MakeShape(const ShapeFlags& f, int64_t d_model, int64_t n_layers) {
     s.d_ff = static_cast<int64_t>(std::llround(f.mlp_ratio * static_cast<double>(d_model)));
   }
   s.n_kv_heads = f.kv_heads;
+  if (f.head_dim != 0) {
+    if (f.heads <= 0) throw InputError("--head-dim needs --heads (the query width is their product)");
+    s.head_dim = f.head_dim;
+  }
   s.seq_len = f.seq;
   s.batch = f.batch;
   s.vocab = f.vocab;
@@ -132,7 +164,10 @@ void ValidateFromFlags(const ModelShape& s) {
         {"'n_kv_heads'", "--kv-heads"}, {"n_kv_heads ", "--kv-heads"}, {"'d_model'", "--d-model"},
         {"'n_layers'", "--layers"},     {"'n_heads'", "--heads"},      {"n_heads ", "--heads"},
         {"'d_ff'", "--d-ff"},           {"'vocab'", "--vocab"},        {"'seq_len'", "--seq"},
-        {"'batch'", "--batch"},         {"'features'", "--features"}};
+        {"'batch'", "--batch"},         {"'features'", "--features"},
+        {"'head_dim'", "--head-dim"},   {"'sliding_window'", "--sliding-window"},
+        {"'experts'", "--experts"},     {"'experts_per_token'", "--experts-per-token"},
+        {"'shared_ff'", "--shared-ff"}};
     const std::string what = e.what();
     for (const auto& [field, flag] : kFlags) {
       if (what.find(field) != std::string::npos) {

@@ -32,6 +32,12 @@ struct ShapeFlags {
   bool no_bias = false;
   std::string checkpointing = "none";  // none, selective, full (the bare flag: full)
   bool non_causal = false;
+  int64_t head_dim = 0;  // explicit head size independent of d_model / heads (estimate)
+  std::string block = "sequential";
+  int64_t sliding_window = 0;
+  int64_t experts = 0;  // mixture of experts: experts per MoE layer (0: dense)
+  int64_t experts_per_token = 0;
+  int64_t shared_ff = 0;
 };
 
 // The cluster: devices, GPUs per node, layout pins and the memory reserve (estimate, plan, sweep).

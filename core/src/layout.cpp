@@ -233,13 +233,22 @@ double ActivationBytesPerLayer(const ModelShape& shape, int64_t tp, Checkpointin
   const double scores = k.b * k.h * k.s * k.s;
   const bool materialised = shape.attention == AttentionKind::kNaive;
   const bool keep_scores = materialised && checkpointing == Checkpointing::kNone;
+  // The MLP's saved tensors per layer (mean over layers): each MLP keeps its input copies (the
+  // up GEMMs' outputs) and the activation's output, over the tokens it sees. An MoE layer also
+  // keeps the dispatched token copies and the router's fp32 probabilities.
+  auto mlp = [&](double tokens, double width) { return (k.mlp_in + 1) * tokens * width * a; };
+  double mlp_bytes = k.L_dense * mlp(T, k.f_dense);
+  if (k.L_moe > 0) {
+    mlp_bytes += k.L_moe * (mlp(T * k.topk, f) + (k.f_shared > 0 ? mlp(T, k.f_shared) : 0) +
+                            T * k.topk * d * a + T * k.E * 4);
+  }
+  mlp_bytes /= k.L;
   double bytes = 0;
   if (conventions == ActivationConventions::kPyTorch) {
-    // Norm inputs (fp32 residual stream under autocast), norm outputs cast for the matmuls, the
-    // attention output and its merged-heads copy, Q K V, flash's fp32 log-sum-exp, the MLP's
-    // up output(s) and activation output.
-    bytes = T * d * (2 * r + 4 * a) + T * (d + 2 * k.kv) * a + T * k.h * 4 + k.mlp_in * T * f * a +
-            T * f * a;
+    // Norm inputs (fp32 residual stream under autocast) and outputs cast for the matmuls, the
+    // attention output and its merged-heads copy, Q K V, flash's fp32 log-sum-exp, the MLP's.
+    bytes = T * d * k.norms * (r + a) + 2 * T * k.q * a + T * (k.q + 2 * k.kv) * a + T * k.h * 4 +
+            mlp_bytes;
     if (keep_scores) {
       bytes += scores * (4 + a);  // fp32 probabilities and their cast
     } else if (shape.attention == AttentionKind::kFavor ||
@@ -250,7 +259,7 @@ double ActivationBytesPerLayer(const ModelShape& shape, int64_t tp, Checkpointin
     // Korthikanti et al. 2022, section 4.1: norm inputs and outputs, Q K V, the attention
     // output, two dropout masks (1 byte), the MLP's GeLU input and output; with materialised
     // attention the softmax output, its dropout mask and the dropout output.
-    bytes = T * d * (5 * a + 2) + T * (d + 2 * k.kv) * a + k.mlp_in * T * f * a + T * f * a;
+    bytes = T * d * (5 * a + 2) + T * (k.q + 2 * k.kv) * a + mlp_bytes;
     if (keep_scores) bytes += scores * (2 * a + 1);
     if (shape.attention == AttentionKind::kFlash) bytes += T * k.h * 4;
   }
@@ -276,9 +285,9 @@ double StageParams(const ModelShape& s, int64_t pp) {
   const double d = static_cast<double>(s.d_model);
   const double v = static_cast<double>(s.vocab);
   const double first =
-      v * d + (s.positions == PositionKind::kLearned ? static_cast<double>(s.seq_len) * d : 0);
-  const double final_norm = s.norm == NormKind::kLayerNorm && s.bias ? 2 * d : d;
-  const double last = v * d + final_norm;  // the LM head (a copy of the embedding when tied)
+      v * d + (s.positions == PositionKind::kLearned ? static_cast<double>(s.PositionRows()) * d : 0);
+  const double final_norm = s.NormHasBias() ? 2 * d : d;
+  const double last = v * d + (s.head_bias ? v : 0) + final_norm;  // the LM head (a copy of the embedding when tied)
   const double layers = static_cast<double>((s.n_layers + pp - 1) / pp);
   return layers * s.LayerParams() + std::max(first, last);
 }

@@ -30,12 +30,18 @@ struct Context {
   LayoutSearchOptions search;
 };
 
+// The N the law sees: all or non-embedding parameters; under MoE only those a token passes
+// through (the active ones), since the law was fitted on dense models' compute per token.
+double LawParams(const LossLaw& law, const ModelShape& s) {
+  const double all = s.Moe() ? s.ActiveParams() : s.Params();
+  return law.params_counted == ParamCount::kNonEmbedding ? all - s.EmbeddingParams() : all;
+}
+
 Candidate Price(const Context& c, const ModelShape& s) {
   Candidate cand;
   cand.shape = s;
   cand.total_params = s.Params();
-  cand.params = c.law.params_counted == ParamCount::kNonEmbedding ? s.NonEmbeddingParams()
-                                                                  : cand.total_params;
+  cand.params = LawParams(c.law, s);
   // The fastest legal layout on the job's devices that fits (one device: the whole batch in one
   // micro-step when it fits, else accumulation or checkpointing).
   const LayoutChoice choice = ChooseLayout(s, c.search, c.model);
@@ -250,6 +256,13 @@ PlanResult Plan(const PlanOptions& o, const TimeModel& model, const LossLaw& law
   r.budget_s = c.budget_s;
   r.usable_bytes = c.search.usable_bytes;
   r.gpus_per_node = c.search.gpus_per_node;
+  if (o.base.Moe()) {
+    r.warnings.push_back(fmt::format(
+        "mixture of experts ({} experts, top {}): the loss law is given the active parameters "
+        "(what a token passes through), not the total; a law fitted on dense runs does not know "
+        "what the extra experts buy",
+        o.base.experts, o.base.experts_per_token));
+  }
   for (int64_t i = 0; i < o.width.Count(); ++i) r.widths.push_back(o.width.At(i));
   for (int64_t j = 0; j < o.depth.Count(); ++j) r.depths.push_back(o.depth.At(j));
   const std::size_t nw = r.widths.size(), nd = r.depths.size();
@@ -325,8 +338,7 @@ PlanResult Plan(const PlanOptions& o, const TimeModel& model, const LossLaw& law
     std::string why;
     const ModelShape s = ShapeAt(open_aspect, d, n, &why);
     if (!why.empty()) continue;
-    const double p =
-        law.params_counted == ParamCount::kNonEmbedding ? s.NonEmbeddingParams() : s.Params();
+    const double p = LawParams(law, s);
     const double gap = std::fabs(std::log(p / r.flop_alloc.params));
     if (gap < best_gap) {
       // Built only from shapes that fit, with the same layout search.
@@ -363,30 +375,16 @@ nlohmann::json LayoutToJson(const ParallelLayout& l) {
 
 nlohmann::json CandidateToJson(const Candidate& c) {
   const ModelShape& s = c.shape;
-  nlohmann::json j{
-      {"d_model", s.d_model},
-      {"n_layers", s.n_layers},
-      {"n_heads", s.n_heads},
-      {"d_ff", s.d_ff},
-      {"seq_len", s.seq_len},
-      {"batch", s.batch},
-      {"vocab", s.vocab},
-      {"attention", ToString(s.attention)},
-      {"n_kv_heads", s.KvHeads()},
-      {"mlp", ToString(s.mlp)},
-      {"norm", ToString(s.norm)},
-      {"positions", ToString(s.positions)},
-      {"precision", ToString(s.precision)},
-      {"tied_embeddings", s.tied_embeddings},
-      {"bias", s.bias},
-      {"checkpointing", ToString(s.checkpointing)},
+  nlohmann::json j = ShapeToJson(s);
+  j.update(nlohmann::json{
       {"layout", LayoutToJson(c.layout)},
       {"params", c.total_params},
       {"step_ms", c.step_s * 1e3},
       {"tokens", c.tokens},
       {"memory_gb", c.memory_bytes / kGiB},
       {"fits", c.fits},
-      {"aspect_ratio", static_cast<double>(s.d_model) / static_cast<double>(s.n_layers)}};
+      {"aspect_ratio", static_cast<double>(s.d_model) / static_cast<double>(s.n_layers)}});
+  if (s.Moe()) j["active_params"] = s.ActiveParams();
   if (std::isfinite(c.loss)) j["loss"] = c.loss;
   if (c.params != c.total_params) j["law_params"] = c.params;
   if (!c.why_not.empty()) j["why_not"] = c.why_not;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <map>
+#include <utility>
 
 #include "chronoscale/error.h"
 #include "chronoscale/io.h"
@@ -63,6 +64,31 @@ ModelShape ShapeFromRow(const CsvTable& t, std::size_t r) {
   s.checkpointing = ParseEnum(t, r, t.Column("checkpointing"), Checkpointing::kNone,
                               "none, selective or full (or true/false)");
   if ((c = t.Column("causal")) >= 0) s.causal = t.Text(r, c).empty() ? true : ParseBool(t, r, c);
+  // The variants of real models (hf_config.h); absent or empty cells keep the defaults.
+  auto count = [&](const char* name, int64_t* field, int64_t hi) {
+    const int col = t.Column(name);
+    if (col >= 0 && !t.Text(r, col).empty()) *field = t.Integer(r, col, 0, hi);
+  };
+  count("head_dim", &s.head_dim, int64_t{1} << 16);
+  count("max_positions", &s.max_positions, int64_t{1} << 24);
+  count("sliding_window", &s.sliding_window, int64_t{1} << 24);
+  count("experts", &s.experts, 4096);
+  count("experts_per_token", &s.experts_per_token, 4096);
+  count("shared_ff", &s.shared_ff, int64_t{1} << 22);
+  count("dense_layers", &s.dense_layers, 100000);
+  count("dense_ff", &s.dense_ff, int64_t{1} << 22);
+  for (const auto& [name, field] : {std::pair<const char*, int*>{"qkv_bias", &s.qkv_bias},
+                                    {"out_bias", &s.out_bias},
+                                    {"mlp_bias", &s.mlp_bias},
+                                    {"norm_bias", &s.norm_bias}}) {
+    const int col = t.Column(name);
+    if (col >= 0 && !t.Text(r, col).empty()) *field = ParseBool(t, r, col) ? 1 : 0;
+  }
+  if ((c = t.Column("lm_head_bias")) >= 0) s.head_bias = ParseBool(t, r, c);
+  if ((c = t.Column("post_norms")) >= 0) s.post_norms = ParseBool(t, r, c);
+  if ((c = t.Column("shared_gate")) >= 0) s.shared_gate = ParseBool(t, r, c);
+  s.block = ParseEnum(t, r, t.Column("block"), BlockKind::kSequential,
+                      "sequential, parallel or parallel-2norm");
   try {
     s.Validate();
   } catch (const InputError& e) {

@@ -3,6 +3,8 @@
 #include <ceres/ceres.h>
 #include <fmt/format.h>
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <cmath>
 #include <map>
@@ -353,12 +355,8 @@ TimeFitSummary FitTimeModel(const std::vector<StepRun>& runs, const HardwareProf
   for (std::size_t i = 0; i < n; ++i) {
     const StepRun& r = runs[i];
     const ModelShape& s = r.shape;
-    const std::string key = fmt::format(
-        "{} {} {} {} {} {} {} {} {} {} {} {} {} {} {} {} {} {}|{}|{}", s.d_model, s.n_layers,
-        s.n_heads, s.KvHeads(), s.d_ff, s.vocab, s.seq_len, s.batch, ToString(s.attention),
-        s.features, ToString(s.mlp), ToString(s.norm), ToString(s.positions), s.tied_embeddings,
-        s.bias, ToString(s.checkpointing), ToString(s.precision), ToString(s.optimizer),
-        ShortDescribe(r.layout, s.checkpointing), r.hardware);
+    const std::string key = ShapeToJson(s).dump() + "|" +
+                            ShortDescribe(r.layout, s.checkpointing) + "|" + r.hardware;
     group[i] = group_of_key.emplace(key, group_of_key.size()).first->second;
   }
   const std::size_t distinct = group_of_key.size();

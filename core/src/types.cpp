@@ -51,6 +51,11 @@ constexpr std::pair<const char*, PositionKind> kPositions[] = {{"learned", Posit
                                                                {"rope", PositionKind::kRotary}};
 constexpr std::pair<const char*, Optimizer> kOptimizers[] = {
     {"adamw", Optimizer::kAdamW}, {"adam", Optimizer::kAdamW}, {"sgd", Optimizer::kSgd}};
+constexpr std::pair<const char*, BlockKind> kBlocks[] = {
+    {"sequential", BlockKind::kSequential},
+    {"parallel", BlockKind::kParallel},
+    {"parallel-2norm", BlockKind::kParallelTwoNorms},
+    {"parallel2", BlockKind::kParallelTwoNorms}};
 constexpr std::pair<const char*, Checkpointing> kCheckpointing[] = {
     {"none", Checkpointing::kNone},  {"selective", Checkpointing::kSelective},
     {"full", Checkpointing::kFull},  {"true", Checkpointing::kFull},
@@ -103,6 +108,10 @@ std::string ToString(MlpKind m) { return m == MlpKind::kGelu ? "gelu" : "swiglu"
 std::string ToString(NormKind n) { return n == NormKind::kLayerNorm ? "layernorm" : "rmsnorm"; }
 std::string ToString(PositionKind p) { return p == PositionKind::kLearned ? "learned" : "rotary"; }
 std::string ToString(Optimizer o) { return o == Optimizer::kAdamW ? "adamw" : "sgd"; }
+std::string ToString(BlockKind b) {
+  static const char* names[] = {"sequential", "parallel", "parallel-2norm"};
+  return names[static_cast<int>(b)];
+}
 
 bool Parse(std::string_view text, Precision* out) { return Lookup(text, kPrecisions, out); }
 bool Parse(std::string_view text, AttentionKind* out) { return Lookup(text, kAttention, out); }
@@ -110,6 +119,7 @@ bool Parse(std::string_view text, MlpKind* out) { return Lookup(text, kMlp, out)
 bool Parse(std::string_view text, NormKind* out) { return Lookup(text, kNorm, out); }
 bool Parse(std::string_view text, PositionKind* out) { return Lookup(text, kPositions, out); }
 bool Parse(std::string_view text, Optimizer* out) { return Lookup(text, kOptimizers, out); }
+bool Parse(std::string_view text, BlockKind* out) { return Lookup(text, kBlocks, out); }
 
 std::vector<std::string> PrecisionNames() { return {"fp64", "fp32", "tf32", "bf16", "fp16"}; }
 std::vector<std::string> AttentionNames() { return {"flash", "naive", "favor", "dark"}; }

@@ -169,7 +169,7 @@ std::vector<Case> Cases() {
        "estimate --hf-config config.json", 2, {"config.json", "'model_type'", "string"}},
       {"HF config: absurd size",
        {{"config.json", R"({"hidden_size": 1e12, "num_hidden_layers": 2, "num_attention_heads": 12, "vocab_size": 50257})"}},
-       "estimate --hf-config config.json", 2, {"config.json", "d_model"}},
+       "estimate --hf-config config.json", 2, {"config.json", "hidden_size", "1048576"}},
       {"HF config: fractional",
        {{"config.json", R"({"hidden_size": 768.5, "num_hidden_layers": 2, "num_attention_heads": 12, "vocab_size": 50257})"}},
        "estimate --hf-config config.json", 2, {"config.json", "'hidden_size'", "whole number"}},

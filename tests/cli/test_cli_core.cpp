@@ -189,3 +189,53 @@ TEST_CASE("sweep writes every candidate with fits and why_not") {
   CHECK(r.code == 2);
   CHECK(Slurp(law).find("\"E\"") != std::string::npos);
 }
+
+TEST_CASE("estimate --hf-config: Mixtral is an MoE, not Mistral-7B; t5 is refused") {
+  TempDir dir;
+  const std::string configs = std::string(CHRONOSCALE_TEST_DATA) + "/hf_configs/";
+  auto r = RunCli("estimate --hf-config '" + configs + "Mixtral-8x7B-v0.1.json' --format json", dir);
+  REQUIRE(r.code == 0);
+  const auto mixtral = nlohmann::json::parse(r.out)["results"][0];
+  CHECK(mixtral["params"].get<double>() == 46702792704.0);
+  CHECK(mixtral["active_params"].get<double>() == Approx(12.9e9).epsilon(0.005));
+  CHECK(mixtral["experts"] == 8);
+  CHECK(mixtral["experts_per_token"] == 2);
+  CHECK(mixtral["seq_len"] == 1024);  // not max_position_embeddings (32768)
+  CHECK(mixtral["hf_config"]["context_limit"] == 32768);
+  r = RunCli("estimate --hf-config '" + configs + "Mistral-7B-v0.1.json' --format json", dir);
+  REQUIRE(r.code == 0);
+  const auto mistral = nlohmann::json::parse(r.out)["results"][0];
+  CHECK(mixtral["pred_step_ms"].get<double>() > 1.3 * mistral["pred_step_ms"].get<double>());
+  CHECK(mistral["sliding_window"] == 4096);
+
+  r = RunCli("estimate --hf-config '" + configs + "Mixtral-8x7B-v0.1.json' --explain", dir);
+  REQUIRE(r.code == 0);
+  CHECK_THAT(r.out, Contains("46.7G") && Contains("12.9G active per token"));
+  CHECK_THAT(r.out, Contains("key 'num_local_experts'") && Contains("expert_up"));
+  CHECK_THAT(r.err, Contains("context limit is 32768"));
+
+  r = RunCli("estimate --hf-config '" + configs + "t5-small.json'", dir);
+  CHECK(r.code == 2);
+  CHECK_THAT(r.err, Contains("'t5'") && Contains("encoder-decoder"));
+
+  // A plan over MoE shapes, exported as a Mixtral config that reads back to the same model.
+  const std::string hf = dir.File("moe.json");
+  r = RunCli("plan --hours 24 --hardware h100-sxm --experts 8 --experts-per-token 2 --mlp swiglu "
+             "--norm rmsnorm --positions rotary --no-bias --top 1 --format json --export-hf '" +
+                 hf + "'",
+             dir);
+  REQUIRE(r.code == 0);
+  const auto plan = nlohmann::json::parse(r.out);
+  CHECK(plan["best"]["experts"] == 8);
+  CHECK(plan["best"]["active_params"].get<double>() < plan["best"]["params"].get<double>());
+  CHECK_THAT(r.err + r.out, Contains("active parameters"));
+  const auto config = nlohmann::json::parse(Slurp(hf));
+  CHECK(config["model_type"] == "mixtral");
+  r = RunCli("estimate --hf-config '" + hf + "' --seq 1024 --format json", dir);
+  REQUIRE(r.code == 0);
+  CHECK(nlohmann::json::parse(r.out)["results"][0]["params"] == plan["best"]["params"]);
+  // A variant no Hugging Face class builds is refused before the search.
+  r = RunCli("plan --hours 24 --experts 8 --export-hf '" + dir.File("gelu_moe.json") + "'", dir);
+  CHECK(r.code == 2);
+  CHECK_THAT(r.err, Contains("cannot export"));
+}

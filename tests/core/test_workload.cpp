@@ -176,3 +176,69 @@ TEST_CASE("Invalid shapes are rejected before any accounting") {
   s.seq_len = 0;
   CHECK_THROWS_WITH(BuildWorkload(s), Catch::Contains("seq_len"));
 }
+
+TEST_CASE("Variants of real models, op by op: head_dim, window, parallel block, MoE") {
+  // head_dim independent of d_model: q width 4 x 48 = 192, kv width 1 x 48 (MQA)
+  ModelShape s = Small();
+  s.n_heads = 4;
+  s.n_kv_heads = 1;
+  s.head_dim = 48;
+  Workload wl = BuildWorkload(s);
+  const double T = 64, d = 128, q = 192, kv = 48;
+  CHECK(Find(wl, "qkv").flops == 2 * T * d * (q + 2 * kv));
+  CHECK(Find(wl, "attn_out").flops == 2 * T * q * d);
+  CHECK(Find(wl, "attention").flops == 4 * 4 * 16 * 16 * q * 0.5);  // 4 b s^2 q, causal half
+  // parameters: q, k, v, out with their biases, per layer
+  const double attn = d * q + 2 * d * kv + q * d + (q + 2 * kv) + d;
+  const double mlp = 2 * d * 512 + 512 + d;
+  CHECK(s.LayerParams() == attn + mlp + 2 * 2 * d);
+
+  // Sliding window 4 of seq 16, causal: each query sees min(i + 1, 4) keys; the model counts the
+  // band as w s - w^2 / 2 = 56 of the 256 score pairs (the exact count is 58).
+  s = Small();
+  s.sliding_window = 4;
+  wl = BuildWorkload(s);
+  CHECK(Find(wl, "attention").flops == Approx(4 * 4 * d * (4.0 * 16 - 8)));
+  s.sliding_window = 64;  // wider than the sequence: no change
+  CHECK(Find(BuildWorkload(s), "attention").flops == 4 * 4 * 16 * 16 * d * 0.5);
+
+  // Parallel block with one shared norm: one norm and one residual add per layer.
+  s = Small();
+  s.block = BlockKind::kParallel;
+  wl = BuildWorkload(s);
+  int norms = 0, residuals = 0;
+  for (const Op& op : wl.ops) {
+    if (op.phase != Phase::kForward || !op.per_layer) continue;
+    norms += op.kind == OpKind::kNorm ? 1 : 0;
+    residuals += std::string(op.name).rfind("residual", 0) == 0 ? 1 : 0;
+  }
+  CHECK(norms == 1);
+  CHECK(residuals == 1);
+  CHECK(Find(wl, "residual").flops == 2 * T * d);  // x + attn + mlp
+  CHECK(s.LayerParams() == Small().LayerParams() - 2 * d);  // one LayerNorm (weight + bias) less
+
+  // MoE: 8 experts of width 512, top 2, every layer; the experts see 2 T token copies, read
+  // every expert's weights, and the router is a d x 8 GEMM.
+  s = Small();
+  s.experts = 8;
+  s.experts_per_token = 2;
+  wl = BuildWorkload(s);
+  CHECK(Find(wl, "router").flops == 2 * T * d * 8);
+  CHECK(Find(wl, "expert_up").flops == 2 * (2 * T) * d * 512);
+  CHECK(Find(wl, "expert_up").bytes_read == (2 * T) * d * 2 + 8 * d * 512 * 2);
+  CHECK(Find(wl, "expert_down").flops == 2 * (2 * T) * 512 * d);
+  CHECK(Find(wl, "expert_down_bwd", Phase::kBackward).flops == 4 * (2 * T) * 512 * d);
+  CHECK(Find(wl, "expert_up").count == 2);  // per layer, two layers
+  const double expert = 2 * d * 512 + 512 + d;
+  CHECK(s.LayerParams() == Small().LayerParams() - mlp + d * 8 + 8 * expert);
+  CHECK(s.ActiveParams() == s.Params() - 2 * 6 * expert);  // 6 of 8 experts idle per layer
+  // Leading dense layers: layer 1 dense (width 256), layer 2 MoE.
+  s.dense_layers = 1;
+  s.dense_ff = 256;
+  wl = BuildWorkload(s);
+  CHECK(Find(wl, "mlp_up").count == 1);
+  CHECK(Find(wl, "mlp_up").flops == 2 * T * d * 256);
+  CHECK(Find(wl, "expert_up").count == 1);
+  s.dense_ff = 0;
+  CHECK_THROWS_AS(s.Validate(), InputError);
+}

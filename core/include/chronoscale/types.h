@@ -23,6 +23,10 @@ enum class MlpKind { kGelu = 0, kSwiGlu };
 enum class NormKind { kLayerNorm = 0, kRmsNorm };
 enum class PositionKind { kLearned = 0, kRotary };
 enum class Optimizer { kAdamW = 0, kSgd };
+// How a block combines attention and MLP: sequential (x + attn(norm1 x), then + mlp(norm2 .));
+// parallel (x + attn(n x) + mlp(n x) with one shared norm: GPT-J, Falcon-7B, Phi); parallel-2norm
+// (the same with a norm per branch: GPT-NeoX, Pythia, Falcon's new decoder architecture).
+enum class BlockKind { kSequential = 0, kParallel, kParallelTwoNorms };
 // Activation checkpointing (Korthikanti et al. 2022): none; selective (recompute only the
 // attention core's score/softmax part in the backward, which flash attention does anyway); full
 // (keep only each layer's input and recompute the layer's forward in the backward).
@@ -40,6 +44,7 @@ std::string ToString(MlpKind m);
 std::string ToString(NormKind n);
 std::string ToString(PositionKind p);
 std::string ToString(Optimizer o);
+std::string ToString(BlockKind b);
 std::string ToString(Checkpointing c);
 std::string ToString(Sharding s);
 
@@ -52,6 +57,8 @@ bool Parse(std::string_view text, MlpKind* out);
 bool Parse(std::string_view text, NormKind* out);
 bool Parse(std::string_view text, PositionKind* out);
 bool Parse(std::string_view text, Optimizer* out);
+// "sequential", "parallel", "parallel-2norm" (alias "parallel2").
+bool Parse(std::string_view text, BlockKind* out);
 // "none", "selective", "full"; "true"/"1"/"yes" mean full and "false"/"0"/"no" none (older files).
 bool Parse(std::string_view text, Checkpointing* out);
 // "none" (alias "ddp"), "zero1", "zero2", "zero3" (alias "fsdp"), "hybrid" (alias "hsdp"); also
