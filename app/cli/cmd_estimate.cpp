@@ -411,7 +411,7 @@ void Run(const EstimateOptions& o, const CLI::App* sub) {
       fits ? "fits" : "DOES NOT FIT", mem.peak, mem.weights / kGiB, mem.grads / kGiB,
       mem.optimizer / kGiB, mem.activations / kGiB, mem.logits / kGiB);
   if (!fits) text += fmt::format("           {}\n", choice.why_not);
-  text += fmt::format("work       {:.1f} GFLOP, {:.1f} MB moved, {:g} kernel launches\n",
+  text += fmt::format("work       {:.1f} GFLOP, {:.1f} MB moved, {:.0f} kernel launches\n",
                       wl.total.flops / 1e9, wl.total.Bytes() / 1e6, wl.total.launches);
   if (o.explain && !o.hf_config.empty()) {
     text += fmt::format("\nfrom {} (model_type '{}'):\n", Printable(o.hf_config),

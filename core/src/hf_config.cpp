@@ -659,15 +659,23 @@ nlohmann::json HfConfigFromShape(const ModelShape& s) {
   const bool window = s.sliding_window > 0;
   std::string type;
   auto refuse = [&](const std::string& why) {
+    const char* yn[] = {"no", "yes"};
     throw InputError(fmt::format(
-        "cannot export a Hugging Face config: no transformers config class builds {} ({}); "
-        "change the variant or export another shape",
-        Describe(s), why));
+        "cannot export a Hugging Face config: no transformers config class builds mlp {}, norm {}, "
+        "positions {}, block {}, {} of {} kv heads, biases qkv/out/mlp/norm/head {}/{}/{}/{}/{}, "
+        "window {}, {} ({}); change the variant or export another shape",
+        ToString(s.mlp), ToString(s.norm), ToString(s.positions), ToString(s.block), s.KvHeads(),
+        s.n_heads, yn[qb], yn[ob], yn[mb], yn[nb], yn[s.head_bias], s.sliding_window,
+        s.Moe() ? fmt::format("{} experts (top {}, shared ff {}, dense layers {})", s.experts,
+                              s.experts_per_token, s.shared_ff, s.dense_layers)
+                : std::string("dense"),
+        why));
   };
   if (s.Moe()) {
     if (s.dense_layers > 0) refuse("leading dense layers (DeepSeek-MoE needs remote code)");
     if (!(gated && rms && rotary && sequential) || s.head_bias || mb)
-      refuse("MoE classes are SwiGLU, RMSNorm, rotary, sequential, without MLP or head biases");
+      refuse("Mixtral and Qwen2-MoE are SwiGLU, RMSNorm, rotary and sequential, without MLP or "
+             "head biases");
     if (s.shared_ff == 0 && !qb && !ob) {
       type = "mixtral";
     } else if (s.shared_ff > 0 && s.shared_gate && qb && !ob) {

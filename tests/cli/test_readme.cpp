@@ -79,6 +79,8 @@ TEST_CASE("README worked example: each command prints what the README shows") {
             Slurp(std::string(CHRONOSCALE_TEST_DATA) + "/cluster_runs.csv"));
   dir.Write("resources/configs/llama-2-70b.json",
             Slurp(std::string(CHRONOSCALE_SOURCE_DIR) + "/resources/configs/llama-2-70b.json"));
+  dir.Write("resources/configs/mixtral-8x7b.json",
+            Slurp(std::string(CHRONOSCALE_SOURCE_DIR) + "/resources/configs/mixtral-8x7b.json"));
   int compared = 0;
   for (const auto& e : examples) {
     INFO("README.md:" << e.line << ": chronoscale " << e.args);
