@@ -184,7 +184,8 @@ void AddClusterFlags(CLI::App* sub, ClusterFlags* f) {
                   "GPUs per node (default: the hardware profile's gpus_per_node)");
   sub->add_option("--layout", f->layout,
                   "pin parts of the parallel layout, e.g. tp=8,pp=4,zero=1,micro=2 (keys tp, pp, "
-                  "dp, micro, accum, zero 0-3 or sharding, ckpt); the rest is searched");
+                  "dp, ep (expert parallel, MoE), micro, accum, zero 0-3 or sharding, ckpt); the "
+                  "rest is searched");
   sub->add_option("--memory-reserve", f->memory_reserve_gib,
                   "GiB per device kept free for the CUDA context, NCCL buffers and "
                   "fragmentation (default 1 GiB + 5% of the device)");

@@ -25,12 +25,14 @@ int64_t ParallelLayout::ShardGroup() const {
 }
 
 std::string Describe(const ParallelLayout& l) {
-  return fmt::format("dp {} x tp {} x pp {}, {}, micro-batch {} x {} micro-steps", l.Dp(), l.tp,
-                     l.pp, ToString(l.sharding), l.micro_batch, l.grad_accum);
+  return fmt::format("dp {} x tp {} x pp {}{}, {}, micro-batch {} x {} micro-steps", l.Dp(), l.tp,
+                     l.pp, l.ep > 1 ? fmt::format(" (ep {})", l.ep) : "", ToString(l.sharding),
+                     l.micro_batch, l.grad_accum);
 }
 
 std::string ShortDescribe(const ParallelLayout& l, Checkpointing checkpointing) {
   std::string s = fmt::format("dp{} tp{} pp{}", l.Dp(), l.tp, l.pp);
+  if (l.ep > 1) s += fmt::format(" ep{}", l.ep);
   if (l.sharding != Sharding::kNone) s += " " + ToString(l.sharding);
   s += fmt::format(" mb{}x{}", l.micro_batch, l.grad_accum);
   if (checkpointing != Checkpointing::kNone) s += " ckpt-" + ToString(checkpointing);
@@ -53,7 +55,7 @@ ParallelLayout Resolve(const ParallelLayout& layout, const ModelShape& shape) {
 }
 
 bool LayoutPins::Empty() const {
-  return tp == 0 && pp == 0 && dp == 0 && micro_batch == 0 && grad_accum == 0 && !has_sharding &&
+  return tp == 0 && pp == 0 && dp == 0 && ep == 0 && micro_batch == 0 && grad_accum == 0 && !has_sharding &&
          !has_checkpointing;
 }
 
@@ -61,7 +63,7 @@ LayoutPins ParseLayoutPins(std::string_view text, const std::string& flag) {
   LayoutPins pins;
   auto bad = [&](const std::string& why) {
     return InputError(fmt::format(
-        "{} '{}': {}; expected comma-separated key=value with keys tp, pp, dp, micro, accum "
+        "{} '{}': {}; expected comma-separated key=value with keys tp, pp, dp, ep, micro, accum "
         "(whole numbers >= 1), zero (0-3), sharding (none|zero1|zero2|zero3|fsdp|hybrid), "
         "ckpt (none|selective|full)",
         flag, text, why));
@@ -96,6 +98,8 @@ LayoutPins ParseLayoutPins(std::string_view text, const std::string& flag) {
       pins.pp = whole(1, kMax);
     } else if (key == "dp") {
       pins.dp = whole(1, kMax);
+    } else if (key == "ep") {
+      pins.ep = whole(1, kMax);
     } else if (key == "micro" || key == "micro_batch") {
       pins.micro_batch = whole(1, kMax);
     } else if (key == "accum" || key == "grad_accum") {
@@ -125,6 +129,7 @@ std::string Describe(const LayoutPins& p) {
   if (p.tp) add(fmt::format("tp={}", p.tp));
   if (p.pp) add(fmt::format("pp={}", p.pp));
   if (p.dp) add(fmt::format("dp={}", p.dp));
+  if (p.ep) add(fmt::format("ep={}", p.ep));
   if (p.micro_batch) add(fmt::format("micro={}", p.micro_batch));
   if (p.grad_accum) add(fmt::format("accum={}", p.grad_accum));
   if (p.has_sharding) add("sharding=" + ToString(p.sharding));
@@ -136,10 +141,10 @@ void ValidateLayout(const ModelShape& s, const ParallelLayout& l, const std::str
   auto fail = [&](const std::string& why) {
     return InputError(fmt::format("{}: illegal layout ({}): {}", what, Describe(l), why));
   };
-  if (l.devices < 1 || l.gpus_per_node < 1 || l.tp < 1 || l.pp < 1 || l.micro_batch < 1 ||
-      l.grad_accum < 1) {
+  if (l.devices < 1 || l.gpus_per_node < 1 || l.tp < 1 || l.pp < 1 || l.ep < 1 ||
+      l.micro_batch < 1 || l.grad_accum < 1) {
     throw InputError(fmt::format(
-        "{}: devices, gpus_per_node, tp, pp, micro_batch and grad_accum must be >= 1", what));
+        "{}: devices, gpus_per_node, tp, pp, ep, micro_batch and grad_accum must be >= 1", what));
   }
   if (l.devices % (l.tp * l.pp) != 0) {
     throw fail(fmt::format("devices {} is not a multiple of tp x pp = {}", l.devices, l.tp * l.pp));
@@ -157,6 +162,17 @@ void ValidateLayout(const ModelShape& s, const ParallelLayout& l, const std::str
                            s.KvHeads()));
   }
   if (s.d_ff % l.tp != 0) throw fail(fmt::format("tp {} must divide d_ff {}", l.tp, s.d_ff));
+  if (s.shared_ff % l.tp != 0 || s.dense_ff % l.tp != 0) {
+    throw fail(fmt::format("tp {} must divide the shared expert's width {} and the dense layers' {}",
+                           l.tp, s.shared_ff, s.dense_ff));
+  }
+  if (l.ep > 1) {
+    if (!s.Moe()) throw fail(fmt::format("ep {} needs a mixture-of-experts shape", l.ep));
+    if (s.experts % l.ep != 0 || (l.devices / (l.tp * l.pp)) % l.ep != 0) {
+      throw fail(fmt::format("ep {} must divide the {} experts and dp {}", l.ep, s.experts,
+                             l.devices / (l.tp * l.pp)));
+    }
+  }
   if (l.pp > s.n_layers) {
     throw fail(fmt::format("pp {} is more stages than the {} layers", l.pp, s.n_layers));
   }
@@ -199,6 +215,25 @@ double CollectiveSeconds(Collective c, double bytes, int64_t group, int64_t per_
     }
     return bytes / need(hw.inter_node_bandwidth_bytes_per_s, "inter_node_bandwidth_bytes_per_s") +
            hw.inter_node_latency_s;
+  }
+  if (c == Collective::kAllToAll) {
+    // Each device keeps 1/g of its message and sends (k-1)/g to the others in its node and
+    // (g-k)/g across nodes on its NIC (both priced in turn: conservative where they overlap),
+    // with one latency per peer.
+    const double g = static_cast<double>(group);
+    const double kd = static_cast<double>(k);
+    double t = 0;
+    if (k > 1) {
+      t += bytes * (kd - 1) / g /
+               need(hw.interconnect_bandwidth_bytes_per_s, "intra_node_bandwidth_bytes_per_s") +
+           (kd - 1) * hw.intra_node_latency_s;
+    }
+    if (nodes > 1) {
+      t += bytes * (g - kd) / g /
+               need(hw.inter_node_bandwidth_bytes_per_s, "inter_node_bandwidth_bytes_per_s") +
+           (nodes - 1) * hw.inter_node_latency_s;
+    }
+    return t;
   }
   const double f = c == Collective::kAllReduce ? 2.0 : 1.0;  // all-reduce = RS + AG
   double t = 0;
@@ -280,8 +315,15 @@ ModelStateBytes ShardedModelStates(double params, double weight_bytes, double gr
   return m;
 }
 
-double StageParams(const ModelShape& s, int64_t pp) {
-  if (pp <= 1) return s.Params();
+double StageParams(const ModelShape& s, int64_t pp, int64_t ep) {
+  // experts held elsewhere under expert parallelism, per layer (mean over layers)
+  const double away = ep > 1 && s.Moe()
+                          ? static_cast<double>(s.MoeLayers()) / static_cast<double>(s.n_layers) *
+                                (static_cast<double>(s.experts) -
+                                 static_cast<double>(s.experts) / static_cast<double>(ep)) *
+                                s.ExpertParams()
+                          : 0;
+  if (pp <= 1) return s.Params() - static_cast<double>(s.n_layers) * away;
   const double d = static_cast<double>(s.d_model);
   const double v = static_cast<double>(s.vocab);
   const double first =
@@ -289,7 +331,7 @@ double StageParams(const ModelShape& s, int64_t pp) {
   const double final_norm = s.NormHasBias() ? 2 * d : d;
   const double last = v * d + (s.head_bias ? v : 0) + final_norm;  // the LM head (a copy of the embedding when tied)
   const double layers = static_cast<double>((s.n_layers + pp - 1) / pp);
-  return layers * s.LayerParams() + std::max(first, last);
+  return layers * (s.LayerParams() - away) + std::max(first, last);
 }
 
 MemoryEstimate EstimateMemory(const ModelShape& shape, const ParallelLayout& given) {
@@ -297,7 +339,7 @@ MemoryEstimate EstimateMemory(const ModelShape& shape, const ParallelLayout& giv
   const ParallelLayout layout = Resolve(given, shape);
   ModelShape micro = shape;
   micro.batch = layout.micro_batch;
-  const internal::StepDims k = internal::MakeDims(micro);
+  const internal::StepDims k = internal::MakeDims(micro, layout.ep);
   const double split = static_cast<double>(layout.tp);
   const double layers = static_cast<double>(LayersPerStage(shape, layout));
   const double T = k.T, d = k.d, r = k.r, a = k.a;
@@ -321,7 +363,7 @@ MemoryEstimate EstimateMemory(const ModelShape& shape, const ParallelLayout& giv
     }
   }
 
-  const double p_dev = StageParams(shape, layout.pp) / split;
+  const double p_dev = StageParams(shape, layout.pp, layout.ep) / split;
   const double opt_bytes = shape.optimizer == Optimizer::kAdamW ? 2 * k.w : k.w;
   const int64_t shard = layout.sharding == Sharding::kNone ? 1 : layout.ShardGroup();
   const ModelStateBytes states =

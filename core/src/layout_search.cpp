@@ -93,7 +93,7 @@ LayoutChoice ChooseLayout(const ModelShape& shape, const LayoutSearchOptions& o,
 
   for (int64_t tp : tps) {
     if (o.gpus_per_node % tp != 0 || shape.n_heads % tp != 0 || shape.KvHeads() % tp != 0 ||
-        shape.d_ff % tp != 0) {
+        shape.d_ff % tp != 0 || shape.shared_ff % tp != 0 || shape.dense_ff % tp != 0) {
       if (why_illegal.empty())
         why_illegal = fmt::format("tp {} does not divide heads, kv heads, d_ff or the node", tp);
       continue;
@@ -150,6 +150,21 @@ LayoutChoice ChooseLayout(const ModelShape& shape, const LayoutSearchOptions& o,
           if (in_node > 1 && in_node < dp) shardings.push_back(Sharding::kHybrid);
         }
       }
+      // Expert parallelism over divisors of dp that divide the experts (MoE shapes only).
+      std::vector<int64_t> eps;
+      if (pins.ep) {
+        if (shape.Moe() && dp % pins.ep == 0 && shape.experts % pins.ep == 0) {
+          eps.push_back(pins.ep);
+        } else if (why_illegal.empty()) {
+          why_illegal = fmt::format("ep {} must divide dp {} and the {} experts of an MoE shape",
+                                    pins.ep, dp, shape.experts);
+        }
+      } else {
+        eps.push_back(1);
+        for (int64_t e = 2; shape.Moe() && e <= dp && e <= shape.experts; ++e) {
+          if (dp % e == 0 && shape.experts % e == 0) eps.push_back(e);
+        }
+      }
       for (Checkpointing ckpt : ckpts) {
         ModelShape s = shape;
         s.checkpointing = ckpt;
@@ -165,9 +180,11 @@ LayoutChoice ChooseLayout(const ModelShape& shape, const LayoutSearchOptions& o,
           l.micro_batch = micro;
           l.grad_accum = replica / micro;
           if (pins.grad_accum && l.grad_accum != pins.grad_accum) continue;
+          bool fit_here = false;
+          for (int64_t ep : eps) {
+          l.ep = ep;
           bool counted = false;
           StepCounts compute;
-          bool fit_here = false;
           for (Sharding sh : shardings) {
             l.sharding = sh;
             const MemoryEstimate mem = EstimateMemory(s, l);
@@ -200,6 +217,7 @@ LayoutChoice ChooseLayout(const ModelShape& shape, const LayoutSearchOptions& o,
               best.step_s = t;
               best.memory = mem;
             }
+          }
           }
           if (fit_here) found = true;
           if (fit_here && pp == 1) break;  // a smaller micro-batch is only slower

@@ -368,6 +368,7 @@ nlohmann::json LayoutToJson(const ParallelLayout& l) {
           {"dp", l.Dp()},
           {"tp", l.tp},
           {"pp", l.pp},
+          {"ep", l.ep},
           {"sharding", ToString(l.sharding)},
           {"micro_batch", l.micro_batch},
           {"grad_accum", l.grad_accum}};

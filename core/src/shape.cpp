@@ -145,6 +145,10 @@ double ModelShape::NonEmbeddingParams() const {
 
 double ModelShape::Params() const { return NonEmbeddingParams() + EmbeddingParams(); }
 
+double ModelShape::ExpertParams() const {
+  return Moe() ? MlpParams(*this, static_cast<double>(d_ff)) : 0;
+}
+
 double ModelShape::ActiveParams() const {
   return BlockParams(*this, static_cast<double>(experts_per_token)) + NormParams(*this) +
          EmbeddingParams();

@@ -126,6 +126,7 @@ ParallelLayout LayoutFromRow(const CsvTable& t, std::size_t r, const ModelShape&
   }
   l.tp = integer("tp", 1);
   l.pp = integer("pp", 1);
+  l.ep = integer("ep", 1);
   l.sharding = ParseEnum(t, r, t.Column("sharding"), Sharding::kNone,
                          "none, zero1, zero2, zero3 (fsdp) or hybrid");
   if (l.devices % (l.tp * l.pp) != 0) {

@@ -21,7 +21,8 @@ std::string ToString(Phase p) {
 }
 
 std::string ToString(Collective c) {
-  static const char* names[] = {"all-reduce", "reduce-scatter", "all-gather", "send/recv"};
+  static const char* names[] = {"all-reduce", "reduce-scatter", "all-gather", "send/recv",
+                                "all-to-all"};
   return names[static_cast<int>(c)];
 }
 

@@ -433,3 +433,87 @@ TEST_CASE("names that run logs use: hardware aliases, FSDP strategies, recompute
   REQUIRE(Parse("TRUE", &c));
   CHECK(c == Checkpointing::kFull);
 }
+
+TEST_CASE("all-to-all: (k-1)/g of the message in the node, (g-k)/g across it", "[cluster]") {
+  const HardwareProfile h = Links();
+  const double M = 1e9;
+  CHECK(CollectiveSeconds(Collective::kAllToAll, M, 8, 8, h) ==
+        Approx(M * 7.0 / 8 / 100e9 + 7 * 1e-6));
+  // 16 ranks on 2 nodes of 8: 7/16 over NVLink, 8/16 over the NICs, one inter-node latency
+  CHECK(CollectiveSeconds(Collective::kAllToAll, M, 16, 8, h) ==
+        Approx(M * 7.0 / 16 / 100e9 + 7 * 1e-6 + M * 8.0 / 16 / 10e9 + 1 * 5e-6));
+  CHECK(CollectiveSeconds(Collective::kAllToAll, M, 1, 1, h) == 0);
+}
+
+TEST_CASE("expert parallelism: experts split over ep ranks, tokens exchanged by all-to-all",
+          "[cluster]") {
+  ModelShape s = LoadHfConfig(std::string(CHRONOSCALE_TEST_DATA) +
+                              "/hf_configs/Mixtral-8x7B-v0.1.json")
+                     .shape;
+  s.seq_len = 4096;
+  s.batch = 64;
+  // Stage parameters: 7 of 8 experts of each of the 32 layers live elsewhere at ep 8.
+  const double expert = 3.0 * 4096 * 14336;  // SwiGLU: gate, up, down; no biases
+  CHECK(s.ExpertParams() == expert);
+  CHECK(StageParams(s, 1, 8) == s.Params() - 32 * 7 * expert);
+  CHECK(StageParams(s, 1, 1) == s.Params());
+
+  ParallelLayout l;
+  l.devices = 64;
+  l.gpus_per_node = 8;
+  l.micro_batch = 1;
+  l.grad_accum = 1;
+  l.ep = 8;
+  ValidateLayout(s, l, "test");
+  // The all-to-alls: 2 forward and 2 backward per MoE layer, each of the micro-batch's token
+  // copies (seq x top-2 x d x bf16), over the 8 ranks of a node.
+  const Workload wl = BuildWorkload(s, l);
+  int found = 0;
+  for (const Op& op : wl.ops) {
+    if (op.kind != OpKind::kCommunication || op.collective != Collective::kAllToAll) continue;
+    ++found;
+    CHECK(op.comm_bytes == 4096.0 * 2 * 4096 * 2);
+    CHECK(op.group == 8);
+    CHECK(op.group_per_node == 8);
+    CHECK(op.count == 2 * 32);
+  }
+  CHECK(found == 2);
+  // Each rank reads, casts and launches one expert's weights per layer instead of eight.
+  double one = 0, eight = 0;
+  for (const Op& op : wl.ops)
+    if (std::string(op.name) == "expert_up") one = op.bytes_read;
+  l.ep = 1;
+  for (const Op& op : BuildWorkload(s, l).ops)
+    if (std::string(op.name) == "expert_up") eight = op.bytes_read;
+  CHECK(eight - one == Approx(7.0 * 4096 * 14336 * 2));
+  CHECK(EstimateMemory(s, l).Total() > EstimateMemory(s, [&] {
+          ParallelLayout e = l;
+          e.ep = 8;
+          return e;
+        }()).Total());
+
+  // Illegal: ep on a dense shape, ep not dividing the experts or dp.
+  l.ep = 3;
+  CHECK_THROWS_WITH(ValidateLayout(s, l, "test"), Catch::Contains("ep 3 must divide"));
+  ModelShape dense = s;
+  dense.experts = 0;
+  dense.experts_per_token = 0;
+  l.ep = 2;
+  CHECK_THROWS_WITH(ValidateLayout(dense, l, "test"), Catch::Contains("mixture-of-experts"));
+  CHECK(ParseLayoutPins("ep=4,tp=2", "--layout").ep == 4);
+
+  // The search uses it where it pays: Mixtral on 64 H100s at seq 4096.
+  s.batch = DefaultGlobalBatch(64, 4096);
+  const TimeModel model = DefaultTimeModel(LoadHardware("h100-sxm"));
+  LayoutSearchOptions o;
+  o.devices = 64;
+  o.gpus_per_node = 8;
+  o.usable_bytes = model.hardware.memory_bytes - DefaultMemoryReserve(model.hardware.memory_bytes);
+  const LayoutChoice with = ChooseLayout(s, o, model);
+  REQUIRE(with.fits);
+  CHECK(with.layout.ep > 1);
+  o.pins.ep = 1;
+  const LayoutChoice without = ChooseLayout(s, o, model);
+  REQUIRE(without.fits);
+  CHECK(with.step_s < without.step_s);
+}

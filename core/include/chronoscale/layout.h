@@ -23,13 +23,13 @@ namespace chronoscale {
 
 // Parts of a layout pinned by the user (--layout "tp=8,pp=4,zero=1,micro=2"); 0 / unset = free.
 struct LayoutPins {
-  int64_t tp = 0, pp = 0, dp = 0, micro_batch = 0, grad_accum = 0;
+  int64_t tp = 0, pp = 0, dp = 0, ep = 0, micro_batch = 0, grad_accum = 0;
   bool has_sharding = false, has_checkpointing = false;
   Sharding sharding = Sharding::kNone;
   Checkpointing checkpointing = Checkpointing::kNone;
   bool Empty() const;
 };
-// Parses "key=value,..." with keys tp, pp, dp, micro (micro_batch), accum (grad_accum),
+// Parses "key=value,..." with keys tp, pp, dp, ep (expert parallel), micro (micro_batch), accum (grad_accum),
 // zero (0-3) or sharding (none|zero1|zero2|zero3|fsdp|hybrid), ckpt (checkpointing). `flag`
 // names the option in messages. InputError on anything else.
 LayoutPins ParseLayoutPins(std::string_view text, const std::string& flag);
@@ -38,7 +38,8 @@ std::string Describe(const LayoutPins& pins);
 // Checks that `layout` is legal for `shape` (whose batch is the global batch): every degree
 // divides evenly (devices = dp tp pp; batch = micro dp accum; tp divides heads, kv heads, d_ff
 // and the node; devices beyond one node are whole nodes); pp is at most the layers (uneven
-// stages are allowed: the fullest holds ceil(layers / pp)).
+// stages are allowed: the fullest holds ceil(layers / pp)); ep > 1 only for MoE shapes, dividing
+// dp and the experts.
 // Throws InputError naming `what` (a flag, or a file's row) and the rule broken.
 void ValidateLayout(const ModelShape& shape, const ParallelLayout& layout, const std::string& what);
 
@@ -56,7 +57,8 @@ int64_t DefaultGlobalBatch(int64_t devices, int64_t seq_len);
 // half of that. Across nodes, hierarchical: the intra-node phase over per_node GPUs, then the
 // inter-node phase over the nodes with 1/per_node of the message on each GPU's NIC (tree:
 // log2(nodes) latencies instead of nodes - 1). Send/recv: bytes / link + one latency, across
-// nodes when `per_node` is 1 and group > 1. InputError when a needed link speed is unknown.
+// nodes when `per_node` is 1 and group > 1. All-to-all: (k-1)/g of the message inside the node and
+// (g-k)/g across it, one latency per peer node. InputError when a needed link speed is unknown.
 double CollectiveSeconds(Collective collective, double bytes, int64_t group, int64_t per_node,
                          const HardwareProfile& hw);
 
@@ -90,8 +92,9 @@ ModelStateBytes ShardedModelStates(double params, double weight_bytes, double gr
 // stage (the first holds min(pp, micro-steps) micro-batches in flight, the last the logits).
 MemoryEstimate EstimateMemory(const ModelShape& shape, const ParallelLayout& layout);
 
-// Parameters on the fullest pipeline stage before tensor parallelism splits them.
-double StageParams(const ModelShape& shape, int64_t pp);
+// Parameters on the fullest pipeline stage before tensor parallelism splits them, with each MoE
+// layer's experts split over `ep` expert-parallel ranks.
+double StageParams(const ModelShape& shape, int64_t pp, int64_t ep = 1);
 
 // --------------------------------------------------------------------------- the step's ops
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <numeric>
 
 namespace chronoscale {
 
@@ -18,7 +19,9 @@ void ForEachComputeOp(const ModelShape& shape, const ParallelLayout& layout, Sin
                                           : static_cast<double>(LayersPerStage(shape, layout)) /
                                                 static_cast<double>(shape.n_layers);
   const double m = static_cast<double>(layout.grad_accum);
-  ForEachOp(micro, [&](const Op& original) {
+  ForEachOp(
+      micro,
+      [&](const Op& original) {
     if (original.phase == Phase::kOptimizer) return;
     Op op = original;
     if (layout.tp > 1) {
@@ -33,14 +36,15 @@ void ForEachComputeOp(const ModelShape& shape, const ParallelLayout& layout, Sin
     if (op.per_layer) op.count *= per_stage;
     op.count *= m;
     sink(op);
-  });
+      },
+      layout.ep);
 }
 
 template <typename Sink>
 void ForEachStepOp(const ModelShape& shape, const ParallelLayout& layout, Sink&& sink) {
-  const internal::StepDims k = internal::MakeDims(shape);
+  const internal::StepDims k = internal::MakeDims(shape, layout.ep);
   const double P = shape.Params();
-  const double p_dev = StageParams(shape, layout.pp) / static_cast<double>(layout.tp);
+  const double p_dev = StageParams(shape, layout.pp, layout.ep) / static_cast<double>(layout.tp);
   const int64_t dp = layout.Dp();
   const int64_t shard = layout.sharding == Sharding::kNone ? 1 : layout.ShardGroup();
 
@@ -93,6 +97,23 @@ void ForEachStepOp(const ModelShape& shape, const ParallelLayout& layout, Sink&&
     comm("tp_reduce_scatter_bwd", B, Collective::kReduceScatter, msg, g, g, Overlap::kExposed,
          bwd * layers * m);
     comm("tp_lm_head", F, Collective::kAllGather, msg, g, g, Overlap::kExposed, 2 * m);
+  }
+  if (layout.ep > 1 && shape.Moe()) {
+    // Expert parallelism: each MoE layer sends every token's k copies to the ranks holding their
+    // experts and brings the outputs back (two all-to-alls forward, two backward, repeated by
+    // full checkpointing's recompute), on the critical path. The expert weights' gradients are
+    // reduced with the rest (over the data-parallel group: conservative, their replicas are dp /
+    // ep).
+    const double msg = t_micro * k.topk * k.d * k.a / static_cast<double>(layout.tp);
+    const double moe_layers =
+        layers * static_cast<double>(shape.MoeLayers()) / static_cast<double>(shape.n_layers);
+    const int64_t g = layout.ep;
+    const int64_t per_node = std::gcd(g, layout.DpPerNode());
+    const double bwd = shape.checkpointing == Checkpointing::kFull ? 4 : 2;
+    comm("ep_all_to_all", F, Collective::kAllToAll, msg, g, per_node, Overlap::kExposed,
+         2 * moe_layers * m);
+    comm("ep_all_to_all_bwd", B, Collective::kAllToAll, msg, g, per_node, Overlap::kExposed,
+         bwd * moe_layers * m);
   }
   if (layout.pp > 1) {
     // 1F1B: each micro-batch's activations go to the next stage and their gradients come back

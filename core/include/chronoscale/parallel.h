@@ -20,6 +20,9 @@ struct ParallelLayout {
   // batch in grad_accum micro-steps (resolved by Resolve against the shape).
   int64_t micro_batch = 0;
   int64_t grad_accum = 1;  // micro-steps per optimizer step (pipeline micro-batches when pp > 1)
+  // Expert parallelism (MoE shapes): each MoE layer's experts are split over ep consecutive
+  // data-parallel ranks, which exchange token copies by all-to-all; ep divides dp and the experts.
+  int64_t ep = 1;
 
   int64_t Dp() const { return devices / (tp * pp); }
   // Data-parallel ranks that share a node.

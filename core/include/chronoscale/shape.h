@@ -77,6 +77,7 @@ struct ModelShape {
   double NonEmbeddingParams() const;  // blocks + final norm (Kaplan's N)
   double Params() const;              // everything (Hoffmann's N; PyTorch's sum of numel)
   double ActiveParams() const;        // Params() with only experts_per_token experts per layer
+  double ExpertParams() const;        // one expert's MLP (0 without MoE)
 };
 
 // Head count for d_model under the reference rule: head size 128 where d_model >= 2048 and 128

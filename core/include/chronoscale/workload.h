@@ -28,7 +28,7 @@ enum class OpKind {
 inline constexpr std::size_t kNumOpKinds = 9;
 
 // Communication ops: the collective and what compute it can run under.
-enum class Collective { kAllReduce = 0, kReduceScatter, kAllGather, kSendRecv };
+enum class Collective { kAllReduce = 0, kReduceScatter, kAllGather, kSendRecv, kAllToAll };
 // kExposed: on the critical path (tensor-parallel collectives, pipeline sends). kForward /
 // kBackward: prefetched or bucketed under the forward / backward of the micro-steps it runs in
 // (FSDP all-gathers and reduce-scatters). kFirstForward / kLastBackward: once per optimizer step,
@@ -95,8 +95,10 @@ Workload BuildWorkload(const ModelShape& shape, const ParallelLayout& layout);
 
 // The same ops without allocation: calls sink(op) for each op (count already set). The fast path
 // of the estimators and the planner.
+// `expert_shards` (expert parallelism, layout.h): this device holds experts / expert_shards of
+// each MoE layer's experts, so reads, casts and launches only those.
 template <typename Sink>
-void ForEachOp(const ModelShape& shape, Sink&& sink);
+void ForEachOp(const ModelShape& shape, Sink&& sink, int64_t expert_shards = 1);
 
 // The attention core alone, for kernel calibration: `kernel` is one of the kernel names of
 // ARCHITECTURE.md (softmax, flash, favor, favor-orth, favor-hyp, optimal, dark), forward only,

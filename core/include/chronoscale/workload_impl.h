@@ -23,6 +23,7 @@ struct StepDims {
   double f_dense;      // their MLP width
   double L_moe;        // mixture-of-experts layers
   double E, topk;      // experts per MoE layer, experts per token
+  double E_local;      // experts this device holds (E / expert parallelism)
   double f_shared;     // shared-expert MLP width (0: none)
   bool shared_gate;    // sigmoid gate on the shared expert
   double w_layer;      // matrix weights per layer (mean over layers)
@@ -36,7 +37,7 @@ struct StepDims {
   Precision mm;
 };
 
-inline StepDims MakeDims(const ModelShape& s) {
+inline StepDims MakeDims(const ModelShape& s, int64_t expert_shards = 1) {
   StepDims k{};
   k.T = static_cast<double>(s.seq_len) * static_cast<double>(s.batch);
   k.d = static_cast<double>(s.d_model);
@@ -62,6 +63,7 @@ inline StepDims MakeDims(const ModelShape& s) {
   k.f_dense = s.Moe() ? static_cast<double>(s.dense_ff) : k.f;
   k.E = static_cast<double>(s.experts);
   k.topk = static_cast<double>(s.experts_per_token);
+  k.E_local = k.E / static_cast<double>(std::max<int64_t>(1, expert_shards));
   k.f_shared = static_cast<double>(s.shared_ff);
   k.shared_gate = s.shared_gate;
 
@@ -79,11 +81,12 @@ inline StepDims MakeDims(const ModelShape& s) {
   double outs = k.L_dense * k.T * mlp_b(k.f_dense);
   if (k.L_moe > 0) {
     const bool shared = k.f_shared > 0;
-    w += k.L_moe * (k.d * k.E + k.E * mlp_w(k.f) + (shared ? mlp_w(k.f_shared) : 0) +
+    const double El = k.E_local;
+    w += k.L_moe * (k.d * k.E + El * mlp_w(k.f) + (shared ? mlp_w(k.f_shared) : 0) +
                     (k.shared_gate ? k.d : 0));
-    bias += k.L_moe * (k.E * mlp_b(k.f) + (shared ? mlp_b(k.f_shared) : 0));
-    const double moe_bt = k.E * mlp_bt + (shared ? mlp_bt : 0);
-    tensors += k.L_moe * (1 + k.E * (k.mlp_in + 1) + (shared ? k.mlp_in + 1 : 0) +
+    bias += k.L_moe * (El * mlp_b(k.f) + (shared ? mlp_b(k.f_shared) : 0));
+    const double moe_bt = El * mlp_bt + (shared ? mlp_bt : 0);
+    tensors += k.L_moe * (1 + El * (k.mlp_in + 1) + (shared ? k.mlp_in + 1 : 0) +
                           (k.shared_gate ? 1 : 0) + moe_bt);
     bias_t += k.L_moe * moe_bt;
     outs += k.L_moe * (k.T * k.topk * mlp_b(k.f) + (shared ? k.T * mlp_b(k.f_shared) : 0));
@@ -139,8 +142,8 @@ inline Op OptimizerOp(const ModelShape& shape, const StepDims& k) {
 }  // namespace internal
 
 template <typename Sink>
-void ForEachOp(const ModelShape& shape, Sink&& sink) {
-  const internal::StepDims k = internal::MakeDims(shape);
+void ForEachOp(const ModelShape& shape, Sink&& sink, int64_t expert_shards) {
+  const internal::StepDims k = internal::MakeDims(shape, expert_shards);
   const double T = k.T, d = k.d, q = k.q, kv = k.kv, f = k.f, V = k.V, L = k.L, a = k.a, r = k.r,
                w = k.w;
   const double qkv_out = q + 2 * kv;
@@ -233,7 +236,9 @@ void ForEachOp(const ModelShape& shape, Sink&& sink) {
   }
 
   // One MLP of width fw over t tokens, `count` times a step, with `sets` weight sets (the
-  // experts of an MoE layer: every expert's weights are read, one GEMM launch per expert).
+  // experts of an MoE layer this device holds: every one's weights are read, one GEMM launch per
+  // expert). Under expert parallelism the device's T k token copies (balanced routing) go to its
+  // E / ep experts.
   struct MlpNames {
     const char *up, *act, *down, *down_bwd, *act_bwd, *up_bwd, *grad_sum;
   };
@@ -291,10 +296,10 @@ void ForEachOp(const ModelShape& shape, Sink&& sink) {
     emit("router_topk", OpKind::kElementwise, phase, true, n, 6 * T * k.E, T * k.E * (a + 4),
          T * k.E * 4 + Tk * 12, T * k.E, 4);
     emit("dispatch", OpKind::kElementwise, phase, true, n, 0, Tk * (d * a + 8), Tk * d * a, 0,
-         2 * k.E);
-    mlp_forward(kExpert, phase, n, Tk, f, k.E);
+         2 * k.E_local);
+    mlp_forward(kExpert, phase, n, Tk, f, k.E_local);
     emit("combine", OpKind::kElementwise, phase, true, n, 2 * Tk * d, 2 * Tk * d * a + Tk * 4,
-         Tk * d * a + T * d * a, 0, 2 * k.E);
+         Tk * d * a + T * d * a, 0, 2 * k.E_local);
     if (k.f_shared > 0) {
       mlp_forward(kShared, phase, n, T, k.f_shared, 1);
       // gate: Linear(d, 1), sigmoid, scale, and the sum with the routed output
@@ -439,10 +444,10 @@ void ForEachOp(const ModelShape& shape, Sink&& sink) {
       mlp_backward(kShared, n, T, k.f_shared, 1);
     }
     emit("combine_bwd", OpKind::kElementwise, B, true, n, 2 * Tk * d,
-         T * d * a + Tk * d * a + Tk * 4, Tk * d * a + Tk * 4, 0, 2 * k.E);
-    mlp_backward(kExpert, n, Tk, f, k.E);
+         T * d * a + Tk * d * a + Tk * 4, Tk * d * a + Tk * 4, 0, 2 * k.E_local);
+    mlp_backward(kExpert, n, Tk, f, k.E_local);
     emit("dispatch_bwd", OpKind::kElementwise, B, true, n, Tk * d, Tk * d * a + T * d * a,
-         T * d * a, 0, 2 * k.E);
+         T * d * a, 0, 2 * k.E_local);
     emit("router_topk_bwd", OpKind::kElementwise, B, true, n, 6 * T * k.E, T * k.E * 8,
          T * k.E * a, 0, 4);
     emit("router_bwd", OpKind::kMatmul, B, true, n, 4 * T * d * k.E,
