@@ -132,10 +132,11 @@ void Run(const EstimateOptions& o, const CLI::App* sub) {
     if (o.explain) throw InputError("--explain works on one shape; drop --shapes or --explain");
     // Every row gives its own shape: a shape flag beside --shapes would be silently ignored.
     for (const char* flag :
-         {"--heads", "--d-ff", "--head-size", "--kv-heads", "--mlp-ratio", "--seq", "--batch",
-          "--vocab", "--attention", "--features", "--mlp", "--norm", "--positions", "--precision",
-          "--optimizer", "--tied", "--no-bias", "--checkpointing", "--non-causal", "--head-dim",
-          "--block", "--sliding-window", "--experts", "--experts-per-token", "--shared-ff"}) {
+         {"--heads", "--d-ff",           "--head-size",     "--kv-heads",          "--mlp-ratio",
+          "--seq",   "--batch",          "--vocab",         "--attention",         "--features",
+          "--mlp",   "--norm",           "--positions",     "--precision",         "--optimizer",
+          "--tied",  "--no-bias",        "--checkpointing", "--non-causal",        "--head-dim",
+          "--block", "--sliding-window", "--experts",       "--experts-per-token", "--shared-ff"}) {
       if (sub->count(flag) > 0) {
         throw InputError(fmt::format(
             "{}: does not apply with --shapes (each row gives its own shape: put it in {})", flag,

@@ -134,7 +134,8 @@ void RunPlan(const PlanCliOptions& c, const CLI::App* sub) {
     ModelShape probe = o.base;
     probe.d_model = 1024;
     probe.n_layers = 2;
-    probe.n_heads = DefaultHeads(1024, o.head_size > 0 && 1024 % o.head_size == 0 ? o.head_size : 0);
+    probe.n_heads =
+        DefaultHeads(1024, o.head_size > 0 && 1024 % o.head_size == 0 ? o.head_size : 0);
     probe.d_ff = 4096;
     if (probe.n_kv_heads > 0 && probe.n_heads % probe.n_kv_heads != 0) probe.n_kv_heads = 0;
     if (probe.dense_layers >= probe.n_layers) probe.dense_layers = probe.n_layers - 1;

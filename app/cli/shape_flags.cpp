@@ -55,8 +55,9 @@ void AddShapeFlags(CLI::App* sub, ShapeFlags* f, bool with_heads) {
                   "mixture of experts: expert MLPs per layer, each of width d_ff (default: dense)");
   sub->add_option("--experts-per-token", f->experts_per_token,
                   "experts each token is routed to (with --experts; default 2)");
-  sub->add_option("--shared-ff", f->shared_ff,
-                  "width of an always-on shared expert MLP beside the routed ones (with --experts)");
+  sub->add_option(
+      "--shared-ff", f->shared_ff,
+      "width of an always-on shared expert MLP beside the routed ones (with --experts)");
 }
 
 namespace {
@@ -144,7 +145,8 @@ ModelShape MakeShape(const ShapeFlags& f, int64_t d_model, int64_t n_layers) {
   }
   s.n_kv_heads = f.kv_heads;
   if (f.head_dim != 0) {
-    if (f.heads <= 0) throw InputError("--head-dim needs --heads (the query width is their product)");
+    if (f.heads <= 0)
+      throw InputError("--head-dim needs --heads (the query width is their product)");
     s.head_dim = f.head_dim;
   }
   s.seq_len = f.seq;
@@ -161,12 +163,21 @@ void ValidateFromFlags(const ModelShape& s) {
   } catch (const InputError& e) {
     // Name the flag that sets the field the message is about.
     static const std::pair<const char*, const char*> kFlags[] = {
-        {"'n_kv_heads'", "--kv-heads"}, {"n_kv_heads ", "--kv-heads"}, {"'d_model'", "--d-model"},
-        {"'n_layers'", "--layers"},     {"'n_heads'", "--heads"},      {"n_heads ", "--heads"},
-        {"'d_ff'", "--d-ff"},           {"'vocab'", "--vocab"},        {"'seq_len'", "--seq"},
-        {"'batch'", "--batch"},         {"'features'", "--features"},
-        {"'head_dim'", "--head-dim"},   {"'sliding_window'", "--sliding-window"},
-        {"'experts'", "--experts"},     {"'experts_per_token'", "--experts-per-token"},
+        {"'n_kv_heads'", "--kv-heads"},
+        {"n_kv_heads ", "--kv-heads"},
+        {"'d_model'", "--d-model"},
+        {"'n_layers'", "--layers"},
+        {"'n_heads'", "--heads"},
+        {"n_heads ", "--heads"},
+        {"'d_ff'", "--d-ff"},
+        {"'vocab'", "--vocab"},
+        {"'seq_len'", "--seq"},
+        {"'batch'", "--batch"},
+        {"'features'", "--features"},
+        {"'head_dim'", "--head-dim"},
+        {"'sliding_window'", "--sliding-window"},
+        {"'experts'", "--experts"},
+        {"'experts_per_token'", "--experts-per-token"},
         {"'shared_ff'", "--shared-ff"}};
     const std::string what = e.what();
     for (const auto& [field, flag] : kFlags) {

@@ -142,31 +142,90 @@ constexpr TypeDefaults kTypes[] = {
 // clang-format on
 
 // Keys read or known to leave the step's cost and the parameter count alone.
-constexpr std::string_view kHarmless[] = {
-    "_name_or_path", "architectures", "auto_map", "bos_token_id", "eos_token_id", "pad_token_id",
-    "sep_token_id", "unk_token_id", "decoder_start_token_id", "torch_dtype", "transformers_version",
-    "use_cache", "initializer_range", "initializer_factor", "init_std", "rms_norm_eps",
-    "layer_norm_eps", "layer_norm_epsilon", "norm_epsilon", "rope_theta", "rope_scaling",
-    "rotary_emb_base", "rope_type", "attention_dropout", "hidden_dropout", "resid_pdrop",
-    "embd_pdrop", "attn_pdrop", "summary_type", "summary_use_proj", "summary_activation",
-    "summary_proj_to_labels", "summary_first_dropout", "scale_attn_weights", "task_specific_params",
-    "pretraining_tp", "router_aux_loss_coef", "router_jitter_noise", "output_router_logits",
-    "norm_topk_prob", "scoring_func", "aux_loss_alpha", "seq_aux", "topk_method",
-    "routed_scaling_factor", "max_window_layers", "attention_probs_dropout_prob",
-    "hidden_dropout_prob", "dropout", "ffn_dropout", "activation_dropout", "layerdrop",
-    "reorder_and_upcast_attn", "scale_attn_by_inverse_layer_idx", "tokenizer_class", "prefix",
-    "output_attentions", "output_hidden_states", "return_dict", "id2label", "label2id",
-    "problem_type", "gradient_checkpointing", "classifier_dropout", "qk_layernorm",
-    "attention_softmax_in_fp32", "scale_attention_softmax_in_fp32", "alibi", "clip_qkv",
-    "residual_in_fp32", "emb_pdrop", "rope_pct", "lm_head_bias", "rotary", "do_layer_norm_before",
-    "query_pre_attn_scalar", "cache_implementation"};
+constexpr std::string_view kHarmless[] = {"_name_or_path",
+                                          "architectures",
+                                          "auto_map",
+                                          "bos_token_id",
+                                          "eos_token_id",
+                                          "pad_token_id",
+                                          "sep_token_id",
+                                          "unk_token_id",
+                                          "decoder_start_token_id",
+                                          "torch_dtype",
+                                          "transformers_version",
+                                          "use_cache",
+                                          "initializer_range",
+                                          "initializer_factor",
+                                          "init_std",
+                                          "rms_norm_eps",
+                                          "layer_norm_eps",
+                                          "layer_norm_epsilon",
+                                          "norm_epsilon",
+                                          "rope_theta",
+                                          "rope_scaling",
+                                          "rotary_emb_base",
+                                          "rope_type",
+                                          "attention_dropout",
+                                          "hidden_dropout",
+                                          "resid_pdrop",
+                                          "embd_pdrop",
+                                          "attn_pdrop",
+                                          "summary_type",
+                                          "summary_use_proj",
+                                          "summary_activation",
+                                          "summary_proj_to_labels",
+                                          "summary_first_dropout",
+                                          "scale_attn_weights",
+                                          "task_specific_params",
+                                          "pretraining_tp",
+                                          "router_aux_loss_coef",
+                                          "router_jitter_noise",
+                                          "output_router_logits",
+                                          "norm_topk_prob",
+                                          "scoring_func",
+                                          "aux_loss_alpha",
+                                          "seq_aux",
+                                          "topk_method",
+                                          "routed_scaling_factor",
+                                          "max_window_layers",
+                                          "attention_probs_dropout_prob",
+                                          "hidden_dropout_prob",
+                                          "dropout",
+                                          "ffn_dropout",
+                                          "activation_dropout",
+                                          "layerdrop",
+                                          "reorder_and_upcast_attn",
+                                          "scale_attn_by_inverse_layer_idx",
+                                          "tokenizer_class",
+                                          "prefix",
+                                          "output_attentions",
+                                          "output_hidden_states",
+                                          "return_dict",
+                                          "id2label",
+                                          "label2id",
+                                          "problem_type",
+                                          "gradient_checkpointing",
+                                          "classifier_dropout",
+                                          "qk_layernorm",
+                                          "attention_softmax_in_fp32",
+                                          "scale_attention_softmax_in_fp32",
+                                          "alibi",
+                                          "clip_qkv",
+                                          "residual_in_fp32",
+                                          "emb_pdrop",
+                                          "rope_pct",
+                                          "lm_head_bias",
+                                          "rotary",
+                                          "do_layer_norm_before",
+                                          "query_pre_attn_scalar",
+                                          "cache_implementation"};
 
 // Unknown keys whose names suggest they change the block (a warning names them).
 constexpr std::string_view kArchitectural[] = {
-    "expert", "moe", "router", "window", "parallel", "shared", "dense", "head_dim", "kv",
-    "alibi", "sparse", "local", "global", "layer_types", "qk_norm", "softcap", "cross",
-    "encoder", "inner", "ffn", "intermediate", "rotary", "lora", "norm", "bias", "tie",
-    "position", "layers", "heads", "experts", "embed"};
+    "expert", "moe",     "router",   "window", "parallel",     "shared",      "dense",   "head_dim",
+    "kv",     "alibi",   "sparse",   "local",  "global",       "layer_types", "qk_norm", "softcap",
+    "cross",  "encoder", "inner",    "ffn",    "intermediate", "rotary",      "lora",    "norm",
+    "bias",   "tie",     "position", "layers", "heads",        "experts",     "embed"};
 
 // ------------------------------------------------------------------ reading keys
 
@@ -202,8 +261,8 @@ class Reader {
       const json* v = Get(k);
       if (v == nullptr) continue;
       const double x = v->is_number() ? v->get<double>() : std::nan("");
-      if (!v->is_number() || !std::isfinite(x) || x != std::floor(x) || x < static_cast<double>(lo) ||
-          x > static_cast<double>(hi)) {
+      if (!v->is_number() || !std::isfinite(x) || x != std::floor(x) ||
+          x < static_cast<double>(lo) || x > static_cast<double>(hi)) {
         throw InputError(fmt::format("{}: key '{}' is {}; expected a whole number in [{}, {}]",
                                      where_, k, v->dump(), lo, hi));
       }
@@ -294,8 +353,8 @@ void RefuseNonDecoders(const json& c, Reader& r, const std::string& type) {
   const json* arch = r.Get("architectures");
   if (arch != nullptr) {
     if (!arch->is_array()) {
-      throw InputError(fmt::format("{}: key 'architectures' must be a list of class names, found {}",
-                                   where, arch->dump()));
+      throw InputError(fmt::format(
+          "{}: key 'architectures' must be a list of class names, found {}", where, arch->dump()));
     }
     bool causal = arch->empty();
     std::string names;
@@ -307,10 +366,11 @@ void RefuseNonDecoders(const json& c, Reader& r, const std::string& type) {
                Contains(n, "CausalLM");
     }
     if (!causal) {
-      throw InputError(fmt::format(
-          "{}: key 'architectures' ({}) names no causal LM class (...ForCausalLM or ...LMHeadModel); "
-          "chronoscale prices decoder-only causal LMs",
-          where, names));
+      throw InputError(
+          fmt::format("{}: key 'architectures' ({}) names no causal LM class (...ForCausalLM or "
+                      "...LMHeadModel); "
+                      "chronoscale prices decoder-only causal LMs",
+                      where, names));
     }
   }
 }
@@ -330,9 +390,10 @@ HfImport ImportHfConfig(const json& c, const std::string& where) {
   for (const TypeDefaults& t : kTypes)
     if (type == t.type) td = &t;
   if (td == nullptr && !type.empty()) {
-    r.Warn(fmt::format("model_type '{}' is not one chronoscale knows; read with generic keys and "
-                       "inferred variants",
-                       type));
+    r.Warn(
+        fmt::format("model_type '{}' is not one chronoscale knows; read with generic keys and "
+                    "inferred variants",
+                    type));
   }
   ModelShape& s = out.shape;
   std::string k;
@@ -349,8 +410,8 @@ HfImport ImportHfConfig(const json& c, const std::string& where) {
 
   // ---- sizes
   s.d_model = required({"hidden_size", "n_embd", "d_model", "dim"}, "d_model", int64_t{1} << 20);
-  s.n_layers = required({"num_hidden_layers", "n_layer", "num_layers", "n_layers"}, "n_layers",
-                        100000);
+  s.n_layers =
+      required({"num_hidden_layers", "n_layer", "num_layers", "n_layers"}, "n_layers", 100000);
   s.n_heads = required({"num_attention_heads", "n_head", "num_heads", "n_heads"}, "n_heads",
                        int64_t{1} << 16);
   if (const auto hd = r.Int({"head_dim"}, 1, int64_t{1} << 16, &k)) {
@@ -376,7 +437,7 @@ HfImport ImportHfConfig(const json& c, const std::string& where) {
       s.block = lns == 2 ? BlockKind::kParallelTwoNorms : BlockKind::kParallel;
     } else {
       s.block = BlockKind::kParallel;  // one input_layernorm feeds both branches
-      r.Get("num_kv_heads");  // unused by the old architecture
+      r.Get("num_kv_heads");           // unused by the old architecture
       const bool mq = r.Bool("multi_query").value_or(true);
       if (mq) s.n_kv_heads = 1;
       r.Record("n_kv_heads", mq ? "1" : std::to_string(s.n_heads),
@@ -426,15 +487,17 @@ HfImport ImportHfConfig(const json& c, const std::string& where) {
     s.norm_bias = td->norm_bias;
     s.head_bias = td->head_bias;
     if (type != "falcon") s.block = td->block;
-    r.Record("mlp", ToString(s.mlp), from_type(td->gated ? "gated MLP" : "plain MLP") +
-                                         (act.empty() ? "" : fmt::format(" ({})", act)));
+    r.Record("mlp", ToString(s.mlp),
+             from_type(td->gated ? "gated MLP" : "plain MLP") +
+                 (act.empty() ? "" : fmt::format(" ({})", act)));
     r.Record("norm", ToString(s.norm), from_type(td->rms ? "RMSNorm" : "LayerNorm"));
     r.Record("block", ToString(s.block), from_type("block layout"));
   } else {
     const bool gated = act == "silu" || act == "swiglu" || act == "swish";
     s.mlp = gated ? MlpKind::kSwiGlu : MlpKind::kGelu;
-    r.Record("mlp", ToString(s.mlp), act.empty() ? "default: no hidden_act, a plain GELU MLP"
-                                                 : fmt::format("key 'hidden_act' {}", act));
+    r.Record("mlp", ToString(s.mlp),
+             act.empty() ? "default: no hidden_act, a plain GELU MLP"
+                         : fmt::format("key 'hidden_act' {}", act));
     const bool rms = r.Get("rms_norm_eps") != nullptr;
     s.norm = rms ? NormKind::kRmsNorm : NormKind::kLayerNorm;
     r.Record("norm", ToString(s.norm), rms ? "key 'rms_norm_eps'" : "default: no rms_norm_eps");
@@ -451,8 +514,9 @@ HfImport ImportHfConfig(const json& c, const std::string& where) {
   }
   if (const auto alibi = r.Bool("alibi"); alibi && *alibi) {
     s.positions = PositionKind::kRotary;
-    r.Warn("key 'alibi' is true: ALiBi is priced as rotary positions (no position parameters; "
-           "its bias add is not modelled)");
+    r.Warn(
+        "key 'alibi' is true: ALiBi is priced as rotary positions (no position parameters; "
+        "its bias add is not modelled)");
   }
   if (type == "falcon" && !r.Bool("alibi").value_or(false)) s.positions = PositionKind::kRotary;
   r.Record("positions", ToString(s.positions),
@@ -460,10 +524,10 @@ HfImport ImportHfConfig(const json& c, const std::string& where) {
   if (s.positions == PositionKind::kLearned && out.context_limit > 0) {
     s.max_positions = out.context_limit + (td != nullptr ? td->position_offset : 0);
     r.Record("max_positions", std::to_string(s.max_positions),
-             Key(limit_key) + (td != nullptr && td->position_offset > 0
-                                   ? fmt::format(" + {} (model_type '{}' offset)",
-                                                 td->position_offset, type)
-                                   : ""));
+             Key(limit_key) +
+                 (td != nullptr && td->position_offset > 0
+                      ? fmt::format(" + {} (model_type '{}' offset)", td->position_offset, type)
+                      : ""));
   }
 
   // tying
@@ -478,8 +542,8 @@ HfImport ImportHfConfig(const json& c, const std::string& where) {
   }
 
   // biases: the keys each class reads
-  if (const auto b = r.Bool("bias")) s.bias = *b;  // Falcon: every linear
-  if (const auto b = r.Bool("use_bias")) s.bias = *b;  // StarCoder2
+  if (const auto b = r.Bool("bias")) s.bias = *b;         // Falcon: every linear
+  if (const auto b = r.Bool("use_bias")) s.bias = *b;     // StarCoder2
   if (const auto b = r.Bool("enable_bias")) s.bias = *b;  // OPT
   if (const auto b = r.Bool("attention_bias")) s.qkv_bias = s.out_bias = *b ? 1 : 0;
   if (const auto b = r.Bool("mlp_bias")) s.mlp_bias = *b ? 1 : 0;
@@ -515,8 +579,9 @@ HfImport ImportHfConfig(const json& c, const std::string& where) {
     const auto window = r.Int({"sliding_window"}, 1, int64_t{1} << 24, &k);
     if (window && (!qwen || use.value_or(false))) {
       if (type == "gemma2" || type == "gemma3_text" || r.Get("layer_types") != nullptr) {
-        r.Warn("key 'sliding_window': the window applies to some layers only; priced without it "
-               "(full attention on every layer)");
+        r.Warn(
+            "key 'sliding_window': the window applies to some layers only; priced without it "
+            "(full attention on every layer)");
       } else {
         s.sliding_window = *window;
         r.Record("sliding_window", std::to_string(*window), Key(k));
@@ -532,18 +597,18 @@ HfImport ImportHfConfig(const json& c, const std::string& where) {
                               "ffn_config.moe_num_experts", "moe_num_experts"},
                              1, 4096, &k);
   const std::string experts_key = k;
-  const auto dense_ff = r.Int({"intermediate_size", "n_inner", "ffn_dim", "ffn_hidden_size",
-                               "ffn_config.ffn_hidden_size"},
-                              1, int64_t{1} << 22, &k);
+  const auto dense_ff = r.Int(
+      {"intermediate_size", "n_inner", "ffn_dim", "ffn_hidden_size", "ffn_config.ffn_hidden_size"},
+      1, int64_t{1} << 22, &k);
   const std::string ff_key = k;
   const auto moe_ff = r.Int({"moe_intermediate_size"}, 1, int64_t{1} << 22, &k);
   const std::string moe_ff_key = k;
   if (experts && *experts > 1) {
     s.experts = *experts;
     r.Record("experts", std::to_string(s.experts), Key(experts_key));
-    const auto topk = r.Int({"num_experts_per_tok", "ffn_config.moe_top_k", "moe_top_k",
-                             "num_experts_per_token"},
-                            1, *experts, &k);
+    const auto topk =
+        r.Int({"num_experts_per_tok", "ffn_config.moe_top_k", "moe_top_k", "num_experts_per_token"},
+              1, *experts, &k);
     if (!topk) {
       throw InputError(fmt::format("{}: {} is {} but there is no num_experts_per_tok", where,
                                    Key(experts_key), *experts));
@@ -579,13 +644,15 @@ HfImport ImportHfConfig(const json& c, const std::string& where) {
       r.Record("dense_ff", std::to_string(s.dense_ff), Key(ff_key));
     }
     if (r.Int({"moe_layer_freq", "decoder_sparse_step"}, 1, 100000, &k).value_or(1) != 1) {
-      r.Warn(fmt::format("{}: MoE on every {}-th layer only is not modelled; every layer after the "
-                         "dense ones is priced as MoE",
-                         Key(k), k));
+      r.Warn(
+          fmt::format("{}: MoE on every {}-th layer only is not modelled; every layer after the "
+                      "dense ones is priced as MoE",
+                      Key(k), k));
     }
     if (const json* only = r.Get("mlp_only_layers"); only && only->is_array() && !only->empty()) {
-      r.Warn("key 'mlp_only_layers': dense layers between MoE layers are not modelled; they are "
-             "priced as MoE");
+      r.Warn(
+          "key 'mlp_only_layers': dense layers between MoE layers are not modelled; they are "
+          "priced as MoE");
     }
   } else {
     if (experts) r.Record("experts", "0", Key(experts_key) + " is 1 (a dense MLP)");
@@ -596,12 +663,14 @@ HfImport ImportHfConfig(const json& c, const std::string& where) {
 
   // ---- what else changes the architecture but is not modelled
   if (r.Get("q_lora_rank") || r.Get("kv_lora_rank")) {
-    r.Warn("keys 'q_lora_rank'/'kv_lora_rank': multi-head latent attention is not modelled; "
-           "attention is priced as standard multi-head attention");
+    r.Warn(
+        "keys 'q_lora_rank'/'kv_lora_rank': multi-head latent attention is not modelled; "
+        "attention is priced as standard multi-head attention");
   }
   if (const auto post = r.Bool("apply_residual_connection_post_layernorm"); post && *post) {
-    r.Warn("key 'apply_residual_connection_post_layernorm' is true: the residual taken after the "
-           "norm is priced as the usual pre-norm block (same ops)");
+    r.Warn(
+        "key 'apply_residual_connection_post_layernorm' is true: the residual taken after the "
+        "norm is priced as the usual pre-norm block (same ops)");
   }
   if (const auto qk = r.Bool("qk_layernorm"); qk && *qk)
     r.Warn("key 'qk_layernorm': the per-head q/k norms are not modelled");
@@ -613,15 +682,17 @@ HfImport ImportHfConfig(const json& c, const std::string& where) {
     const bool final_cap = r.Get("final_logit_softcapping") != nullptr;
     const bool attn_cap = r.Get("attn_logit_softcapping") != nullptr;
     if (final_cap || attn_cap)
-      r.Warn("keys '*_logit_softcapping': the tanh soft-capping of logits and scores is not "
-             "priced");
+      r.Warn(
+          "keys '*_logit_softcapping': the tanh soft-capping of logits and scores is not "
+          "priced");
   }
   if (type == "olmo")
     r.Warn("model_type 'olmo': its LayerNorms have no parameters; priced with a weight each");
   if (const json* p = r.Get("word_embed_proj_dim");
       p != nullptr && p->is_number() && p->get<double>() != static_cast<double>(s.d_model)) {
-    r.Warn("key 'word_embed_proj_dim' differs from the width: OPT's embedding projections are "
-           "not modelled");
+    r.Warn(
+        "key 'word_embed_proj_dim' differs from the width: OPT's embedding projections are "
+        "not modelled");
   }
   for (const auto& [key, value] : c.items()) {
     if (r.read().count(key) != 0) continue;
@@ -674,15 +745,17 @@ nlohmann::json HfConfigFromShape(const ModelShape& s) {
   if (s.Moe()) {
     if (s.dense_layers > 0) refuse("leading dense layers (DeepSeek-MoE needs remote code)");
     if (!(gated && rms && rotary && sequential) || s.head_bias || mb)
-      refuse("Mixtral and Qwen2-MoE are SwiGLU, RMSNorm, rotary and sequential, without MLP or "
-             "head biases");
+      refuse(
+          "Mixtral and Qwen2-MoE are SwiGLU, RMSNorm, rotary and sequential, without MLP or "
+          "head biases");
     if (s.shared_ff == 0 && !qb && !ob) {
       type = "mixtral";
     } else if (s.shared_ff > 0 && s.shared_gate && qb && !ob) {
       type = "qwen2_moe";
     } else {
-      refuse("Mixtral has no shared expert or biases; Qwen2-MoE has a gated shared expert and "
-             "q/k/v biases only");
+      refuse(
+          "Mixtral has no shared expert or biases; Qwen2-MoE has a gated shared expert and "
+          "q/k/v biases only");
     }
   } else if (gated && rms && rotary && sequential && !s.head_bias) {
     if (!window && qb == ob) {
@@ -724,13 +797,18 @@ nlohmann::json HfConfigFromShape(const ModelShape& s) {
   }
 
   json c;
-  static const std::map<std::string, std::string> kArch = {
-      {"llama", "LlamaForCausalLM"},   {"mistral", "MistralForCausalLM"},
-      {"qwen2", "Qwen2ForCausalLM"},   {"mixtral", "MixtralForCausalLM"},
-      {"qwen2_moe", "Qwen2MoeForCausalLM"}, {"gpt2", "GPT2LMHeadModel"},
-      {"gpt_bigcode", "GPTBigCodeForCausalLM"}, {"gpt_neox", "GPTNeoXForCausalLM"},
-      {"gptj", "GPTJForCausalLM"},     {"phi", "PhiForCausalLM"},
-      {"falcon", "FalconForCausalLM"}, {"starcoder2", "Starcoder2ForCausalLM"}};
+  static const std::map<std::string, std::string> kArch = {{"llama", "LlamaForCausalLM"},
+                                                           {"mistral", "MistralForCausalLM"},
+                                                           {"qwen2", "Qwen2ForCausalLM"},
+                                                           {"mixtral", "MixtralForCausalLM"},
+                                                           {"qwen2_moe", "Qwen2MoeForCausalLM"},
+                                                           {"gpt2", "GPT2LMHeadModel"},
+                                                           {"gpt_bigcode", "GPTBigCodeForCausalLM"},
+                                                           {"gpt_neox", "GPTNeoXForCausalLM"},
+                                                           {"gptj", "GPTJForCausalLM"},
+                                                           {"phi", "PhiForCausalLM"},
+                                                           {"falcon", "FalconForCausalLM"},
+                                                           {"starcoder2", "Starcoder2ForCausalLM"}};
   c["architectures"] = {kArch.at(type)};
   c["model_type"] = type;
   c["vocab_size"] = s.vocab;

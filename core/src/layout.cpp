@@ -55,8 +55,8 @@ ParallelLayout Resolve(const ParallelLayout& layout, const ModelShape& shape) {
 }
 
 bool LayoutPins::Empty() const {
-  return tp == 0 && pp == 0 && dp == 0 && ep == 0 && micro_batch == 0 && grad_accum == 0 && !has_sharding &&
-         !has_checkpointing;
+  return tp == 0 && pp == 0 && dp == 0 && ep == 0 && micro_batch == 0 && grad_accum == 0 &&
+         !has_sharding && !has_checkpointing;
 }
 
 LayoutPins ParseLayoutPins(std::string_view text, const std::string& flag) {
@@ -163,8 +163,9 @@ void ValidateLayout(const ModelShape& s, const ParallelLayout& l, const std::str
   }
   if (s.d_ff % l.tp != 0) throw fail(fmt::format("tp {} must divide d_ff {}", l.tp, s.d_ff));
   if (s.shared_ff % l.tp != 0 || s.dense_ff % l.tp != 0) {
-    throw fail(fmt::format("tp {} must divide the shared expert's width {} and the dense layers' {}",
-                           l.tp, s.shared_ff, s.dense_ff));
+    throw fail(
+        fmt::format("tp {} must divide the shared expert's width {} and the dense layers' {}", l.tp,
+                    s.shared_ff, s.dense_ff));
   }
   if (l.ep > 1) {
     if (!s.Moe()) throw fail(fmt::format("ep {} needs a mixture-of-experts shape", l.ep));
@@ -327,9 +328,11 @@ double StageParams(const ModelShape& s, int64_t pp, int64_t ep) {
   const double d = static_cast<double>(s.d_model);
   const double v = static_cast<double>(s.vocab);
   const double first =
-      v * d + (s.positions == PositionKind::kLearned ? static_cast<double>(s.PositionRows()) * d : 0);
+      v * d +
+      (s.positions == PositionKind::kLearned ? static_cast<double>(s.PositionRows()) * d : 0);
   const double final_norm = s.NormHasBias() ? 2 * d : d;
-  const double last = v * d + (s.head_bias ? v : 0) + final_norm;  // the LM head (a copy of the embedding when tied)
+  const double last = v * d + (s.head_bias ? v : 0) +
+                      final_norm;  // the LM head (a copy of the embedding when tied)
   const double layers = static_cast<double>((s.n_layers + pp - 1) / pp);
   return layers * (s.LayerParams() - away) + std::max(first, last);
 }

@@ -182,42 +182,42 @@ LayoutChoice ChooseLayout(const ModelShape& shape, const LayoutSearchOptions& o,
           if (pins.grad_accum && l.grad_accum != pins.grad_accum) continue;
           bool fit_here = false;
           for (int64_t ep : eps) {
-          l.ep = ep;
-          bool counted = false;
-          StepCounts compute;
-          for (Sharding sh : shardings) {
-            l.sharding = sh;
-            const MemoryEstimate mem = EstimateMemory(s, l);
-            const double bytes = mem.Total();
-            const bool fits = !bounded || bytes <= o.usable_bytes;
-            if (!fits) {
-              if (!best.fits && bytes < least_memory) {
-                least_memory = bytes;
-                smallest.legal = true;
-                smallest.shape = s;
-                smallest.layout = l;
-                smallest.memory = mem;
+            l.ep = ep;
+            bool counted = false;
+            StepCounts compute;
+            for (Sharding sh : shardings) {
+              l.sharding = sh;
+              const MemoryEstimate mem = EstimateMemory(s, l);
+              const double bytes = mem.Total();
+              const bool fits = !bounded || bytes <= o.usable_bytes;
+              if (!fits) {
+                if (!best.fits && bytes < least_memory) {
+                  least_memory = bytes;
+                  smallest.legal = true;
+                  smallest.shape = s;
+                  smallest.layout = l;
+                  smallest.memory = mem;
+                }
+                continue;
               }
-              continue;
+              if (!counted) {
+                compute = CountCompute(s, l, rates);
+                counted = true;
+              }
+              StepCounts c = compute;
+              AddStepOps(s, l, rates, &c);
+              const double t = PredictFromCounts(model, c, o.estimator);
+              ++best.evaluated;
+              fit_here = true;
+              if (t < best.step_s) {
+                best.legal = best.fits = true;
+                best.shape = s;
+                best.layout = l;
+                best.counts = c;
+                best.step_s = t;
+                best.memory = mem;
+              }
             }
-            if (!counted) {
-              compute = CountCompute(s, l, rates);
-              counted = true;
-            }
-            StepCounts c = compute;
-            AddStepOps(s, l, rates, &c);
-            const double t = PredictFromCounts(model, c, o.estimator);
-            ++best.evaluated;
-            fit_here = true;
-            if (t < best.step_s) {
-              best.legal = best.fits = true;
-              best.shape = s;
-              best.layout = l;
-              best.counts = c;
-              best.step_s = t;
-              best.memory = mem;
-            }
-          }
           }
           if (fit_here) found = true;
           if (fit_here && pp == 1) break;  // a smaller micro-batch is only slower

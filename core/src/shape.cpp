@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
-
 #include <utility>
 
 #include "chronoscale/error.h"
@@ -176,8 +175,8 @@ std::string Describe(const ModelShape& s) {
   if (s.n_kv_heads != 0 && s.n_kv_heads != s.n_heads) text += fmt::format(" ({} kv)", s.n_kv_heads);
   if (s.head_dim != 0) text += fmt::format(" of {}", s.head_dim);
   if (s.Moe()) {
-    text += fmt::format(", {} experts (top {}) of ff {}{}", s.experts, s.experts_per_token,
-                        s.d_ff, s.mlp == MlpKind::kSwiGlu ? " swiglu" : "");
+    text += fmt::format(", {} experts (top {}) of ff {}{}", s.experts, s.experts_per_token, s.d_ff,
+                        s.mlp == MlpKind::kSwiGlu ? " swiglu" : "");
     if (s.shared_ff > 0) text += fmt::format(" + shared ff {}", s.shared_ff);
     if (s.dense_layers > 0)
       text += fmt::format(", first {} dense (ff {})", s.dense_layers, s.dense_ff);

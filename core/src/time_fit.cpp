@@ -3,11 +3,10 @@
 #include <ceres/ceres.h>
 #include <fmt/format.h>
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <numeric>
 #include <random>
 #include <set>
@@ -355,8 +354,8 @@ TimeFitSummary FitTimeModel(const std::vector<StepRun>& runs, const HardwareProf
   for (std::size_t i = 0; i < n; ++i) {
     const StepRun& r = runs[i];
     const ModelShape& s = r.shape;
-    const std::string key = ShapeToJson(s).dump() + "|" +
-                            ShortDescribe(r.layout, s.checkpointing) + "|" + r.hardware;
+    const std::string key =
+        ShapeToJson(s).dump() + "|" + ShortDescribe(r.layout, s.checkpointing) + "|" + r.hardware;
     group[i] = group_of_key.emplace(key, group_of_key.size()).first->second;
   }
   const std::size_t distinct = group_of_key.size();

@@ -193,7 +193,8 @@ TEST_CASE("sweep writes every candidate with fits and why_not") {
 TEST_CASE("estimate --hf-config: Mixtral is an MoE, not Mistral-7B; t5 is refused") {
   TempDir dir;
   const std::string configs = std::string(CHRONOSCALE_TEST_DATA) + "/hf_configs/";
-  auto r = RunCli("estimate --hf-config '" + configs + "Mixtral-8x7B-v0.1.json' --format json", dir);
+  auto r =
+      RunCli("estimate --hf-config '" + configs + "Mixtral-8x7B-v0.1.json' --format json", dir);
   REQUIRE(r.code == 0);
   const auto mixtral = nlohmann::json::parse(r.out)["results"][0];
   CHECK(mixtral["params"].get<double>() == 46702792704.0);
@@ -220,10 +221,11 @@ TEST_CASE("estimate --hf-config: Mixtral is an MoE, not Mistral-7B; t5 is refuse
 
   // A plan over MoE shapes, exported as a Mixtral config that reads back to the same model.
   const std::string hf = dir.File("moe.json");
-  r = RunCli("plan --hours 24 --hardware h100-sxm --experts 8 --experts-per-token 2 --mlp swiglu "
-             "--norm rmsnorm --positions rotary --no-bias --top 1 --format json --export-hf '" +
-                 hf + "'",
-             dir);
+  r = RunCli(
+      "plan --hours 24 --hardware h100-sxm --experts 8 --experts-per-token 2 --mlp swiglu "
+      "--norm rmsnorm --positions rotary --no-bias --top 1 --format json --export-hf '" +
+          hf + "'",
+      dir);
   REQUIRE(r.code == 0);
   const auto plan = nlohmann::json::parse(r.out);
   CHECK(plan["best"]["experts"] == 8);

@@ -447,9 +447,8 @@ TEST_CASE("all-to-all: (k-1)/g of the message in the node, (g-k)/g across it", "
 
 TEST_CASE("expert parallelism: experts split over ep ranks, tokens exchanged by all-to-all",
           "[cluster]") {
-  ModelShape s = LoadHfConfig(std::string(CHRONOSCALE_TEST_DATA) +
-                              "/hf_configs/Mixtral-8x7B-v0.1.json")
-                     .shape;
+  ModelShape s =
+      LoadHfConfig(std::string(CHRONOSCALE_TEST_DATA) + "/hf_configs/Mixtral-8x7B-v0.1.json").shape;
   s.seq_len = 4096;
   s.batch = 64;
   // Stage parameters: 7 of 8 experts of each of the 32 layers live elsewhere at ep 8.
@@ -486,11 +485,13 @@ TEST_CASE("expert parallelism: experts split over ep ranks, tokens exchanged by 
   for (const Op& op : BuildWorkload(s, l).ops)
     if (std::string(op.name) == "expert_up") eight = op.bytes_read;
   CHECK(eight - one == Approx(7.0 * 4096 * 14336 * 2));
-  CHECK(EstimateMemory(s, l).Total() > EstimateMemory(s, [&] {
-          ParallelLayout e = l;
-          e.ep = 8;
-          return e;
-        }()).Total());
+  CHECK(EstimateMemory(s, l).Total() > EstimateMemory(s,
+                                                      [&] {
+                                                        ParallelLayout e = l;
+                                                        e.ep = 8;
+                                                        return e;
+                                                      }())
+                                           .Total());
 
   // Illegal: ep on a dense shape, ep not dividing the experts or dp.
   l.ep = 3;

@@ -1,9 +1,10 @@
 // Hugging Face configs: the published config.json of real models (tests/data/hf_configs, with
 // their sources in manifest.csv and README.md) read to their published parameter counts, non-
 // decoders refused, and every variant combination exported and read back to the same shape.
+#include <fmt/format.h>
+
 #include <catch2/catch.hpp>
 #include <cmath>
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -71,8 +72,8 @@ TEST_CASE("published configs read to their published parameter counts") {
     if (!t.Text(r, active).empty()) CHECK(MatchesPublished(s.ActiveParams(), t.Text(r, active)));
     if (!s.Moe()) CHECK(s.ActiveParams() == s.Params());
     // never the context limit as the training length
-    CHECK(s.seq_len == (hf.context_limit > 0 ? std::min(kHfDefaultSeq, hf.context_limit)
-                                              : kHfDefaultSeq));
+    CHECK(s.seq_len ==
+          (hf.context_limit > 0 ? std::min(kHfDefaultSeq, hf.context_limit) : kHfDefaultSeq));
     ++decoders;
   }
   CHECK(decoders >= 20);
@@ -153,8 +154,8 @@ TEST_CASE("defaults follow the config class; bad values and unknown architecture
   c = ReadJsonFile(kDir + "gpt2.json");
   CHECK(ImportHfConfig(c, "x").shape.tied_embeddings);  // PretrainedConfig: tied
   c["tie_word_embeddings"] = "false";
-  CHECK_THROWS_WITH(ImportHfConfig(c, "x"), Catch::Contains("tie_word_embeddings") &&
-                                                Catch::Contains("JSON boolean"));
+  CHECK_THROWS_WITH(ImportHfConfig(c, "x"),
+                    Catch::Contains("tie_word_embeddings") && Catch::Contains("JSON boolean"));
   c = ReadJsonFile(kDir + "Llama-2-7b-hf.json");
   c["num_experts_in_parallel"] = 4;
   const HfImport warned = ImportHfConfig(c, "x");

@@ -214,7 +214,7 @@ TEST_CASE("Variants of real models, op by op: head_dim, window, parallel block, 
   }
   CHECK(norms == 1);
   CHECK(residuals == 1);
-  CHECK(Find(wl, "residual").flops == 2 * T * d);  // x + attn + mlp
+  CHECK(Find(wl, "residual").flops == 2 * T * d);           // x + attn + mlp
   CHECK(s.LayerParams() == Small().LayerParams() - 2 * d);  // one LayerNorm (weight + bias) less
 
   // MoE: 8 experts of width 512, top 2, every layer; the experts see 2 T token copies, read

@@ -29,9 +29,9 @@ struct LayoutPins {
   Checkpointing checkpointing = Checkpointing::kNone;
   bool Empty() const;
 };
-// Parses "key=value,..." with keys tp, pp, dp, ep (expert parallel), micro (micro_batch), accum (grad_accum),
-// zero (0-3) or sharding (none|zero1|zero2|zero3|fsdp|hybrid), ckpt (checkpointing). `flag`
-// names the option in messages. InputError on anything else.
+// Parses "key=value,..." with keys tp, pp, dp, ep (expert parallel), micro (micro_batch), accum
+// (grad_accum), zero (0-3) or sharding (none|zero1|zero2|zero3|fsdp|hybrid), ckpt (checkpointing).
+// `flag` names the option in messages. InputError on anything else.
 LayoutPins ParseLayoutPins(std::string_view text, const std::string& flag);
 std::string Describe(const LayoutPins& pins);
 

@@ -22,20 +22,20 @@ void ForEachComputeOp(const ModelShape& shape, const ParallelLayout& layout, Sin
   ForEachOp(
       micro,
       [&](const Op& original) {
-    if (original.phase == Phase::kOptimizer) return;
-    Op op = original;
-    if (layout.tp > 1) {
-      // Megatron tensor parallelism with sequence parallelism: GEMMs split their weights,
-      // attention its heads, norms and elementwise ops the sequence, the LM head and the loss
-      // the vocabulary. Every rank still launches every kernel.
-      op.flops /= tp;
-      op.bytes_read /= tp;
-      op.bytes_written /= tp;
-      op.exps /= tp;
-    }
-    if (op.per_layer) op.count *= per_stage;
-    op.count *= m;
-    sink(op);
+        if (original.phase == Phase::kOptimizer) return;
+        Op op = original;
+        if (layout.tp > 1) {
+          // Megatron tensor parallelism with sequence parallelism: GEMMs split their weights,
+          // attention its heads, norms and elementwise ops the sequence, the LM head and the loss
+          // the vocabulary. Every rank still launches every kernel.
+          op.flops /= tp;
+          op.bytes_read /= tp;
+          op.bytes_written /= tp;
+          op.exps /= tp;
+        }
+        if (op.per_layer) op.count *= per_stage;
+        op.count *= m;
+        sink(op);
       },
       layout.ep);
 }

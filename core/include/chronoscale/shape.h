@@ -32,7 +32,7 @@ struct ModelShape {
   // Per-part overrides of `bias`: -1 as `bias`, 0 none, 1 present. qkv (Qwen2: q, k, v only),
   // the attention output, the MLPs (GPT-J: MLP only) and the LayerNorms (Falcon: norms only).
   int qkv_bias = -1, out_bias = -1, mlp_bias = -1, norm_bias = -1;
-  bool head_bias = false;  // a bias on the LM head (Phi, GPT-J)
+  bool head_bias = false;      // a bias on the LM head (Phi, GPT-J)
   int64_t max_positions = 0;   // rows of the learned position table; 0: seq_len
   int64_t sliding_window = 0;  // keys each query attends to at most (Mistral); 0: all
   BlockKind block = BlockKind::kSequential;
@@ -73,7 +73,7 @@ struct ModelShape {
   // Parameter counts (as doubles: exact below 2^53). Under MoE every expert counts; the active
   // count is what one token passes through (experts_per_token of the experts).
   double LayerParams() const;  // one transformer block (the mean block where MoE leaves some dense)
-  double EmbeddingParams() const;  // token (+ learned position) embeddings, + LM head if untied
+  double EmbeddingParams() const;     // token (+ learned position) embeddings, + LM head if untied
   double NonEmbeddingParams() const;  // blocks + final norm (Kaplan's N)
   double Params() const;              // everything (Hoffmann's N; PyTorch's sum of numel)
   double ActiveParams() const;        // Params() with only experts_per_token experts per layer

@@ -17,18 +17,18 @@ struct StepDims {
   double T, d, kv, f, V, L, s, b, h, dh, m;
   double q;  // query and attention-output width (heads x head size; d unless head_dim is set)
   double a, r, w;
-  double mlp_in;       // 1 (GELU) or 2 (SwiGLU: gate and up)
-  double norms;        // norms per layer (1 for a parallel block with a shared norm; + 2 post)
-  double L_dense;      // layers with a dense MLP of width f_dense (all of them without MoE)
-  double f_dense;      // their MLP width
-  double L_moe;        // mixture-of-experts layers
-  double E, topk;      // experts per MoE layer, experts per token
-  double E_local;      // experts this device holds (E / expert parallelism)
-  double f_shared;     // shared-expert MLP width (0: none)
-  bool shared_gate;    // sigmoid gate on the shared expert
-  double w_layer;      // matrix weights per layer (mean over layers)
-  double b_layer;      // bias elements per layer (mean)
-  double lin_tensors;  // parameter tensors of the linear layers per layer (weights + biases; mean)
+  double mlp_in;        // 1 (GELU) or 2 (SwiGLU: gate and up)
+  double norms;         // norms per layer (1 for a parallel block with a shared norm; + 2 post)
+  double L_dense;       // layers with a dense MLP of width f_dense (all of them without MoE)
+  double f_dense;       // their MLP width
+  double L_moe;         // mixture-of-experts layers
+  double E, topk;       // experts per MoE layer, experts per token
+  double E_local;       // experts this device holds (E / expert parallelism)
+  double f_shared;      // shared-expert MLP width (0: none)
+  bool shared_gate;     // sigmoid gate on the shared expert
+  double w_layer;       // matrix weights per layer (mean over layers)
+  double b_layer;       // bias elements per layer (mean)
+  double lin_tensors;   // parameter tensors of the linear layers per layer (weights + biases; mean)
   double bias_tensors;  // bias tensors per layer (mean)
   double bias_outs;     // bias-gradient reduction elements per layer (mean, all tokens)
   double norm_tensors;  // per norm (weight, + bias for LayerNorm with bias)
@@ -242,15 +242,13 @@ void ForEachOp(const ModelShape& shape, Sink&& sink, int64_t expert_shards) {
   struct MlpNames {
     const char *up, *act, *down, *down_bwd, *act_bwd, *up_bwd, *grad_sum;
   };
-  static constexpr MlpNames kDense{"mlp_up",       "activation",     "mlp_down",    "mlp_down_bwd",
-                                   "activation_bwd", "mlp_up_bwd",   "mlp_grad_sum"};
-  static constexpr MlpNames kExpert{"expert_up",         "expert_activation",
-                                    "expert_down",       "expert_down_bwd",
-                                    "expert_activation_bwd", "expert_up_bwd",
+  static constexpr MlpNames kDense{"mlp_up",         "activation", "mlp_down",    "mlp_down_bwd",
+                                   "activation_bwd", "mlp_up_bwd", "mlp_grad_sum"};
+  static constexpr MlpNames kExpert{"expert_up",       "expert_activation",     "expert_down",
+                                    "expert_down_bwd", "expert_activation_bwd", "expert_up_bwd",
                                     "expert_grad_sum"};
-  static constexpr MlpNames kShared{"shared_up",         "shared_activation",
-                                    "shared_down",       "shared_down_bwd",
-                                    "shared_activation_bwd", "shared_up_bwd",
+  static constexpr MlpNames kShared{"shared_up",       "shared_activation",     "shared_down",
+                                    "shared_down_bwd", "shared_activation_bwd", "shared_up_bwd",
                                     "shared_grad_sum"};
   auto mlp_forward = [&](const MlpNames& n, Phase phase, double count, double t, double fw,
                          double sets) {
@@ -268,21 +266,20 @@ void ForEachOp(const ModelShape& shape, Sink&& sink, int64_t expert_shards) {
   };
   auto mlp_backward = [&](const MlpNames& n, double count, double t, double fw, double sets) {
     emit(n.down_bwd, OpKind::kMatmul, B, true, count, 4 * t * fw * d,
-         (t * d * a + sets * fw * d * a) + (t * d * a + t * fw * a),
-         t * fw * a + sets * fw * d * a, 0, 2 * sets);
+         (t * d * a + sets * fw * d * a) + (t * d * a + t * fw * a), t * fw * a + sets * fw * d * a,
+         0, 2 * sets);
     if (swiglu) {
       emit(n.act_bwd, OpKind::kElementwise, B, true, count, 10 * t * fw, 5 * t * fw * a,
            2 * t * fw * a, t * fw, 3);
     } else {
-      emit(n.act_bwd, OpKind::kElementwise, B, true, count, 12 * t * fw, 2 * t * fw * a,
-           t * fw * a, t * fw, 1);
+      emit(n.act_bwd, OpKind::kElementwise, B, true, count, 12 * t * fw, 2 * t * fw * a, t * fw * a,
+           t * fw, 1);
     }
     emit(n.up_bwd, OpKind::kMatmul, B, true, count * k.mlp_in, 4 * t * d * fw,
-         (t * fw * a + sets * d * fw * a) + (t * fw * a + t * d * a),
-         t * d * a + sets * d * fw * a, 0, 2 * sets);
+         (t * fw * a + sets * d * fw * a) + (t * fw * a + t * d * a), t * d * a + sets * d * fw * a,
+         0, 2 * sets);
     if (swiglu) {
-      emit(n.grad_sum, OpKind::kElementwise, B, true, count, t * d, 2 * t * d * a, t * d * a, 0,
-           1);
+      emit(n.grad_sum, OpKind::kElementwise, B, true, count, t * d, 2 * t * d * a, t * d * a, 0, 1);
     }
   };
   // Mixture of experts (per MoE layer): router GEMM, softmax and top-k, dispatch of each token's
@@ -335,8 +332,7 @@ void ForEachOp(const ModelShape& shape, Sink&& sink, int64_t expert_shards) {
            (k.w_layer + k.b_layer) * a, 0, k.lin_tensors);
     }
     emit("qkv", OpKind::kMatmul, phase, true, L, 2 * T * d * qkv_out,
-         T * d * a + d * qkv_out * a + (shape.QkvBias() ? qkv_out * a : 0),
-         T * qkv_out * a, 0, 1);
+         T * d * a + d * qkv_out * a + (shape.QkvBias() ? qkv_out * a : 0), T * qkv_out * a, 0, 1);
     if (rotary) {
       emit("rotary", OpKind::kElementwise, phase, true, L, 6 * T * (q + kv), 4 * T * (q + kv) * a,
            4 * T * (q + kv) * a, 0, 10);
@@ -348,13 +344,13 @@ void ForEachOp(const ModelShape& shape, Sink&& sink, int64_t expert_shards) {
          T * d * a, 0, 1);
     if (shape.post_norms) norm("post_attn_norm", "post_attn_norm_cast", phase);
     if (sequential) {
-      emit("residual1", OpKind::kElementwise, phase, true, L, T * d, T * d * (r + a), T * d * r,
-           0, 1);
+      emit("residual1", OpKind::kElementwise, phase, true, L, T * d, T * d * (r + a), T * d * r, 0,
+           1);
       norm("norm2", "norm2_cast", phase);
       mlp_block_forward(phase);
       if (shape.post_norms) norm("post_mlp_norm", "post_mlp_norm_cast", phase);
-      emit("residual2", OpKind::kElementwise, phase, true, L, T * d, T * d * (r + a), T * d * r,
-           0, 1);
+      emit("residual2", OpKind::kElementwise, phase, true, L, T * d, T * d * (r + a), T * d * r, 0,
+           1);
     } else {
       // Parallel block: the MLP reads the same input (its own norm of it with two norms); one
       // residual add of both branches.
@@ -376,8 +372,8 @@ void ForEachOp(const ModelShape& shape, Sink&& sink, int64_t expert_shards) {
     emit("lm_head_weight_cast", OpKind::kCast, F, false, 1, 0, head_w * w, head_w * a, 0,
          shape.head_bias ? 2 : 1);
   }
-  emit("lm_head", OpKind::kMatmul, F, false, 1, 2 * T * d * V, T * d * a + head_w * a, T * V * a,
-       0, 1);
+  emit("lm_head", OpKind::kMatmul, F, false, 1, 2 * T * d * V, T * d * a + head_w * a, T * V * a, 0,
+       1);
   if (k.autocast) emit("logits_fp32", OpKind::kCast, F, false, 1, 0, T * V * a, T * V * 4, 0, 1);
   // log_softmax (reads fp32 logits, writes log-probabilities), nll gather, mean
   emit("cross_entropy", OpKind::kLoss, F, false, 1, 4 * T * V, T * V * 4 + ids, T * V * 4 + T * 4,
@@ -448,8 +444,8 @@ void ForEachOp(const ModelShape& shape, Sink&& sink, int64_t expert_shards) {
     mlp_backward(kExpert, n, Tk, f, k.E_local);
     emit("dispatch_bwd", OpKind::kElementwise, B, true, n, Tk * d, Tk * d * a + T * d * a,
          T * d * a, 0, 2 * k.E_local);
-    emit("router_topk_bwd", OpKind::kElementwise, B, true, n, 6 * T * k.E, T * k.E * 8,
-         T * k.E * a, 0, 4);
+    emit("router_topk_bwd", OpKind::kElementwise, B, true, n, 6 * T * k.E, T * k.E * 8, T * k.E * a,
+         0, 4);
     emit("router_bwd", OpKind::kMatmul, B, true, n, 4 * T * d * k.E,
          (T * k.E * a + d * k.E * a) + (T * k.E * a + T * d * a) + T * d * a,
          T * d * a + d * k.E * a, 0, 3);
