@@ -24,7 +24,7 @@ struct PlanCliOptions {
   std::string hardware, law = "epoch", time_model, estimator, width = "256:16384:64",
                         depth = "1:128:1";
   ShapeFlags shape;
-  double goodput = 1, mfu = 0.4;
+  double goodput = 1, mfu = 0.4, unique_tokens = 0;
   std::string aspect = "8:256";
   int top = 10;
   std::string export_hf, plot, out;
@@ -37,6 +37,8 @@ PlanOptions MakeOptions(const PlanCliOptions& c, const TimeModel& model, const C
   o.devices = static_cast<int>(std::clamp<int64_t>(c.cluster.devices, 0, 2000000));
   o.goodput = c.goodput;
   o.mfu = c.mfu;
+  o.mfu_override = sub != nullptr && sub->count("--mfu") > 0;
+  o.unique_tokens = c.unique_tokens;
   o.width = ParseRange(c.width, "--width", 64);
   o.depth = ParseRange(c.depth, "--depth", 1);
   o.head_size = c.shape.head_size;
@@ -116,7 +118,12 @@ void AddPlanFlags(CLI::App* sub, PlanCliOptions* o) {
       "allowed d_model/n_layers range A:B where the loss law is trusted (default 8:256)");
   sub->add_option("--goodput", o->goodput,
                   "fraction of wall clock spent in training steps (default 1)");
-  sub->add_option("--mfu", o->mfu, "utilisation assumed by the FLOP-based answer (default 0.4)");
+  sub->add_option("--mfu", o->mfu,
+                  "utilisation of the FLOP-based answer (default: the MFU the time model "
+                  "predicts for its Chinchilla-shaped answer; also the FLOP estimator's, 0.4)");
+  sub->add_option("--unique-tokens", o->unique_tokens,
+                  "unique training tokens available (default: unlimited); beyond them data "
+                  "repeats and the loss follows Muennighoff et al. 2023's effective data");
   sub->add_option("--plot", o->plot, "heatmap of the surface (PNG or SVG)");
   AddFormatOption(sub, &o->format, true);
 }

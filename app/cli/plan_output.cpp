@@ -42,8 +42,12 @@ std::string PlanTable(const PlanResult& r) {
   }
   const Candidate& f = r.flop_based;
   t += fmt::format(
-      "\nFLOP-based answer: {} FLOP at {:g} MFU -> N_opt {} params, D_opt {} tokens (law {})\n",
-      Si(r.flop_alloc.flops), o.mfu, Si(r.flop_alloc.params), Si(r.flop_alloc.tokens), r.law);
+      "\nFLOP-based answer: {} FLOP at {:.2f} MFU ({}) -> N_opt {} params, D_opt {} tokens "
+      "(law {})\n",
+      Si(r.flop_alloc.flops), r.flop_mfu,
+      r.flop_mfu_from_model ? "what the time model predicts for this answer; --mfu overrides"
+                            : "--mfu",
+      Si(r.flop_alloc.params), Si(r.flop_alloc.tokens), r.law);
   t += fmt::format(
       "  built at d_model/n_layers near {:g}: d_model {} x {} layers, {} params; layout {}\n",
       o.conventional_aspect, f.shape.d_model, f.shape.n_layers, Si(f.total_params), ShortLayout(f));
@@ -56,6 +60,10 @@ std::string PlanTable(const PlanResult& r) {
       b.shape.d_model, b.shape.n_layers,
       static_cast<double>(b.shape.d_model) / static_cast<double>(b.shape.n_layers),
       Si(b.total_params), Si(b.tokens), b.loss);
+  if (b.epochs > 0) {
+    t += fmt::format("  data: {:.2f} epochs of {} unique tokens; the law sees {} effective tokens\n",
+                     b.epochs, Si(o.unique_tokens), Si(b.effective_tokens));
+  }
   t += fmt::format("  layout: {}; checkpointing {}; {:.1f} GiB per device\n", Describe(b.layout),
                    ToString(b.shape.checkpointing), b.memory_bytes / kGiB);
   t += fmt::format("loss saved by planning for time: {:.4f} nats/token ({:.2f}%)\n", r.loss_saved,

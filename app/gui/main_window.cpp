@@ -284,12 +284,14 @@ QWidget* MainWindow::buildInputPanel() {
   m_devices = IntSpin("devices", 1, 1000000);
   m_goodput = DoubleSpin("goodput", 0.01, 1, 2, 0.05);
   m_mfu = DoubleSpin("mfu", 0.01, 1, 2, 0.05);
-  m_mfu->setToolTip(tr("Utilisation assumed by the FLOP-based answer and the FLOP estimator"));
+  m_mfu->setToolTip(
+      tr("Utilisation of the FLOP estimator (without a fitted time model). The FLOP-based answer "
+         "uses the MFU the time model predicts for its Chinchilla-shaped shape"));
   budget->addRow(tr("Hours"), m_hours);
   budget->addRow(QString(), m_hoursSlider);
   budget->addRow(tr("Devices"), m_devices);
   budget->addRow(tr("Goodput"), m_goodput);
-  budget->addRow(tr("MFU (FLOP-based)"), m_mfu);
+  budget->addRow(tr("MFU (FLOP estimator)"), m_mfu);
   layout->addWidget(budgetBox);
 
   auto* lawBox = new QGroupBox(tr("Loss law"));

@@ -53,7 +53,9 @@ Candidate Price(const Context& c, const ModelShape& s) {
   cand.step_s = choice.legal ? choice.step_s : std::numeric_limits<double>::quiet_NaN();
   const double tokens_per_step = s.TokensPerStep();
   cand.tokens = choice.legal && cand.step_s > 0 ? c.budget_s / cand.step_s * tokens_per_step : 0;
-  cand.loss = cand.tokens > 0 ? c.law.Loss(cand.params, cand.tokens)
+  cand.effective_tokens = EffectiveTokens(cand.tokens, c.o.unique_tokens);
+  cand.epochs = c.o.unique_tokens > 0 ? cand.tokens / c.o.unique_tokens : 0;
+  cand.loss = cand.tokens > 0 ? c.law.Loss(cand.params, cand.effective_tokens)
                               : std::numeric_limits<double>::infinity();
   return cand;
 }
@@ -170,6 +172,13 @@ Range ParseRange(const std::string& text, const std::string& flag, int64_t defau
   return r;
 }
 
+double EffectiveTokens(double tokens, double unique) {
+  if (!(unique > 0) || tokens <= unique) return tokens;
+  constexpr double kRStar = 15.4;  // Muennighoff et al. 2023, fitted R*_D
+  const double repeats = tokens / unique - 1;
+  return unique + unique * kRStar * (1 - std::exp(-repeats / kRStar));
+}
+
 void PlanOptions::Validate() const {
   if (!(hours > 0) || !std::isfinite(hours) || hours > 1e7) {
     throw InputError(fmt::format("--hours {}: expected a positive number of hours", hours));
@@ -180,6 +189,10 @@ void PlanOptions::Validate() const {
     throw InputError(fmt::format("--goodput {}: expected a fraction in (0, 1]", goodput));
   if (!(mfu > 0 && mfu <= 1))
     throw InputError(fmt::format("--mfu {}: expected a fraction in (0, 1]", mfu));
+  if (!(unique_tokens >= 0) || !std::isfinite(unique_tokens)) {
+    throw InputError(
+        fmt::format("--unique-tokens {}: expected a positive number of tokens", unique_tokens));
+  }
   if (!(mlp_ratio > 0) || !std::isfinite(mlp_ratio) || mlp_ratio > 1000) {
     throw InputError(fmt::format("--mlp-ratio {}: expected a positive number", mlp_ratio));
   }
@@ -316,39 +329,66 @@ PlanResult Plan(const PlanOptions& o, const TimeModel& model, const LossLaw& law
   r.found = !r.top.empty();
   if (r.found) r.best = r.top.front();
 
-  // The FLOP-based answer: the compute the hardware delivers in the budget at `mfu`, Chinchilla's
+  // The FLOP-based answer: the compute the hardware delivers in the budget at an MFU, Chinchilla's
   // N_opt for it, built at d_model / n_layers near the conventional aspect ratio on the same grid,
   // then priced by the same step-time model.
   const double peak = model.hardware.MatmulRate(o.base.precision);
-  const double compute = peak * o.mfu * o.devices * c.budget_s;
-  r.flop_alloc = Allocate(law, compute);
-  double best_gap = std::numeric_limits<double>::infinity();
-  bool have = false;
   PlanOptions open_aspect = o;
   open_aspect.min_aspect = 0;
   open_aspect.max_aspect = std::numeric_limits<double>::infinity();
-  for (int64_t j = 0; j < o.depth.Count(); ++j) {
-    const int64_t n = o.depth.At(j);
-    // The width nearest aspect * n on the width grid.
-    const double ideal = o.conventional_aspect * static_cast<double>(n);
-    int64_t d = o.width.min + std::llround((ideal - static_cast<double>(o.width.min)) /
-                                           static_cast<double>(o.width.step)) *
-                                  o.width.step;
-    d = std::clamp<int64_t>(d, o.width.min, o.width.min + (o.width.Count() - 1) * o.width.step);
-    std::string why;
-    const ModelShape s = ShapeAt(open_aspect, d, n, &why);
-    if (!why.empty()) continue;
-    const double p = LawParams(law, s);
-    const double gap = std::fabs(std::log(p / r.flop_alloc.params));
-    if (gap < best_gap) {
-      // Built only from shapes that fit, with the same layout search.
-      const Candidate priced = Price(c, s);
-      if (!priced.fits) continue;
-      best_gap = gap;
-      r.flop_based = priced;
-      have = true;
+  // The shape nearest N_opt for `mfu`, among those that fit; false when none does.
+  auto conventional = [&](double mfu, ComputeOptimal* alloc, Candidate* out) {
+    *alloc = Allocate(law, peak * mfu * o.devices * c.budget_s);
+    double best_gap = std::numeric_limits<double>::infinity();
+    bool found = false;
+    for (int64_t j = 0; j < o.depth.Count(); ++j) {
+      const int64_t n = o.depth.At(j);
+      // The width nearest aspect * n on the width grid.
+      const double ideal = o.conventional_aspect * static_cast<double>(n);
+      int64_t d = o.width.min + std::llround((ideal - static_cast<double>(o.width.min)) /
+                                             static_cast<double>(o.width.step)) *
+                                    o.width.step;
+      d = std::clamp<int64_t>(d, o.width.min, o.width.min + (o.width.Count() - 1) * o.width.step);
+      std::string why;
+      const ModelShape s = ShapeAt(open_aspect, d, n, &why);
+      if (!why.empty()) continue;
+      const double gap = std::fabs(std::log(LawParams(law, s) / alloc->params));
+      if (gap < best_gap) {
+        // Built only from shapes that fit, with the same layout search.
+        const Candidate priced = Price(c, s);
+        if (!priced.fits) continue;
+        best_gap = gap;
+        *out = priced;
+        found = true;
+      }
     }
+    return found;
+  };
+  // The MFU a priced candidate achieves: 6 N D of the law's N over the peak of the devices.
+  auto achieved = [&](const Candidate& f) {
+    return 6 * f.params * f.shape.TokensPerStep() / (f.step_s * peak * o.devices);
+  };
+  // Without --mfu the iteration starts from 0.4 whatever o.mfu holds: the answer is the model's.
+  double mfu = o.mfu_override ? o.mfu : 0.4;
+  bool have = conventional(mfu, &r.flop_alloc, &r.flop_based);
+  if (!o.mfu_override && have) {
+    // Fixed point: the MFU the model predicts for the shape built at that MFU (a few rounds; on
+    // the discrete grid it settles or alternates between neighbours, and the last is kept).
+    for (int round = 0; round < 8; ++round) {
+      const double next = achieved(r.flop_based);
+      if (!(next > 0) || !std::isfinite(next)) break;
+      const bool settled = std::fabs(next - mfu) <= 0.002 * mfu;
+      mfu = std::min(next, 1.0);
+      ComputeOptimal alloc;
+      Candidate f;
+      if (!conventional(mfu, &alloc, &f)) break;
+      r.flop_alloc = alloc;
+      r.flop_based = f;
+      if (settled) break;
+    }
+    r.flop_mfu_from_model = true;
   }
+  r.flop_mfu = mfu;
   if (have && r.found) r.loss_saved = r.flop_based.loss - r.best.loss;
   if (!have && r.found) {
     r.warnings.push_back(
@@ -387,6 +427,10 @@ nlohmann::json CandidateToJson(const Candidate& c) {
       {"aspect_ratio", static_cast<double>(s.d_model) / static_cast<double>(s.n_layers)}});
   if (s.Moe()) j["active_params"] = s.ActiveParams();
   if (std::isfinite(c.loss)) j["loss"] = c.loss;
+  if (c.epochs > 0) {
+    j["epochs"] = c.epochs;
+    j["effective_tokens"] = c.effective_tokens;
+  }
   if (c.params != c.total_params) j["law_params"] = c.params;
   if (!c.why_not.empty()) j["why_not"] = c.why_not;
   return j;
@@ -411,7 +455,9 @@ nlohmann::json PlanToJson(const PlanResult& r) {
   doc["flop_based"]["compute_flops"] = r.flop_alloc.flops;
   doc["flop_based"]["n_opt"] = r.flop_alloc.params;
   doc["flop_based"]["d_opt"] = r.flop_alloc.tokens;
-  doc["flop_based"]["mfu"] = r.options.mfu;
+  doc["flop_based"]["mfu"] = r.flop_mfu;
+  doc["flop_based"]["mfu_source"] = r.flop_mfu_from_model ? "time model" : "--mfu";
+  if (r.options.unique_tokens > 0) doc["budget"]["unique_tokens"] = r.options.unique_tokens;
   doc["flop_based"]["aspect_rule"] =
       fmt::format("d_model / n_layers near {:g}", r.options.conventional_aspect);
   doc["loss_saved"] = r.loss_saved;

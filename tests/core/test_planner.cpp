@@ -50,8 +50,11 @@ TEST_CASE("Tokens and loss of one candidate by hand") {
 TEST_CASE("The FLOP-based answer is Chinchilla's N_opt at the conventional aspect ratio") {
   const TimeModel m = DefaultTimeModel(LoadHardware("h100-sxm"));
   const LossLaw law = LossLawPreset("epoch");
-  const PlanResult r = Plan(Options(24), m, law, "epoch");
+  PlanOptions fixed = Options(24);
+  fixed.mfu_override = true;  // --mfu 0.4
+  const PlanResult r = Plan(fixed, m, law, "epoch");
   REQUIRE(r.found);
+  CHECK_FALSE(r.flop_mfu_from_model);
   const double C = 989.4e12 * 0.4 * 24 * 3600;
   CHECK(r.flop_alloc.flops == Approx(C));
   CHECK(r.flop_alloc.params == Approx(Allocate(law, C).params));
@@ -82,12 +85,22 @@ TEST_CASE("Where memory traffic dominates, the time-optimal shape is wider and s
   HardwareProfile hw = LoadHardware("h100-sxm");
   hw.mem_bandwidth_bytes_per_s = 0.3e12;
   const TimeModel m = DefaultTimeModel(hw);
-  const PlanResult r = Plan(Options(24), m, LossLawPreset("epoch"), "epoch");
+  PlanOptions o = Options(24);
+  o.mfu_override = true;  // --mfu 0.4: more than this device delivers
+  const PlanResult r = Plan(o, m, LossLawPreset("epoch"), "epoch");
   REQUIRE(r.found);
   INFO("best d/n " << Aspect(r.best) << " flop-based d/n " << Aspect(r.flop_based));
   CHECK(Aspect(r.best) > 1.5 * Aspect(r.flop_based));
   CHECK(r.best.tokens > r.flop_based.tokens);
   CHECK(r.loss_saved > 0);
+  // With the MFU the model predicts for it, the FLOP-based answer is a smaller model (this device
+  // is slow), the time-optimal shape is still the wider one, and it still wins.
+  o.mfu_override = false;
+  const PlanResult fair = Plan(o, m, LossLawPreset("epoch"), "epoch");
+  CHECK(fair.flop_mfu < 0.4);
+  CHECK(fair.flop_based.params < r.flop_based.params);
+  CHECK(Aspect(fair.best) > 1.5 * Aspect(fair.flop_based));
+  CHECK(fair.loss_saved > 0);
 }
 
 TEST_CASE("Data parallelism: a DDP all-reduce hidden under the backward but for one bucket") {
@@ -174,4 +187,60 @@ TEST_CASE("Grid ranges iterate on counts: a step near INT64_MAX cannot overflow"
   CHECK(r.best.shape.n_layers == 1);
   o.top = kMaxTop + 1;
   CHECK_THROWS_AS(o.Validate(), InputError);
+}
+
+TEST_CASE("The FLOP-based answer uses the MFU the time model predicts, not a free constant") {
+  const TimeModel m = DefaultTimeModel(LoadHardware("h100-sxm"));
+  const LossLaw law = LossLawPreset("epoch");
+  PlanOptions o = Options(24);
+  o.mfu = 0.2;  // not given as --mfu: ignored by the FLOP-based answer
+  const PlanResult low = Plan(o, m, law);
+  o.mfu = 0.6;
+  const PlanResult high = Plan(o, m, law);
+  REQUIRE(low.found);
+  REQUIRE(high.found);
+  CHECK(low.flop_mfu_from_model);
+  CHECK(low.flop_based.shape.d_model == high.flop_based.shape.d_model);
+  CHECK(low.flop_based.shape.n_layers == high.flop_based.shape.n_layers);
+  CHECK(low.loss_saved == high.loss_saved);
+  CHECK(low.flop_mfu == high.flop_mfu);
+  // That MFU is what the model predicts for the answer: 6 N D over the peak, within the grid's
+  // granularity (the fixed point stops where the next shape would be the same or a neighbour).
+  const Candidate& f = low.flop_based;
+  const double achieved = 6 * f.params * f.shape.TokensPerStep() / (f.step_s * 989.4e12);
+  CHECK(low.flop_mfu == Approx(achieved).epsilon(0.05));
+  CHECK(low.flop_alloc.flops == Approx(989.4e12 * low.flop_mfu * 24 * 3600));
+  CHECK(low.loss_saved >= 0);
+  // --mfu overrides it, and then the answer moves with it.
+  o.mfu_override = true;
+  o.mfu = 0.2;
+  const PlanResult a = Plan(o, m, law);
+  o.mfu = 0.6;
+  const PlanResult b = Plan(o, m, law);
+  CHECK_FALSE(a.flop_mfu_from_model);
+  CHECK(a.flop_alloc.params < b.flop_alloc.params);
+}
+
+TEST_CASE("A data budget: repeated tokens count as Muennighoff et al.'s effective data") {
+  // D' = U + U R* (1 - exp(-R / R*)), R = D / U - 1, R* = 15.4
+  CHECK(EffectiveTokens(5e9, 10e9) == 5e9);  // no repetition
+  CHECK(EffectiveTokens(5e9, 0) == 5e9);     // unlimited
+  CHECK(EffectiveTokens(20e9, 10e9) == Approx(10e9 + 10e9 * 15.4 * (1 - std::exp(-1 / 15.4))));
+  CHECK(EffectiveTokens(1e15, 1e9) == Approx(1e9 * 16.4).epsilon(1e-6));  // the asymptote
+  const TimeModel m = DefaultTimeModel(LoadHardware("h100-sxm"));
+  const LossLaw law = LossLawPreset("epoch");
+  PlanOptions o = Options(24);
+  const PlanResult open = Plan(o, m, law);
+  o.unique_tokens = open.best.tokens / 8;  // an eighth of what the best shape would read
+  const PlanResult scarce = Plan(o, m, law);
+  REQUIRE(scarce.found);
+  CHECK(scarce.best.epochs > 1);
+  CHECK(scarce.best.effective_tokens < scarce.best.tokens);
+  CHECK(scarce.best.loss ==
+        Approx(law.Loss(scarce.best.params, EffectiveTokens(scarce.best.tokens, o.unique_tokens))));
+  // Scarce data favours more parameters and fewer repeats than the unlimited answer.
+  CHECK(scarce.best.params > open.best.params);
+  CHECK(scarce.best.loss > open.best.loss);
+  o.unique_tokens = -1;
+  CHECK_THROWS_WITH(Plan(o, m, law), Catch::Contains("--unique-tokens"));
 }

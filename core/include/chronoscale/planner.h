@@ -36,7 +36,16 @@ struct PlanOptions {
   // default (DefaultMemoryReserve: 1 GiB + 5% of the capacity).
   double memory_reserve_bytes = -1;
   double goodput = 1;  // fraction of wall clock spent in training steps
-  double mfu = 0.4;    // utilisation assumed by the FLOP-based answer
+  // Utilisation of the FLOP-based answer. Unless mfu_override, the planner replaces it by the MFU
+  // its own step-time model predicts for the Chinchilla-shaped answer (a fixed point: the MFU of
+  // the shape built for the compute that MFU delivers), so the baseline is as fast as the model
+  // says such a shape runs, not a free constant.
+  double mfu = 0.4;
+  bool mfu_override = false;
+  // Unique tokens available (0: unlimited). A candidate that sees more repeats data, and its loss
+  // uses the effective data of Muennighoff et al. 2023 (eq. 5): D' = U + U R* (1 - e^(-R/R*))
+  // with R = D/U - 1 repetitions and R* = 15.4.
+  double unique_tokens = 0;
   Range width{256, 16384, 64};
   Range depth{1, 128, 1};
   // Everything but d_model, n_layers, n_heads and d_ff comes from `base` (seq, global batch in
@@ -67,6 +76,8 @@ struct Candidate {
   double total_params = 0;
   double step_s = 0;  // one optimizer step, communication included
   double tokens = 0;  // tokens seen in the budget
+  double effective_tokens = 0;  // what the law is given: tokens, or D' when data repeats
+  double epochs = 0;            // tokens / unique tokens (0 when unlimited)
   double loss = 0;
   double memory_bytes = 0;  // per device
   bool fits = false;
@@ -87,6 +98,8 @@ struct PlanResult {
   bool found = false;         // false when no shape fits
   Candidate flop_based;       // the conventional answer priced by the same model
   ComputeOptimal flop_alloc;  // Chinchilla's N_opt, D_opt for the delivered compute
+  double flop_mfu = 0;        // the MFU behind flop_alloc
+  bool flop_mfu_from_model = false;  // derived from the time model (false: options.mfu)
   double loss_saved = 0;      // flop_based.loss - best.loss
   int64_t candidates = 0, fitting = 0;
   // The surface, row-major [depth index][width index]; loss is NaN where a shape does not fit.
@@ -107,6 +120,10 @@ PlanResult Plan(const PlanOptions& options, const TimeModel& model, const LossLa
 nlohmann::json CandidateToJson(const Candidate& candidate);
 nlohmann::json LayoutToJson(const ParallelLayout& layout);
 nlohmann::json PlanToJson(const PlanResult& result);
+
+// Muennighoff et al. 2023's effective data for `tokens` seen of `unique` unique tokens (<= 0:
+// unlimited, returns tokens).
+double EffectiveTokens(double tokens, double unique);
 
 // Prices one shape (its width, depth and heads as given) under the plan's budget.
 Candidate Evaluate(const PlanOptions& options, const TimeModel& model, const LossLaw& law,
