@@ -38,7 +38,12 @@ std::string Num(double v, int digits = 5) {
 nlohmann::json SummaryToJson(const FitLossArgs& args, const LossRunsTable& table,
                              const LossFitSummary& s) {
   nlohmann::json doc = Provenance({args.runs_path});
-  doc["law"] = LossLawToJson(s.law);
+  {
+    // The law carries its bootstrap draws: plan --law propagates them into loss intervals.
+    LossLaw with_draws = s.law;
+    for (const LossLaw& d : s.bootstrap_laws) with_draws.draws.push_back({d.E, d.A, d.B, d.alpha, d.beta});
+    doc["law"] = LossLawToJson(with_draws);
+  }
 
   nlohmann::json ci = nlohmann::json::object();
   for (const auto& [name, iv] : s.intervals) ci[name] = {Finite(iv.lo), Finite(iv.hi)};

@@ -68,6 +68,27 @@ std::string PlanTable(const PlanResult& r) {
                    ToString(b.shape.checkpointing), b.memory_bytes / kGiB);
   t += fmt::format("loss saved by planning for time: {:.4f} nats/token ({:.2f}%)\n", r.loss_saved,
                    f.loss > 0 ? 100 * r.loss_saved / f.loss : 0.0);
+  if (r.draws > 0) {
+    std::string from = r.law_draws ? fmt::format("the law's {} bootstrap draws", r.draws)
+                                   : std::string("the law's point estimate");
+    from += r.time_sigma > 0
+                ? fmt::format(", step-time error {:.1f}% per shape (the time model's CV)",
+                              100 * r.time_sigma)
+                : ", no step-time error (no cross-validated time model)";
+    t += fmt::format("uncertainty ({} draws: {}):\n", r.draws, from);
+    t += fmt::format("  best loss {:.4f}, 95% in [{:.4f}, {:.4f}]", b.loss, b.loss_lo, b.loss_hi);
+    if (std::isfinite(r.loss_saved_lo)) {
+      t += fmt::format("; loss saved 95% in [{:.4f}, {:.4f}]", r.loss_saved_lo, r.loss_saved_hi);
+    }
+    t += "\n  indistinguishable from the best (chance of being best among the top list):";
+    int listed = 0;
+    for (const auto& c : r.top) {
+      if (c.p_best <= 0) continue;
+      t += fmt::format("{} {}x{} {:.2f}", listed++ ? "," : "", c.shape.d_model, c.shape.n_layers,
+                       c.p_best);
+    }
+    t += "\n";
+  }
   for (const auto& w : r.warnings) t += "warning: " + w + "\n";
   const double aspect =
       static_cast<double>(b.shape.d_model) / static_cast<double>(b.shape.n_layers);

@@ -166,7 +166,20 @@ nlohmann::json LossLawToJson(const LossLaw& law) {
                          {"tokens", {law.fitted.tokens_min, law.fitted.tokens_max}},
                          {"source", law.fitted.source}};
   }
+  if (!law.draws.empty()) j["bootstrap_draws"] = law.draws;
   return j;
+}
+
+LossLaw LossLaw::Draw(std::size_t i) const {
+  LossLaw d = *this;
+  d.draws.clear();
+  const auto& x = draws.at(i);
+  d.E = x[0];
+  d.A = x[1];
+  d.B = x[2];
+  d.alpha = x[3];
+  d.beta = x[4];
+  return d;
 }
 
 namespace {
@@ -229,6 +242,30 @@ LossLaw LossLawFromJson(const nlohmann::json& json, const std::string& where) {
   }
   if (json.contains("fitted_range")) {
     ReadFittedRange(json.at("fitted_range"), where + " (fitted_range)", &law);
+  }
+  if (json.contains("bootstrap_draws")) {
+    const auto& d = json.at("bootstrap_draws");
+    if (!d.is_array() || (law.form != LossLaw::Form::kChinchilla && !d.empty())) {
+      throw InputError(fmt::format(
+          "{}: key 'bootstrap_draws' must be a list of [E, A, B, alpha, beta] (Chinchilla form)",
+          where));
+    }
+    for (std::size_t i = 0; i < d.size(); ++i) {
+      const auto& row = d[i];
+      std::array<double, 5> x{};
+      bool ok = row.is_array() && row.size() == 5;
+      for (std::size_t k = 0; ok && k < 5; ++k) {
+        ok = row[k].is_number() && std::isfinite(row[k].get<double>()) &&
+             row[k].get<double>() >= 0 && (k == 0 || row[k].get<double>() > 0);
+        if (ok) x[k] = row[k].get<double>();
+      }
+      if (!ok) {
+        throw InputError(fmt::format(
+            "{}: bootstrap_draws[{}] is {}; expected [E >= 0, A > 0, B > 0, alpha > 0, beta > 0]",
+            where, i, row.dump().substr(0, 80)));
+      }
+      law.draws.push_back(x);
+    }
   }
   constexpr double kTiny = std::numeric_limits<double>::min();
   if (law.form == LossLaw::Form::kChinchilla) {

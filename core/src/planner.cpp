@@ -3,11 +3,13 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <random>
 #include <charconv>
 #include <cmath>
 #include <limits>
 
 #include "chronoscale/error.h"
+#include "chronoscale/stats.h"
 #include "chronoscale/workload.h"
 
 namespace chronoscale {
@@ -172,6 +174,71 @@ Range ParseRange(const std::string& text, const std::string& flag, int64_t defau
   return r;
 }
 
+double TimeSpread(const TimeModel& model, EstimatorKind e) {
+  if (!model.fitted[static_cast<std::size_t>(e)]) return 0;
+  const auto& r = model.report;
+  if (!r.is_object() || !r.contains("estimators") || !r["estimators"].is_array()) return 0;
+  for (const auto& est : r["estimators"]) {
+    if (!est.is_object() || est.value("estimator", "") != ToString(e)) continue;
+    if (!est.contains("cross_validated") || !est["cross_validated"].is_object()) return 0;
+    const auto& cv = est["cross_validated"];
+    if (!cv.contains("median") || !cv["median"].is_number()) return 0;
+    const double median = cv["median"].get<double>();
+    return std::isfinite(median) && median > 0 ? median / 0.6745 : 0;
+  }
+  return 0;
+}
+
+namespace {
+
+// Loss intervals, the probability of being best among the ranked list, and the interval of the
+// loss saved: B draws, each a law (a bootstrap draw, or the law itself) and, per shape, a
+// log-normal step-time error (the tokens seen scale by its inverse). Seeded: reproducible.
+void AddUncertainty(const Context& c, const LossLaw& law, PlanResult* r) {
+  const double sigma = TimeSpread(c.model, c.o.estimator);
+  const bool have_law = !law.draws.empty();
+  const int draws = have_law ? static_cast<int>(law.draws.size()) : (sigma > 0 ? 200 : 0);
+  r->time_sigma = sigma;
+  r->law_draws = have_law;
+  r->draws = draws;
+  if (draws == 0 || r->top.empty()) return;
+  std::vector<Candidate*> shapes;
+  for (Candidate& t : r->top) shapes.push_back(&t);
+  const bool flop = r->flop_based.fits && r->flop_based.tokens > 0;
+  if (flop) shapes.push_back(&r->flop_based);
+  std::mt19937_64 rng(20240601);
+  std::normal_distribution<double> normal(0.0, 1.0);
+  std::vector<std::vector<double>> losses(shapes.size(), std::vector<double>(draws));
+  std::vector<double> saved(draws);
+  std::vector<int> wins(r->top.size(), 0);
+  for (int j = 0; j < draws; ++j) {
+    const LossLaw lj = have_law ? law.Draw(static_cast<std::size_t>(j)) : law;
+    for (std::size_t i = 0; i < shapes.size(); ++i) {
+      const Candidate& s = *shapes[i];
+      const double tokens = s.tokens * std::exp(-sigma * normal(rng));
+      losses[i][j] = lj.Loss(s.params, EffectiveTokens(tokens, c.o.unique_tokens));
+    }
+    std::size_t win = 0;
+    for (std::size_t i = 1; i < r->top.size(); ++i)
+      if (losses[i][j] < losses[win][j]) win = i;
+    ++wins[win];
+    if (flop) saved[j] = losses.back()[j] - losses[0][j];
+  }
+  for (std::size_t i = 0; i < shapes.size(); ++i) {
+    shapes[i]->loss_lo = Percentile(losses[i], 0.025);
+    shapes[i]->loss_hi = Percentile(losses[i], 0.975);
+  }
+  for (std::size_t i = 0; i < r->top.size(); ++i)
+    r->top[i].p_best = static_cast<double>(wins[i]) / draws;
+  r->best = r->top.front();
+  if (flop) {
+    r->loss_saved_lo = Percentile(saved, 0.025);
+    r->loss_saved_hi = Percentile(saved, 0.975);
+  }
+}
+
+}  // namespace
+
 double EffectiveTokens(double tokens, double unique) {
   if (!(unique > 0) || tokens <= unique) return tokens;
   constexpr double kRStar = 15.4;  // Muennighoff et al. 2023, fitted R*_D
@@ -266,6 +333,21 @@ PlanResult Plan(const PlanOptions& o, const TimeModel& model, const LossLaw& law
   r.hardware = model.hardware.name;
   r.memory_capacity_bytes = model.hardware.memory_bytes;
   r.law = law_name;
+  r.law_coefficients = LossLawToJson(law);
+  if (!law.draws.empty()) r.law_coefficients["bootstrap_draws"] = law.draws.size();
+  {
+    const std::size_t e = static_cast<std::size_t>(o.estimator);
+    r.time_model = {{"hardware", model.hardware.name},
+                    {"device", model.hardware.device},
+                    {"estimator", ToString(o.estimator)},
+                    {"fitted", model.fitted[e]}};
+    if (model.fitted[e] && model.fitted_on.Known()) {
+      r.time_model["fitted_on"] = {{"runs", model.fitted_on.runs},
+                                   {"hardware", model.fitted_on.hardware}};
+    }
+    const double sigma = TimeSpread(model, o.estimator);
+    if (sigma > 0) r.time_model["cv_step_time_sigma"] = sigma;
+  }
   r.budget_s = c.budget_s;
   r.usable_bytes = c.search.usable_bytes;
   r.gpus_per_node = c.search.gpus_per_node;
@@ -390,6 +472,7 @@ PlanResult Plan(const PlanOptions& o, const TimeModel& model, const LossLaw& law
   }
   r.flop_mfu = mfu;
   if (have && r.found) r.loss_saved = r.flop_based.loss - r.best.loss;
+  if (r.found) AddUncertainty(c, law, &r);
   if (!have && r.found) {
     r.warnings.push_back(
         "no shape near the FLOP-based size fits on these devices; the FLOP-based answer is "
@@ -427,6 +510,10 @@ nlohmann::json CandidateToJson(const Candidate& c) {
       {"aspect_ratio", static_cast<double>(s.d_model) / static_cast<double>(s.n_layers)}});
   if (s.Moe()) j["active_params"] = s.ActiveParams();
   if (std::isfinite(c.loss)) j["loss"] = c.loss;
+  if (std::isfinite(c.loss_lo)) {
+    j["loss_interval"] = {c.loss_lo, c.loss_hi};
+    j["p_best"] = c.p_best;
+  }
   if (c.epochs > 0) {
     j["epochs"] = c.epochs;
     j["effective_tokens"] = c.effective_tokens;
@@ -440,6 +527,8 @@ nlohmann::json PlanToJson(const PlanResult& r) {
   nlohmann::json doc;
   doc["hardware"] = r.hardware;
   doc["law"] = r.law;
+  doc["law_coefficients"] = r.law_coefficients;
+  doc["time_model"] = r.time_model;
   doc["estimator"] = ToString(r.options.estimator);
   doc["budget"] = {{"hours", r.options.hours},
                    {"devices", r.options.devices},
@@ -461,6 +550,25 @@ nlohmann::json PlanToJson(const PlanResult& r) {
   doc["flop_based"]["aspect_rule"] =
       fmt::format("d_model / n_layers near {:g}", r.options.conventional_aspect);
   doc["loss_saved"] = r.loss_saved;
+  if (std::isfinite(r.loss_saved_lo)) doc["loss_saved_interval"] = {r.loss_saved_lo, r.loss_saved_hi};
+  if (r.draws > 0) {
+    nlohmann::json same = nlohmann::json::array();
+    for (std::size_t i = 0; i < r.top.size(); ++i) {
+      const Candidate& t = r.top[i];
+      if (t.p_best <= 0) continue;
+      same.push_back({{"rank", i + 1},
+                      {"d_model", t.shape.d_model},
+                      {"n_layers", t.shape.n_layers},
+                      {"loss", t.loss},
+                      {"loss_interval", {t.loss_lo, t.loss_hi}},
+                      {"p_best", t.p_best}});
+    }
+    doc["indistinguishable"] = same;
+    doc["uncertainty"] = {{"draws", r.draws},
+                          {"law_bootstrap_draws", r.law_draws},
+                          {"step_time_sigma", r.time_sigma},
+                          {"among", "the top list (--top)"}};
+  }
   doc["budget"]["gpus_per_node"] = r.gpus_per_node;
   doc["budget"]["usable_memory_gb"] = r.usable_bytes / kGiB;
   doc["budget"]["global_batch"] = r.options.base.batch;

@@ -164,3 +164,94 @@ TEST_CASE("fit-loss reproduces Epoch's fit on the digitised Chinchilla data", "[
   CHECK(doc["fit"]["n_runs"] == 240);
   CHECK(doc["fit"]["dropped"] == 5);
 }
+
+namespace {
+
+// plan --format json with the law's draws and a fitted time model: every ranked shape and both
+// answers carry a 95% loss interval around their loss; the shapes indistinguishable from the best
+// carry their chance of being best (summing to at most 1); the loss saved has an interval.
+void CheckPlanIntervals(const TempDir& dir, const std::string& law_path, int draws) {
+  const std::string steps = std::string(CHRONOSCALE_TEST_DATA) + "/steps.csv";
+  const std::string tm = dir.File("tm.json");
+  CliResult r = RunCli("fit-time --runs " + Quote(steps) + " --hardware h200-measured --out " +
+                           Quote(tm),
+                       dir);
+  REQUIRE(r.code == 0);
+  r = RunCli("plan --hours 24 --hardware h200-measured --time-model " + Quote(tm) + " --law " +
+                 Quote(law_path) + " --top 8 --format json",
+             dir);
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  const auto plan = nlohmann::json::parse(r.out);
+  CHECK(plan["uncertainty"]["draws"] == draws);
+  CHECK(plan["uncertainty"]["law_bootstrap_draws"] == true);
+  CHECK(plan["uncertainty"]["step_time_sigma"].get<double>() > 0.005);
+  CHECK(plan["law_coefficients"]["bootstrap_draws"] == draws);
+  CHECK(plan["time_model"]["fitted_on"]["runs"] == 57);
+  std::vector<nlohmann::json> shapes(plan["top"].begin(), plan["top"].end());
+  shapes.push_back(plan["best"]);
+  shapes.push_back(plan["flop_based"]);
+  for (const auto& c : shapes) {
+    REQUIRE(c.contains("loss_interval"));
+    const double lo = c["loss_interval"][0], hi = c["loss_interval"][1], loss = c["loss"];
+    CHECK(lo < loss);
+    CHECK(loss < hi);
+    CHECK(hi - lo < 0.2);
+  }
+  double sum = 0;
+  REQUIRE(!plan["indistinguishable"].empty());
+  for (const auto& s : plan["indistinguishable"]) {
+    CHECK(s["p_best"].get<double>() > 0);
+    sum += s["p_best"].get<double>();
+  }
+  CHECK(sum <= 1 + 1e-9);
+  const double saved = plan["loss_saved"];
+  const double s_lo = plan["loss_saved_interval"][0], s_hi = plan["loss_saved_interval"][1];
+  CHECK(s_lo <= saved);
+  CHECK(saved <= s_hi);
+  // Without draws or a fitted time model there is no uncertainty to report.
+  r = RunCli("plan --hours 24 --hardware h200-measured --top 3 --format json", dir);
+  REQUIRE(r.code == 0);
+  const auto bare = nlohmann::json::parse(r.out);
+  CHECK_FALSE(bare.contains("indistinguishable"));
+  CHECK_FALSE(bare["best"].contains("loss_interval"));
+}
+
+}  // namespace
+
+TEST_CASE("fit-loss --bootstrap stores its draws; plan turns them into loss intervals") {
+  TempDir dir;
+  const std::string runs = WriteRuns(dir, "runs.csv");
+  const std::string law = dir.File("law.json");
+  const CliResult r =
+      RunCli("fit-loss --runs " + Quote(runs) + " --bootstrap 40 --out " + Quote(law), dir);
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  const LossLaw read = LoadLaw(law);
+  REQUIRE(read.draws.size() == 40);
+  // A draw is a law near the fit.
+  CHECK(read.Draw(0).alpha == Approx(read.alpha).epsilon(0.5));
+  CheckPlanIntervals(dir, law, 40);
+  // A malformed draw is refused with its index.
+  auto doc = nlohmann::json::parse(Slurp(law));
+  doc["law"]["bootstrap_draws"][3] = {1.0, -2.0, 3.0, 0.3, 0.3};
+  const std::string bad = dir.Write("bad.json", doc.dump());
+  const CliResult b = RunCli("plan --hours 1 --law " + Quote(bad), dir);
+  CHECK(b.code == 2);
+  CHECK_THAT(b.err, Catch::Contains("bootstrap_draws[3]"));
+}
+
+TEST_CASE("Epoch's fit with 200 bootstrap draws gives the plan intervals", "[may-skip]") {
+  const std::string data = CHRONOSCALE_CHINCHILLA_CSV;
+  if (!fs::exists(data)) CHRONOSCALE_SKIP(data << " is absent");
+  TempDir dir;
+  const std::string law = dir.File("law.json");
+  const CliResult r = RunCli("fit-loss --runs " + Quote(data) +
+                                 " --params-col 'Model Size' --flops-col 'Training FLOP'"
+                                 " --drop-highest 5 --bootstrap 200 --out " +
+                                 Quote(law),
+                             dir);
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  CheckPlanIntervals(dir, law, 200);
+}

@@ -244,3 +244,26 @@ TEST_CASE("A data budget: repeated tokens count as Muennighoff et al.'s effectiv
   o.unique_tokens = -1;
   CHECK_THROWS_WITH(Plan(o, m, law), Catch::Contains("--unique-tokens"));
 }
+
+TEST_CASE("Uncertainty: draws equal to the law and no step-time error give zero-width intervals") {
+  const TimeModel m = DefaultTimeModel(LoadHardware("h100-sxm"));  // unfitted: no CV spread
+  LossLaw law = LossLawPreset("epoch");
+  CHECK(TimeSpread(m, EstimatorKind::kRoofline) == 0);
+  PlanOptions o = Options(24);
+  o.top = 4;
+  CHECK(Plan(o, m, law).draws == 0);  // nothing to propagate
+  for (int i = 0; i < 10; ++i) law.draws.push_back({law.E, law.A, law.B, law.alpha, law.beta});
+  const PlanResult r = Plan(o, m, law);
+  REQUIRE(r.draws == 10);
+  for (const Candidate& c : r.top) {
+    CHECK(c.loss_lo == Approx(c.loss).epsilon(1e-12));
+    CHECK(c.loss_hi == Approx(c.loss).epsilon(1e-12));
+  }
+  CHECK(r.top[0].p_best == 1);  // the best in every draw
+  CHECK(r.loss_saved_lo == Approx(r.loss_saved).epsilon(1e-9));
+  // A draw with a larger irreducible loss widens every interval upwards by the same amount.
+  law.draws.back()[0] += 0.1;
+  const PlanResult wide = Plan(o, m, law);
+  CHECK(wide.top[0].loss_hi > wide.top[0].loss);
+  CHECK(wide.loss_saved_hi == Approx(wide.loss_saved).epsilon(1e-9));  // paired: E cancels
+}

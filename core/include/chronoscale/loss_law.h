@@ -12,6 +12,7 @@
 // non-embedding parameters. LossLaw::params_counted says which, and the planner feeds N to match.
 #pragma once
 
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <nlohmann/json.hpp>
@@ -67,6 +68,13 @@ struct LossLaw {
     std::string source;
     bool Known() const { return params_max > 0 && tokens_max > 0; }
   } fitted;
+
+  // Bootstrap draws of the Chinchilla form's (E, A, B, alpha, beta) (fit-loss --bootstrap stores
+  // them with the law); the planner propagates them into loss intervals. JSON:
+  // "bootstrap_draws": [[E, A, B, alpha, beta], ...].
+  std::vector<std::array<double, 5>> draws;
+  // The law of draw i (same form and N count).
+  LossLaw Draw(std::size_t i) const;
 };
 // One phrase per axis on which (params, tokens) lies outside the law's fitted range by more
 // than a factor 1.5, e.g. "D = 24.9T tokens is 78x the largest fitted (318B)"; empty when inside

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -82,6 +83,12 @@ struct Candidate {
   double memory_bytes = 0;  // per device
   bool fits = false;
   std::string why_not;  // empty when it fits
+  // Uncertainty (PlanResult::draws > 0): the 95% interval of the loss over the law's bootstrap
+  // draws and the time model's cross-validated step-time error, and how often this shape is the
+  // best of the ranked list.
+  double loss_lo = std::numeric_limits<double>::quiet_NaN();
+  double loss_hi = std::numeric_limits<double>::quiet_NaN();
+  double p_best = 0;
 };
 
 struct PlanResult {
@@ -89,6 +96,8 @@ struct PlanResult {
   std::string hardware;
   double memory_capacity_bytes = 0;  // per device; 0: unknown (everything fits)
   std::string law;
+  nlohmann::json law_coefficients;  // the law itself (its draws counted, not listed)
+  nlohmann::json time_model;        // which time model priced the steps: hardware, estimator, fit
   double budget_s = 0;      // seconds of training steps (hours * 3600 * goodput)
   double usable_bytes = 0;  // per device: capacity - reserve
   int64_t gpus_per_node = 1;
@@ -101,6 +110,13 @@ struct PlanResult {
   double flop_mfu = 0;        // the MFU behind flop_alloc
   bool flop_mfu_from_model = false;  // derived from the time model (false: options.mfu)
   double loss_saved = 0;      // flop_based.loss - best.loss
+  // Uncertainty: draws paired over the law's bootstrap draws (law_draws) and a log-normal
+  // step-time error of time_sigma per shape; 0 draws when there is neither.
+  int draws = 0;
+  bool law_draws = false;
+  double time_sigma = 0;
+  double loss_saved_lo = std::numeric_limits<double>::quiet_NaN();
+  double loss_saved_hi = std::numeric_limits<double>::quiet_NaN();
   int64_t candidates = 0, fitting = 0;
   // The surface, row-major [depth index][width index]; loss is NaN where a shape does not fit.
   std::vector<int64_t> widths, depths;
@@ -120,6 +136,11 @@ PlanResult Plan(const PlanOptions& options, const TimeModel& model, const LossLa
 nlohmann::json CandidateToJson(const Candidate& candidate);
 nlohmann::json LayoutToJson(const ParallelLayout& layout);
 nlohmann::json PlanToJson(const PlanResult& result);
+
+// The spread (sigma of log step time) of a fitted estimator's cross-validated error, from the
+// fit report the time model carries: median |relative error| / 0.6745 (a normal's median absolute
+// deviation); 0 when the estimator was not fitted or the report has no cross-validation.
+double TimeSpread(const TimeModel& model, EstimatorKind estimator);
 
 // Muennighoff et al. 2023's effective data for `tokens` seen of `unique` unique tokens (<= 0:
 // unlimited, returns tokens).
