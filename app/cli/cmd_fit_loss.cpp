@@ -2,6 +2,7 @@
 // Approach 3 (SCIENCE.md section 2), with optional bootstrap intervals.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <iostream>
 
@@ -20,6 +21,7 @@ struct FitLossArgs {
   std::string runs_path;
   LossRunsOptions runs;
   int bootstrap = 0;
+  std::string param_count = "all";
   uint64_t seed = 0;
   double budget_flops = 5.76e23;
   int threads = 0;
@@ -75,7 +77,7 @@ nlohmann::json SummaryToJson(const FitLossArgs& args, const LossRunsTable& table
                          {"params", run.params},
                          {"tokens", run.tokens},
                          {"loss", run.loss},
-                         {"pred", Finite(s.law.Loss(run.params, run.tokens))},
+                         {"pred", Finite(s.law.Loss(run.params, run.tokens, run.aspect))},
                          {"residual", Finite(s.residuals[i])}});
   }
   doc["fit"] = {{"method", "approach3_huber_lse_grid"},
@@ -137,6 +139,13 @@ std::string SummaryToTable(const FitLossArgs& args, const LossRunsTable& table,
     }
     text += "\n";
   }
+  if (s.law.ShapeAware()) {
+    text += fmt::format(
+        "shape term + C (ln(r / r*))^2, r = d_model / n_layers: C = {}, r* = {} (loss {:+.4f} at "
+        "r = r*/4 or 4 r*)\n",
+        Num(s.law.shape_C), Num(s.law.shape_aspect),
+        s.law.shape_C * std::log(4.0) * std::log(4.0));
+  }
   text += fmt::format(
       "(a, b, G: N_opt = G (C/6)^a, D_opt = (C/6)^b / G; N_opt, D_opt at C = {:.3g} FLOPs, "
       "{:.1f} tokens per parameter, loss {})\n\n",
@@ -166,13 +175,22 @@ void RunFitLoss(const FitLossArgs& args) {
     CheckPlotPath(args.plot_path);
     CheckNotInput(args.plot_path, {args.runs_path}, "--plot");
   }
-  const LossRunsTable table = LoadLossRuns(args.runs_path, args.runs);
+  LossRunsOptions runs_options = args.runs;
+  std::string pc = args.param_count;
+  std::replace(pc.begin(), pc.end(), '-', '_');
+  if (!StringToParamCount(pc, &runs_options.params_counted)) {
+    throw InputError(fmt::format("--param-count '{}': expected all or non-embedding",
+                                 Printable(args.param_count)));
+  }
+  const LossRunsTable table = LoadLossRuns(args.runs_path, runs_options);
   LossFitOptions options;
   options.bootstrap_resamples = args.bootstrap;
   options.seed = args.seed;
   options.budget_flops = args.budget_flops;
   options.num_threads = args.threads;
-  const LossFitSummary summary = FitLossLaw(table.runs, options, TerminalProgress("fit-loss"));
+  options.shape_term = args.runs.shape;
+  LossFitSummary summary = FitLossLaw(table.runs, options, TerminalProgress("fit-loss"));
+  summary.law.params_counted = runs_options.params_counted;
   const std::string text = args.format == Format::kJson
                                ? SummaryToJson(args, table, summary).dump(2)
                                : SummaryToTable(args, table, summary);
@@ -207,6 +225,17 @@ void SetupFitLoss(CLI::App& app) {
   sub->add_option("--drop-highest", args->runs.drop_highest,
                   "drop the K runs with the highest loss (Epoch drops 5)")
       ->check(CLI::NonNegativeNumber);
+  sub->add_flag("--shape-term", args->runs.shape,
+                "fit a shape term C (ln(r / r*))^2 too, r = d_model / n_layers (columns "
+                "--width-col and --depth-col)");
+  sub->add_option("--width-col", args->runs.width_column, "column of d_model (--shape-term)")
+      ->capture_default_str();
+  sub->add_option("--depth-col", args->runs.depth_column, "column of n_layers (--shape-term)")
+      ->capture_default_str();
+  sub->add_option("--param-count", args->param_count,
+                  "what the params column counts: all (Hoffmann) or non-embedding (Kaplan); the "
+                  "law records it and plan feeds it the same count")
+      ->capture_default_str();
   sub->add_option("--bootstrap", args->bootstrap, "bootstrap resamples for intervals (0: none)")
       ->check(CLI::Range(0, 1000000));
   sub->add_option("--seed", args->seed, "random seed of the bootstrap")->capture_default_str();

@@ -28,6 +28,25 @@ std::string PlanTable(const PlanResult& r) {
       "[{:g}, {:g}], heads divide d_model, fits in {:.1f} of {:.1f} GiB per device)\n\n",
       r.candidates, o.width.min, o.width.max, o.width.step, o.depth.min, o.depth.max, o.depth.step,
       r.fitting, o.min_aspect, o.max_aspect, r.usable_bytes / kGiB, r.memory_capacity_bytes / kGiB);
+  if (r.on_aspect_bound) {
+    // The headline: what the answer rests on.
+    t.pop_back();
+    t += fmt::format(
+        "ON THE BOUND: the loss law is shape-blind (it knows N and D only) and the best shape sits "
+        "on the --aspect bound {:g}, where the step-time model keeps rewarding {}; ",
+        r.aspect_bound,
+        r.relaxed_aspect_bound > r.aspect_bound ? "width" : "depth");
+    const Candidate& w = r.at_relaxed_bound;
+    if (w.fits) {
+      t += fmt::format(
+          "with the bound at {:g} the best would be d_model {} x {} layers, loss {:.4f} ({:.4f} "
+          "lower). Fit a law with a shape term (fit-loss --shape-term) to let data decide.\n\n",
+          r.relaxed_aspect_bound, w.shape.d_model, w.shape.n_layers, w.loss,
+          r.best.loss - w.loss);
+    } else {
+      t += fmt::format("with the bound at {:g} no shape fits.\n\n", r.relaxed_aspect_bound);
+    }
+  }
   t += fmt::format("{:>4} {:>7} {:>6} {:>6} {:>6} {:>9} {:>10} {:>10} {:>8} {:>9}  {}\n", "rank",
                    "d_model", "layers", "heads", "d/n", "params", "step ms", "tokens", "mem GiB",
                    "loss", "layout");
@@ -90,15 +109,6 @@ std::string PlanTable(const PlanResult& r) {
     t += "\n";
   }
   for (const auto& w : r.warnings) t += "warning: " + w + "\n";
-  const double aspect =
-      static_cast<double>(b.shape.d_model) / static_cast<double>(b.shape.n_layers);
-  if (aspect * 1.1 >= o.max_aspect) {
-    t += fmt::format(
-        "note: the best shape sits at the upper aspect bound ({:g}): the step-time model keeps "
-        "rewarding width; "
-        "the loss law knows N and D only, so --aspect widens the search at your own risk\n",
-        o.max_aspect);
-  }
   if (b.shape.n_layers == o.depth.min) {
     t += "note: the best shape sits on the shallow edge of --depth; widen the range to see past "
          "it\n";

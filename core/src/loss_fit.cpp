@@ -318,6 +318,11 @@ LossFitSummary FitLossLaw(const std::vector<LossRun>& runs, const LossFitOptions
                           const ProgressCallback& progress) {
   std::string why;
   if (!options.IsValid(&why)) throw InputError("loss fit options: " + why);
+  if (options.shape_term && options.bootstrap_resamples > 0) {
+    throw InputError(
+        "--bootstrap with --shape-term: bootstrap intervals of the shape-aware form are not "
+        "available yet; fit one or the other");
+  }
   CheckRuns(runs, options);
 
   const auto t0 = std::chrono::steady_clock::now();
@@ -430,6 +435,11 @@ LossFitSummary FitLossLaw(const std::vector<LossRun>& runs, const LossFitOptions
     f.tokens_max = std::max(f.tokens_max, r.tokens);
   }
   summary.law.fitted.source = fmt::format("the {} runs fit-loss was given", runs.size());
+  if (options.shape_term) {
+    const LossLaw::Range fitted = summary.law.fitted;
+    summary.law = FitShapeTerm(runs, summary.law, options.huber_delta, &summary.objective);
+    summary.law.fitted = fitted;
+  }
   // Converged when the best start met a convergence test, or a converged start found the same
   // cost (the optimum is flat, and a start can stop at its iteration limit right on it).
   summary.converged = opt.status == StartStatus::kConverged;
@@ -481,7 +491,7 @@ LossFitSummary FitLossLaw(const std::vector<LossRun>& runs, const LossFitOptions
     auto& s = summary.residual_stats;
     std::vector<double> abs_r;
     for (const auto& r : runs) {
-      const double pred = law.Loss(r.params, r.tokens);
+      const double pred = law.Loss(r.params, r.tokens, r.aspect);
       const double res = std::log(pred) - std::log(r.loss);
       summary.residuals.push_back(res);
       abs_r.push_back(std::fabs(res));

@@ -75,6 +75,10 @@ bool LossLaw::IsValid(std::string* error) const {
     if (!positive(alpha_N)) return fail(fmt::format("alpha_N = {} must be > 0", Num(alpha_N)));
     if (!positive(alpha_D)) return fail(fmt::format("alpha_D = {} must be > 0", Num(alpha_D)));
   }
+  if (!(std::isfinite(shape_C) && shape_C >= 0))
+    return fail(fmt::format("shape term C = {} must be >= 0", Num(shape_C)));
+  if (shape_C > 0 && !positive(shape_aspect))
+    return fail(fmt::format("shape term aspect = {} must be > 0", Num(shape_aspect)));
   return true;
 }
 
@@ -166,6 +170,7 @@ nlohmann::json LossLawToJson(const LossLaw& law) {
                          {"tokens", {law.fitted.tokens_min, law.fitted.tokens_max}},
                          {"source", law.fitted.source}};
   }
+  if (law.ShapeAware()) j["shape_term"] = {{"C", law.shape_C}, {"aspect", law.shape_aspect}};
   if (!law.draws.empty()) j["bootstrap_draws"] = law.draws;
   return j;
 }
@@ -242,6 +247,17 @@ LossLaw LossLawFromJson(const nlohmann::json& json, const std::string& where) {
   }
   if (json.contains("fitted_range")) {
     ReadFittedRange(json.at("fitted_range"), where + " (fitted_range)", &law);
+  }
+  if (json.contains("shape_term")) {
+    const auto& t = json.at("shape_term");
+    const std::string w = where + " (shape_term)";
+    if (!t.is_object() || law.form != LossLaw::Form::kChinchilla) {
+      throw InputError(fmt::format(
+          "{}: key 'shape_term' must be {{\"C\": C, \"aspect\": r*}} on a Chinchilla-form law",
+          where));
+    }
+    law.shape_C = JsonNumber(t, "C", w, 0.0, 100.0);
+    law.shape_aspect = JsonNumber(t, "aspect", w, 1e-3, 1e6);
   }
   if (json.contains("bootstrap_draws")) {
     const auto& d = json.at("bootstrap_draws");
@@ -346,6 +362,11 @@ LossRunsTable LoadLossRuns(const std::string& path, const LossRunsOptions& optio
   constexpr double kTiny = std::numeric_limits<double>::min();
   LossRunsTable out;
   out.path = path;
+  int w_col = -1, n_layers_col = -1;
+  if (options.shape) {
+    w_col = table.RequireColumn(options.width_column);
+    n_layers_col = table.RequireColumn(options.depth_column);
+  }
   out.runs.reserve(table.rows.size());
   for (std::size_t r = 0; r < table.rows.size(); ++r) {
     LossRun run;
@@ -358,6 +379,9 @@ LossRunsTable LoadLossRuns(const std::string& path, const LossRunsOptions& optio
                                    table.Where(r, d_col)));
     }
     run.loss = table.NumberIn(r, l_col, kTiny, kHuge);
+    if (options.shape) {
+      run.aspect = table.NumberIn(r, w_col, 1, 1e7) / table.NumberIn(r, n_layers_col, 1, 1e6);
+    }
     out.runs.push_back(run);
   }
   if (options.drop_highest > 0) {
@@ -384,7 +408,7 @@ LossRunsTable LoadLossRuns(const std::string& path, const LossRunsOptions& optio
 double LossObjective(const LossLaw& law, const std::vector<LossRun>& runs, double huber_delta) {
   double sum = 0.0;
   for (const auto& run : runs) {
-    const double r = std::log(law.Loss(run.params, run.tokens)) - std::log(run.loss);
+    const double r = std::log(law.Loss(run.params, run.tokens, run.aspect)) - std::log(run.loss);
     const double ar = std::fabs(r);
     sum += ar <= huber_delta ? 0.5 * r * r : huber_delta * (ar - 0.5 * huber_delta);
   }

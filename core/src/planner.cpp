@@ -32,6 +32,10 @@ struct Context {
   LayoutSearchOptions search;
 };
 
+double Aspect(const ModelShape& s) {
+  return static_cast<double>(s.d_model) / static_cast<double>(s.n_layers);
+}
+
 // The N the law sees: all or non-embedding parameters; under MoE only those a token passes
 // through (the active ones), since the law was fitted on dense models' compute per token.
 double LawParams(const LossLaw& law, const ModelShape& s) {
@@ -57,7 +61,7 @@ Candidate Price(const Context& c, const ModelShape& s) {
   cand.tokens = choice.legal && cand.step_s > 0 ? c.budget_s / cand.step_s * tokens_per_step : 0;
   cand.effective_tokens = EffectiveTokens(cand.tokens, c.o.unique_tokens);
   cand.epochs = c.o.unique_tokens > 0 ? cand.tokens / c.o.unique_tokens : 0;
-  cand.loss = cand.tokens > 0 ? c.law.Loss(cand.params, cand.effective_tokens)
+  cand.loss = cand.tokens > 0 ? c.law.Loss(cand.params, cand.effective_tokens, Aspect(s))
                               : std::numeric_limits<double>::infinity();
   return cand;
 }
@@ -216,7 +220,8 @@ void AddUncertainty(const Context& c, const LossLaw& law, PlanResult* r) {
     for (std::size_t i = 0; i < shapes.size(); ++i) {
       const Candidate& s = *shapes[i];
       const double tokens = s.tokens * std::exp(-sigma * normal(rng));
-      losses[i][j] = lj.Loss(s.params, EffectiveTokens(tokens, c.o.unique_tokens));
+      losses[i][j] =
+          lj.Loss(s.params, EffectiveTokens(tokens, c.o.unique_tokens), Aspect(s.shape));
     }
     std::size_t win = 0;
     for (std::size_t i = 1; i < r->top.size(); ++i)
@@ -325,8 +330,42 @@ void SweepCandidates(const PlanOptions& o, const TimeModel& model, const LossLaw
   }
 }
 
+namespace {
+// The plan over the grid of `o` alone (Plan adds the relaxed-bound answer).
+PlanResult PlanGrid(const PlanOptions& o, const TimeModel& model, const LossLaw& law,
+                    const std::string& law_name);
+}  // namespace
+
 PlanResult Plan(const PlanOptions& o, const TimeModel& model, const LossLaw& law,
                 const std::string& law_name) {
+  PlanResult r = PlanGrid(o, model, law, law_name);
+  // A shape-blind law with its best shape on an --aspect bound: the answer rests on the bound.
+  // Plan again with the bound twice as far out, so the user sees how much.
+  if (r.found && !law.ShapeAware()) {
+    const double aspect = Aspect(r.best.shape);
+    const bool upper = aspect * 1.1 >= o.max_aspect;
+    const bool lower = aspect <= o.min_aspect * 1.1;
+    if (upper || lower) {
+      PlanOptions wide = o;
+      if (upper) {
+        wide.max_aspect = 2 * o.max_aspect;
+      } else {
+        wide.min_aspect = o.min_aspect / 2;
+      }
+      wide.top = 1;
+      const PlanResult w = PlanGrid(wide, model, law, law_name);
+      r.on_aspect_bound = true;
+      r.aspect_bound = upper ? o.max_aspect : o.min_aspect;
+      r.relaxed_aspect_bound = upper ? wide.max_aspect : wide.min_aspect;
+      if (w.found) r.at_relaxed_bound = w.best;
+    }
+  }
+  return r;
+}
+
+namespace {
+PlanResult PlanGrid(const PlanOptions& o, const TimeModel& model, const LossLaw& law,
+                    const std::string& law_name) {
   const Context c = MakeContext(o, model, law);
   PlanResult r;
   r.options = o;
@@ -484,6 +523,7 @@ PlanResult Plan(const PlanOptions& o, const TimeModel& model, const LossLaw& law
   }
   return r;
 }
+}  // namespace
 
 nlohmann::json LayoutToJson(const ParallelLayout& l) {
   return {{"devices", l.devices},
@@ -573,6 +613,15 @@ nlohmann::json PlanToJson(const PlanResult& r) {
   doc["budget"]["usable_memory_gb"] = r.usable_bytes / kGiB;
   doc["budget"]["global_batch"] = r.options.base.batch;
   if (!r.options.pins.Empty()) doc["budget"]["layout_pins"] = Describe(r.options.pins);
+  if (r.on_aspect_bound) {
+    doc["aspect_bound"] = {{"shape_blind_law", true},
+                           {"bound", r.aspect_bound},
+                           {"relaxed_bound", r.relaxed_aspect_bound}};
+    if (r.at_relaxed_bound.fits) {
+      doc["aspect_bound"]["best_at_relaxed_bound"] = CandidateToJson(r.at_relaxed_bound);
+      doc["aspect_bound"]["loss_lower_by"] = r.best.loss - r.at_relaxed_bound.loss;
+    }
+  }
   doc["warnings"] = r.warnings;
   return doc;
 }

@@ -255,3 +255,40 @@ TEST_CASE("Epoch's fit with 200 bootstrap draws gives the plan intervals", "[may
   REQUIRE(r.code == 0);
   CheckPlanIntervals(dir, law, 200);
 }
+
+TEST_CASE("fit-loss --shape-term reads d_model and n_layers; --param-count is recorded") {
+  TempDir dir;
+  LossLaw truth = LossLawPreset("epoch");
+  truth.shape_C = 0.03;
+  truth.shape_aspect = 64;
+  std::string text = "params,tokens,loss,d_model,n_layers\n";
+  int k = 0;
+  for (double n : {5e7, 2e8, 8e8, 3e9}) {
+    for (double ratio : {10.0, 30.0}) {
+      for (int layers : {4, 8, 16, 32, 64}) {
+        const double aspect = 1024.0 / layers;
+        const double loss = truth.Loss(n, ratio * n, aspect) * std::exp(0.001 * std::sin(++k));
+        text += fmt::format("{:g},{:g},{:.6f},1024,{}\n", n, ratio * n, loss, layers);
+      }
+    }
+  }
+  const std::string runs = dir.Write("runs.csv", text);
+  CliResult r = RunCli("fit-loss --runs " + Quote(runs) + " --shape-term --format json", dir);
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  auto doc = nlohmann::json::parse(r.out);
+  CHECK(doc["law"]["shape_term"]["C"].get<double>() == Approx(0.03).epsilon(0.15));
+  CHECK(doc["law"]["shape_term"]["aspect"].get<double>() == Approx(64).epsilon(0.2));
+  r = RunCli("fit-loss --runs " + Quote(runs) + " --shape-term", dir);
+  REQUIRE(r.code == 0);
+  CHECK_THAT(r.out, Catch::Contains("shape term"));
+  r = RunCli("fit-loss --runs " + Quote(runs) + " --param-count non-embedding --format json", dir);
+  REQUIRE(r.code == 0);
+  CHECK(nlohmann::json::parse(r.out)["law"]["params"] == "non_embedding");
+  r = RunCli("fit-loss --runs " + Quote(runs) + " --param-count some", dir);
+  CHECK(r.code == 2);
+  CHECK_THAT(r.err, Catch::Contains("--param-count"));
+  r = RunCli("fit-loss --runs " + Quote(runs) + " --shape-term --width-col width", dir);
+  CHECK(r.code == 2);
+  CHECK_THAT(r.err, Catch::Contains("width"));
+}

@@ -13,7 +13,9 @@
 
 #include <chronoscale/error.h>
 #include <chronoscale/io.h>
+#include <chronoscale/hardware.h>
 #include <chronoscale/loss_law.h>
+#include <chronoscale/planner.h>
 
 #include "skip.h"
 
@@ -447,4 +449,65 @@ TEST_CASE("Epoch's reproduction of Chinchilla Approach 3 on the digitised data",
   }
   INFO(ss.BriefReport());
   CHECK(worst < 0.10);
+}
+
+TEST_CASE("a shape term put into synthetic runs is recovered; the plan then lands inside the bounds") {
+  LossLaw truth = LossLawPreset("epoch");
+  truth.shape_C = 0.03;
+  truth.shape_aspect = 64;
+  std::vector<LossRun> runs;
+  std::mt19937_64 rng(7);
+  std::normal_distribution<double> noise(0.0, 0.002);
+  for (double n : {5e7, 2e8, 8e8, 3e9}) {
+    for (double ratio : {10.0, 20.0, 40.0}) {
+      for (double aspect : {8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0}) {
+        LossRun r;
+        r.params = n;
+        r.tokens = ratio * n;
+        r.aspect = aspect;
+        r.loss = truth.Loss(n, r.tokens, aspect) * std::exp(noise(rng));
+        runs.push_back(r);
+      }
+    }
+  }
+  LossFitOptions o;
+  o.shape_term = true;
+  const LossFitSummary s = FitLossLaw(runs, o);
+  INFO("C " << s.law.shape_C << " r* " << s.law.shape_aspect << " alpha " << s.law.alpha);
+  CHECK(s.law.ShapeAware());
+  CHECK(s.law.shape_C == Approx(0.03).epsilon(0.1));
+  CHECK(s.law.shape_aspect == Approx(64).epsilon(0.15));
+  CHECK(s.law.alpha == Approx(truth.alpha).epsilon(0.15));
+  CHECK(s.residual_stats.rms < 0.004);
+  // The shape term travels with the law.
+  const LossLaw back = LossLawFromJson(LossLawToJson(s.law), "law.json");
+  CHECK(back.shape_C == s.law.shape_C);
+  CHECK(back.shape_aspect == s.law.shape_aspect);
+  // Shape-blind runs (no aspect) cannot fit it; bootstrap with it is refused.
+  std::vector<LossRun> blind = runs;
+  for (auto& r : blind) r.aspect = 0;
+  CHECK_THROWS_WITH(FitLossLaw(blind, o), Catch::Contains("d_model and n_layers"));
+  o.bootstrap_resamples = 10;
+  CHECK_THROWS_WITH(FitLossLaw(runs, o), Catch::Contains("--shape-term"));
+
+  // Planned with the fitted law, the best shape sits inside the aspect bounds; with the
+  // shape-blind law it sits on the upper bound, and the plan says how much rests on it.
+  PlanOptions p;
+  p.hours = 24;
+  p.base = ReferenceShape(1024, 1);
+  const TimeModel m = DefaultTimeModel(LoadHardware("h100-sxm"));
+  const PlanResult aware = Plan(p, m, s.law);
+  REQUIRE(aware.found);
+  const double a = static_cast<double>(aware.best.shape.d_model) /
+                   static_cast<double>(aware.best.shape.n_layers);
+  CHECK(a > 1.1 * p.min_aspect);
+  CHECK(a * 1.1 < p.max_aspect);
+  CHECK_FALSE(aware.on_aspect_bound);
+  const PlanResult shape_blind = Plan(p, m, LossLawPreset("epoch"));
+  REQUIRE(shape_blind.found);
+  CHECK(shape_blind.on_aspect_bound);
+  CHECK(shape_blind.aspect_bound == 256);
+  CHECK(shape_blind.relaxed_aspect_bound == 512);
+  REQUIRE(shape_blind.at_relaxed_bound.fits);
+  CHECK(shape_blind.at_relaxed_bound.loss <= shape_blind.best.loss);
 }

@@ -49,6 +49,21 @@ struct LossLaw {
   double alpha_N = 0.0;
   double alpha_D = 0.0;
 
+  // Shape term (fit-loss --shape-term; 0 when shape-blind): C (ln(r / r*))^2 added to the
+  // Chinchilla form, r = d_model / n_layers and r* = shape_aspect the aspect ratio of lowest loss
+  // (a penalty in log aspect ratio, as Kaplan et al. 2020, figure 5, see it). JSON:
+  // "shape_term": {"C": C, "aspect": r*}.
+  double shape_C = 0;
+  double shape_aspect = 0;
+  bool ShapeAware() const { return shape_C > 0 && shape_aspect > 0; }
+  // The loss of a shape of aspect ratio `aspect` (the shape term is 0 for a shape-blind law).
+  double Loss(double params, double tokens, double aspect) const {
+    const double base = Loss(params, tokens);
+    if (!ShapeAware()) return base;
+    const double dev = std::log(aspect / shape_aspect);
+    return base + shape_C * dev * dev;
+  }
+
   // Predicted loss for `params` parameters trained on `tokens` tokens (both > 0). Cheap: the
   // planner calls it millions of times.
   double Loss(double params, double tokens) const {
@@ -126,6 +141,7 @@ struct LossRun {
   double params = 0.0;  // N
   double tokens = 0.0;  // D
   double loss = 0.0;    // final loss, nats per token
+  double aspect = 0.0;  // d_model / n_layers, for the shape term (0: not read)
   int line = 0;         // line in the source file (0 when not from a file), for messages
 };
 
@@ -136,6 +152,12 @@ struct LossRunsOptions {
   std::string tokens_column = "tokens";
   std::string flops_column;
   std::string loss_column = "loss";
+  // Read d_model / n_layers from these columns (for LossFitOptions::shape_term).
+  bool shape = false;
+  std::string width_column = "d_model";
+  std::string depth_column = "n_layers";
+  // What the params column counts; the fitted law records it and the planner feeds it the same.
+  ParamCount params_counted = ParamCount::kAll;
   // Drop this many runs with the highest loss (Epoch drops the 5 highest of Hoffmann's 245, the
   // tiny models whose loss the law does not describe). Ties keep file order.
   int drop_highest = 0;
@@ -193,6 +215,11 @@ struct LossFitOptions {
 
   // Minimum number of runs (5 parameters need at least 5; a meaningful fit needs more).
   int min_runs = 5;
+
+  // Fit the shape term too (runs need aspect > 0, at 3 or more distinct aspect ratios): all 7
+  // parameters from the shape-blind optimum, over a grid of 16 (C, r*) starts. Not with the
+  // bootstrap.
+  bool shape_term = false;
 
   bool IsValid(std::string* error) const;
 };
@@ -256,6 +283,12 @@ struct LossFitSummary {
 // start converges to a finite optimum, Cancelled when `progress` says stop.
 LossFitSummary FitLossLaw(const std::vector<LossRun>& runs, const LossFitOptions& options,
                           const ProgressCallback& progress = nullptr);
+
+// The shape term's fit (LossFitOptions::shape_term) from a shape-blind `base`: the law with all
+// seven parameters refitted, and the objective at its optimum. InputError when the runs do not
+// carry enough aspect ratios.
+LossLaw FitShapeTerm(const std::vector<LossRun>& runs, const LossLaw& base, double huber_delta,
+                     double* objective);
 
 // The Approach 3 objective (sum of Huber(r_i)) of `law` on `runs`; for tests and reports.
 double LossObjective(const LossLaw& law, const std::vector<LossRun>& runs, double huber_delta);

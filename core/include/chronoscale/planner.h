@@ -118,6 +118,11 @@ struct PlanResult {
   double loss_saved_lo = std::numeric_limits<double>::quiet_NaN();
   double loss_saved_hi = std::numeric_limits<double>::quiet_NaN();
   int64_t candidates = 0, fitting = 0;
+  // A shape-blind law whose best shape sits on an --aspect bound: the bound, the bound twice as
+  // far out, and the best shape there (how much of the answer rests on the bound).
+  bool on_aspect_bound = false;
+  double aspect_bound = 0, relaxed_aspect_bound = 0;
+  Candidate at_relaxed_bound;
   // The surface, row-major [depth index][width index]; loss is NaN where a shape does not fit.
   std::vector<int64_t> widths, depths;
   std::vector<double> loss, step_s, params;
