@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include <QAreaSeries>
 #include <QBarCategoryAxis>
 #include <QBarSet>
 #include <QChart>
@@ -290,6 +291,8 @@ QChart* LossGroupsChart(const std::vector<LossFitGroup>& groups, const std::stri
   for (const auto& g : groups) {
     for (const auto& p : g.runs) xs.push_back(p.x), ys.push_back(p.y);
     for (const auto& p : g.curve) xs.push_back(p.x), ys.push_back(p.y);
+    for (const auto& p : g.band_lo) ys.push_back(p.y);
+    for (const auto& p : g.band_hi) ys.push_back(p.y);
   }
   auto* x = LogAxis(QStringLiteral("training tokens D"), LogAxisRange(xs), QStringLiteral("%.0e"));
   double lo = INFINITY, hi = 0;
@@ -306,6 +309,26 @@ QChart* LossGroupsChart(const std::vector<LossFitGroup>& groups, const std::stri
     const double t = groups.size() > 1 ? static_cast<double>(i) / (groups.size() - 1) : 0.5;
     const Rgb rgb = Viridis(0.9 - 0.85 * t);
     const QColor color(rgb.r, rgb.g, rgb.b);
+    if (!g.band_lo.empty()) {
+      // The bootstrap band under the curve, in the curve's colour, translucent.
+      auto* upper = new QLineSeries();
+      auto* lower = new QLineSeries();
+      for (const auto& p : g.band_hi) upper->append(p.x, p.y);
+      for (const auto& p : g.band_lo) lower->append(p.x, p.y);
+      auto* band = new QAreaSeries(upper, lower);
+      QColor fill = color;
+      fill.setAlpha(60);
+      band->setBrush(fill);
+      band->setPen(Qt::NoPen);
+      band->setName(Q("95% of bootstrap fits, N \u2248 " + FormatCount(g.params)));
+      Attach(chart, band, x, y);
+      HideLegend(chart, band);
+      if (i == 0) {
+        // one legend entry says what the bands are
+        band->setName(QStringLiteral("shaded: 95% of the bootstrap fits"));
+        for (QLegendMarker* m : chart->legend()->markers(band)) m->setVisible(true);
+      }
+    }
     auto* curve = new QLineSeries();
     curve->setName(Q("N \u2248 " + FormatCount(g.params)));
     curve->setPen(QPen(color, 2));

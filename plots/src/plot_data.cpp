@@ -10,6 +10,7 @@
 
 #include <chronoscale/error.h>
 #include <chronoscale/io.h>
+#include <chronoscale/stats.h>
 
 namespace chronoscale::plots {
 namespace {
@@ -234,6 +235,19 @@ Breakdown StepBreakdown(const TimeModel& model, const ModelShape& shape, Estimat
   return b;
 }
 
+namespace {
+// The 2.5 and 97.5 percentiles of the draws' losses at each point of the curve.
+void AddBand(const LossLaw& law, LossFitGroup* g) {
+  if (law.draws.empty()) return;
+  std::vector<double> at(law.draws.size());
+  for (const XY& p : g->curve) {
+    for (std::size_t j = 0; j < law.draws.size(); ++j) at[j] = law.Draw(j).Loss(g->params, p.x);
+    g->band_lo.push_back({p.x, Percentile(at, 0.025)});
+    g->band_hi.push_back({p.x, Percentile(at, 0.975)});
+  }
+}
+}  // namespace
+
 std::vector<LossFitGroup> LawCurves(const LossLaw& law, const std::vector<double>& params,
                                     double d_lo, double d_hi, int curve_points) {
   std::vector<LossFitGroup> out;
@@ -242,6 +256,7 @@ std::vector<LossFitGroup> LawCurves(const LossLaw& law, const std::vector<double
     LossFitGroup g;
     g.params = n;
     for (double d : ds) g.curve.push_back({d, law.Loss(n, d)});
+    AddBand(law, &g);
     out.push_back(std::move(g));
   }
   return out;
@@ -290,6 +305,7 @@ std::vector<LossFitGroup> LossFitGroups(const std::vector<LossRun>& runs, const 
     g.params = std::exp(log_sum / static_cast<double>(group.size()));
     std::sort(g.runs.begin(), g.runs.end(), [](const XY& a, const XY& b) { return a.x < b.x; });
     for (double d : ds) g.curve.push_back({d, law.Loss(g.params, d)});
+    AddBand(law, &g);
     out.push_back(std::move(g));
   }
   return out;

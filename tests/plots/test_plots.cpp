@@ -210,6 +210,22 @@ TEST_CASE("loss-fit groups: one per size, curves follow the law") {
   CHECK(total == 20);
 }
 
+TEST_CASE("loss-fit bands: the 95% range of the law's bootstrap draws around each curve") {
+  LossLaw law = LossLawPreset("epoch");
+  CHECK(LawCurves(law, {1e9}, 1e9, 1e11, 5)[0].band_lo.empty());  // no draws, no band
+  // Draws with E from 1.80 to 1.84: the band at every point spans their 2.5-97.5 percentiles.
+  for (int j = 0; j <= 40; ++j) law.draws.push_back({1.80 + 0.001 * j, law.A, law.B, law.alpha, law.beta});
+  const auto g = LawCurves(law, {1e9}, 1e9, 1e11, 5)[0];
+  REQUIRE(g.band_lo.size() == g.curve.size());
+  for (std::size_t i = 0; i < g.curve.size(); ++i) {
+    const double base = g.curve[i].y - law.E;
+    CHECK(g.band_lo[i].y == Approx(base + 1.801));
+    CHECK(g.band_hi[i].y == Approx(base + 1.839));
+    CHECK(g.band_lo[i].y <= g.curve[i].y);
+    CHECK(g.curve[i].y <= g.band_hi[i].y);
+  }
+}
+
 TEST_CASE("predicted vs measured pairs the cross-validated predictions") {
   std::vector<StepRun> runs(3);
   runs[0].step_s = 0.01, runs[1].step_s = 0.02, runs[2].step_s = 0.03;

@@ -118,9 +118,12 @@ struct LossFitGroup {
   double params = 0;      // geometric mean N of the group's runs
   std::vector<XY> runs;   // (tokens, loss)
   std::vector<XY> curve;  // (tokens, law loss at `params`), log-spaced tokens
+  // The 95% band of the law's bootstrap draws at the same tokens (empty without draws).
+  std::vector<XY> band_lo, band_hi;
 };
 // One group per distinct size (within 2 %) when there are at most `max_groups`, else
-// `max_groups` equal bins in log N. Curves span the runs' tokens (x 1/1.5 .. x 1.5).
+// `max_groups` equal bins in log N. Curves span the runs' tokens (x 1/1.5 .. x 1.5); with
+// bootstrap draws in the law, each curve gets the 2.5-97.5 percentile band of the draws.
 std::vector<LossFitGroup> LossFitGroups(const std::vector<LossRun>& runs, const LossLaw& law,
                                         int max_groups = 8, int curve_points = 64);
 // Curves of a law alone (no runs): one per size in `params`, tokens over [d_lo, d_hi].
