@@ -14,6 +14,7 @@
 #endif
 #include <chronoscale/attention.h>
 #include <chronoscale/attention_calibrate.h>
+#include <chronoscale/checked.h>
 #include <chronoscale/error.h>
 #include <chronoscale/hardware.h>
 #include <chronoscale/io.h>
@@ -117,6 +118,12 @@ void RunAttention(const AttentionArgs& a) {
   if (a.heads <= 0) throw InputError(fmt::format("--heads {}: expected > 0", a.heads));
   if (a.batch <= 0) throw InputError(fmt::format("--batch {}: expected > 0", a.batch));
   if (a.repeats <= 0) throw InputError(fmt::format("--repeats {}: expected > 0", a.repeats));
+  if (!from_files) {
+    // Q, K and V are drawn in memory: refuse a size no machine holds before allocating it
+    // (2^33 elements: 64 GiB per tensor as doubles).
+    CheckedProduct({a.batch, a.heads, a.seq, a.dim > 0 ? a.dim : 64},
+                   "--batch x --heads x --seq x --dim elements per tensor", int64_t{1} << 33);
+  }
   if (!(a.tau >= 0) || !std::isfinite(a.tau)) {
     throw InputError(fmt::format("--tau {}: expected a finite value >= 0", a.tau));
   }

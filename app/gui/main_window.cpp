@@ -121,7 +121,9 @@ MainWindow::MainWindow(bool use_settings, QWidget* parent)
       try {
         start = SessionFromJson(ParseJson(S(saved), "settings"), "settings");
       } catch (const std::exception& e) {
-        statusBar()->showMessage(tr("Saved settings ignored: %1").arg(Q(e.what())), 8000);
+        statusBar()->showMessage(
+            tr("Saved settings were unreadable and have been reset: %1").arg(Q(e.what())), 8000);
+        settings.remove(QStringLiteral("session"));  // not again on the next start
         start = SessionInputs();
       }
     }

@@ -117,7 +117,24 @@ int64_t CsvTable::Integer(std::size_t row, int col, int64_t min_value, int64_t m
   return static_cast<int64_t>(v);
 }
 
+CsvLimits CurrentCsvLimits() {
+  CsvLimits l;
+  auto env = [](const char* key, int64_t fallback, int64_t scale) -> int64_t {
+    const char* v = std::getenv(key);
+    if (v == nullptr) return fallback;
+    char* end = nullptr;
+    const int64_t x = std::strtoll(v, &end, 10);
+    return end != v && *end == '\0' && x > 0 && x < (int64_t{1} << 40) / scale ? x * scale
+                                                                             : fallback;
+  };
+  l.rows = env("CHRONOSCALE_MAX_CSV_ROWS", l.rows, 1);
+  l.columns = env("CHRONOSCALE_MAX_CSV_COLUMNS", l.columns, 1);
+  l.cell_bytes = env("CHRONOSCALE_MAX_CSV_CELL_KB", l.cell_bytes, 1024);
+  return l;
+}
+
 CsvTable ParseCsv(std::string_view text, const std::string& name) {
+  const CsvLimits limits = CurrentCsvLimits();
   CsvTable table;
   table.path = name;
   if (text.size() >= 3 && static_cast<unsigned char>(text[0]) == 0xEF &&
@@ -144,6 +161,12 @@ CsvTable ParseCsv(std::string_view text, const std::string& name) {
   bool in_quotes = false, field_quoted = false, any = false;
   int line = 1, start_line = 1;
   auto end_field = [&] {
+    if (static_cast<int64_t>(fields.size()) >= limits.columns) {
+      throw InputError(fmt::format(
+          "{}:{}: more than {} columns (the CSV column limit; set CHRONOSCALE_MAX_CSV_COLUMNS to "
+          "raise it)",
+          name, start_line, limits.columns));
+    }
     fields.push_back(field_quoted ? field : Trim(field));
     field.clear();
     field_quoted = false;
@@ -152,6 +175,12 @@ CsvTable ParseCsv(std::string_view text, const std::string& name) {
     end_field();
     const bool blank = fields.size() == 1 && fields[0].empty() && !any;
     if (!blank) {
+      if (static_cast<int64_t>(records.size()) > limits.rows) {
+        throw InputError(fmt::format(
+            "{}:{}: more than {} data rows (the CSV row limit; set CHRONOSCALE_MAX_CSV_ROWS to "
+            "raise it)",
+            name, start_line, limits.rows));
+      }
       records.push_back(std::move(fields));
       record_line.push_back(start_line);
     }
@@ -160,6 +189,12 @@ CsvTable ParseCsv(std::string_view text, const std::string& name) {
   };
   for (std::size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
+    if (static_cast<int64_t>(field.size()) >= limits.cell_bytes) {
+      throw InputError(fmt::format(
+          "{}:{}: a cell longer than {} KiB (the CSV cell limit; set CHRONOSCALE_MAX_CSV_CELL_KB "
+          "to raise it)",
+          name, line, limits.cell_bytes / 1024));
+    }
     if (in_quotes) {
       if (c == '"') {
         if (i + 1 < text.size() && text[i + 1] == '"') {

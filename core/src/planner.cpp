@@ -8,6 +8,7 @@
 #include <cmath>
 #include <limits>
 
+#include "chronoscale/checked.h"
 #include "chronoscale/error.h"
 #include "chronoscale/stats.h"
 #include "chronoscale/workload.h"
@@ -277,11 +278,7 @@ void PlanOptions::Validate() const {
   if (depth.min <= 0 || depth.max < depth.min || depth.step <= 0 || depth.max > 100000) {
     throw InputError("--depth: expected 0 < A <= B <= 100000 and STEP > 0");
   }
-  if (width.Count() * depth.Count() > 50'000'000) {
-    throw InputError(
-        fmt::format("--width x --depth: {} x {} candidates is too many (at most 50 million)",
-                    width.Count(), depth.Count()));
-  }
+  CheckedProduct({width.Count(), depth.Count()}, "--width x --depth candidates", 50'000'000);
   if (memory_reserve_bytes > 1e15 || std::isnan(memory_reserve_bytes)) {
     throw InputError(fmt::format("--memory-reserve {}: expected GiB >= 0", memory_reserve_bytes));
   }

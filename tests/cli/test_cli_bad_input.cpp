@@ -157,6 +157,13 @@ std::vector<Case> Cases() {
       {"--kv-heads not dividing", {}, "estimate --d-model 1024 --layers 4 --kv-heads 3", 2, {"--kv-heads"}},
       {"unknown --estimator", {}, "estimate --d-model 1024 --layers 4 --estimator magic", 2, {"--estimator", "magic"}},
       // ------------------------------------------------------------- estimate --hf-config (JSON)
+      {"CSV: more columns than the limit",
+       {{"wide.csv", [] {
+          std::string h;
+          for (int i = 0; i <= 10000; ++i) h += (i ? ",c" : "c") + std::to_string(i);
+          return h + "\n";
+        }()}},
+       "estimate --shapes wide.csv", 2, {"wide.csv:1", "more than 10000 columns", "CHRONOSCALE_MAX_CSV_COLUMNS"}},
       {"HF config: malformed JSON", {{"config.json", "{\"hidden_size\": 768,\n \"n_layer\": }"}},
        "estimate --hf-config config.json", 2, {"config.json:2:", "invalid JSON"}},
       {"HF config: missing key", {{"config.json", R"({"hidden_size": 768, "num_attention_heads": 12, "vocab_size": 50257})"}},
@@ -199,6 +206,9 @@ std::vector<Case> Cases() {
       {"estimate: --head-dim without --heads", {}, "estimate --d-model 1024 --layers 2 --head-dim 96", 2, {"--head-dim needs --heads"}},
       {"estimate: unknown --block", {}, "estimate --d-model 1024 --layers 2 --block diagonal", 2,
        {"--block 'diagonal'", "sequential, parallel or parallel-2norm"}},
+      {"attention: tensors no machine holds, before allocating", {},
+       "attention --kernel favor --seq 100000000 --dim 64 --features 32 --batch 1000", 2,
+       {"--batch x --heads x --seq x --dim elements per tensor", "is more than 8589934592"}},
       {"plan: --export-hf of a variant no class builds, before the search", {},
        "plan --hours 1 --experts 8 --export-hf moe.json", 2, {"cannot export", "Mixtral"}},
       // ------------------------------------------------------------- hardware profiles

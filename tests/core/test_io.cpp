@@ -5,6 +5,7 @@ using namespace std::string_literals;
 #include <filesystem>
 #include <fstream>
 
+#include <chronoscale/checked.h>
 #include <chronoscale/error.h>
 #include <chronoscale/io.h>
 
@@ -59,4 +60,40 @@ TEST_CASE("Atomic write replaces the file and fails clearly in a missing folder"
   CHECK_THROWS_WITH(WriteFileAtomic((dir / "missing" / "x.txt").string(), "x"),
                     Catch::Contains("does not exist"));
   fs::remove_all(dir);
+}
+
+TEST_CASE("CSV limits: rows, columns and cell length, each named with its variable") {
+  const CsvLimits defaults = CurrentCsvLimits();
+  CHECK(defaults.rows == 10'000'000);
+  CHECK(defaults.columns == 10'000);
+  CHECK(defaults.cell_bytes == 1 << 20);
+  setenv("CHRONOSCALE_MAX_CSV_ROWS", "3", 1);
+  setenv("CHRONOSCALE_MAX_CSV_COLUMNS", "2", 1);
+  setenv("CHRONOSCALE_MAX_CSV_CELL_KB", "1", 1);
+  CHECK(ParseCsv("a,b\n1,2\n3,4\n5,6\n", "ok.csv").rows.size() == 3);  // at the limits: fine
+  CHECK_THROWS_WITH(ParseCsv("a,b\n1,2\n3,4\n5,6\n7,8\n", "rows.csv"),
+                    Catch::Contains("rows.csv:5") && Catch::Contains("more than 3 data rows") &&
+                        Catch::Contains("CHRONOSCALE_MAX_CSV_ROWS"));
+  CHECK_THROWS_WITH(ParseCsv("a,b,c\n1,2,3\n", "cols.csv"),
+                    Catch::Contains("cols.csv:1") && Catch::Contains("more than 2 columns") &&
+                        Catch::Contains("CHRONOSCALE_MAX_CSV_COLUMNS"));
+  CHECK_THROWS_WITH(ParseCsv("a,b\n" + std::string(2000, 'x') + ",2\n", "cell.csv"),
+                    Catch::Contains("cell.csv:2") && Catch::Contains("longer than 1 KiB") &&
+                        Catch::Contains("CHRONOSCALE_MAX_CSV_CELL_KB"));
+  setenv("CHRONOSCALE_MAX_CSV_ROWS", "not a number", 1);  // ignored: the default holds
+  CHECK(CurrentCsvLimits().rows == 10'000'000);
+  unsetenv("CHRONOSCALE_MAX_CSV_ROWS");
+  unsetenv("CHRONOSCALE_MAX_CSV_COLUMNS");
+  unsetenv("CHRONOSCALE_MAX_CSV_CELL_KB");
+}
+
+TEST_CASE("checked products: exact below the limit, an error naming what above it") {
+  CHECK(CheckedProduct({3, 4, 5}, "x") == 60);
+  CHECK(CheckedProduct({0, std::numeric_limits<int64_t>::max()}, "x") == 0);
+  CHECK(CheckedProduct({int64_t{1} << 31, int64_t{1} << 31}, "x") == int64_t{1} << 62);
+  CHECK_THROWS_WITH(CheckedProduct({int64_t{1} << 32, int64_t{1} << 32}, "cells"),
+                    Catch::Contains("cells = 4294967296 x 4294967296 is more than"));
+  CHECK_THROWS_WITH(CheckedProduct({1000, 1000}, "widths x depths", 999'999),
+                    Catch::Contains("is more than 999999"));
+  CHECK_THROWS_WITH(CheckedProduct({2, -1}, "x"), Catch::Contains("negative"));
 }

@@ -7,7 +7,10 @@
 #include <QDoubleSpinBox>
 #include <QFile>
 #include <QMessageBox>
+#include <QSettings>
 #include <QSignalSpy>
+#include <QStandardPaths>
+#include <QStatusBar>
 #include <QSlider>
 #include <QSpinBox>
 #include <QTableWidget>
@@ -232,6 +235,22 @@ class TestGui : public QObject {
     QVERIFY(errors.first().first().toString().contains(QStringLiteral("hours")));
     QCOMPARE(w2.inputs().hours, 100.0);
     if (QMessageBox* b = FindErrorDialog()) b->accept();
+  }
+
+  // Saved settings the app cannot read are reset with a message, once, and the app starts on
+  // its defaults.
+  void unreadableSettingsAreReset() {
+    QStandardPaths::setTestModeEnabled(true);  // a settings file of the tests' own
+    QSettings().setValue(QStringLiteral("session"), QStringLiteral("{\"inputs\": [[[not json"));
+    {
+      MainWindow w(true);
+      QVERIFY(w.statusBar()->currentMessage().contains(QStringLiteral("reset")));
+      QVERIFY(!QSettings().contains(QStringLiteral("session")));
+      w.show();
+      QVERIFY(WaitIdle(w));
+      QVERIFY(w.plan()->found);
+    }
+    QSettings().clear();
   }
 
  private:

@@ -47,6 +47,16 @@ CsvTable ReadCsv(const std::string& path);
 inline constexpr double kDefaultMaxInputBytes = 512.0 * 1024 * 1024;
 inline constexpr int kMaxJsonDepth = 256;
 double MaxInputBytes();
+// CSV limits, each an InputError naming the file, the line and the limit: rows (10 million, or
+// CHRONOSCALE_MAX_CSV_ROWS), columns (10,000, or CHRONOSCALE_MAX_CSV_COLUMNS) and the length of
+// one cell (1 MiB, or CHRONOSCALE_MAX_CSV_CELL_KB). No run file needs more; a file that does is
+// almost surely not one.
+struct CsvLimits {
+  int64_t rows = 10'000'000;
+  int64_t columns = 10'000;
+  int64_t cell_bytes = 1 << 20;
+};
+CsvLimits CurrentCsvLimits();
 
 // Reads a whole file; a missing or unreadable file, binary data (a NUL byte in the first 4 KiB)
 // and a file over the limit are InputErrors naming it; running out of memory is a RuntimeError.
