@@ -7,6 +7,7 @@
 #include <vector>
 
 #include <QApplication>
+#include <QCoreApplication>
 #include <QCommandLineParser>
 #include <QElapsedTimer>
 #include <QIcon>
@@ -77,14 +78,23 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "chronoscale-gui: --session: the value is empty\n");
     return 2;
   }
+  // --help and --version need no display: answer them with a core application (no platform
+  // plugin), so they print and exit 0 on a server too.
+  bool info = false, wants_screenshot = false;
+  for (std::size_t i = 1; i < args.size(); ++i) {
+    const std::string_view a = args[i];
+    info = info || a == "--help" || a == "-h" || a == "-?" || a == "--help-all" ||
+           a == "--version" || a == "-v";
+    wants_screenshot = wants_screenshot || a == "--screenshot" || a.starts_with("--screenshot=");
+  }
+  const bool no_display = qEnvironmentVariableIsEmpty("DISPLAY") &&
+                          qEnvironmentVariableIsEmpty("WAYLAND_DISPLAY") &&
+                          qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM");
+  if (no_display && wants_screenshot && !info) {
+    qputenv("QT_QPA_PLATFORM", "offscreen");  // a screenshot needs no screen
+  }
   int qt_argc = static_cast<int>(args.size());
   args.push_back(nullptr);
-  QApplication app(qt_argc, args.data());
-  QApplication::setOrganizationName(QStringLiteral("chronoscale"));
-  QApplication::setApplicationName(QStringLiteral("chronoscale-gui"));
-  QApplication::setApplicationVersion(QLatin1String(chronoscale::Version()));
-  QApplication::setWindowIcon(QIcon(QStringLiteral(":/icons/chronoscale.svg")));
-
   QCommandLineParser parser;
   parser.setApplicationDescription(
       QStringLiteral("Plan transformer training under a wall-clock budget"));
@@ -92,7 +102,8 @@ int main(int argc, char** argv) {
   parser.addVersionOption();
   const QCommandLineOption screenshot(
       QStringLiteral("screenshot"),
-      QStringLiteral("Render the main window with a plan to FILE (PNG) and exit."),
+      QStringLiteral("Render the main window with a plan to FILE (PNG) and exit (works without "
+                     "a display)."),
       QStringLiteral("FILE"));
   // Listed for --help; the value itself was taken out of argv above.
   const QCommandLineOption session(QStringLiteral("session"),
@@ -100,6 +111,24 @@ int main(int argc, char** argv) {
                                    QStringLiteral("FILE"));
   parser.addOption(screenshot);
   parser.addOption(session);
+  if (info) {
+    QCoreApplication core(qt_argc, args.data());
+    QCoreApplication::setApplicationName(QStringLiteral("chronoscale-gui"));
+    QCoreApplication::setApplicationVersion(QLatin1String(chronoscale::Version()));
+    parser.process(core);  // prints and exits
+    return 0;
+  }
+  if (no_display && !wants_screenshot) {
+    std::fprintf(stderr,
+                 "chronoscale-gui: no display (DISPLAY and WAYLAND_DISPLAY are unset); run it in a "
+                 "desktop session, or use --screenshot FILE.png, or the chronoscale CLI\n");
+    return 1;
+  }
+  QApplication app(qt_argc, args.data());
+  QApplication::setOrganizationName(QStringLiteral("chronoscale"));
+  QApplication::setApplicationName(QStringLiteral("chronoscale-gui"));
+  QApplication::setApplicationVersion(QLatin1String(chronoscale::Version()));
+  QApplication::setWindowIcon(QIcon(QStringLiteral(":/icons/chronoscale.svg")));
   parser.process(app);
 
   if (parser.isSet(screenshot)) return Screenshot(parser.value(screenshot), session_path);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # chronoscale-gui's own arguments (issue 16/18): --session reaches the app (Qt takes -session for
 # X11 session management), and --screenshot exits non-zero, writing nothing, when the session
-# cannot be read.   tests/gui/test_gui_args.sh PATH/TO/chronoscale-gui SCRATCH_DIR
+# cannot be read; without a display --help and --version work and the window says why it cannot
+# open.   tests/gui/test_gui_args.sh PATH/TO/chronoscale-gui SCRATCH_DIR
 set -euo pipefail
 GUI=$1
 W=$2/gui_args
@@ -31,4 +32,21 @@ set -e
 grep -q "bad.json" "$W/bad.log" || fail "the message does not name the session file"
 [[ $rc_missing -eq 2 ]] || fail "a missing session: exit $rc_missing, expected 2"
 grep -q "missing.json" "$W/missing.log" || fail "the message does not name the missing file"
+
+# Without any display: --help and --version print and exit 0; the window itself exits 1 with a
+# message (it used to abort in the platform plugin); --screenshot renders off screen.
+nodisplay() { env -u DISPLAY -u WAYLAND_DISPLAY -u QT_QPA_PLATFORM "$GUI" "$@"; }
+nodisplay --help > "$W/help.log" 2>&1 || fail "--help without a display: exit $?"
+grep -q -- "--screenshot" "$W/help.log" || fail "--help does not list --screenshot"
+nodisplay --version > "$W/version.log" 2>&1 || fail "--version without a display: exit $?"
+grep -q "chronoscale-gui" "$W/version.log" || fail "--version prints no name"
+set +e
+nodisplay > "$W/window.log" 2>&1
+rc_window=$?
+set -e
+[[ $rc_window -eq 1 ]] || fail "the window without a display: exit $rc_window, expected 1"
+grep -q "no display" "$W/window.log" || fail "no message for the missing display"
+nodisplay --screenshot "$W/headless.png" > "$W/headless.log" 2>&1 \
+  || { cat "$W/headless.log" >&2; fail "--screenshot without a display"; }
+[[ -s $W/headless.png ]] || fail "no headless screenshot written"
 echo "PASS"
