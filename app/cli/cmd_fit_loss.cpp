@@ -43,7 +43,8 @@ nlohmann::json SummaryToJson(const FitLossArgs& args, const LossRunsTable& table
   {
     // The law carries its bootstrap draws: plan --law propagates them into loss intervals.
     LossLaw with_draws = s.law;
-    for (const LossLaw& d : s.bootstrap_laws) with_draws.draws.push_back({d.E, d.A, d.B, d.alpha, d.beta});
+    for (const LossLaw& d : s.bootstrap_laws)
+      with_draws.draws.push_back({d.E, d.A, d.B, d.alpha, d.beta});
     doc["law"] = LossLawToJson(with_draws);
   }
 
@@ -143,8 +144,7 @@ std::string SummaryToTable(const FitLossArgs& args, const LossRunsTable& table,
     text += fmt::format(
         "shape term + C (ln(r / r*))^2, r = d_model / n_layers: C = {}, r* = {} (loss {:+.4f} at "
         "r = r*/4 or 4 r*)\n",
-        Num(s.law.shape_C), Num(s.law.shape_aspect),
-        s.law.shape_C * std::log(4.0) * std::log(4.0));
+        Num(s.law.shape_C), Num(s.law.shape_aspect), s.law.shape_C * std::log(4.0) * std::log(4.0));
   }
   text += fmt::format(
       "(a, b, G: N_opt = G (C/6)^a, D_opt = (C/6)^b / G; N_opt, D_opt at C = {:.3g} FLOPs, "

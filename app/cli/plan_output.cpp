@@ -34,15 +34,13 @@ std::string PlanTable(const PlanResult& r) {
     t += fmt::format(
         "ON THE BOUND: the loss law is shape-blind (it knows N and D only) and the best shape sits "
         "on the --aspect bound {:g}, where the step-time model keeps rewarding {}; ",
-        r.aspect_bound,
-        r.relaxed_aspect_bound > r.aspect_bound ? "width" : "depth");
+        r.aspect_bound, r.relaxed_aspect_bound > r.aspect_bound ? "width" : "depth");
     const Candidate& w = r.at_relaxed_bound;
     if (w.fits) {
       t += fmt::format(
           "with the bound at {:g} the best would be d_model {} x {} layers, loss {:.4f} ({:.4f} "
           "lower). Fit a law with a shape term (fit-loss --shape-term) to let data decide.\n\n",
-          r.relaxed_aspect_bound, w.shape.d_model, w.shape.n_layers, w.loss,
-          r.best.loss - w.loss);
+          r.relaxed_aspect_bound, w.shape.d_model, w.shape.n_layers, w.loss, r.best.loss - w.loss);
     } else {
       t += fmt::format("with the bound at {:g} no shape fits.\n\n", r.relaxed_aspect_bound);
     }
@@ -80,8 +78,9 @@ std::string PlanTable(const PlanResult& r) {
       static_cast<double>(b.shape.d_model) / static_cast<double>(b.shape.n_layers),
       Si(b.total_params), Si(b.tokens), b.loss);
   if (b.epochs > 0) {
-    t += fmt::format("  data: {:.2f} epochs of {} unique tokens; the law sees {} effective tokens\n",
-                     b.epochs, Si(o.unique_tokens), Si(b.effective_tokens));
+    t +=
+        fmt::format("  data: {:.2f} epochs of {} unique tokens; the law sees {} effective tokens\n",
+                    b.epochs, Si(o.unique_tokens), Si(b.effective_tokens));
   }
   t += fmt::format("  layout: {}; checkpointing {}; {:.1f} GiB per device\n", Describe(b.layout),
                    ToString(b.shape.checkpointing), b.memory_bytes / kGiB);

@@ -7,8 +7,8 @@
 #include <vector>
 
 #include <QApplication>
-#include <QCoreApplication>
 #include <QCommandLineParser>
+#include <QCoreApplication>
 #include <QElapsedTimer>
 #include <QIcon>
 #include <QImage>

@@ -125,7 +125,7 @@ CsvLimits CurrentCsvLimits() {
     char* end = nullptr;
     const int64_t x = std::strtoll(v, &end, 10);
     return end != v && *end == '\0' && x > 0 && x < (int64_t{1} << 40) / scale ? x * scale
-                                                                             : fallback;
+                                                                               : fallback;
   };
   l.rows = env("CHRONOSCALE_MAX_CSV_ROWS", l.rows, 1);
   l.columns = env("CHRONOSCALE_MAX_CSV_COLUMNS", l.columns, 1);

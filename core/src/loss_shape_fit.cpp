@@ -72,8 +72,8 @@ LossLaw FitShapeTerm(const std::vector<LossRun>& runs, const LossLaw& base, doub
   std::array<double, 7> best{};
   for (double c : {1e-3, 1e-2, 5e-2, 0.2}) {
     for (double aspect : {16.0, 48.0, 128.0, 384.0}) {
-      x = {std::log(base.A), std::log(base.B), std::log(base.E), base.alpha, base.beta,
-           std::log(c), std::log(aspect)};
+      x = {std::log(base.A), std::log(base.B), std::log(base.E), base.alpha,
+           base.beta,        std::log(c),      std::log(aspect)};
       ceres::Solver::Summary summary;
       ceres::Solve(o, &problem, &summary);
       bool finite = summary.IsSolutionUsable() && std::isfinite(summary.final_cost);

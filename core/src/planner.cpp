@@ -3,10 +3,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <random>
 #include <charconv>
 #include <cmath>
 #include <limits>
+#include <random>
 
 #include "chronoscale/checked.h"
 #include "chronoscale/error.h"
@@ -221,8 +221,7 @@ void AddUncertainty(const Context& c, const LossLaw& law, PlanResult* r) {
     for (std::size_t i = 0; i < shapes.size(); ++i) {
       const Candidate& s = *shapes[i];
       const double tokens = s.tokens * std::exp(-sigma * normal(rng));
-      losses[i][j] =
-          lj.Loss(s.params, EffectiveTokens(tokens, c.o.unique_tokens), Aspect(s.shape));
+      losses[i][j] = lj.Loss(s.params, EffectiveTokens(tokens, c.o.unique_tokens), Aspect(s.shape));
     }
     std::size_t win = 0;
     for (std::size_t i = 1; i < r->top.size(); ++i)
@@ -328,9 +327,10 @@ void SweepCandidates(const PlanOptions& o, const TimeModel& model, const LossLaw
 }
 
 namespace {
-// The plan over the grid of `o` alone (Plan adds the relaxed-bound answer).
+// The plan over the grid of `o` alone (Plan adds the relaxed-bound answer); without `answers`
+// only the ranked shapes (no FLOP-based answer, intervals or warnings).
 PlanResult PlanGrid(const PlanOptions& o, const TimeModel& model, const LossLaw& law,
-                    const std::string& law_name);
+                    const std::string& law_name, bool answers = true);
 }  // namespace
 
 PlanResult Plan(const PlanOptions& o, const TimeModel& model, const LossLaw& law,
@@ -350,7 +350,7 @@ PlanResult Plan(const PlanOptions& o, const TimeModel& model, const LossLaw& law
         wide.min_aspect = o.min_aspect / 2;
       }
       wide.top = 1;
-      const PlanResult w = PlanGrid(wide, model, law, law_name);
+      const PlanResult w = PlanGrid(wide, model, law, law_name, /*answers=*/false);
       r.on_aspect_bound = true;
       r.aspect_bound = upper ? o.max_aspect : o.min_aspect;
       r.relaxed_aspect_bound = upper ? wide.max_aspect : wide.min_aspect;
@@ -362,7 +362,7 @@ PlanResult Plan(const PlanOptions& o, const TimeModel& model, const LossLaw& law
 
 namespace {
 PlanResult PlanGrid(const PlanOptions& o, const TimeModel& model, const LossLaw& law,
-                    const std::string& law_name) {
+                    const std::string& law_name, bool answers) {
   const Context c = MakeContext(o, model, law);
   PlanResult r;
   r.options = o;
@@ -447,6 +447,7 @@ PlanResult PlanGrid(const PlanOptions& o, const TimeModel& model, const LossLaw&
   r.found = !r.top.empty();
   if (r.found) r.best = r.top.front();
 
+  if (!answers) return r;
   // The FLOP-based answer: the compute the hardware delivers in the budget at an MFU, Chinchilla's
   // N_opt for it, built at d_model / n_layers near the conventional aspect ratio on the same grid,
   // then priced by the same step-time model.
@@ -587,7 +588,8 @@ nlohmann::json PlanToJson(const PlanResult& r) {
   doc["flop_based"]["aspect_rule"] =
       fmt::format("d_model / n_layers near {:g}", r.options.conventional_aspect);
   doc["loss_saved"] = r.loss_saved;
-  if (std::isfinite(r.loss_saved_lo)) doc["loss_saved_interval"] = {r.loss_saved_lo, r.loss_saved_hi};
+  if (std::isfinite(r.loss_saved_lo))
+    doc["loss_saved_interval"] = {r.loss_saved_lo, r.loss_saved_hi};
   if (r.draws > 0) {
     nlohmann::json same = nlohmann::json::array();
     for (std::size_t i = 0; i < r.top.size(); ++i) {

@@ -173,9 +173,8 @@ namespace {
 void CheckPlanIntervals(const TempDir& dir, const std::string& law_path, int draws) {
   const std::string steps = std::string(CHRONOSCALE_TEST_DATA) + "/steps.csv";
   const std::string tm = dir.File("tm.json");
-  CliResult r = RunCli("fit-time --runs " + Quote(steps) + " --hardware h200-measured --out " +
-                           Quote(tm),
-                       dir);
+  CliResult r = RunCli(
+      "fit-time --runs " + Quote(steps) + " --hardware h200-measured --out " + Quote(tm), dir);
   REQUIRE(r.code == 0);
   r = RunCli("plan --hours 24 --hardware h200-measured --time-model " + Quote(tm) + " --law " +
                  Quote(law_path) + " --top 8 --format json",

@@ -12,8 +12,8 @@
 #include <vector>
 
 #include <chronoscale/error.h>
-#include <chronoscale/io.h>
 #include <chronoscale/hardware.h>
+#include <chronoscale/io.h>
 #include <chronoscale/loss_law.h>
 #include <chronoscale/planner.h>
 
@@ -451,7 +451,8 @@ TEST_CASE("Epoch's reproduction of Chinchilla Approach 3 on the digitised data",
   CHECK(worst < 0.10);
 }
 
-TEST_CASE("a shape term put into synthetic runs is recovered; the plan then lands inside the bounds") {
+TEST_CASE(
+    "a shape term put into synthetic runs is recovered; the plan then lands inside the bounds") {
   LossLaw truth = LossLawPreset("epoch");
   truth.shape_C = 0.03;
   truth.shape_aspect = 64;

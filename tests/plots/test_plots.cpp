@@ -214,7 +214,8 @@ TEST_CASE("loss-fit bands: the 95% range of the law's bootstrap draws around eac
   LossLaw law = LossLawPreset("epoch");
   CHECK(LawCurves(law, {1e9}, 1e9, 1e11, 5)[0].band_lo.empty());  // no draws, no band
   // Draws with E from 1.80 to 1.84: the band at every point spans their 2.5-97.5 percentiles.
-  for (int j = 0; j <= 40; ++j) law.draws.push_back({1.80 + 0.001 * j, law.A, law.B, law.alpha, law.beta});
+  for (int j = 0; j <= 40; ++j)
+    law.draws.push_back({1.80 + 0.001 * j, law.A, law.B, law.alpha, law.beta});
   const auto g = LawCurves(law, {1e9}, 1e9, 1e11, 5)[0];
   REQUIRE(g.band_lo.size() == g.curve.size());
   for (std::size_t i = 0; i < g.curve.size(); ++i) {

@@ -75,8 +75,8 @@ struct Candidate {
   ParallelLayout layout;  // the fastest legal layout that fits (or the least memory if none)
   double params = 0;      // N as the law counts it
   double total_params = 0;
-  double step_s = 0;  // one optimizer step, communication included
-  double tokens = 0;  // tokens seen in the budget
+  double step_s = 0;            // one optimizer step, communication included
+  double tokens = 0;            // tokens seen in the budget
   double effective_tokens = 0;  // what the law is given: tokens, or D' when data repeats
   double epochs = 0;            // tokens / unique tokens (0 when unlimited)
   double loss = 0;
@@ -98,18 +98,18 @@ struct PlanResult {
   std::string law;
   nlohmann::json law_coefficients;  // the law itself (its draws counted, not listed)
   nlohmann::json time_model;        // which time model priced the steps: hardware, estimator, fit
-  double budget_s = 0;      // seconds of training steps (hours * 3600 * goodput)
-  double usable_bytes = 0;  // per device: capacity - reserve
+  double budget_s = 0;              // seconds of training steps (hours * 3600 * goodput)
+  double usable_bytes = 0;          // per device: capacity - reserve
   int64_t gpus_per_node = 1;
   std::vector<std::string> warnings;  // capped by memory or by a search bound
   std::vector<Candidate> top;         // best first, fitting shapes only
   Candidate best;
-  bool found = false;         // false when no shape fits
-  Candidate flop_based;       // the conventional answer priced by the same model
-  ComputeOptimal flop_alloc;  // Chinchilla's N_opt, D_opt for the delivered compute
-  double flop_mfu = 0;        // the MFU behind flop_alloc
+  bool found = false;                // false when no shape fits
+  Candidate flop_based;              // the conventional answer priced by the same model
+  ComputeOptimal flop_alloc;         // Chinchilla's N_opt, D_opt for the delivered compute
+  double flop_mfu = 0;               // the MFU behind flop_alloc
   bool flop_mfu_from_model = false;  // derived from the time model (false: options.mfu)
-  double loss_saved = 0;      // flop_based.loss - best.loss
+  double loss_saved = 0;             // flop_based.loss - best.loss
   // Uncertainty: draws paired over the law's bootstrap draws (law_draws) and a log-normal
   // step-time error of time_sigma per shape; 0 draws when there is neither.
   int draws = 0;
