@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <utility>
 
 #include <QApplication>
 #include <QCloseEvent>
@@ -186,6 +187,7 @@ void MainWindow::buildUi() {
   planSplit->setSizes({640, 260});
   planLayout->addWidget(planSplit);
   m_tabs->addTab(planTab, tr("Plan"));
+  m_planPage = planTab;
 
   m_lawPanel = new plots::ChartPanel();
   m_lawPanel->setObjectName(QStringLiteral("lawChart"));
@@ -224,7 +226,21 @@ void MainWindow::buildUi() {
   rooflineSplit->addWidget(m_rooflinePanel);
   rooflineSplit->addWidget(m_breakdownPanel);
   m_tabs->addTab(rooflineSplit, tr("Roofline and breakdown"));
-  split->addWidget(m_tabs);
+  m_rooflinePage = rooflineSplit;
+  // Above the tabs: a banner, shown while the inputs cannot be planned.
+  auto* right = new QWidget();
+  auto* rightLayout = new QVBoxLayout(right);
+  rightLayout->setContentsMargins(0, 0, 0, 0);
+  m_staleBanner = new QLabel();
+  m_staleBanner->setObjectName(QStringLiteral("staleBanner"));
+  m_staleBanner->setWordWrap(true);
+  m_staleBanner->setStyleSheet(
+      QStringLiteral("background: #fff3cd; color: #664d03; border: 1px solid #e0b84c; "
+                     "padding: 6px;"));
+  m_staleBanner->hide();
+  rightLayout->addWidget(m_staleBanner);
+  rightLayout->addWidget(m_tabs);
+  split->addWidget(right);
   split->setStretchFactor(1, 1);
   setCentralWidget(split);
 
@@ -636,7 +652,7 @@ void MainWindow::startPlan() {
       }
     }
   } catch (const std::exception& e) {
-    m_planStatus->setText(tr("input: %1").arg(Q(e.what())));
+    showInputError(Q(e.what()));
     return;
   }
   const int generation = m_generation;
@@ -673,15 +689,74 @@ void MainWindow::planFinished(int generation, std::shared_ptr<PlanResult> plan,
   }
   if (generation != m_generation) return;  // inputs moved on while it ran: drop it
   if (!error.isEmpty()) {
-    m_planStatus->setText(tr("input: %1").arg(error));
+    showInputError(error);
     return;
   }
+  clearInputError();
   m_plan = std::move(plan);
   ++m_planRevision;
   m_planStatus->setText(
       tr("plan: %1 shapes in %2 s").arg(m_plan->candidates).arg(seconds, 0, 'f', 2));
   showPlan();
   Q_EMIT planUpdated();
+}
+
+namespace {
+
+// A core message in the window's words: the command-line flags it names become the labels of
+// the widgets that set them.
+QString InWindowWords(QString message) {
+  static const std::pair<const char*, const char*> kLabels[] = {
+      {"--hours", "Hours"},
+      {"--devices", "Devices"},
+      {"--gpus-per-node", "GPUs per node"},
+      {"--goodput", "Goodput"},
+      {"--mfu", "MFU"},
+      {"--width", "Width"},
+      {"--depth", "Depth"},
+      {"--aspect", "Aspect range"},
+      {"--head-size", "Head size"},
+      {"--mlp-ratio", "MLP ratio"},
+      {"--seq", "Sequence"},
+      {"--batch", "Batch (global)"},
+      {"--vocab", "Vocabulary"},
+      {"--attention", "Attention"},
+      {"--features", "Features m"},
+      {"--kv-heads", "KV heads"},
+      {"--layout", "Layout"},
+      {"--memory-reserve", "Memory reserve"},
+      {"--top", "Top"},
+  };
+  for (const auto& [flag, label] : kLabels) {
+    message.replace(QLatin1String(flag), QStringLiteral("“%1”").arg(QObject::tr(label)));
+  }
+  return message;
+}
+
+}  // namespace
+
+bool MainWindow::planIsStale() const { return !m_staleBanner->isHidden(); }
+
+QString MainWindow::staleBannerText() const { return m_staleBanner->text(); }
+
+void MainWindow::showInputError(const QString& message) {
+  const QString plain = InWindowWords(message).toHtmlEscaped();
+  m_planStatus->setText(tr("input: %1").arg(InWindowWords(message)));
+  m_staleBanner->setText(
+      m_plan ? tr("<b>These inputs cannot be planned:</b> %1<br>The plan shown (greyed) is for the "
+                  "last inputs that could be.")
+                   .arg(plain)
+             : tr("<b>These inputs cannot be planned:</b> %1").arg(plain));
+  m_staleBanner->show();
+  m_planPage->setEnabled(false);
+  m_rooflinePage->setEnabled(false);
+}
+
+void MainWindow::clearInputError() {
+  m_staleBanner->hide();
+  m_staleBanner->clear();
+  m_planPage->setEnabled(true);
+  m_rooflinePage->setEnabled(true);
 }
 
 void MainWindow::showPlan() {

@@ -52,6 +52,10 @@ class MainWindow : public QMainWindow {
   const PlanResult* plan() const { return m_plan.get(); }
   int planRevision() const { return m_planRevision; }
   bool busy() const;  // a plan, fit or bench is running or pending
+  // True while the inputs cannot be planned: the last plan stays on screen, greyed, under a
+  // banner naming the input in the window's own words.
+  bool planIsStale() const;
+  QString staleBannerText() const;
 
   plots::ChartPanel* heatmapPanel() const { return m_heatmap; }
   plots::ChartPanel* lawPanel() const { return m_lawPanel; }
@@ -164,6 +168,11 @@ class MainWindow : public QMainWindow {
   plots::ChartPanel* m_breakdownPanel = nullptr;
   QLabel* m_summary = nullptr;
   QLabel* m_planStatus = nullptr;
+  QLabel* m_staleBanner = nullptr;
+  QWidget* m_planPage = nullptr;
+  QWidget* m_rooflinePage = nullptr;
+  void showInputError(const QString& message);
+  void clearInputError();
   QTableWidget* m_table = nullptr;
   QTimer* m_debounce = nullptr;
 };

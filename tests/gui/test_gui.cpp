@@ -237,6 +237,31 @@ class TestGui : public QObject {
     if (QMessageBox* b = FindErrorDialog()) b->accept();
   }
 
+  // Inputs that cannot be planned leave the last plan on screen greyed, under a banner in the
+  // window's words; valid inputs bring a fresh plan and clear it.
+  void invalidInputsGreyTheOldPlan() {
+    MainWindow w(false);
+    w.show();
+    QVERIFY(WaitIdle(w));
+    const int revision = w.planRevision();
+    QVERIFY(!w.planIsStale());
+    chronoscale::gui::SessionInputs in = w.inputs();
+    in.width = {4096, 1024, 64};  // a width range that ends before it starts
+    w.applyInputs(in);
+    QVERIFY(QTest::qWaitFor([&] { return w.planIsStale(); }, kTimeoutMs));
+    const QString banner = w.staleBannerText();
+    QVERIFY2(banner.contains(QStringLiteral("Width")), qPrintable(banner));  // the widget's label
+    QVERIFY2(!banner.contains(QStringLiteral("--")), qPrintable(banner));    // no CLI flag words
+    QVERIFY(!w.topTable()->isEnabled());                                     // greyed with its page
+    QCOMPARE(w.planRevision(), revision);  // the old plan, not a new one
+    in.width = {1024, 4096, 64};
+    w.applyInputs(in);
+    QVERIFY(QTest::qWaitFor([&] { return !w.planIsStale() && w.planRevision() > revision; },
+                            kTimeoutMs));
+    QVERIFY(w.topTable()->isEnabled());
+    QCOMPARE(w.plan()->options.width.min, 1024);
+  }
+
   // Saved settings the app cannot read are reset with a message, once, and the app starts on
   // its defaults.
   void unreadableSettingsAreReset() {
