@@ -776,6 +776,15 @@ void MainWindow::showPlan() {
     text += tr(" Layout: %1, checkpointing %2.")
                 .arg(Q(Describe(b.layout)))
                 .arg(Q(ToString(b.shape.checkpointing)));
+    if (p.on_aspect_bound && p.at_relaxed_bound.fits) {
+      text += tr(" <b>On the aspect bound %1:</b> the loss law is shape-blind; with the bound at "
+                 "%2 the best would be d%3 x %4 layers, loss %5.")
+                  .arg(p.aspect_bound)
+                  .arg(p.relaxed_aspect_bound)
+                  .arg(p.at_relaxed_bound.shape.d_model)
+                  .arg(p.at_relaxed_bound.shape.n_layers)
+                  .arg(p.at_relaxed_bound.loss, 0, 'f', 4);
+    }
     for (const auto& w : p.warnings) text += tr(" <i>%1</i>").arg(Q(w));
     if (std::isfinite(p.flop_based.loss)) {
       text += tr(" FLOP-based answer: d%1 x %2 layers, loss %3 (%4 worse).")
