@@ -40,13 +40,8 @@ std::string Num(double v, int digits = 5) {
 nlohmann::json SummaryToJson(const FitLossArgs& args, const LossRunsTable& table,
                              const LossFitSummary& s) {
   nlohmann::json doc = Provenance({args.runs_path});
-  {
-    // The law carries its bootstrap draws: plan --law propagates them into loss intervals.
-    LossLaw with_draws = s.law;
-    for (const LossLaw& d : s.bootstrap_laws)
-      with_draws.draws.push_back({d.E, d.A, d.B, d.alpha, d.beta});
-    doc["law"] = LossLawToJson(with_draws);
-  }
+  // The law carries its bootstrap draws: plan --law propagates them into loss intervals.
+  doc["law"] = LossLawToJson(LawWithDraws(s));
 
   nlohmann::json ci = nlohmann::json::object();
   for (const auto& [name, iv] : s.intervals) ci[name] = {Finite(iv.lo), Finite(iv.hi)};

@@ -31,6 +31,19 @@ struct PlanCliOptions {
   Format format = Format::kTable;
 };
 
+// The base shape's variants at a size every variant admits (d_model 1024, 16 heads, d_ff 4096,
+// enough layers for the leading dense ones; the kv heads kept where they divide 16): checks of
+// the variant flags and of --export-hf before the search.
+ModelShape VariantProbe(const ModelShape& base) {
+  ModelShape p = base;
+  p.d_model = 1024;
+  p.n_layers = std::max<int64_t>(2, base.dense_layers + 1);
+  p.n_heads = 16;
+  if (p.n_kv_heads > 0 && 16 % p.n_kv_heads != 0) p.n_kv_heads = 0;
+  p.d_ff = 4096;
+  return p;
+}
+
 PlanOptions MakeOptions(const PlanCliOptions& c, const TimeModel& model, const CLI::App* sub) {
   PlanOptions o;
   o.hours = c.hours;
@@ -74,16 +87,7 @@ PlanOptions MakeOptions(const PlanCliOptions& c, const TimeModel& model, const C
   o.base.vocab = c.shape.vocab;
   o.base.n_kv_heads = c.shape.kv_heads;
   ApplyVariantFlags(c.shape, sub, &o.base);
-  {
-    // The variant flags checked once (MoE counts, window, block) on a probe of the base.
-    ModelShape probe = o.base;
-    probe.d_model = 1024;
-    probe.n_layers = std::max<int64_t>(2, o.base.dense_layers + 1);
-    probe.n_heads = 16;
-    probe.n_kv_heads = 0;
-    probe.d_ff = 4096;
-    ValidateFromFlags(probe);
-  }
+  ValidateFromFlags(VariantProbe(o.base));  // the variant flags, checked once
   o.estimator = model.best;
   if (!c.estimator.empty()) {
     if (!Parse(c.estimator, &o.estimator)) {
@@ -138,15 +142,7 @@ void RunPlan(const PlanCliOptions& c, const CLI::App* sub) {
   const PlanOptions o = MakeOptions(c, model, sub);
   if (!c.export_hf.empty()) {
     // Refuse a variant no Hugging Face class builds before the search, not after it.
-    ModelShape probe = o.base;
-    probe.d_model = 1024;
-    probe.n_layers = 2;
-    probe.n_heads =
-        DefaultHeads(1024, o.head_size > 0 && 1024 % o.head_size == 0 ? o.head_size : 0);
-    probe.d_ff = 4096;
-    if (probe.n_kv_heads > 0 && probe.n_heads % probe.n_kv_heads != 0) probe.n_kv_heads = 0;
-    if (probe.dense_layers >= probe.n_layers) probe.dense_layers = probe.n_layers - 1;
-    HfConfigFromShape(probe);
+    HfConfigFromShape(VariantProbe(o.base));
   }
   const PlanResult r = Plan(o, model, law, c.law);
   if (!r.found) {

@@ -28,9 +28,7 @@ void RenderTimeFitPlot(const TimeFitSummary& fit, const std::vector<StepRun>& ru
 
 void RenderLossFitPlot(const LossFitSummary& fit, const std::vector<LossRun>& runs,
                        const std::string& path) {
-  LossLaw law = fit.law;  // with its bootstrap draws: the plot shades their 95% band
-  for (const LossLaw& d : fit.bootstrap_laws) law.draws.push_back({d.E, d.A, d.B, d.alpha, d.beta});
-  plots::RenderLossFit(runs, law, path);
+  plots::RenderLossFit(runs, LawWithDraws(fit), path);  // the plot shades the draws' 95% band
 }
 
 void RenderBenchPlot(const HardwareProfile& profile, const std::string& path) {

@@ -48,10 +48,7 @@ void Run(const std::string& out, const std::string& loss_csv, const std::string&
   cs::LossFitOptions fo;
   fo.bootstrap_resamples = 200;  // the plot shades the 95% band of the bootstrap fits
   const cs::LossFitSummary fit = cs::FitLossLaw(runs.runs, fo);
-  cs::LossLaw law = fit.law;
-  for (const cs::LossLaw& d : fit.bootstrap_laws)
-    law.draws.push_back({d.E, d.A, d.B, d.alpha, d.beta});
-  cs::plots::RenderLossFit(runs.runs, law, path("loss_fit.png"));
+  cs::plots::RenderLossFit(runs.runs, cs::LawWithDraws(fit), path("loss_fit.png"));
   // (3) Predicted vs measured step time.
   const cs::HardwareProfile h200 = cs::LoadHardware("h200-measured");
   const cs::RunsFile steps = cs::ReadStepRuns(steps_csv);

@@ -28,6 +28,15 @@ HardwareProfile Links() {
   return h;
 }
 
+// A layout search over 64 GPUs in nodes of 8, with the default memory reserve.
+LayoutSearchOptions SixtyFourGpus(const TimeModel& model) {
+  LayoutSearchOptions o;
+  o.devices = 64;
+  o.gpus_per_node = 8;
+  o.usable_bytes = model.hardware.memory_bytes - DefaultMemoryReserve(model.hardware.memory_bytes);
+  return o;
+}
+
 ModelShape Gpt(int64_t d, int64_t layers, int64_t heads, int64_t batch) {
   ModelShape s = ReferenceShape(d, layers);
   s.n_heads = heads;
@@ -278,10 +287,7 @@ TEST_CASE("Llama-2-70B on 64 H100s: a layout that fits, with communication", "[c
   s.bias = false;
   s.batch = DefaultGlobalBatch(64, 4096);
   const TimeModel model = DefaultTimeModel(LoadHardware("h100-sxm"));
-  LayoutSearchOptions o;
-  o.devices = 64;
-  o.gpus_per_node = 8;
-  o.usable_bytes = model.hardware.memory_bytes - DefaultMemoryReserve(model.hardware.memory_bytes);
+  LayoutSearchOptions o = SixtyFourGpus(model);
   const LayoutChoice c = ChooseLayout(s, o, model);
   REQUIRE(c.fits);
   CHECK(c.memory.Total() <= o.usable_bytes);
@@ -506,10 +512,7 @@ TEST_CASE("expert parallelism: experts split over ep ranks, tokens exchanged by 
   // The search uses it where it pays: Mixtral on 64 H100s at seq 4096.
   s.batch = DefaultGlobalBatch(64, 4096);
   const TimeModel model = DefaultTimeModel(LoadHardware("h100-sxm"));
-  LayoutSearchOptions o;
-  o.devices = 64;
-  o.gpus_per_node = 8;
-  o.usable_bytes = model.hardware.memory_bytes - DefaultMemoryReserve(model.hardware.memory_bytes);
+  LayoutSearchOptions o = SixtyFourGpus(model);
   const LayoutChoice with = ChooseLayout(s, o, model);
   REQUIRE(with.fits);
   CHECK(with.layout.ep > 1);

@@ -278,6 +278,13 @@ struct LossFitSummary {
   std::string FullReport() const;
 };
 
+// The fitted law carrying its bootstrap draws (for plan's intervals and the plot's bands).
+inline LossLaw LawWithDraws(const LossFitSummary& fit) {
+  LossLaw law = fit.law;
+  for (const LossLaw& d : fit.bootstrap_laws) law.draws.push_back({d.E, d.A, d.B, d.alpha, d.beta});
+  return law;
+}
+
 // Fits the Chinchilla form by Approach 3. Throws InputError for unusable runs (too few, a
 // non-finite or non-positive value, all one size or all one token count), RuntimeError when no
 // start converges to a finite optimum, Cancelled when `progress` says stop.
