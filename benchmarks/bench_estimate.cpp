@@ -5,6 +5,7 @@
 
 #include <chronoscale/loss_law.h>
 #include <chronoscale/planner.h>
+#include <chronoscale/step_polynomial.h>
 #include <chronoscale/time_fit.h>
 
 using namespace chronoscale;
@@ -44,6 +45,34 @@ void BM_EstimateCalibrated(benchmark::State& state) { Estimate(state, EstimatorK
 BENCHMARK(BM_EstimateFlops);
 BENCHMARK(BM_EstimateRoofline);
 BENCHMARK(BM_EstimateCalibrated);
+
+// Issue 15: the calibrated estimator from the closed-form totals of the shapes' family (what the
+// planner uses on one device), on the same shapes as BM_EstimateCalibrated.
+void BM_EstimateCalibratedClosedForm(benchmark::State& state) {
+  const TimeModel& model = Fitted();
+  ModelShape s = ReferenceShape(1024, 8);
+  const StepPolynomial poly = StepPolynomial::ForFamily(s, model.hardware, {});
+  if (!poly.usable()) {
+    state.SkipWithError(poly.why_not().c_str());
+    return;
+  }
+  int64_t i = 0;
+  double sink = 0;
+  for (auto _ : state) {
+    s.d_model = 256 + 64 * (i % 128);
+    s.n_heads = DefaultHeads(s.d_model);
+    s.d_ff = 4 * s.d_model;
+    s.n_layers = 1 + (i / 128) % 64;
+    sink += poly.Predict(model, s, EstimatorKind::kCalibrated);
+    ++i;
+  }
+  benchmark::DoNotOptimize(sink);
+  state.SetItemsProcessed(state.iterations());
+  state.counters["shapes_per_s"] =
+      benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+  state.counters["terms"] = poly.terms();
+}
+BENCHMARK(BM_EstimateCalibratedClosedForm);
 
 void BM_Plan24h(benchmark::State& state) {
   PlanOptions o;

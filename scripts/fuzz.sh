@@ -14,7 +14,7 @@ set -euo pipefail
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[[ ${#targets[@]} -eq 0 ]] && targets=(fuzz_csv fuzz_json fuzz_shape)
+[[ ${#targets[@]} -eq 0 ]] && targets=(fuzz_csv fuzz_json fuzz_shape fuzz_session fuzz_argv)
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${CHRONOSCALE_FUZZ_BUILD:-$root/build-fuzz}
@@ -37,10 +37,19 @@ for t in "${targets[@]}"; do
   corpus=$build/corpus/$t
   artifacts=$build/artifacts/$t
   mkdir -p "$corpus" "$artifacts" "$build/logs"
+  # Inputs up to 64 KiB (deep nesting, long lines, many columns); the JSON readers get a
+  # dictionary with nesting openers and the documents' keys. The argv target's inputs are short
+  # argument lists; its runs print what the CLI prints, so libFuzzer closes stdout and stderr for
+  # it (crash reports still reach the log).
+  extra=(-max_len=65536 -timeout=10)
+  case $t in
+    fuzz_json | fuzz_session) extra+=(-dict="$root/fuzz/dicts/json.dict") ;;
+    fuzz_argv) extra=(-max_len=2048 -timeout=60 -close_fd_mask=3 -dict="$root/fuzz/dicts/argv.dict") ;;
+  esac
   echo "== $t: ${seconds}s"
   set +e
   "$build/fuzz/$t" "$corpus" "$root/tests/fuzz_corpus/$t" \
-    -max_total_time="$seconds" -max_len=8192 -timeout=10 -rss_limit_mb=2048 \
+    -max_total_time="$seconds" "${extra[@]}" -rss_limit_mb=2048 \
     -print_final_stats=1 -artifact_prefix="$artifacts/" >"$build/logs/$t.log" 2>&1
   rc=$?
   set -e

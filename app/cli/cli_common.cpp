@@ -6,9 +6,11 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <sstream>
 
 #include <chronoscale/bench.h>
 #include <chronoscale/error.h>
@@ -41,17 +43,22 @@ void CheckNotInput(const std::string& out_path, const std::vector<std::string>& 
 
 void Emit(const std::string& text, const std::string& out_path,
           const std::vector<std::string>& inputs) {
+  // Control characters from user text (a file name, a label) are escaped; JSON has none raw.
+  std::string body = Printable(text, true);
+  if (!body.empty() && body.back() != '\n') body += '\n';
   if (out_path.empty()) {
-    std::cout << text;
-    if (!text.empty() && text.back() != '\n') std::cout << '\n';
+    std::cout << body;
     std::cout.flush();
     return;
   }
   CheckNotInput(out_path, inputs, "--out");
-  std::string body = text;
-  if (!body.empty() && body.back() != '\n') body += '\n';
   WriteFileAtomic(out_path, body);
-  std::cerr << "wrote " << out_path << "\n";
+  Diag("wrote " + out_path);
+}
+
+void Diag(std::string_view line) {
+  std::cerr << Printable(line, true) << "\n";
+  std::cerr.flush();
 }
 
 nlohmann::json Provenance(const std::vector<std::string>& input_paths) {
@@ -82,6 +89,12 @@ ProgressCallback TerminalProgress(const std::string& label) {
   };
 }
 
+namespace {
+bool g_abort_on_unexpected = false;
+}  // namespace
+
+void SetAbortOnUnexpectedError(bool abort) { g_abort_on_unexpected = abort; }
+
 int ParseAndRun(CLI::App& app, int argc, char** argv) {
   // An empty value is not "not given": --hardware '' or --out= is refused, never defaulted.
   for (int i = 1; i < argc; ++i) {
@@ -92,8 +105,8 @@ int ParseAndRun(CLI::App& app, int argc, char** argv) {
                                : i > 1 && std::string_view(argv[i - 1]).starts_with("-")
                                    ? std::string(argv[i - 1])
                                    : "";
-      std::cerr << "error: " << (flag.empty() ? "argument " + std::to_string(i) : flag)
-                << ": the value is empty; give a value or leave the flag out\n";
+      Diag("error: " + (flag.empty() ? "argument " + std::to_string(i) : flag) +
+           ": the value is empty; give a value or leave the flag out");
       return 2;
     }
   }
@@ -125,10 +138,10 @@ int ParseAndRun(CLI::App& app, int argc, char** argv) {
       }
     }
   } catch (const InputError& e) {
-    std::cerr << "error: " << e.what() << "\n";
+    Diag(std::string("error: ") + e.what());
     return 2;
   } catch (const RuntimeError& e) {
-    std::cerr << "error: " << e.what() << "\n";
+    Diag(std::string("error: ") + e.what());
     return 1;
   }
   try {
@@ -140,22 +153,27 @@ int ParseAndRun(CLI::App& app, int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    app.exit(e);
+    // CLI11 quotes the offending argument: escaped like every other message.
+    std::ostringstream out, err;
+    app.exit(e, out, err);
+    std::cout << Printable(out.str(), true);
+    std::cerr << Printable(err.str(), true);
     return 2;
   } catch (const InputError& e) {
-    std::cerr << "error: " << e.what() << "\n";
+    Diag(std::string("error: ") + e.what());
     return 2;
   } catch (const Cancelled&) {
-    std::cerr << "error: cancelled\n";
+    Diag("error: cancelled");
     return 1;
   } catch (const RuntimeError& e) {
-    std::cerr << "error: " << e.what() << "\n";
+    Diag(std::string("error: ") + e.what());
     return 1;
   } catch (const std::bad_alloc&) {
-    std::cerr << "error: out of memory\n";
+    Diag("error: out of memory");
     return 1;
   } catch (const std::exception& e) {
-    std::cerr << "error: " << e.what() << "\n";
+    Diag(std::string("error: ") + e.what());
+    if (g_abort_on_unexpected) std::abort();
     return 1;
   }
   return 0;

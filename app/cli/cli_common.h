@@ -17,10 +17,14 @@ enum class Format { kTable, kJson, kCsv };
 // Adds --format with the given choices (a subset of table, json, csv); default table.
 CLI::Option* AddFormatOption(CLI::App* sub, Format* format, bool allow_csv);
 
-// Writes `text` to --out (atomically) when `out_path` is set, else to stdout. Refuses to write
-// over any path in `inputs` (InputError).
+// Writes `text` to --out (atomically) when `out_path` is set, else to stdout, control characters
+// escaped (newlines and tabs kept). Refuses to write over any path in `inputs` (InputError).
 void Emit(const std::string& text, const std::string& out_path,
           const std::vector<std::string>& inputs = {});
+
+// One line of diagnostics ("error: ...", "warning: ...", "wrote FILE") to stderr, its control
+// characters escaped (user text never reaches the terminal raw).
+void Diag(std::string_view line);
 
 // Header fields every JSON document carries: schema_version, tool, version, inputs.
 nlohmann::json Provenance(const std::vector<std::string>& input_paths);
@@ -44,6 +48,10 @@ void CheckNotInput(const std::string& out_path, const std::vector<std::string>& 
 // or bad input (CLI11's parse errors, InputError); 1 runtime failure (RuntimeError, Cancelled,
 // out of memory, anything else). Help and --version exit 0.
 int ParseAndRun(CLI::App& app, int argc, char** argv);
+// With `abort` set, an exception that is none of the tool's error types (a bug: an
+// std::out_of_range from a library, say) aborts after its message instead of exiting 1; for the
+// argv fuzz target.
+void SetAbortOnUnexpectedError(bool abort);
 
 // A --plot path must end in .png or .svg (InputError otherwise).
 void CheckPlotPath(const std::string& path);

@@ -19,6 +19,7 @@
 #include <chronoscale/hardware.h>
 #include <chronoscale/io.h>
 #include <chronoscale/stats.h>
+#include <chronoscale/workload.h>
 
 #include "cli_common.h"
 #include "commands.h"
@@ -218,6 +219,17 @@ void RunAttention(const AttentionArgs& a) {
   const double median = Median(times);
   const double predicted = PredictAttentionSeconds(kernel, q.batch, q.heads, q.seq, dim, a.features,
                                                    a.causal, Precision::kFp32, hardware);
+  // What the kernel achieved: its FLOPs (the step-time model's count) over the median time,
+  // against the profile's fp32 peak (the larger of its FMA and GEMM rates).
+  double kernel_flops = 0;
+  for (const Op& op :
+       AttentionKernelOps(ToString(kernel), q.batch, q.heads, q.seq, dim,
+                          IsRandomFeature(kernel) ? a.features : 0, a.causal, Precision::kFp32)) {
+    kernel_flops += op.flops * op.count;
+  }
+  const double achieved = median > 0 ? kernel_flops / median : 0;
+  const double peak =
+      std::max(hardware.MatmulRate(Precision::kFp32), hardware.VectorRate(Precision::kFp32));
   if (!a.plot.empty()) {
     // Time against sequence length: the same kernel (and exact flash beside a random-feature one)
     // at L/8, L/4, L/2 and L on synthetic inputs of the same width, measured and predicted.
@@ -287,6 +299,10 @@ void RunAttention(const AttentionArgs& a) {
     doc["time_s_min"] = times.front();
     doc["time_s_max"] = times.back();
     doc["predicted_time_s"] = Number(predicted);
+    doc["kernel_isa"] = AttentionIsa();
+    doc["flops"] = kernel_flops;
+    doc["achieved_flops_per_s"] = Number(achieved);
+    doc["peak_flops_per_s"] = Number(peak);
     Emit(doc.dump(2), "");
     return;
   }
@@ -308,6 +324,11 @@ void RunAttention(const AttentionArgs& a) {
                       1e3 * median, a.repeats, 1e3 * times.front(), 1e3 * times.back());
   text +=
       fmt::format("predicted          {:.4g} ms ({} roofline)\n", 1e3 * predicted, hardware.name);
+  text += fmt::format(
+      "achieved           {:.1f} GFLOP/s, {:.0f}% of {}'s fp32 peak {:.1f} GFLOP/s "
+      "({} kernels)\n",
+      achieved / 1e9, peak > 0 ? 100 * achieved / peak : 0.0, hardware.name, peak / 1e9,
+      AttentionIsa());
   Emit(text, "");
 }
 

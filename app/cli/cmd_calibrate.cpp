@@ -83,14 +83,14 @@ void RunCalibrate(const CalibrateArgs& a) {
                          p.d_head, p.features, p.measured_s, p.predicted_s, p.model_s);
     }
     WriteFileAtomic(a.out, csv);
-    std::cerr << "wrote " << a.out << "\n";
+    Diag("wrote " + a.out);
   }
   if (!a.out_profile.empty()) {
     nlohmann::json doc = HardwareToJson(summary.calibrated);
     const nlohmann::json provenance = Provenance(inputs);
     for (const auto& [key, value] : provenance.items()) doc[key] = value;
     WriteFileAtomic(a.out_profile, doc.dump(2) + "\n");
-    std::cerr << "wrote " << a.out_profile << "\n";
+    Diag("wrote " + a.out_profile);
   }
   if (!a.plot.empty()) RenderCalibratePlot(summary, a.plot);
   if (a.format == Format::kJson) {

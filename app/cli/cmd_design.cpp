@@ -54,12 +54,12 @@ void Run(DesignArgs a) {
   const TimeModel model = ResolveTimeModel(a.hardware, a.time_model, 0.4);
   const Design d = DesignExperiments(model, a.options);
   WriteFileAtomic(a.out, DesignCsv(d, a.emit == "slurm" ? a.nodes * a.gpus_per_node : 1));
-  fmt::print(stderr, "wrote {}\n", a.out);
+  Diag(fmt::format("wrote {}", a.out));
   if (a.emit == "slurm") {
     CheckNotInput(a.script, {a.out}, "--script");
     WriteFileAtomic(a.script,
                     SlurmScript(a.harness, a.out, a.runs, a.nodes, a.gpus_per_node, a.time_limit));
-    fmt::print(stderr, "wrote {}\n", a.script);
+    Diag(fmt::format("wrote {}", a.script));
   }
   std::string text = fmt::format(
       "{} shapes for {} ({} candidates scored; coefficients {}): measure them with\n"

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <iostream>
 #include <map>
 
 #include <chronoscale/error.h>
@@ -177,73 +178,93 @@ void Run(const EstimateOptions& o, const CLI::App* sub) {
           LayoutFromRow(table, r, shapes[r], it->second.first.hardware.gpus_per_node));
     }
     const int step_col = table.Column("step_ms");
+    // Only the chosen format is built; CSV and table rows go out as they are priced.
+    OutputFile out(o.out);
+    if (o.format == Format::kCsv) {
+      std::string header;
+      for (std::size_t c = 0; c < table.header.size(); ++c)
+        header += (c ? "," : "") + CsvCell(table.header[c]);
+      header += ",pred_step_ms,pred_memory_gb,fits";
+      if (step_col >= 0) header += ",rel_error";
+      out.Write(header + "\n");
+    } else if (o.format == Format::kTable) {
+      out.Write(fmt::format("{:<52} {:>8} {:>12} {:>10} {:>9} {:>9}\n", "shape", "params",
+                            "pred step ms", "memory GiB", "fits", step_col >= 0 ? "error" : ""));
+    }
     nlohmann::json rows = nlohmann::json::array();
-    std::string csv;
-    for (std::size_t c = 0; c < table.header.size(); ++c)
-      csv += (c ? "," : "") + CsvCell(table.header[c]);
-    csv += ",pred_step_ms,pred_memory_gb,fits";
-    if (step_col >= 0) csv += ",rel_error";
-    csv += "\n";
-    std::string text =
-        fmt::format("{:<52} {:>8} {:>12} {:>10} {:>9} {:>9}\n", "shape", "params", "pred step ms",
-                    "memory GiB", "fits", step_col >= 0 ? "error" : "");
     std::vector<double> errors;
+    const ProgressCallback progress =
+        shapes.size() >= 100000 ? TerminalProgress("estimate") : nullptr;
+    std::string line;
     for (std::size_t r = 0; r < shapes.size(); ++r) {
       const ModelShape& s = shapes[r];
       const double t = PredictStepSeconds(row_model[r]->first, s, layouts[r], e);
       const double mem = EstimateMemory(s, layouts[r]).Total();
       const double usable = row_model[r]->second;
       const bool fits = usable <= 0 || mem <= usable;
-      for (std::size_t c = 0; c < table.header.size(); ++c)
-        csv += (c ? "," : "") + CsvCell(table.rows[r][c]);
-      csv += fmt::format(",{:.4f},{:.3f},{}", t * 1e3, mem / kGiB, fits ? 1 : 0);
-      nlohmann::json j = ShapeToJson(s);
-      j["layout"] = LayoutToJson(layouts[r]);
-      j["params"] = s.Params();
-      j["pred_step_ms"] = t * 1e3;
-      j["pred_memory_gb"] = mem / kGiB;
-      j["fits"] = fits;
-      double err = NAN;
+      double err = NAN, measured = NAN;
       if (step_col >= 0 && !table.Text(r, step_col).empty()) {
-        const double measured = table.Number(r, step_col);
+        measured = table.Number(r, step_col);
         if (measured > 0) {
           err = t * 1e3 / measured - 1;
           errors.push_back(err);
+        }
+      }
+      if (o.format == Format::kCsv) {
+        line.clear();
+        for (std::size_t c = 0; c < table.header.size(); ++c)
+          line += (c ? "," : "") + CsvCell(table.rows[r][c]);
+        line += fmt::format(",{:.4f},{:.3f},{}", t * 1e3, mem / kGiB, fits ? 1 : 0);
+        if (step_col >= 0) line += std::isfinite(err) ? fmt::format(",{:.4f}", err) : ",";
+        out.Write(line + "\n");
+      } else if (o.format == Format::kJson) {
+        nlohmann::json j = ShapeToJson(s);
+        j["layout"] = LayoutToJson(layouts[r]);
+        j["params"] = s.Params();
+        j["pred_step_ms"] = t * 1e3;
+        j["pred_memory_gb"] = mem / kGiB;
+        j["fits"] = fits;
+        if (std::isfinite(err)) {
           j["step_ms"] = measured;
           j["rel_error"] = err;
         }
+        rows.push_back(std::move(j));
+      } else {
+        out.Write(fmt::format("{:<52.52} {:>8} {:>12.3f} {:>10.2f} {:>9} {:>9}\n", Describe(s),
+                              Si(s.Params()), t * 1e3, mem / kGiB, fits ? "yes" : "NO",
+                              std::isfinite(err) ? fmt::format("{:+.1f}%", 100 * err) : ""));
       }
-      if (step_col >= 0) csv += std::isfinite(err) ? fmt::format(",{:.4f}", err) : ",";
-      csv += "\n";
-      rows.push_back(j);
-      text += fmt::format("{:<52.52} {:>8} {:>12.3f} {:>10.2f} {:>9} {:>9}\n", Describe(s),
-                          Si(s.Params()), t * 1e3, mem / kGiB, fits ? "yes" : "NO",
-                          std::isfinite(err) ? fmt::format("{:+.1f}%", 100 * err) : "");
+      if (progress && (r + 1) % 65536 == 0) {
+        progress(static_cast<double>(r + 1) / static_cast<double>(shapes.size()),
+                 fmt::format("{} of {} shapes", r + 1, shapes.size()));
+      }
     }
-    if (!errors.empty()) {
-      const ErrorStats st = AbsStats(errors);
-      text += fmt::format(
-          "\n|relative error| over {} rows with step_ms: median {:.1f}%, p90 {:.1f}%, worst "
-          "{:.1f}%\n",
-          errors.size(), 100 * st.median, 100 * st.p90, 100 * st.worst);
-    }
-    text += fmt::format("estimator {} on {}\n", ToString(e), model.hardware.name);
-    if (o.format == Format::kCsv) {
-      Emit(csv, o.out, inputs);
-    } else if (o.format == Format::kJson) {
+    if (progress) progress(1.0, fmt::format("{} shapes", shapes.size()));
+    if (o.format == Format::kJson) {
       nlohmann::json doc = Provenance(inputs);
       doc["hardware"] = model.hardware.name;
       doc["estimator"] = ToString(e);
-      doc["results"] = rows;
+      doc["results"] = std::move(rows);
       if (!errors.empty()) {
         const ErrorStats st = AbsStats(errors);
         doc["error"] = {
             {"median", st.median}, {"p90", st.p90}, {"worst", st.worst}, {"rows", errors.size()}};
       }
-      Emit(doc.dump(2), o.out, inputs);
-    } else {
-      Emit(text, o.out, inputs);
+      out.Write(doc.dump(2) + "\n");
+    } else if (o.format == Format::kTable) {
+      std::string tail;
+      if (!errors.empty()) {
+        const ErrorStats st = AbsStats(errors);
+        tail += fmt::format(
+            "\n|relative error| over {} rows with step_ms: median {:.1f}%, p90 {:.1f}%, worst "
+            "{:.1f}%\n",
+            errors.size(), 100 * st.median, 100 * st.p90, 100 * st.worst);
+      }
+      tail += fmt::format("estimator {} on {}\n", ToString(e), model.hardware.name);
+      out.Write(tail);
     }
+    out.Commit();
+    if (!o.out.empty()) Diag("wrote " + o.out);
     return;
   }
 
@@ -255,21 +276,21 @@ void Run(const EstimateOptions& o, const CLI::App* sub) {
     ApplyVariantFlags(o.shape, sub, &s);
     if (sub->count("--batch") == 0) s.batch = GlobalBatch(o.shape, o.cluster, sub);
     if (sub->count("--seq") == 0) {
-      fmt::print(stderr, "note: seq_len {} (default; {}); --seq sets another\n", s.seq_len,
-                 hf.context_limit > 0
-                     ? fmt::format("the model's context limit is {}", hf.context_limit)
-                     : std::string("the config gives no context limit"));
+      Diag(fmt::format("note: seq_len {} (default; {}); --seq sets another", s.seq_len,
+                       hf.context_limit > 0
+                           ? fmt::format("the model's context limit is {}", hf.context_limit)
+                           : std::string("the config gives no context limit")));
     } else {
       for (HfField& f : hf.fields) {
         if (f.field == "seq_len") f = {"seq_len", std::to_string(s.seq_len), "--seq"};
       }
     }
     if (hf.context_limit > 0 && s.seq_len > hf.context_limit) {
-      fmt::print(stderr, "warning: --seq {} is longer than the model's context limit {}\n",
-                 s.seq_len, hf.context_limit);
+      Diag(fmt::format("warning: --seq {} is longer than the model's context limit {}", s.seq_len,
+                       hf.context_limit));
     }
     for (const std::string& w : hf.warnings)
-      fmt::print(stderr, "warning: {}: {}\n", Printable(o.hf_config), Printable(w));
+      Diag(fmt::format("warning: {}: {}", Printable(o.hf_config), Printable(w)));
     ValidateFromFlags(s);
   } else {
     if (o.d_model <= 0 || o.layers <= 0)
@@ -299,8 +320,8 @@ void Run(const EstimateOptions& o, const CLI::App* sub) {
   std::string outside_text;
   for (const auto& x : outside) outside_text += (outside_text.empty() ? "" : "; ") + x;
   if (!outside.empty()) {
-    fmt::print(stderr, "note: extrapolating: the time model was fitted on other sizes: {}\n",
-               outside_text);
+    Diag(fmt::format("note: extrapolating: the time model was fitted on other sizes: {}",
+                     outside_text));
   }
   if (o.format == Format::kJson) {
     nlohmann::json doc = Provenance(inputs);

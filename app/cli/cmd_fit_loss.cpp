@@ -191,7 +191,7 @@ void RunFitLoss(const FitLossArgs& args) {
                                : SummaryToTable(args, table, summary);
   Emit(text, args.out_path, {args.runs_path});
   if (!args.plot_path.empty()) RenderLossFitPlot(summary, table.runs, args.plot_path);
-  for (const auto& w : summary.warnings) std::cerr << "warning: " << w << "\n";
+  for (const auto& w : summary.warnings) Diag("warning: " + w);
   if (!summary.converged) {
     throw RuntimeError(
         "the loss fit did not converge (the result above is the best start's "

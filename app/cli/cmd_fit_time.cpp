@@ -71,9 +71,9 @@ void Run(const FitTimeOptions& o) {
   }
   const HardwareProfile hw = ResolveHardware(o.hardware);
   RunsFile file = ReadStepRuns(o.runs, hw.gpus_per_node);
-  for (const auto& note : file.notes) fmt::print(stderr, "note: {}\n", note);
+  for (const auto& note : file.notes) Diag(fmt::format("note: {}", note));
   const RunsHardware tie = AssignRunsHardware(&file.runs, o.runs, hw, o.runs_hardware, o.force);
-  for (const auto& note : tie.notes) fmt::print(stderr, "note: {}\n", note);
+  for (const auto& note : tie.notes) Diag(fmt::format("note: {}", note));
   TimeFitOptions opt;
   opt.folds = o.folds;
   opt.seed = o.seed;
@@ -101,18 +101,18 @@ void Run(const FitTimeOptions& o) {
   std::vector<HoldoutLine> holdout;
   if (!test.empty()) holdout = EvaluateHoldout(summary, train, test);
   for (const auto& r : summary.reports) {
-    if (!r.available) fmt::print(stderr, "note: {} {}\n", ToString(r.kind), r.note);
+    if (!r.available) Diag(fmt::format("note: {} {}", ToString(r.kind), r.note));
   }
   nlohmann::json model = TimeModelToJson(summary.model);
   const nlohmann::json prov = Provenance({o.runs});
   model["inputs"] = prov["inputs"];
   if (!o.out.empty()) {
     WriteFileAtomic(o.out, model.dump(2) + "\n");
-    fmt::print(stderr, "wrote {}\n", o.out);
+    Diag(fmt::format("wrote {}", o.out));
   }
   if (!o.plot.empty()) {
     RenderTimeFitPlot(summary, train, o.plot);
-    fmt::print(stderr, "wrote {}\n", o.plot);
+    Diag(fmt::format("wrote {}", o.plot));
   }
   if (o.format == Format::kJson) {
     nlohmann::json doc = prov;

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iostream>
 
 #include <chronoscale/error.h>
 #include <chronoscale/hf_config.h>
@@ -26,7 +27,7 @@ struct PlanCliOptions {
   ShapeFlags shape;
   double goodput = 1, mfu = 0.4, unique_tokens = 0;
   std::string aspect = "8:256";
-  int top = 10;
+  int top = 10, threads = 0;
   std::string export_hf, plot, out;
   Format format = Format::kTable;
 };
@@ -57,6 +58,7 @@ PlanOptions MakeOptions(const PlanCliOptions& c, const TimeModel& model, const C
   o.head_size = c.shape.head_size;
   o.mlp_ratio = c.shape.mlp_ratio;
   o.top = c.top;
+  o.threads = c.threads;
   {
     // Both numbers whole strings: "8abc:256xyz" is an error, not 8:256.
     auto number = [&](const std::string& text) {
@@ -108,6 +110,8 @@ PlanOptions MakeOptions(const PlanCliOptions& c, const TimeModel& model, const C
 void AddPlanFlags(CLI::App* sub, PlanCliOptions* o) {
   sub->add_option("--hours", o->hours, "wall-clock budget in hours")->required();
   AddClusterFlags(sub, &o->cluster);
+  sub->add_option("--threads", o->threads,
+                  "threads over the grid (default 0: every core; the answer is the same)");
   sub->add_option("--hardware", o->hardware,
                   "preset or profile JSON (default h100-sxm, or the time model's)");
   sub->add_option("--law", o->law,
@@ -155,7 +159,7 @@ void RunPlan(const PlanCliOptions& c, const CLI::App* sub) {
   if (!c.export_hf.empty()) {
     ModelShape best = r.best.shape;
     WriteFileAtomic(c.export_hf, HfConfigFromShape(best).dump(2) + "\n");
-    fmt::print(stderr, "wrote {}\n", c.export_hf);
+    Diag(fmt::format("wrote {}", c.export_hf));
   }
   if (!c.plot.empty()) RenderPlanPlot(r, c.plot);
   std::string text;
@@ -189,10 +193,25 @@ void RunSweep(const PlanCliOptions& c, const CLI::App* sub) {
   const LossLaw law = LoadLaw(c.law);
   const PlanOptions o = MakeOptions(c, model, sub);
   if (!c.plot.empty()) RenderPlanPlot(Plan(o, model, law, c.law), c.plot);
-  std::string csv = CandidatesCsvHeader();
-  csv.reserve(static_cast<std::size_t>(o.width.Count() * o.depth.Count()) * 96);
-  SweepCandidates(o, model, law, [&](const Candidate& cand) { AppendCandidateCsv(cand, &csv); });
-  Emit(csv, c.out, inputs);
+  // Row by row to the output (one row in memory), with progress on a terminal.
+  OutputFile out(c.out);
+  out.Write(CandidatesCsvHeader());
+  const int64_t total = o.width.Count() * o.depth.Count();
+  const ProgressCallback progress = total >= 1'000'000 ? TerminalProgress("sweep") : nullptr;
+  int64_t done = 0;
+  std::string row;
+  SweepCandidates(o, model, law, [&](const Candidate& cand) {
+    row.clear();
+    AppendCandidateCsv(cand, &row);
+    out.Write(row);
+    if (progress && ++done % 262144 == 0) {
+      progress(static_cast<double>(done) / static_cast<double>(total),
+               fmt::format("{} of {} shapes", done, total));
+    }
+  });
+  if (progress) progress(1.0, fmt::format("{} shapes", total));
+  out.Commit();
+  if (!c.out.empty()) Diag("wrote " + c.out);
 }
 
 }  // namespace

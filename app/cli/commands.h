@@ -7,6 +7,11 @@
 
 namespace chronoscale::cli {
 
+// The whole command line: builds the app with every subcommand, parses argv and runs it.
+// Returns the exit code (0 ok, 1 runtime failure, 2 bad input); main() returns it. Tests and the
+// argv fuzz target call it in-process.
+int RunCli(int argc, char** argv);
+
 void SetupHardware(CLI::App& app);
 void SetupEstimate(CLI::App& app);
 void SetupFitTime(CLI::App& app);

@@ -11,9 +11,13 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <random>
+#include <string>
+#include <string_view>
 #include <thread>
+#include <type_traits>
 
 #include "attention_internal.h"
 #include "chronoscale/error.h"
@@ -60,6 +64,9 @@ bool AttentionOptions::IsValid(int64_t dim, std::string* error) const {
     return false;
   };
   if (dim <= 0) return fail(fmt::format("head dimension {}: expected a positive integer", dim));
+  if (!(isa.empty() || isa == "sse2" || isa == "avx2" || isa == "avx512")) {
+    return fail(fmt::format("isa '{}': expected sse2, avx2 or avx512", isa));
+  }
   if (IsRandomFeature(kernel)) {
     if (features <= 0) {
       return fail(
@@ -204,10 +211,37 @@ Eigen::MatrixXd ExponentsDouble(const RandomFeatureMap& map, const Eigen::Matrix
   const FeatureParams<double> p = MakeFeatureParams<double>(map);
   const RowMatrix<double> x = rows;
   RowMatrix<double> e(x.rows(), p.features);
-  RowMatrix<double> scratch;
-  Eigen::VectorXd norms;
-  FeatureExponents<double>(p, x, e, &scratch, &norms);
+  BestKernels().exponents_d(Raw(p), x.data(), x.rows(), e.data());
   return e;
+}
+
+void RunRanges(int64_t n, int threads, RangeBody body, void* ctx) {
+  ParallelFor(n, threads, [&](int64_t begin, int64_t end, int t) { body(ctx, begin, end, t); });
+}
+
+const IsaKernels& KernelsFor(std::string_view want) {
+#if !(defined(__x86_64__) || defined(__i386__))
+  (void)want;
+  return KernelsSse2();  // the portable build of the same code
+#else
+  __builtin_cpu_init();
+  const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+                      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw");
+  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  if (want == "sse2") return KernelsSse2();
+  if (want == "avx2" && avx2) return KernelsAvx2();
+  if (avx512 && (want.empty() || want == "avx512")) return KernelsAvx512();
+  if (avx2) return KernelsAvx2();
+  return KernelsSse2();
+#endif
+}
+
+const IsaKernels& BestKernels() {
+  static const IsaKernels& best = []() -> const IsaKernels& {
+    const char* env = std::getenv("CHRONOSCALE_ATTENTION_ISA");
+    return KernelsFor(env != nullptr ? env : "");
+  }();
+  return best;
 }
 
 template FeatureParams<float> MakeFeatureParams<float>(const RandomFeatureMap&);
@@ -322,23 +356,48 @@ void Attention(const AttentionOptions& options, const HeadTensor<T>& q, const He
     *out = HeadTensor<T>(q.batch, q.heads, q.seq, v.dim);
   }
 
-  internal::KernelContext<T> ctx;
-  ctx.options = &options;
-  if (features) ctx.params = internal::MakeFeatureParams<T>(*features);
-  const int threads = internal::ThreadCount(options.threads);
+  internal::FeatureParams<T> params;
+  if (features) params = internal::MakeFeatureParams<T>(*features);
+  internal::RawOptions raw;
+  raw.kernel = options.kernel == AttentionKernel::kSoftmax ? internal::HeadKernel::kSoftmax
+               : options.kernel == AttentionKernel::kFlash ? internal::HeadKernel::kFlash
+                                                           : internal::HeadKernel::kRandomFeature;
+  raw.causal = options.causal;
+  raw.stabilize = options.stabilize;
+  raw.block_rows = options.block_rows;
+  raw.chunk_rows = options.chunk_rows;
+  const internal::RawFeatures<T> raw_features = internal::Raw(params);
+  const internal::IsaKernels& kernels =
+      options.isa.empty() ? internal::BestKernels() : internal::KernelsFor(options.isa);
+  auto run = [&](int64_t h, int threads) {
+    internal::RawHead<T> head;
+    head.q = q.data[h].data();
+    head.k = k.data[h].data();
+    head.v = v.data[h].data();
+    head.out = out->data[h].data();
+    head.rows = q.data[h].rows();
+    head.keys = k.data[h].rows();
+    head.dim = q.data[h].cols();
+    head.dv = v.data[h].cols();
+    if constexpr (std::is_same_v<T, float>) {
+      kernels.head_f(raw, raw_features, head, threads);
+    } else {
+      kernels.head_d(raw, raw_features, head, threads);
+    }
+  };
+  // Threads over heads (and batch) when there are enough of them, else inside each head.
+  const int threads = ThreadCount(options.threads);
   const int64_t heads = q.NumHeads();
   if (heads >= threads) {
-    internal::ParallelFor(heads, threads, [&](int64_t begin, int64_t end, int) {
-      for (int64_t h = begin; h < end; ++h) {
-        internal::RunHead(ctx, q.data[h], k.data[h], v.data[h], &out->data[h], 1);
-      }
+    ParallelFor(heads, threads, [&](int64_t begin, int64_t end, int) {
+      for (int64_t h = begin; h < end; ++h) run(h, 1);
     });
   } else {
-    for (int64_t h = 0; h < heads; ++h) {
-      internal::RunHead(ctx, q.data[h], k.data[h], v.data[h], &out->data[h], threads);
-    }
+    for (int64_t h = 0; h < heads; ++h) run(h, threads);
   }
 }
+
+std::string AttentionIsa() { return internal::BestKernels().isa; }
 
 template <typename T>
 AttentionErrors MeasureErrors(const AttentionOptions& options, const RandomFeatureMap* map,

@@ -7,7 +7,9 @@
 #include <thread>
 #include <vector>
 
+#include "attention_isa.h"
 #include "chronoscale/attention.h"
+#include "chronoscale/parallel_for.h"
 
 namespace chronoscale::internal {
 
@@ -27,49 +29,25 @@ struct FeatureParams {
 template <typename T>
 FeatureParams<T> MakeFeatureParams(const RandomFeatureMap& map);
 
-// e (rows x features, preallocated) = the exponents w_i.x - x^T A x / 2 + c_i of the rows of x
-// (unscaled queries or keys); scratch and norms are workspaces (resized only when too small).
+// The kernels' view of `p` (arrays it keeps alive).
 template <typename T>
-void FeatureExponents(const FeatureParams<T>& p, const Eigen::Ref<const RowMatrix<T>>& x,
-                      Eigen::Ref<RowMatrix<T>> e, RowMatrix<T>* scratch,
-                      Eigen::Matrix<T, Eigen::Dynamic, 1>* norms);
-
-template <typename T>
-struct KernelContext {
-  const AttentionOptions* options = nullptr;
-  FeatureParams<T> params;
-};
-
-// One head: out = attention(q, k, v) with up to `threads` threads.
-template <typename T>
-void RunHead(const KernelContext<T>& ctx, const RowMatrix<T>& q, const RowMatrix<T>& k,
-             const RowMatrix<T>& v, RowMatrix<T>* out, int threads);
+RawFeatures<T> Raw(const FeatureParams<T>& p) {
+  RawFeatures<T> r;
+  r.wt = p.wt.size() > 0 ? p.wt.data() : nullptr;
+  r.bias = p.bias.size() > 0 ? p.bias.data() : nullptr;
+  r.metric = p.metric.size() > 0 ? p.metric.data() : nullptr;
+  r.half_norm_scale = p.half_norm_scale;
+  r.dim = p.wt.rows();
+  r.draws = p.draws;
+  r.features = p.features;
+  r.hyperbolic = p.hyperbolic;
+  r.has_bias = p.has_bias;
+  return r;
+}
 
 Eigen::MatrixXd OrthogonalBlock(int64_t dim, bool sign_fix, std::mt19937_64& rng);
 
-inline int ThreadCount(int requested) {
-  if (requested > 0) return requested;
-  const unsigned n = std::thread::hardware_concurrency();
-  return n > 0 ? static_cast<int>(n) : 1;
-}
-
-// fn(begin, end, thread_index) over [0, n) split into up to `threads` contiguous ranges; the
-// calling thread takes the first range. Inline when threads <= 1.
-template <typename Fn>
-void ParallelFor(int64_t n, int threads, Fn&& fn) {
-  if (n <= 0) return;
-  const int64_t t = std::max<int64_t>(1, std::min<int64_t>(threads, n));
-  if (t == 1) {
-    fn(int64_t{0}, n, 0);
-    return;
-  }
-  std::vector<std::thread> pool;
-  pool.reserve(static_cast<std::size_t>(t - 1));
-  for (int64_t i = 1; i < t; ++i) {
-    pool.emplace_back([&fn, i, t, n] { fn(i * n / t, (i + 1) * n / t, static_cast<int>(i)); });
-  }
-  fn(int64_t{0}, n / t, 0);
-  for (auto& th : pool) th.join();
-}
+using chronoscale::ParallelFor;
+using chronoscale::ThreadCount;
 
 }  // namespace chronoscale::internal

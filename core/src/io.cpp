@@ -8,7 +8,6 @@
 #include <cerrno>
 #include <charconv>
 #include <cmath>
-#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -117,19 +116,19 @@ int64_t CsvTable::Integer(std::size_t row, int col, int64_t min_value, int64_t m
   return static_cast<int64_t>(v);
 }
 
+int64_t LimitFromEnv(const char* key, int64_t fallback, int64_t scale) {
+  const char* v = std::getenv(key);
+  if (v == nullptr) return fallback;
+  char* end = nullptr;
+  const int64_t x = std::strtoll(v, &end, 10);
+  return end != v && *end == '\0' && x > 0 && x < (int64_t{1} << 40) / scale ? x * scale : fallback;
+}
+
 CsvLimits CurrentCsvLimits() {
   CsvLimits l;
-  auto env = [](const char* key, int64_t fallback, int64_t scale) -> int64_t {
-    const char* v = std::getenv(key);
-    if (v == nullptr) return fallback;
-    char* end = nullptr;
-    const int64_t x = std::strtoll(v, &end, 10);
-    return end != v && *end == '\0' && x > 0 && x < (int64_t{1} << 40) / scale ? x * scale
-                                                                               : fallback;
-  };
-  l.rows = env("CHRONOSCALE_MAX_CSV_ROWS", l.rows, 1);
-  l.columns = env("CHRONOSCALE_MAX_CSV_COLUMNS", l.columns, 1);
-  l.cell_bytes = env("CHRONOSCALE_MAX_CSV_CELL_KB", l.cell_bytes, 1024);
+  l.rows = LimitFromEnv("CHRONOSCALE_MAX_CSV_ROWS", l.rows);
+  l.columns = LimitFromEnv("CHRONOSCALE_MAX_CSV_COLUMNS", l.columns);
+  l.cell_bytes = LimitFromEnv("CHRONOSCALE_MAX_CSV_CELL_KB", l.cell_bytes, 1024);
   return l;
 }
 
@@ -410,143 +409,13 @@ nlohmann::json ParseJson(std::string_view text, const std::string& name) {
 
 nlohmann::json ReadJsonFile(const std::string& path) { return ParseJson(ReadTextFile(path), path); }
 
-namespace {
-
-// The temporary file being written, removed by SIGINT/SIGTERM (async-signal-safe: a fixed
-// buffer and unlink), so an interrupted write leaves no ".NAME.tmp-*" behind.
-char g_tmp_path[4096];
-volatile std::sig_atomic_t g_tmp_active = 0;
-struct sigaction g_previous[2];
-
-void RemoveTmpAndReraise(int sig) {
-  if (g_tmp_active) ::unlink(g_tmp_path);
-  ::sigaction(sig, &g_previous[sig == SIGINT ? 0 : 1], nullptr);
-  ::raise(sig);
-}
-
-// Installs the handler unless it is in place (another library may have replaced it since),
-// keeping the handler it replaces to pass the signal on to.
-void InstallCleanup() {
-  const int signals[2] = {SIGINT, SIGTERM};
-  for (int k = 0; k < 2; ++k) {
-    struct sigaction current {};
-    ::sigaction(signals[k], nullptr, &current);
-    if (current.sa_handler == RemoveTmpAndReraise) continue;
-    struct sigaction sa {};
-    sa.sa_handler = RemoveTmpAndReraise;
-    sigemptyset(&sa.sa_mask);
-    ::sigaction(signals[k], &sa, &g_previous[k]);
-  }
-}
-
-std::mutex g_write_mutex;  // one temporary file at a time (the signal handler knows one)
-
-// Writes all of `content` to fd; false with errno set on failure.
-bool WriteAll(int fd, std::string_view content) {
-  std::size_t done = 0;
-  while (done < content.size()) {
-    const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  return true;
-}
-
-}  // namespace
-
-void WriteFileAtomic(const std::string& given, std::string_view content) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  // A symlink is followed: its target is replaced, the link stays.
-  std::string path = given;
-  if (fs::is_symlink(given, ec)) {
-    const fs::path resolved = fs::weakly_canonical(given, ec);
-    if (!ec) path = resolved.string();
-  }
-  struct stat st {};
-  const bool exists = ::stat(path.c_str(), &st) == 0;
-  if (exists && S_ISDIR(st.st_mode)) {
-    throw RuntimeError(fmt::format("cannot write {}: it is a folder", given));
-  }
-  if (exists && !S_ISREG(st.st_mode)) {
-    // A FIFO, a terminal or a device (/dev/null, /dev/stdout): written through, never replaced.
-    const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
-    if (fd < 0 || !WriteAll(fd, content)) {
-      const int err = errno;
-      if (fd >= 0) ::close(fd);
-      throw RuntimeError(fmt::format("cannot write {}: {}", given, std::strerror(err)));
-    }
-    if (::close(fd) != 0) {
-      throw RuntimeError(fmt::format("cannot write {}: {}", given, std::strerror(errno)));
-    }
-    return;
-  }
-  if (exists && (st.st_mode & 0222) == 0) {
-    // Even as root: a file without write permission is one the user protected.
-    throw RuntimeError(fmt::format("cannot write {}: it is write-protected (mode {:04o})", given,
-                                   st.st_mode & 07777));
-  }
-  if (exists && ::access(path.c_str(), W_OK) != 0) {
-    throw RuntimeError(fmt::format("cannot write {}: {}", given, std::strerror(errno)));
-  }
-  const fs::path target(path);
-  fs::path dir = target.parent_path();
-  if (dir.empty()) dir = ".";
-  if (!fs::is_directory(dir, ec)) {
-    throw RuntimeError(fmt::format("cannot write {}: {} '{}' {}", given,
-                                   fs::exists(dir, ec) ? "path" : "folder", dir.string(),
-                                   fs::exists(dir, ec) ? "is not a folder" : "does not exist"));
-  }
-  // The new file gets the old one's mode, or what the umask allows a new file.
-  mode_t mode = 0;
-  if (exists) {
-    mode = st.st_mode & 07777;
-  } else {
-    const mode_t mask = ::umask(0);
-    ::umask(mask);
-    mode = 0666 & ~mask;
-  }
-  InstallCleanup();
-  const std::lock_guard<std::mutex> lock(g_write_mutex);
-  std::string tmp = (dir / ("." + target.filename().string() + ".tmp-XXXXXX")).string();
-  if (tmp.size() >= sizeof g_tmp_path) {
-    throw RuntimeError(fmt::format("cannot write {}: the path is too long", given));
-  }
-  const int fd = ::mkstemp(tmp.data());
-  if (fd < 0) {
-    throw RuntimeError(fmt::format("cannot write {}: {}", given, std::strerror(errno)));
-  }
-  std::memcpy(g_tmp_path, tmp.c_str(), tmp.size() + 1);
-  g_tmp_active = 1;
-  auto fail = [&](int err) {
-    g_tmp_active = 0;
-    ::unlink(tmp.c_str());
-    throw RuntimeError(fmt::format("cannot write {}: {}", given, std::strerror(err)));
-  };
-  if (!WriteAll(fd, content)) {
-    const int err = errno;
-    ::close(fd);
-    fail(err);
-  }
-  if (::fchmod(fd, mode) != 0 || ::fsync(fd) != 0) {
-    const int err = errno;
-    ::close(fd);
-    fail(err);
-  }
-  if (::close(fd) != 0) fail(errno);
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) fail(errno);
-  g_tmp_active = 0;
-}
-
-std::string Printable(std::string_view text) {
+std::string Printable(std::string_view text, bool keep_lines) {
   std::string out;
   out.reserve(text.size());
   for (char c : text) {
     const auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f) {
+    const bool control = keep_lines ? u < 0x20 && c != '\n' && c != '\t' : u < 0x20 || u == 0x7f;
+    if (control) {
       out += fmt::format("\\x{:02x}", u);
     } else {
       out += c;

@@ -200,13 +200,24 @@ LayoutChoice ChooseLayout(const ModelShape& shape, const LayoutSearchOptions& o,
                 }
                 continue;
               }
-              if (!counted) {
-                compute = CountCompute(s, l, rates);
-                counted = true;
+              // One device, the whole batch at once, the family's checkpointing: the closed
+              // form gives the same totals without walking the ops.
+              const bool closed = o.closed_form && o.devices == 1 && l.grad_accum == 1 &&
+                                  ckpt == shape.checkpointing && sh == Sharding::kNone;
+              StepCounts c;
+              double t = 0;
+              if (closed) {
+                c = o.closed_form->Counts(s, nullptr);
+                t = o.closed_form->Predict(model, s, o.estimator);
+              } else {
+                if (!counted) {
+                  compute = CountCompute(s, l, rates);
+                  counted = true;
+                }
+                c = compute;
+                AddStepOps(s, l, rates, &c);
+                t = PredictFromCounts(model, c, o.estimator);
               }
-              StepCounts c = compute;
-              AddStepOps(s, l, rates, &c);
-              const double t = PredictFromCounts(model, c, o.estimator);
               ++best.evaluated;
               fit_here = true;
               if (t < best.step_s) {

@@ -6,10 +6,13 @@
 #include <charconv>
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <random>
 
 #include "chronoscale/checked.h"
 #include "chronoscale/error.h"
+#include "chronoscale/io.h"
+#include "chronoscale/parallel_for.h"
 #include "chronoscale/stats.h"
 #include "chronoscale/workload.h"
 
@@ -90,6 +93,31 @@ ModelShape ShapeAt(const PlanOptions& o, int64_t d, int64_t n, std::string* why_
   return s;
 }
 
+// The grid's closed-form totals, where they serve (one device, an estimator other than the
+// roofline, a grid large enough to repay the fit), checked on 256 cells of the grid besides the
+// family's own members; null where they do not reproduce the op walk.
+std::shared_ptr<const StepPolynomial> ClosedForm(const PlanOptions& o, const TimeModel& model) {
+  const int64_t cells = o.width.Count() * o.depth.Count();
+  if (o.devices != 1 || o.estimator == EstimatorKind::kRoofline || cells < 4096) return nullptr;
+  std::vector<ModelShape> checks;
+  std::mt19937_64 rng(7);
+  for (int k = 0; k < 256; ++k) {
+    const int64_t cell = std::uniform_int_distribution<int64_t>(0, cells - 1)(rng);
+    std::string why;
+    const ModelShape s =
+        ShapeAt(o, o.width.At(cell / o.depth.Count()), o.depth.At(cell % o.depth.Count()), &why);
+    if (why.empty()) checks.push_back(s);
+  }
+  if (checks.empty()) return nullptr;
+  try {
+    auto poly = std::make_shared<StepPolynomial>(
+        StepPolynomial::ForFamily(checks.front(), model.hardware, checks));
+    return poly->usable() ? poly : nullptr;
+  } catch (const InputError&) {
+    return nullptr;  // no family to fit: every shape walks its ops
+  }
+}
+
 Context MakeContext(const PlanOptions& o, const TimeModel& model, const LossLaw& law) {
   o.Validate();
   if (!model.Has(o.estimator)) {
@@ -97,8 +125,9 @@ Context MakeContext(const PlanOptions& o, const TimeModel& model, const LossLaw&
   }
   std::string err;
   if (!law.IsValid(&err)) throw InputError("loss law: " + err);
-  const LayoutSearchOptions search = MakeLayoutSearch(model.hardware, o.devices, o.gpus_per_node,
-                                                      o.pins, o.memory_reserve_bytes, o.estimator);
+  LayoutSearchOptions search = MakeLayoutSearch(model.hardware, o.devices, o.gpus_per_node, o.pins,
+                                                o.memory_reserve_bytes, o.estimator);
+  search.closed_form = ClosedForm(o, model);
   return Context{o, model, law, o.hours * 3600.0 * o.goodput, search};
 }
 
@@ -277,13 +306,17 @@ void PlanOptions::Validate() const {
   if (depth.min <= 0 || depth.max < depth.min || depth.step <= 0 || depth.max > 100000) {
     throw InputError("--depth: expected 0 < A <= B <= 100000 and STEP > 0");
   }
-  CheckedProduct({width.Count(), depth.Count()}, "--width x --depth candidates", 50'000'000);
+  CheckedProduct({width.Count(), depth.Count()}, "--width x --depth candidates",
+                 LimitFromEnv("CHRONOSCALE_MAX_GRID_SHAPES", kDefaultMaxGridShapes));
   if (memory_reserve_bytes > 1e15 || std::isnan(memory_reserve_bytes)) {
     throw InputError(fmt::format("--memory-reserve {}: expected GiB >= 0", memory_reserve_bytes));
   }
   if (!(min_aspect > 0) || !(max_aspect >= min_aspect) || !std::isfinite(max_aspect)) {
     throw InputError(
         fmt::format("--aspect {:g}:{:g}: expected 0 < A <= B", min_aspect, max_aspect));
+  }
+  if (threads < 0 || threads > 4096) {
+    throw InputError(fmt::format("--threads {}: expected 0 (every core) to 4096", threads));
   }
   if (top < 1 || top > kMaxTop) {
     throw InputError(fmt::format(
@@ -308,21 +341,32 @@ Candidate Evaluate(const PlanOptions& options, const TimeModel& model, const Los
 void SweepCandidates(const PlanOptions& o, const TimeModel& model, const LossLaw& law,
                      const std::function<void(const Candidate&)>& visit) {
   const Context c = MakeContext(o, model, law);
-  for (int64_t i = 0; i < o.width.Count(); ++i) {
-    for (int64_t j = 0; j < o.depth.Count(); ++j) {
-      const int64_t d = o.width.At(i), n = o.depth.At(j);
-      std::string why;
-      const ModelShape s = ShapeAt(o, d, n, &why);
-      if (!why.empty()) {
-        Candidate cand;
-        cand.shape = s;
-        cand.why_not = why;
-        cand.loss = std::numeric_limits<double>::quiet_NaN();
-        visit(cand);
-        continue;
+  const int64_t nd = o.depth.Count();
+  const int64_t cells = o.width.Count() * nd;  // bounded by Validate
+  // Batches of cells priced in parallel, then visited in grid order (widths outer) from this
+  // thread: the same sequence for any thread count, one batch in memory.
+  constexpr int64_t kBatch = 8192;
+  std::vector<Candidate> batch;
+  const int threads = ThreadCount(o.threads);
+  for (int64_t first = 0; first < cells; first += kBatch) {
+    const int64_t count = std::min(kBatch, cells - first);
+    batch.assign(static_cast<std::size_t>(count), Candidate{});
+    ParallelFor(count, threads, [&](int64_t begin, int64_t end, int) {
+      for (int64_t k = begin; k < end; ++k) {
+        const int64_t cell = first + k;
+        std::string why;
+        const ModelShape s = ShapeAt(o, o.width.At(cell / nd), o.depth.At(cell % nd), &why);
+        Candidate& cand = batch[static_cast<std::size_t>(k)];
+        if (!why.empty()) {
+          cand.shape = s;
+          cand.why_not = why;
+          cand.loss = std::numeric_limits<double>::quiet_NaN();
+        } else {
+          cand = Price(c, s);
+        }
       }
-      visit(Price(c, s));
-    }
+    });
+    for (const Candidate& cand : batch) visit(cand);
   }
 }
 
@@ -401,41 +445,94 @@ PlanResult PlanGrid(const PlanOptions& o, const TimeModel& model, const LossLaw&
   r.step_s.assign(nw * nd, std::numeric_limits<double>::quiet_NaN());
   r.params.assign(nw * nd, 0);
   r.fits.assign(nw * nd, 0);
-  int64_t legal = 0;
-  std::string first_illegal;
-  // Keep the best `top` by loss with a bounded max-heap.
-  std::vector<Candidate> heap;
-  const auto worse = [](const Candidate& a, const Candidate& b) { return a.loss < b.loss; };
-  for (std::size_t i = 0; i < nw; ++i) {
+  // Each width is a block, priced by whichever thread takes it; the blocks merge in grid order,
+  // so the result does not depend on the thread count or timing.
+  struct Block {
+    int64_t legal = 0, buildable = 0, under_one_step = 0, candidates = 0, fitting = 0;
+    std::string first_illegal, first_unbuildable;
+    double fastest_step_s = std::numeric_limits<double>::infinity();
+    std::vector<Candidate> heap;  // the block's best `top`, a bounded max-heap by loss
+  };
+  // Loss, then grid order: ties go to the earlier cell, whatever the blocks.
+  const auto worse = [](const Candidate& a, const Candidate& b) {
+    if (a.loss != b.loss) return a.loss < b.loss;
+    return std::make_pair(a.shape.d_model, a.shape.n_layers) <
+           std::make_pair(b.shape.d_model, b.shape.n_layers);
+  };
+  const auto keep = [&](std::vector<Candidate>* heap, const Candidate& cand) {
+    if (static_cast<int>(heap->size()) < o.top) {
+      heap->push_back(cand);
+      std::push_heap(heap->begin(), heap->end(), worse);
+    } else if (worse(cand, heap->front())) {
+      std::pop_heap(heap->begin(), heap->end(), worse);
+      heap->back() = cand;
+      std::push_heap(heap->begin(), heap->end(), worse);
+    }
+  };
+  std::vector<Block> blocks(nw);
+  ParallelBlocks(static_cast<int64_t>(nw), ThreadCount(o.threads), [&](int64_t block) {
+    const auto i = static_cast<std::size_t>(block);
+    Block& k = blocks[i];
     for (std::size_t j = 0; j < nd; ++j) {
       std::string why;
       const ModelShape s = ShapeAt(o, r.widths[i], r.depths[j], &why);
-      ++r.candidates;
-      if (!why.empty()) continue;
+      ++k.candidates;
+      if (!why.empty()) {
+        if (k.first_unbuildable.empty()) {
+          k.first_unbuildable =
+              fmt::format("d_model {} x {} layers: {}", s.d_model, s.n_layers, why);
+        }
+        continue;
+      }
+      ++k.buildable;
       const Candidate cand = Price(c, s);
       const std::size_t cell = j * nw + i;
       r.step_s[cell] = cand.step_s;
       r.params[cell] = cand.total_params;
       if (std::isfinite(cand.step_s)) {
-        ++legal;
-      } else if (first_illegal.empty()) {
-        first_illegal = cand.why_not;
+        ++k.legal;
+      } else if (k.first_illegal.empty()) {
+        k.first_illegal = cand.why_not;
       }
       if (!cand.fits) continue;
+      if (cand.tokens < s.TokensPerStep()) {
+        // Less than one optimizer step: no loss the law could stand behind.
+        ++k.under_one_step;
+        k.fastest_step_s = std::min(k.fastest_step_s, cand.step_s);
+        continue;
+      }
       r.loss[cell] = cand.loss;
       r.fits[cell] = 1;
-      ++r.fitting;
-      if (static_cast<int>(heap.size()) < o.top) {
-        heap.push_back(cand);
-        std::push_heap(heap.begin(), heap.end(), worse);
-      } else if (cand.loss < heap.front().loss) {
-        std::pop_heap(heap.begin(), heap.end(), worse);
-        heap.back() = cand;
-        std::push_heap(heap.begin(), heap.end(), worse);
-      }
+      ++k.fitting;
+      keep(&k.heap, cand);
     }
+  });
+  int64_t legal = 0, buildable = 0, under_one_step = 0;
+  std::string first_illegal, first_unbuildable;
+  double fastest_step_s = std::numeric_limits<double>::infinity();
+  std::vector<Candidate> heap;
+  for (const Block& k : blocks) {
+    legal += k.legal;
+    buildable += k.buildable;
+    under_one_step += k.under_one_step;
+    r.candidates += k.candidates;
+    r.fitting += k.fitting;
+    if (first_illegal.empty()) first_illegal = k.first_illegal;
+    if (first_unbuildable.empty()) first_unbuildable = k.first_unbuildable;
+    fastest_step_s = std::min(fastest_step_s, k.fastest_step_s);
+    for (const Candidate& cand : k.heap) keep(&heap, cand);
   }
   std::sort_heap(heap.begin(), heap.end(), worse);
+  if (buildable == 0 && !first_unbuildable.empty()) {
+    // Nothing to price: the shape flags rule out every width and depth (kv heads, head size).
+    throw InputError("no shape of the grid can be built; the first, " + first_unbuildable);
+  }
+  if (heap.empty() && under_one_step > 0) {
+    throw InputError(fmt::format(
+        "--hours: a budget of {:.3g} s allows less than one optimizer step for every shape that "
+        "fits (the fastest step takes {:.3g} s); raise --hours",
+        c.budget_s, fastest_step_s));
+  }
   if (heap.empty() && legal == 0 && !first_illegal.empty()) {
     // Not a memory limit: the devices, batch and pinned layout admit no layout at all.
     throw InputError(fmt::format(

@@ -392,6 +392,12 @@ std::vector<Case> Cases() {
       {"runs: a terminal escape in the hardware column", {{"r.csv", kRunsHeader + ",hardware\n1024,8,16,4096,1024,64,32768,100,\"a\x1b[2Jb\"\n"}},
        "fit-time --runs r.csv --hardware h100-sxm", 2, {"r.csv:2", "byte 0x1b"}},
       {"plan: --top beyond the limit", {}, "plan --hours 1 --top 2000000000", 2, {"--top 2000000000", "sweep"}},
+      {"plan: --kv-heads that divide no width's heads", {}, "plan " + kSmallPlan + " --kv-heads 1000", 2,
+       {"no shape of the grid can be built", "1000 kv heads do not divide"}},
+      {"plan: a budget shorter than one step", {}, "plan --hours 1e-9 --width 256:1024:128 --depth 2:8:2", 2,
+       {"--hours", "less than one optimizer step", "raise --hours"}},
+      {"plan: a grid over the shape limit", {}, "plan --hours 1 --width 64:1048576:1 --depth 1:100", 2,
+       {"--width x --depth candidates", "is more than 50000000"}},
       {"design: no candidate fits", {}, "design --hardware h100-sxm --max-params 10 --out d.csv", 2, {"no candidate shape fits"}},
       {"design: bad --width", {}, "design --hardware h100-sxm --width 64:abc --out d.csv", 2, {"--width '64:abc'"}},
       {"design: bad --emit", {}, "design --hardware h100-sxm --emit yaml --out d.csv", 2, {"--emit 'yaml'"}},
@@ -482,6 +488,20 @@ TEST_CASE("a failed --out leaves no file and no temporary behind", "[cli][bad-in
     if (e.path().filename() != ".stderr") left.push_back(e.path().filename().string());
   }
   CHECK(left == std::vector<std::string>{"sub"});
+}
+
+TEST_CASE("user text never reaches the terminal raw", "[cli][bad-input]") {
+  // A flag value with a terminal escape: echoed by the tool's message and by CLI11's, escaped.
+  TempDir dir;
+  for (const std::string args :
+       {"plan --hours 1 --hardware 'x\x1b[31mred'", "plan --hours 1 --estimator 'x\x1b[2J'",
+        "plan --hours 1 --out 'a\x1b[31m/b.json'"}) {
+    const CliResult r = RunCliIn(args, dir);
+    INFO(args << "\n  stderr: " << r.err);
+    CHECK(r.code != 0);
+    CHECK(r.err.find("\\x1b") != std::string::npos);
+    CHECK(r.err.find('\x1b') == std::string::npos);
+  }
 }
 
 TEST_CASE("no command prints NaN or infinity as a result", "[cli][bad-input]") {

@@ -62,6 +62,53 @@ TEST_CASE("Atomic write replaces the file and fails clearly in a missing folder"
   fs::remove_all(dir);
 }
 
+TEST_CASE("OutputFile streams in pieces and replaces the target only on Commit") {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / "chronoscale_test_output_file";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string path = (dir / "rows.csv").string();
+  WriteFileAtomic(path, "previous\n");
+  auto temporaries = [&] {
+    int n = 0;
+    for (const auto& e : fs::directory_iterator(dir)) n += e.path().filename().string()[0] == '.';
+    return n;
+  };
+  // 3 MiB in 64 KiB rows: past the 1 MiB buffer several times, so pieces reach the temporary.
+  const std::string row(65536 - 1, 'x');
+  {
+    OutputFile out(path);
+    for (int i = 0; i < 48; ++i) out.Write(row + "\n");
+    CHECK(out.written() == 48u * 65536u);
+    CHECK(temporaries() == 1);
+    CHECK(ReadTextFile(path) == "previous\n");  // still the old file until Commit
+    // A second output open at the same time (a streamed sweep beside a plot).
+    WriteFileAtomic((dir / "other.txt").string(), "x");
+  }  // destroyed without Commit: abandoned
+  CHECK(ReadTextFile(path) == "previous\n");
+  CHECK(temporaries() == 0);
+  {
+    OutputFile out(path);
+    for (int i = 0; i < 48; ++i) out.Write(row + "\n");
+    out.Commit();
+  }
+  CHECK(fs::file_size(path) == 48u * 65536u);
+  CHECK(temporaries() == 0);
+  // A device is written through, never replaced; ENOSPC on /dev/full is reported.
+  if (fs::exists("/dev/full")) {
+    OutputFile full("/dev/full");
+    full.Write("x");
+    CHECK_THROWS_WITH(full.Commit(), Catch::Contains("/dev/full") && Catch::Contains("space"));
+  }
+  fs::remove_all(dir);
+}
+
+TEST_CASE("Printable escapes control characters; keep_lines keeps a report's lines") {
+  CHECK(Printable("a\x1b[31mb\n") == "a\\x1b[31mb\\x0a");
+  CHECK(Printable("a\x1b[31mb\n\tc\x7f", true) == "a\\x1b[31mb\n\tc\x7f");
+  CHECK(Printable("{\n  \"k\": \"\\u001b\"\n}", true) == "{\n  \"k\": \"\\u001b\"\n}");
+}
+
 TEST_CASE("CSV limits: rows, columns and cell length, each named with its variable") {
   const CsvLimits defaults = CurrentCsvLimits();
   CHECK(defaults.rows == 10'000'000);

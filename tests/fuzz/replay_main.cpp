@@ -14,6 +14,8 @@
 #include <vector>
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
+// Optional, as in libFuzzer: called once before the first input when the target defines it.
+extern "C" __attribute__((weak)) int LLVMFuzzerInitialize(int* argc, char*** argv);
 
 int main(int argc, char* argv[]) {
   namespace fs = std::filesystem;
@@ -36,6 +38,8 @@ int main(int argc, char* argv[]) {
     std::fprintf(stderr, "replay: no inputs\n");
     return 1;
   }
+  for (auto& f : files) f = fs::absolute(f);  // the target may change the working folder
+  if (LLVMFuzzerInitialize != nullptr) LLVMFuzzerInitialize(&argc, &argv);
   int regressions = 0;
   for (const auto& f : files) {
     std::ifstream in(f, std::ios::binary);

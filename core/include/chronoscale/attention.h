@@ -96,6 +96,9 @@ struct AttentionOptions {
   int64_t chunk_rows = 64;
   // Worker threads; 0 means std::thread::hardware_concurrency().
   int threads = 0;
+  // SIMD level of the kernels: "" the best this CPU has (or CHRONOSCALE_ATTENTION_ISA), else
+  // "sse2", "avx2" or "avx512", falling back to the best the CPU has.
+  std::string isa;
   // dark: the kernel parameter Sigma_k (d x d, symmetric positive definite); empty: identity.
   Eigen::MatrixXd sigma_k;
   // optimal: the second moment Lambda of the scaled inputs x = q d^-1/4 (d x d) the proposal is
@@ -209,5 +212,10 @@ void MakeSyntheticInputs(const SyntheticOptions& options, HeadTensor<T>* q, Head
 
 // Parses a spectrum spec "decay:R" (R >= 1) or "isotropic" (1); InputError naming `flag` else.
 double ParseSpectrum(std::string_view spec, const std::string& flag);
+
+// The SIMD level the kernels run at on this CPU: "avx512", "avx2" or "sse2" (each kernel is
+// compiled for all three and picked at run time; CHRONOSCALE_ATTENTION_ISA=sse2|avx2|avx512 asks
+// for one, falling back to the best the CPU has).
+std::string AttentionIsa();
 
 }  // namespace chronoscale

@@ -57,6 +57,9 @@ struct CsvLimits {
   int64_t cell_bytes = 1 << 20;
 };
 CsvLimits CurrentCsvLimits();
+// A limit a user may move through the environment: the value of `key` (a whole number in
+// (0, 2^40 / scale)) times `scale`, else `fallback` when the variable is unset or unusable.
+int64_t LimitFromEnv(const char* key, int64_t fallback, int64_t scale = 1);
 
 // Reads a whole file; a missing or unreadable file, binary data (a NUL byte in the first 4 KiB)
 // and a file over the limit are InputErrors naming it; running out of memory is a RuntimeError.
@@ -65,14 +68,46 @@ std::string ReadTextFile(const std::string& path);
 nlohmann::json ParseJson(std::string_view text, const std::string& name);
 nlohmann::json ReadJsonFile(const std::string& path);
 
-// Writes `content` to `path` atomically: a temporary file in the same folder, flushed, then
-// renamed over the target, so an interrupted run leaves the previous file intact. A missing
-// folder or a read-only place is a RuntimeError with the cause.
+// Output written as it is produced that replaces its target only when complete: a temporary in
+// the same folder (the target's mode, or what the umask allows a new file), flushed and renamed
+// over the target by Commit(), so an interrupted run leaves the previous file intact and no
+// temporary behind (also on SIGINT/SIGTERM). FIFOs, terminals and devices are written through,
+// never replaced; a symlink's target is replaced and the link kept; a write-protected file is
+// refused even as root. An empty path is stdout. Every failure (a missing folder, ENOSPC) is a
+// RuntimeError with the cause; destroyed without Commit(), the temporary is removed.
+class OutputFile {
+ public:
+  explicit OutputFile(const std::string& path);
+  ~OutputFile();
+  OutputFile(const OutputFile&) = delete;
+  OutputFile& operator=(const OutputFile&) = delete;
+  // Buffered (1 MiB): rows can be written one by one.
+  void Write(std::string_view text);
+  void Commit();
+  // Bytes written so far.
+  std::size_t written() const { return written_; }
+
+ private:
+  void Flush();
+  void Drain(std::string_view text);
+  void Abandon();
+  [[noreturn]] void Fail(int err);
+
+  std::string given_, path_, tmp_, buffer_;
+  int fd_ = -1;
+  int slot_ = -1;  // the temporary's slot in the signal handler's list; -1: written through
+  unsigned mode_ = 0;
+  bool committed_ = false;
+  std::size_t written_ = 0;
+};
+
+// One OutputFile: `content` to `path`, atomically.
 void WriteFileAtomic(const std::string& path, std::string_view content);
 
 // `text` with control characters (terminal escapes included) written as \xNN, for echoing
-// user-supplied text in messages and reports.
-std::string Printable(std::string_view text);
+// user-supplied text in messages and reports. `keep_lines` (a report or a JSON document) keeps
+// newlines, tabs and DEL, so that a JSON document passes through unchanged.
+std::string Printable(std::string_view text, bool keep_lines = false);
 
 // Quotes a CSV cell when it needs it.
 std::string CsvCell(std::string_view text);

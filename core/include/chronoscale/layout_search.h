@@ -4,9 +4,11 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "chronoscale/layout.h"
+#include "chronoscale/step_polynomial.h"
 #include "chronoscale/step_time.h"
 
 namespace chronoscale {
@@ -18,6 +20,9 @@ struct LayoutSearchOptions {
   // Bytes per device the job may use (capacity - reserve); <= 0: unknown, everything fits.
   double usable_bytes = 0;
   EstimatorKind estimator = EstimatorKind::kRoofline;
+  // The closed-form totals of the shapes' family (the planner's grid), used for the one-device,
+  // whole-batch layout instead of walking the op list; null: always walk.
+  std::shared_ptr<const StepPolynomial> closed_form;
 };
 
 struct LayoutChoice {

@@ -27,6 +27,9 @@ struct Range {
 Range ParseRange(const std::string& text, const std::string& flag, int64_t default_step);
 
 inline constexpr int kMaxTop = 100000;  // --top: the ranked list is kept in memory
+// The most width x depth candidates one plan or sweep walks (50 million, about 10 s per core);
+// CHRONOSCALE_MAX_GRID_SHAPES moves it.
+inline constexpr int64_t kDefaultMaxGridShapes = 50'000'000;
 
 struct PlanOptions {
   double hours = 0;  // wall-clock budget
@@ -65,6 +68,8 @@ struct PlanOptions {
   // The FLOP-based answer builds N_opt at d_model / n_layers near this (Chinchilla family ~100).
   double conventional_aspect = 100;
   int top = 10;
+  // Threads over the grid (0: one per hardware thread); the result is the same for any count.
+  int threads = 0;
 
   // Throws InputError naming the option.
   void Validate() const;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <array>
+#include <cmath>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -156,12 +157,18 @@ struct CalibratedCoefficients {
 
 // The smooth max; a template so that Ceres can differentiate it (one definition for prediction
 // and fit).
+// (x^p + y^p)^(1/p) = m (1 + (lo/m)^p)^(1/p) for m = max, lo = min: one pow, and log1p/exp in
+// place of a pow of a number near 1 (libm's slow path); 0 when both are 0, m when lo <= 0.
 template <typename T>
 T SmoothMax(const T& x, const T& y, const T& p) {
+  using std::exp;
+  using std::log1p;
   using std::pow;
   const T m = (x > y ? x : y);
   if (!(m > T(0))) return T(0);
-  return m * pow(pow(x / m, p) + pow(y / m, p), T(1) / p);
+  const T lo = (x > y ? y : x);
+  if (!(lo > T(0))) return m;
+  return m * exp(log1p(pow(lo / m, p)) / p);
 }
 
 // The calibrated formula, written once: coefficients of type T (double, or Ceres Jets in the

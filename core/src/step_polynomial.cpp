@@ -1,0 +1,221 @@
+#include "chronoscale/step_polynomial.h"
+
+#include <fmt/format.h>
+
+#include <Eigen/QR>
+#include <algorithm>
+#include <cmath>
+#include <random>
+
+#include "chronoscale/error.h"
+#include "chronoscale/parallel.h"
+
+namespace chronoscale {
+namespace {
+
+// The totals in StepPolynomial's order (kQuantities of them).
+constexpr int kTotals = 4 * static_cast<int>(kNumSegments);
+
+void ReadTotals(const StepCounts& c, double* y) {
+  for (std::size_t g = 0; g < kNumSegments; ++g) {
+    y[4 * g + 0] = c.segments[g].matmul_flops;
+    y[4 * g + 1] = c.segments[g].attention_flops;
+    y[4 * g + 2] = c.segments[g].bytes;
+    y[4 * g + 3] = c.segments[g].launches;
+  }
+  y[kTotals + 0] = c.optimizer_bytes;
+  y[kTotals + 1] = c.optimizer_tensors;
+  y[kTotals + 2] = c.model_flops;
+  y[kTotals + 3] = c.TotalBytes();
+}
+
+bool SameFamily(const ModelShape& a, const ModelShape& b) {
+  ModelShape x = b;
+  x.d_model = a.d_model;
+  x.n_layers = a.n_layers;
+  x.n_heads = a.n_heads;
+  x.d_ff = a.d_ff;
+  return ShapeToJson(x) == ShapeToJson(a);
+}
+
+}  // namespace
+
+void StepPolynomial::Variables(const ModelShape& s, double* x) const {
+  const double dh = static_cast<double>(s.HeadDim());
+  x[0] = static_cast<double>(s.d_model) / scale_[0];
+  x[1] = static_cast<double>(s.n_heads) * dh / scale_[1];
+  x[2] = static_cast<double>(s.KvHeads()) * dh / scale_[2];
+  x[3] = static_cast<double>(s.d_ff) / scale_[3];
+  x[4] = static_cast<double>(s.n_heads) / scale_[4];
+  x[5] = dh / scale_[5];
+  x[6] = static_cast<double>(s.n_layers) / scale_[6];
+}
+
+StepPolynomial StepPolynomial::Fit(const std::vector<ModelShape>& samples,
+                                   const std::vector<ModelShape>& checks,
+                                   const HardwareProfile& hw) {
+  StepPolynomial p;
+  if (samples.empty()) throw InputError("StepPolynomial: no sample shapes");
+  for (const auto* set : {&samples, &checks}) {
+    for (const ModelShape& s : *set) {
+      if (!SameFamily(samples[0], s)) {
+        throw InputError(
+            "StepPolynomial: the shapes differ in more than d_model, n_layers, n_heads, d_ff");
+      }
+    }
+  }
+  // 1 and every product of one or two of (d, q, kv, f, h, dh), with and without the layers.
+  for (const bool layers : {false, true}) {
+    p.monomials_.push_back(Monomial{-1, -1, layers});
+    for (signed char a = 0; a < kVars - 1; ++a) {
+      p.monomials_.push_back(Monomial{a, -1, layers});
+      for (signed char b = a; b < kVars - 1; ++b) p.monomials_.push_back(Monomial{a, b, layers});
+    }
+  }
+  // Scale each variable by its largest sample value, so the columns are of order one.
+  for (int v = 0; v < kVars; ++v) p.scale_[v] = 1;
+  double raw[kVars];
+  for (const ModelShape& s : samples) {
+    p.Variables(s, raw);
+    for (int v = 0; v < kVars; ++v) p.scale_[v] = std::max(p.scale_[v], raw[v]);
+  }
+  auto row = [&](const ModelShape& s, auto&& out) {
+    double x[kVars];
+    p.Variables(s, x);
+    for (std::size_t k = 0; k < p.monomials_.size(); ++k) {
+      const Monomial& m = p.monomials_[k];
+      double v = m.times_layers ? x[6] : 1.0;
+      if (m.a >= 0) v *= x[m.a];
+      if (m.b >= 0) v *= x[m.b];
+      out[static_cast<Eigen::Index>(k)] = v;
+    }
+  };
+  auto walk = [&](const ModelShape& s, auto&& out) {
+    double y[kQuantities];
+    ReadTotals(CountStep(s, SingleDevice(s), hw), y);
+    for (int q = 0; q < kQuantities; ++q) out[q] = y[q];
+  };
+  const auto n = static_cast<Eigen::Index>(samples.size());
+  const auto m = static_cast<Eigen::Index>(p.monomials_.size());
+  Eigen::MatrixXd A(n, m), Y(n, kQuantities);
+  for (Eigen::Index i = 0; i < n; ++i) {
+    row(samples[static_cast<std::size_t>(i)], A.row(i));
+    walk(samples[static_cast<std::size_t>(i)], Y.row(i));
+  }
+  // Exact least squares on a rank-deficient basis (q = d when head_dim follows d / heads...):
+  // the minimum-norm solution, exact on the span the family reaches.
+  const Eigen::CompleteOrthogonalDecomposition<Eigen::MatrixXd> cod(A);
+  Eigen::MatrixXd X = cod.solve(Y);  // monomials x totals
+  // Drop monomials that contribute nothing to any total.
+  Eigen::VectorXd yscale = Y.cwiseAbs().colwise().maxCoeff().transpose();
+  std::vector<Monomial> kept;
+  std::vector<Eigen::Index> kept_rows;
+  for (Eigen::Index k = 0; k < m; ++k) {
+    const double col = A.col(k).cwiseAbs().maxCoeff();
+    bool used = false;
+    for (int q = 0; q < kQuantities; ++q) {
+      if (yscale[q] > 0 && std::abs(X(k, q)) * col > 1e-13 * yscale[q]) used = true;
+    }
+    if (used) {
+      kept.push_back(p.monomials_[static_cast<std::size_t>(k)]);
+      kept_rows.push_back(k);
+    }
+  }
+  p.monomials_ = kept;
+  p.coef_.resize(kQuantities, static_cast<Eigen::Index>(kept.size()));
+  for (std::size_t k = 0; k < kept.size(); ++k) {
+    p.coef_.col(static_cast<Eigen::Index>(k)) = X.row(kept_rows[k]).transpose();
+  }
+  // Check against the op walk on shapes it was not fitted on.
+  Eigen::RowVectorXd y(kQuantities);
+  p.usable_ = true;
+  for (const ModelShape& s : checks) {
+    walk(s, y);
+    double total_bytes = 0;
+    const StepCounts c = p.Counts(s, &total_bytes);
+    double got[kQuantities];
+    ReadTotals(c, got);
+    got[kQuantities - 1] = total_bytes;
+    for (int q = 0; q < kQuantities; ++q) {
+      const double scale = std::max(std::abs(y[q]), yscale[q]);
+      if (scale <= 0) continue;
+      p.check_error_ = std::max(p.check_error_, std::abs(got[q] - y[q]) / scale);
+    }
+  }
+  if (checks.empty()) {
+    p.usable_ = false;
+    p.why_not_ = "no check shapes";
+  } else if (!(p.check_error_ <= 1e-9)) {
+    p.usable_ = false;
+    p.why_not_ = fmt::format("relative error {:.3g} against the op walk", p.check_error_);
+  }
+  return p;
+}
+
+StepPolynomial StepPolynomial::ForFamily(const ModelShape& base, const HardwareProfile& hw,
+                                         const std::vector<ModelShape>& checks) {
+  std::mt19937_64 rng(20261202);
+  auto uniform = [&](int64_t lo, int64_t hi) {
+    return std::uniform_int_distribution<int64_t>(lo, hi)(rng);
+  };
+  auto member = [&]() {
+    for (int attempt = 0;; ++attempt) {
+      ModelShape s = base;
+      const int64_t dh = base.head_dim > 0 ? base.head_dim : int64_t{32} << uniform(0, 2);
+      s.n_heads = base.n_kv_heads > 0 ? base.n_kv_heads * uniform(1, 16) : uniform(1, 96);
+      s.d_model = base.head_dim > 0 ? 64 * uniform(1, 128) : s.n_heads * dh;
+      s.d_ff = uniform(1, 6 * s.d_model);
+      s.n_layers = base.dense_layers + uniform(1, 128);
+      try {
+        s.Validate();
+        return s;
+      } catch (const InputError& e) {
+        if (attempt == 1000)
+          throw InputError(fmt::format("no valid shape of the family: {}", e.what()));
+      }
+    }
+  };
+  std::vector<ModelShape> samples, all_checks = checks;
+  for (int i = 0; i < 160; ++i) samples.push_back(member());
+  for (int i = 0; i < 64; ++i) all_checks.push_back(member());
+  return Fit(samples, all_checks, hw);
+}
+
+StepCounts StepPolynomial::Counts(const ModelShape& s, double* total_bytes) const {
+  double x[kVars];
+  Variables(s, x);
+  // A fixed-size accumulator (registers, vectorised) rather than a loop through memory.
+  Eigen::Matrix<double, kQuantities, 1> y = Eigen::Matrix<double, kQuantities, 1>::Zero();
+  for (std::size_t k = 0; k < monomials_.size(); ++k) {
+    const Monomial& m = monomials_[k];
+    double v = m.times_layers ? x[6] : 1.0;
+    if (m.a >= 0) v *= x[m.a];
+    if (m.b >= 0) v *= x[m.b];
+    y.noalias() += coef_.col(static_cast<Eigen::Index>(k)) * v;
+  }
+  StepCounts c;
+  for (std::size_t g = 0; g < kNumSegments; ++g) {
+    c.segments[g].matmul_flops = y[4 * g + 0];
+    c.segments[g].attention_flops = y[4 * g + 1];
+    c.segments[g].bytes = y[4 * g + 2];
+    c.segments[g].launches = y[4 * g + 3];
+  }
+  c.optimizer_bytes = y[kTotals + 0];
+  c.optimizer_tensors = y[kTotals + 1];
+  c.model_flops = y[kTotals + 2];
+  c.layers_per_stage = static_cast<double>(s.n_layers);
+  if (total_bytes != nullptr) *total_bytes = y[kTotals + 3];
+  return c;
+}
+
+double StepPolynomial::Predict(const TimeModel& model, const ModelShape& s, EstimatorKind e) const {
+  if (e == EstimatorKind::kRoofline) {
+    throw InputError("the roofline estimator takes a maximum per op and has no closed form");
+  }
+  double total_bytes = 0;
+  StepCounts c = Counts(s, &total_bytes);
+  c.bytes[0] = total_bytes;  // the memcopy estimator reads the sum over kinds
+  return PredictFromCounts(model, c, e);
+}
+
+}  // namespace chronoscale

@@ -1,0 +1,134 @@
+// The closed-form step totals (issue 15) against the op walk they are generated from: on thousands
+// of random shapes of each family, every estimator it serves must give the op walk's step time to
+// 1e-9, and a family it cannot reproduce must say so rather than answer.
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include <chronoscale/error.h>
+#include <chronoscale/hardware.h>
+#include <chronoscale/parallel.h>
+#include <chronoscale/step_polynomial.h>
+#include <chronoscale/step_time.h>
+
+using namespace chronoscale;
+
+namespace {
+
+// A calibrated model with every term at work (both smooth maxima active).
+TimeModel Calibrated(CalibratedForm form) {
+  TimeModel m = DefaultTimeModel(LoadHardware("h100-sxm"));
+  m.calibrated.c0_s = 2e-3;
+  m.calibrated.matmul_s_per_flop = 1.6e-15;
+  m.calibrated.attention_s_per_flop = 3.1e-15;
+  m.calibrated.s_per_byte = 4.2e-13;
+  m.calibrated.s_per_launch = 9e-6;
+  m.calibrated.s_per_tensor_update = 2e-6;
+  m.calibrated.sharpness = 4;
+  m.calibrated.form = form;
+  m.fitted[static_cast<std::size_t>(EstimatorKind::kCalibrated)] = true;
+  m.flops_c0_s = 1e-3;
+  m.memcopy_c0_s = 1e-3;
+  return m;
+}
+
+// A shape of the plan grid's family: `base` at d_model d and n layers, heads by the reference
+// rule (or kv heads kept dividing), d_ff = round(ratio d).
+ModelShape At(const ModelShape& base, int64_t d, int64_t n, double ratio) {
+  ModelShape s = base;
+  s.d_model = d;
+  s.n_layers = n;
+  s.n_heads = DefaultHeads(d);
+  s.d_ff = std::llround(ratio * static_cast<double>(d));
+  return s;
+}
+
+std::vector<ModelShape> Random(const ModelShape& base, int count, double ratio, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_int_distribution<int64_t> width(4, 256), depth(1, 128);
+  std::vector<ModelShape> out;
+  while (static_cast<int>(out.size()) < count) {
+    const ModelShape s = At(base, 64 * width(rng), depth(rng), ratio);
+    if (s.n_kv_heads > 0 && s.n_heads % s.n_kv_heads != 0) continue;
+    out.push_back(s);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("closed-form totals equal the op walk on 2,000 random shapes per family",
+          "[step_polynomial]") {
+  const HardwareProfile hw = LoadHardware("h100-sxm");
+  ModelShape dense = ReferenceShape(1024, 8);
+  ModelShape llama = dense;
+  llama.mlp = MlpKind::kSwiGlu;
+  llama.norm = NormKind::kRmsNorm;
+  llama.positions = PositionKind::kRotary;
+  llama.n_kv_heads = 4;
+  llama.tied_embeddings = false;
+  ModelShape moe = llama;
+  moe.experts = 8;
+  moe.experts_per_token = 2;
+  ModelShape naive = dense;
+  naive.attention = AttentionKind::kNaive;
+  ModelShape favor = dense;
+  favor.attention = AttentionKind::kFavor;
+  ModelShape window = llama;
+  window.sliding_window = 512;
+  ModelShape parallel = dense;
+  parallel.block = BlockKind::kParallel;
+  struct Family {
+    const char* name;
+    ModelShape base;
+    double ratio;
+  };
+  const std::vector<Family> families = {{"gpt", dense, 4.0},
+                                        {"llama", llama, 8.0 / 3},
+                                        {"mixtral-like", moe, 3.5},
+                                        {"naive attention", naive, 4},
+                                        {"favor+", favor, 4},
+                                        {"sliding window", window, 3},
+                                        {"parallel block", parallel, 4}};
+  for (const Family& f : families) {
+    INFO(f.name);
+    const StepPolynomial poly =
+        StepPolynomial::Fit(Random(f.base, 120, f.ratio, 1), Random(f.base, 64, f.ratio, 2), hw);
+    INFO(poly.why_not());
+    REQUIRE(poly.usable());
+    CHECK(poly.terms() <= 56);
+    for (CalibratedForm form : {CalibratedForm::kWholeStep, CalibratedForm::kSegments}) {
+      const TimeModel model = Calibrated(form);
+      double worst = 0;
+      for (const ModelShape& s : Random(f.base, 2000, f.ratio, 3)) {
+        for (EstimatorKind e :
+             {EstimatorKind::kCalibrated, EstimatorKind::kFlops, EstimatorKind::kMemcopy}) {
+          const double walk = PredictStepSeconds(model, s, e);
+          const double closed = poly.Predict(model, s, e);
+          worst = std::max(worst, std::abs(closed / walk - 1));
+        }
+      }
+      CHECK(worst < 1e-9);
+    }
+  }
+}
+
+TEST_CASE("a family outside the closed form is refused, not approximated", "[step_polynomial]") {
+  const HardwareProfile hw = LoadHardware("h100-sxm");
+  const ModelShape base = ReferenceShape(1024, 8);
+  // Shapes that also differ in seq_len are no family: refused outright.
+  ModelShape other = base;
+  other.seq_len = 2048;
+  CHECK_THROWS_AS(StepPolynomial::Fit({base}, {other}, hw), InputError);
+  // Too few samples for the basis: the check against the op walk fails and says so.
+  const StepPolynomial thin =
+      StepPolynomial::Fit({At(base, 512, 4, 4), At(base, 1024, 8, 4)}, Random(base, 32, 4, 5), hw);
+  CHECK_FALSE(thin.usable());
+  CHECK_THAT(thin.why_not(), Catch::Contains("relative error"));
+  // The roofline estimator takes a maximum per op: no closed form.
+  const StepPolynomial poly =
+      StepPolynomial::Fit(Random(base, 120, 4, 1), Random(base, 16, 4, 2), hw);
+  REQUIRE(poly.usable());
+  CHECK_THROWS_AS(poly.Predict(DefaultTimeModel(hw), base, EstimatorKind::kRoofline), InputError);
+}
