@@ -4,6 +4,7 @@
 #include <benchmark/benchmark.h>
 
 #include <chronoscale/loss_law.h>
+#include <chronoscale/parallel_for.h>
 #include <chronoscale/planner.h>
 #include <chronoscale/step_polynomial.h>
 #include <chronoscale/time_fit.h>
@@ -119,6 +120,37 @@ void BM_PlanCluster(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(Plan(o, model, law).best.loss);
 }
 BENCHMARK(BM_PlanCluster)->Arg(1)->Arg(8)->Arg(64)->Arg(1024)->Unit(benchmark::kMillisecond);
+
+// Issue 15: the 64-GPU plan on 1 thread and on every core (the planner splits the grid's widths
+// over threads; the answer is the same). UseRealTime: CPU time would count one thread only.
+void BM_PlanClusterThreads(benchmark::State& state) {
+  PlanOptions o;
+  o.hours = 168;
+  o.devices = 64;
+  o.gpus_per_node = 8;
+  o.threads = static_cast<int>(state.range(0));
+  o.base = ReferenceShape(1024, 1);
+  o.base.batch = DefaultGlobalBatch(o.devices, o.base.seq_len);
+  const TimeModel model = DefaultTimeModel(LoadHardware("h100-sxm"));
+  const LossLaw law = LossLawPreset("epoch");
+  for (auto _ : state) benchmark::DoNotOptimize(Plan(o, model, law).best.loss);
+  state.counters["threads"] = ThreadCount(o.threads);
+}
+BENCHMARK(BM_PlanClusterThreads)->Arg(1)->Arg(0)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+// The 24-hour one-device plan with the calibrated estimator: the closed-form totals against the
+// op walk would show here (the planner fits the closed form for grids of 4,096+ shapes).
+void BM_Plan24hCalibrated(benchmark::State& state) {
+  PlanOptions o;
+  o.hours = 24;
+  o.threads = 1;
+  o.base = ReferenceShape(1024, 1);
+  o.estimator = EstimatorKind::kCalibrated;
+  const LossLaw law = LossLawPreset("epoch");
+  for (auto _ : state) benchmark::DoNotOptimize(Plan(o, Fitted(), law).best.loss);
+  state.counters["shapes"] = static_cast<double>(o.width.Count() * o.depth.Count());
+}
+BENCHMARK(BM_Plan24hCalibrated)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

@@ -405,9 +405,11 @@ PlanResult Plan(const PlanOptions& o, const TimeModel& model, const LossLaw& law
 }
 
 namespace {
-PlanResult PlanGrid(const PlanOptions& o, const TimeModel& model, const LossLaw& law,
-                    const std::string& law_name, bool answers) {
-  const Context c = MakeContext(o, model, law);
+// The plan's header: inputs, law, time model, budget and the empty grid.
+PlanResult StartPlan(const Context& c, const std::string& law_name) {
+  const PlanOptions& o = c.o;
+  const TimeModel& model = c.model;
+  const LossLaw& law = c.law;
   PlanResult r;
   r.options = o;
   r.hardware = model.hardware.name;
@@ -445,73 +447,90 @@ PlanResult PlanGrid(const PlanOptions& o, const TimeModel& model, const LossLaw&
   r.step_s.assign(nw * nd, std::numeric_limits<double>::quiet_NaN());
   r.params.assign(nw * nd, 0);
   r.fits.assign(nw * nd, 0);
-  // Each width is a block, priced by whichever thread takes it; the blocks merge in grid order,
-  // so the result does not depend on the thread count or timing.
-  struct Block {
-    int64_t legal = 0, buildable = 0, under_one_step = 0, candidates = 0, fitting = 0;
-    std::string first_illegal, first_unbuildable;
-    double fastest_step_s = std::numeric_limits<double>::infinity();
-    std::vector<Candidate> heap;  // the block's best `top`, a bounded max-heap by loss
-  };
-  // Loss, then grid order: ties go to the earlier cell, whatever the blocks.
-  const auto worse = [](const Candidate& a, const Candidate& b) {
-    if (a.loss != b.loss) return a.loss < b.loss;
-    return std::make_pair(a.shape.d_model, a.shape.n_layers) <
-           std::make_pair(b.shape.d_model, b.shape.n_layers);
-  };
-  const auto keep = [&](std::vector<Candidate>* heap, const Candidate& cand) {
-    if (static_cast<int>(heap->size()) < o.top) {
-      heap->push_back(cand);
-      std::push_heap(heap->begin(), heap->end(), worse);
-    } else if (worse(cand, heap->front())) {
-      std::pop_heap(heap->begin(), heap->end(), worse);
-      heap->back() = cand;
-      std::push_heap(heap->begin(), heap->end(), worse);
+  return r;
+}
+
+// One width of the grid (a block of the parallel walk): its cells priced, its counts and its best
+// `top` kept apart, to be merged in grid order.
+struct GridBlock {
+  int64_t legal = 0, buildable = 0, under_one_step = 0, candidates = 0, fitting = 0;
+  std::string first_illegal, first_unbuildable;
+  double fastest_step_s = std::numeric_limits<double>::infinity();
+  std::vector<Candidate> heap;  // the block's best `top`, a bounded max-heap by loss
+};
+
+// Loss, then grid order: ties go to the earlier cell, whatever the blocks.
+bool Worse(const Candidate& a, const Candidate& b) {
+  if (a.loss != b.loss) return a.loss < b.loss;
+  return std::make_pair(a.shape.d_model, a.shape.n_layers) <
+         std::make_pair(b.shape.d_model, b.shape.n_layers);
+}
+
+// Keeps `cand` among the best `top` of `heap`.
+void Keep(std::vector<Candidate>* heap, const Candidate& cand, int top) {
+  if (static_cast<int>(heap->size()) < top) {
+    heap->push_back(cand);
+    std::push_heap(heap->begin(), heap->end(), Worse);
+  } else if (Worse(cand, heap->front())) {
+    std::pop_heap(heap->begin(), heap->end(), Worse);
+    heap->back() = cand;
+    std::push_heap(heap->begin(), heap->end(), Worse);
+  }
+}
+
+void PriceWidth(const Context& c, std::size_t i, PlanResult* plan, GridBlock* block) {
+  const PlanOptions& o = c.o;
+  PlanResult& r = *plan;
+  GridBlock& k = *block;
+  const std::size_t nw = r.widths.size(), nd = r.depths.size();
+  for (std::size_t j = 0; j < nd; ++j) {
+    std::string why;
+    const ModelShape s = ShapeAt(o, r.widths[i], r.depths[j], &why);
+    ++k.candidates;
+    if (!why.empty()) {
+      if (k.first_unbuildable.empty()) {
+        k.first_unbuildable = fmt::format("d_model {} x {} layers: {}", s.d_model, s.n_layers, why);
+      }
+      continue;
     }
-  };
-  std::vector<Block> blocks(nw);
-  ParallelBlocks(static_cast<int64_t>(nw), ThreadCount(o.threads), [&](int64_t block) {
-    const auto i = static_cast<std::size_t>(block);
-    Block& k = blocks[i];
-    for (std::size_t j = 0; j < nd; ++j) {
-      std::string why;
-      const ModelShape s = ShapeAt(o, r.widths[i], r.depths[j], &why);
-      ++k.candidates;
-      if (!why.empty()) {
-        if (k.first_unbuildable.empty()) {
-          k.first_unbuildable =
-              fmt::format("d_model {} x {} layers: {}", s.d_model, s.n_layers, why);
-        }
-        continue;
-      }
-      ++k.buildable;
-      const Candidate cand = Price(c, s);
-      const std::size_t cell = j * nw + i;
-      r.step_s[cell] = cand.step_s;
-      r.params[cell] = cand.total_params;
-      if (std::isfinite(cand.step_s)) {
-        ++k.legal;
-      } else if (k.first_illegal.empty()) {
-        k.first_illegal = cand.why_not;
-      }
-      if (!cand.fits) continue;
-      if (cand.tokens < s.TokensPerStep()) {
-        // Less than one optimizer step: no loss the law could stand behind.
-        ++k.under_one_step;
-        k.fastest_step_s = std::min(k.fastest_step_s, cand.step_s);
-        continue;
-      }
-      r.loss[cell] = cand.loss;
-      r.fits[cell] = 1;
-      ++k.fitting;
-      keep(&k.heap, cand);
+    ++k.buildable;
+    const Candidate cand = Price(c, s);
+    const std::size_t cell = j * nw + i;
+    r.step_s[cell] = cand.step_s;
+    r.params[cell] = cand.total_params;
+    if (std::isfinite(cand.step_s)) {
+      ++k.legal;
+    } else if (k.first_illegal.empty()) {
+      k.first_illegal = cand.why_not;
     }
+    if (!cand.fits) continue;
+    if (cand.tokens < s.TokensPerStep()) {
+      // Less than one optimizer step: no loss the law could stand behind.
+      ++k.under_one_step;
+      k.fastest_step_s = std::min(k.fastest_step_s, cand.step_s);
+      continue;
+    }
+    r.loss[cell] = cand.loss;
+    r.fits[cell] = 1;
+    ++k.fitting;
+    Keep(&k.heap, cand, o.top);
+  }
+}
+
+// Prices every cell of the grid (widths over threads) and ranks the shapes that fit; InputError
+// when nothing can be built, trained for one step, or laid out.
+void RankGrid(const Context& c, PlanResult* plan) {
+  const PlanOptions& o = c.o;
+  PlanResult& r = *plan;
+  std::vector<GridBlock> blocks(r.widths.size());
+  ParallelBlocks(static_cast<int64_t>(blocks.size()), ThreadCount(o.threads), [&](int64_t i) {
+    PriceWidth(c, static_cast<std::size_t>(i), &r, &blocks[static_cast<std::size_t>(i)]);
   });
   int64_t legal = 0, buildable = 0, under_one_step = 0;
   std::string first_illegal, first_unbuildable;
   double fastest_step_s = std::numeric_limits<double>::infinity();
   std::vector<Candidate> heap;
-  for (const Block& k : blocks) {
+  for (const GridBlock& k : blocks) {
     legal += k.legal;
     buildable += k.buildable;
     under_one_step += k.under_one_step;
@@ -520,9 +539,9 @@ PlanResult PlanGrid(const PlanOptions& o, const TimeModel& model, const LossLaw&
     if (first_illegal.empty()) first_illegal = k.first_illegal;
     if (first_unbuildable.empty()) first_unbuildable = k.first_unbuildable;
     fastest_step_s = std::min(fastest_step_s, k.fastest_step_s);
-    for (const Candidate& cand : k.heap) keep(&heap, cand);
+    for (const Candidate& cand : k.heap) Keep(&heap, cand, o.top);
   }
-  std::sort_heap(heap.begin(), heap.end(), worse);
+  std::sort_heap(heap.begin(), heap.end(), Worse);
   if (buildable == 0 && !first_unbuildable.empty()) {
     // Nothing to price: the shape flags rule out every width and depth (kv heads, head size).
     throw InputError("no shape of the grid can be built; the first, " + first_unbuildable);
@@ -543,8 +562,15 @@ PlanResult PlanGrid(const PlanOptions& o, const TimeModel& model, const LossLaw&
   r.top = heap;
   r.found = !r.top.empty();
   if (r.found) r.best = r.top.front();
+}
 
-  if (!answers) return r;
+// The FLOP-based answer beside the time-optimal one, the loss it gives up, the intervals and the
+// warnings about bounds and extrapolation.
+void AddFlopBaseline(const Context& c, PlanResult* plan) {
+  const PlanOptions& o = c.o;
+  const TimeModel& model = c.model;
+  const LossLaw& law = c.law;
+  PlanResult& r = *plan;
   // The FLOP-based answer: the compute the hardware delivers in the budget at an MFU, Chinchilla's
   // N_opt for it, built at d_model / n_layers near the conventional aspect ratio on the same grid,
   // then priced by the same step-time model.
@@ -616,110 +642,16 @@ PlanResult PlanGrid(const PlanOptions& o, const TimeModel& model, const LossLaw&
     AddBoundWarnings(c, &r);
     AddExtrapolationWarnings(c, &r);
   }
+}
+
+PlanResult PlanGrid(const PlanOptions& o, const TimeModel& model, const LossLaw& law,
+                    const std::string& law_name, bool answers) {
+  const Context c = MakeContext(o, model, law);
+  PlanResult r = StartPlan(c, law_name);
+  RankGrid(c, &r);
+  if (answers) AddFlopBaseline(c, &r);
   return r;
 }
 }  // namespace
-
-nlohmann::json LayoutToJson(const ParallelLayout& l) {
-  return {{"devices", l.devices},
-          {"gpus_per_node", l.gpus_per_node},
-          {"dp", l.Dp()},
-          {"tp", l.tp},
-          {"pp", l.pp},
-          {"ep", l.ep},
-          {"sharding", ToString(l.sharding)},
-          {"micro_batch", l.micro_batch},
-          {"grad_accum", l.grad_accum}};
-}
-
-nlohmann::json CandidateToJson(const Candidate& c) {
-  const ModelShape& s = c.shape;
-  nlohmann::json j = ShapeToJson(s);
-  j.update(nlohmann::json{
-      {"layout", LayoutToJson(c.layout)},
-      {"params", c.total_params},
-      {"step_ms", c.step_s * 1e3},
-      {"tokens", c.tokens},
-      {"memory_gb", c.memory_bytes / kGiB},
-      {"fits", c.fits},
-      {"aspect_ratio", static_cast<double>(s.d_model) / static_cast<double>(s.n_layers)}});
-  if (s.Moe()) j["active_params"] = s.ActiveParams();
-  if (std::isfinite(c.loss)) j["loss"] = c.loss;
-  if (std::isfinite(c.loss_lo)) {
-    j["loss_interval"] = {c.loss_lo, c.loss_hi};
-    j["p_best"] = c.p_best;
-  }
-  if (c.epochs > 0) {
-    j["epochs"] = c.epochs;
-    j["effective_tokens"] = c.effective_tokens;
-  }
-  if (c.params != c.total_params) j["law_params"] = c.params;
-  if (!c.why_not.empty()) j["why_not"] = c.why_not;
-  return j;
-}
-
-nlohmann::json PlanToJson(const PlanResult& r) {
-  nlohmann::json doc;
-  doc["hardware"] = r.hardware;
-  doc["law"] = r.law;
-  doc["law_coefficients"] = r.law_coefficients;
-  doc["time_model"] = r.time_model;
-  doc["estimator"] = ToString(r.options.estimator);
-  doc["budget"] = {{"hours", r.options.hours},
-                   {"devices", r.options.devices},
-                   {"goodput", r.options.goodput},
-                   {"step_seconds", r.budget_s}};
-  doc["candidates"] = r.candidates;
-  doc["fitting"] = r.fitting;
-  doc["best"] = CandidateToJson(r.best);
-  nlohmann::json top = nlohmann::json::array();
-  for (const auto& c : r.top) top.push_back(CandidateToJson(c));
-  doc["top"] = top;
-  doc["flop_based"] = CandidateToJson(r.flop_based);
-  doc["flop_based"]["compute_flops"] = r.flop_alloc.flops;
-  doc["flop_based"]["n_opt"] = r.flop_alloc.params;
-  doc["flop_based"]["d_opt"] = r.flop_alloc.tokens;
-  doc["flop_based"]["mfu"] = r.flop_mfu;
-  doc["flop_based"]["mfu_source"] = r.flop_mfu_from_model ? "time model" : "--mfu";
-  if (r.options.unique_tokens > 0) doc["budget"]["unique_tokens"] = r.options.unique_tokens;
-  doc["flop_based"]["aspect_rule"] =
-      fmt::format("d_model / n_layers near {:g}", r.options.conventional_aspect);
-  doc["loss_saved"] = r.loss_saved;
-  if (std::isfinite(r.loss_saved_lo))
-    doc["loss_saved_interval"] = {r.loss_saved_lo, r.loss_saved_hi};
-  if (r.draws > 0) {
-    nlohmann::json same = nlohmann::json::array();
-    for (std::size_t i = 0; i < r.top.size(); ++i) {
-      const Candidate& t = r.top[i];
-      if (t.p_best <= 0) continue;
-      same.push_back({{"rank", i + 1},
-                      {"d_model", t.shape.d_model},
-                      {"n_layers", t.shape.n_layers},
-                      {"loss", t.loss},
-                      {"loss_interval", {t.loss_lo, t.loss_hi}},
-                      {"p_best", t.p_best}});
-    }
-    doc["indistinguishable"] = same;
-    doc["uncertainty"] = {{"draws", r.draws},
-                          {"law_bootstrap_draws", r.law_draws},
-                          {"step_time_sigma", r.time_sigma},
-                          {"among", "the top list (--top)"}};
-  }
-  doc["budget"]["gpus_per_node"] = r.gpus_per_node;
-  doc["budget"]["usable_memory_gb"] = r.usable_bytes / kGiB;
-  doc["budget"]["global_batch"] = r.options.base.batch;
-  if (!r.options.pins.Empty()) doc["budget"]["layout_pins"] = Describe(r.options.pins);
-  if (r.on_aspect_bound) {
-    doc["aspect_bound"] = {{"shape_blind_law", true},
-                           {"bound", r.aspect_bound},
-                           {"relaxed_bound", r.relaxed_aspect_bound}};
-    if (r.at_relaxed_bound.fits) {
-      doc["aspect_bound"]["best_at_relaxed_bound"] = CandidateToJson(r.at_relaxed_bound);
-      doc["aspect_bound"]["loss_lower_by"] = r.best.loss - r.at_relaxed_bound.loss;
-    }
-  }
-  doc["warnings"] = r.warnings;
-  return doc;
-}
 
 }  // namespace chronoscale

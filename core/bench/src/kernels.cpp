@@ -14,8 +14,12 @@ namespace chronoscale::internal {
 
 #if CHRONOSCALE_X86
 #define CS_TARGET_AVX2 __attribute__((target("avx2,fma")))
+#if defined(__clang__)  // clang has no prefer-vector-width target attribute (it drops them all)
+#define CS_TARGET_AVX512 __attribute__((target("avx512f,avx512vl,avx512dq,avx2,fma")))
+#else
 #define CS_TARGET_AVX512 \
   __attribute__((target("avx512f,avx512vl,avx512dq,avx2,fma,prefer-vector-width=512")))
+#endif
 #else
 #define CS_TARGET_AVX2
 #define CS_TARGET_AVX512
