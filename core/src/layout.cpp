@@ -256,9 +256,11 @@ double CollectiveSeconds(Collective c, double bytes, int64_t group, int64_t per_
 
 // --------------------------------------------------------------------------- memory
 
-double ActivationBytesPerLayer(const ModelShape& shape, int64_t tp, Checkpointing checkpointing,
-                               ActivationConventions conventions) {
-  const internal::StepDims k = internal::MakeDims(shape);
+namespace {
+
+// ActivationBytesPerLayer on the shape's dimensions `k` (any expert split: it reads none of it).
+double ActivationBytes(const internal::StepDims& k, const ModelShape& shape, int64_t tp,
+                       Checkpointing checkpointing, ActivationConventions conventions) {
   const double T = k.T, d = k.d, f = k.f, a = k.a, r = k.r;
   const double split = static_cast<double>(tp);
   if (checkpointing == Checkpointing::kFull) {
@@ -302,6 +304,13 @@ double ActivationBytesPerLayer(const ModelShape& shape, int64_t tp, Checkpointin
   return tp > 1 ? bytes / split : bytes;
 }
 
+}  // namespace
+
+double ActivationBytesPerLayer(const ModelShape& shape, int64_t tp, Checkpointing checkpointing,
+                               ActivationConventions conventions) {
+  return ActivationBytes(internal::MakeDims(shape), shape, tp, checkpointing, conventions);
+}
+
 ModelStateBytes ShardedModelStates(double params, double weight_bytes, double grad_bytes,
                                    double optimizer_bytes, Sharding sharding, int64_t shard_group) {
   const double g = static_cast<double>(std::max<int64_t>(1, shard_group));
@@ -339,6 +348,10 @@ double StageParams(const ModelShape& s, int64_t pp, int64_t ep) {
 
 MemoryEstimate EstimateMemory(const ModelShape& shape, const ParallelLayout& given) {
   shape.Validate();
+  return EstimateMemoryOfValid(shape, given);
+}
+
+MemoryEstimate EstimateMemoryOfValid(const ModelShape& shape, const ParallelLayout& given) {
   const ParallelLayout layout = Resolve(given, shape);
   ModelShape micro = shape;
   micro.batch = layout.micro_batch;
@@ -347,10 +360,12 @@ MemoryEstimate EstimateMemory(const ModelShape& shape, const ParallelLayout& giv
   const double layers = static_cast<double>(LayersPerStage(shape, layout));
   const double T = k.T, d = k.d, r = k.r, a = k.a;
 
-  double activations = layers * ActivationBytesPerLayer(micro, layout.tp, shape.checkpointing);
+  constexpr auto kConventions = ActivationConventions::kPyTorch;
+  double activations =
+      layers * ActivationBytes(k, micro, layout.tp, shape.checkpointing, kConventions);
   if (shape.checkpointing == Checkpointing::kFull) {
     // the layer being recomputed holds its full activations
-    activations += ActivationBytesPerLayer(micro, layout.tp, Checkpointing::kNone);
+    activations += ActivationBytes(k, micro, layout.tp, Checkpointing::kNone, kConventions);
   }
   // Logits at the loss: bf16 logits, their fp32 copy, log-probabilities and their gradient:
   // ~12 bytes per element at the peak (3 fp32 buffers live at once).

@@ -73,6 +73,7 @@ LayoutChoice ChooseLayout(const ModelShape& shape, const LayoutSearchOptions& o,
   double least_memory = std::numeric_limits<double>::infinity();
   LayoutChoice smallest;  // the legal layout with the least memory, when nothing fits
   std::string why_illegal;
+  bool validated = false;
 
   std::vector<int64_t> tps;
   if (pins.tp) {
@@ -187,7 +188,11 @@ LayoutChoice ChooseLayout(const ModelShape& shape, const LayoutSearchOptions& o,
             StepCounts compute;
             for (Sharding sh : shardings) {
               l.sharding = sh;
-              const MemoryEstimate mem = EstimateMemory(s, l);
+              if (!validated) {
+                shape.Validate();  // once, where EstimateMemory would have
+                validated = true;
+              }
+              const MemoryEstimate mem = EstimateMemoryOfValid(s, l);
               const double bytes = mem.Total();
               const bool fits = !bounded || bytes <= o.usable_bytes;
               if (!fits) {

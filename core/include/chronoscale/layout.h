@@ -91,6 +91,8 @@ ModelStateBytes ShardedModelStates(double params, double weight_bytes, double gr
 // Memory per device of training `shape` (global batch) under `layout`: the fullest pipeline
 // stage (the first holds min(pp, micro-steps) micro-batches in flight, the last the logits).
 MemoryEstimate EstimateMemory(const ModelShape& shape, const ParallelLayout& layout);
+// The same for a shape already validated (the layout search's inner loop).
+MemoryEstimate EstimateMemoryOfValid(const ModelShape& shape, const ParallelLayout& layout);
 
 // Parameters on the fullest pipeline stage before tensor parallelism splits them, with each MoE
 // layer's experts split over `ep` expert-parallel ranks.
