@@ -21,8 +21,9 @@ const TimeModel& Fitted() {
   return model;
 }
 
-void Estimate(benchmark::State& state, EstimatorKind kind) {
-  const TimeModel& model = Fitted();
+// predict(shape) over 8,192 shapes of the grid (d_model 256-8384, 1-64 layers), round and round.
+template <typename Predict>
+void EstimateShapes(benchmark::State& state, const Predict& predict) {
   ModelShape s = ReferenceShape(1024, 8);
   int64_t i = 0;
   double sink = 0;
@@ -31,13 +32,18 @@ void Estimate(benchmark::State& state, EstimatorKind kind) {
     s.n_heads = DefaultHeads(s.d_model);
     s.d_ff = 4 * s.d_model;
     s.n_layers = 1 + (i / 128) % 64;
-    sink += PredictStepSeconds(model, s, kind);
+    sink += predict(s);
     ++i;
   }
   benchmark::DoNotOptimize(sink);
   state.SetItemsProcessed(state.iterations());
   state.counters["shapes_per_s"] =
       benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+}
+
+void Estimate(benchmark::State& state, EstimatorKind kind) {
+  const TimeModel& model = Fitted();
+  EstimateShapes(state, [&](const ModelShape& s) { return PredictStepSeconds(model, s, kind); });
 }
 
 void BM_EstimateFlops(benchmark::State& state) { Estimate(state, EstimatorKind::kFlops); }
@@ -57,20 +63,9 @@ void BM_EstimateCalibratedClosedForm(benchmark::State& state) {
     state.SkipWithError(poly.why_not().c_str());
     return;
   }
-  int64_t i = 0;
-  double sink = 0;
-  for (auto _ : state) {
-    s.d_model = 256 + 64 * (i % 128);
-    s.n_heads = DefaultHeads(s.d_model);
-    s.d_ff = 4 * s.d_model;
-    s.n_layers = 1 + (i / 128) % 64;
-    sink += poly.Predict(model, s, EstimatorKind::kCalibrated);
-    ++i;
-  }
-  benchmark::DoNotOptimize(sink);
-  state.SetItemsProcessed(state.iterations());
-  state.counters["shapes_per_s"] =
-      benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+  EstimateShapes(state, [&](const ModelShape& shape) {
+    return poly.Predict(model, shape, EstimatorKind::kCalibrated);
+  });
   state.counters["terms"] = poly.terms();
 }
 BENCHMARK(BM_EstimateCalibratedClosedForm);
