@@ -21,17 +21,22 @@ const TimeModel& Fitted() {
   return model;
 }
 
-// predict(shape) over 8,192 shapes of the grid (d_model 256-8384, 1-64 layers), round and round.
+// Shape i of 8,192 of a grid (d_model 256-8384, 1-64 layers), round and round.
+void GridShape(int64_t i, ModelShape* s) {
+  s->d_model = 256 + 64 * (i % 128);
+  s->n_heads = DefaultHeads(s->d_model);
+  s->d_ff = 4 * s->d_model;
+  s->n_layers = 1 + (i / 128) % 64;
+}
+
+// predict(shape) over the grid's shapes, one at a time.
 template <typename Predict>
 void EstimateShapes(benchmark::State& state, const Predict& predict) {
   ModelShape s = ReferenceShape(1024, 8);
   int64_t i = 0;
   double sink = 0;
   for (auto _ : state) {
-    s.d_model = 256 + 64 * (i % 128);
-    s.n_heads = DefaultHeads(s.d_model);
-    s.d_ff = 4 * s.d_model;
-    s.n_layers = 1 + (i / 128) % 64;
+    GridShape(i, &s);
     sink += predict(s);
     ++i;
   }
@@ -69,6 +74,34 @@ void BM_EstimateCalibratedClosedForm(benchmark::State& state) {
   state.counters["terms"] = poly.terms();
 }
 BENCHMARK(BM_EstimateCalibratedClosedForm);
+
+// The same 8,192 shapes through PredictMany (the planner's batches), at each SIMD level the CPU
+// has (0 sse2, 1 avx2, 2 avx512; a level it lacks runs the best it has, see the label).
+void BM_EstimateCalibratedBatch(benchmark::State& state) {
+  const TimeModel& model = Fitted();
+  const StepPolynomial poly =
+      StepPolynomial::ForFamily(ReferenceShape(1024, 8), model.hardware, {});
+  if (!poly.usable()) {
+    state.SkipWithError(poly.why_not().c_str());
+    return;
+  }
+  std::vector<ModelShape> shapes(8192, ReferenceShape(1024, 8));
+  for (int64_t k = 0; k < 8192; ++k) GridShape(k, &shapes[static_cast<std::size_t>(k)]);
+  int64_t i = 0;
+  static const char* const kIsa[] = {"sse2", "avx2", "avx512"};
+  const char* isa = kIsa[state.range(0)];
+  std::vector<double> out(shapes.size());
+  for (auto _ : state) {
+    poly.PredictMany(model, EstimatorKind::kCalibrated, shapes, out, isa);
+    benchmark::DoNotOptimize(out.data());
+    ++i;
+  }
+  const double n = static_cast<double>(i) * static_cast<double>(shapes.size());
+  state.SetItemsProcessed(static_cast<int64_t>(n));
+  state.counters["shapes_per_s"] = benchmark::Counter(n, benchmark::Counter::kIsRate);
+  state.SetLabel(isa);
+}
+BENCHMARK(BM_EstimateCalibratedBatch)->Arg(0)->Arg(1)->Arg(2);
 
 void BM_Plan24h(benchmark::State& state) {
   PlanOptions o;

@@ -21,6 +21,7 @@
 
 #include "attention_internal.h"
 #include "chronoscale/error.h"
+#include "simd_math.h"
 
 namespace chronoscale {
 
@@ -220,20 +221,15 @@ void RunRanges(int64_t n, int threads, RangeBody body, void* ctx) {
 }
 
 const IsaKernels& KernelsFor(std::string_view want) {
-#if !(defined(__x86_64__) || defined(__i386__))
-  (void)want;
-  return KernelsSse2();  // the portable build of the same code
-#else
-  __builtin_cpu_init();
-  const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
-                      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw");
-  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  if (want == "sse2") return KernelsSse2();
-  if (want == "avx2" && avx2) return KernelsAvx2();
-  if (avx512 && (want.empty() || want == "avx512")) return KernelsAvx512();
-  if (avx2) return KernelsAvx2();
+  switch (ChooseSimdIsa(want)) {
+    case SimdIsa::kAvx512:
+      return KernelsAvx512();
+    case SimdIsa::kAvx2:
+      return KernelsAvx2();
+    case SimdIsa::kSse2:
+      break;
+  }
   return KernelsSse2();
-#endif
 }
 
 const IsaKernels& BestKernels() {

@@ -355,7 +355,14 @@ MemoryEstimate EstimateMemoryOfValid(const ModelShape& shape, const ParallelLayo
   const ParallelLayout layout = Resolve(given, shape);
   ModelShape micro = shape;
   micro.batch = layout.micro_batch;
-  const internal::StepDims k = internal::MakeDims(micro, layout.ep);
+  return EstimateMemoryOfValid(shape, layout, internal::MakeDims(micro, layout.ep));
+}
+
+MemoryEstimate EstimateMemoryOfValid(const ModelShape& shape, const ParallelLayout& given,
+                                     const internal::StepDims& k) {
+  const ParallelLayout layout = Resolve(given, shape);
+  ModelShape micro = shape;
+  micro.batch = layout.micro_batch;
   const double split = static_cast<double>(layout.tp);
   const double layers = static_cast<double>(LayersPerStage(shape, layout));
   const double T = k.T, d = k.d, r = k.r, a = k.a;

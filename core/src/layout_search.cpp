@@ -63,7 +63,7 @@ LayoutSearchOptions MakeLayoutSearch(const HardwareProfile& hw, int64_t devices,
 }
 
 LayoutChoice ChooseLayout(const ModelShape& shape, const LayoutSearchOptions& o,
-                          const TimeModel& model) {
+                          const TimeModel& model, double closed_step_s) {
   LayoutChoice best;
   best.shape = shape;
   best.step_s = std::numeric_limits<double>::infinity();
@@ -74,6 +74,21 @@ LayoutChoice ChooseLayout(const ModelShape& shape, const LayoutSearchOptions& o,
   LayoutChoice smallest;  // the legal layout with the least memory, when nothing fits
   std::string why_illegal;
   bool validated = false;
+  // The step's dimensions per (micro-batch, ep), shared by every layout that has them.
+  struct Dims {
+    int64_t micro, ep;
+    internal::StepDims k;
+  };
+  std::vector<Dims> dims;
+  auto dims_of = [&](int64_t micro, int64_t ep) -> const internal::StepDims& {
+    for (const Dims& d : dims) {
+      if (d.micro == micro && d.ep == ep) return d.k;
+    }
+    ModelShape m = shape;
+    m.batch = micro;
+    dims.push_back(Dims{micro, ep, internal::MakeDims(m, ep)});
+    return dims.back().k;
+  };
 
   std::vector<int64_t> tps;
   if (pins.tp) {
@@ -184,15 +199,31 @@ LayoutChoice ChooseLayout(const ModelShape& shape, const LayoutSearchOptions& o,
           bool fit_here = false;
           for (int64_t ep : eps) {
             l.ep = ep;
-            bool counted = false;
+            bool counted = false, has_lower = false;
             StepCounts compute;
+            // The step without its optimizer and communication ops: a lower bound on every
+            // sharding's step time (each op adds non-negative counts, and every estimator is
+            // non-decreasing in them), so a layout whose bound is no faster than the best so far
+            // need not be priced.
+            double lower = 0;
+            // ZeRO-3 holds the least of every state (test_cluster checks it): once something
+            // fits, and so no smallest layout is wanted, a micro-batch that does not fit under
+            // ZeRO-3 fits under no sharding.
+            if (o.prune && best.fits && bounded && shardings.size() > 1 &&
+                std::find(shardings.begin(), shardings.end(), Sharding::kZero3) !=
+                    shardings.end()) {
+              l.sharding = Sharding::kZero3;
+              if (EstimateMemoryOfValid(s, l, dims_of(micro, ep)).Total() > o.usable_bytes) {
+                continue;
+              }
+            }
             for (Sharding sh : shardings) {
               l.sharding = sh;
               if (!validated) {
                 shape.Validate();  // once, where EstimateMemory would have
                 validated = true;
               }
-              const MemoryEstimate mem = EstimateMemoryOfValid(s, l);
+              const MemoryEstimate mem = EstimateMemoryOfValid(s, l, dims_of(micro, ep));
               const double bytes = mem.Total();
               const bool fits = !bounded || bytes <= o.usable_bytes;
               if (!fits) {
@@ -213,11 +244,20 @@ LayoutChoice ChooseLayout(const ModelShape& shape, const LayoutSearchOptions& o,
               double t = 0;
               if (closed) {
                 c = o.closed_form->Counts(s, nullptr);
-                t = o.closed_form->Predict(model, s, o.estimator);
+                t = std::isnan(closed_step_s) ? o.closed_form->Predict(model, s, o.estimator)
+                                              : closed_step_s;
               } else {
                 if (!counted) {
                   compute = CountCompute(s, l, rates);
                   counted = true;
+                }
+                if (o.prune && best.fits && !has_lower) {
+                  lower = PredictFromCounts(model, compute, o.estimator);
+                  has_lower = true;
+                }
+                if (o.prune && best.fits && lower >= best.step_s) {
+                  fit_here = true;  // it fits, and cannot be faster
+                  continue;
                 }
                 c = compute;
                 AddStepOps(s, l, rates, &c);

@@ -47,14 +47,17 @@ double LawParams(const LossLaw& law, const ModelShape& s) {
   return law.params_counted == ParamCount::kNonEmbedding ? all - s.EmbeddingParams() : all;
 }
 
-Candidate Price(const Context& c, const ModelShape& s) {
+// `closed_step_s`: the closed form's step time of `s` where the caller priced it in a batch
+// (ClosedSteps), NaN otherwise.
+Candidate Price(const Context& c, const ModelShape& s,
+                double closed_step_s = std::numeric_limits<double>::quiet_NaN()) {
   Candidate cand;
   cand.shape = s;
   cand.total_params = s.Params();
   cand.params = LawParams(c.law, s);
   // The fastest legal layout on the job's devices that fits (one device: the whole batch in one
   // micro-step when it fits, else accumulation or checkpointing).
-  const LayoutChoice choice = ChooseLayout(s, c.search, c.model);
+  const LayoutChoice choice = ChooseLayout(s, c.search, c.model, closed_step_s);
   cand.shape = choice.shape;
   cand.layout = choice.layout;
   cand.memory_bytes = choice.legal ? choice.memory.Total() : 0;
@@ -129,6 +132,16 @@ Context MakeContext(const PlanOptions& o, const TimeModel& model, const LossLaw&
                                                 o.memory_reserve_bytes, o.estimator);
   search.closed_form = ClosedForm(o, model);
   return Context{o, model, law, o.hours * 3600.0 * o.goodput, search};
+}
+
+// The closed form's step times of `shapes` in one batch (StepPolynomial::PredictMany), where the
+// plan has a closed form; NaN each (Price prices them one by one) where it has none.
+void ClosedSteps(const Context& c, const std::vector<ModelShape>& shapes,
+                 std::vector<double>* out) {
+  out->assign(shapes.size(), std::numeric_limits<double>::quiet_NaN());
+  if (c.search.closed_form && !shapes.empty()) {
+    c.search.closed_form->PredictMany(c.model, c.o.estimator, shapes, *out);
+  }
 }
 
 // Whether the best shape is held back by memory or by the edge of the search.
@@ -352,18 +365,27 @@ void SweepCandidates(const PlanOptions& o, const TimeModel& model, const LossLaw
     const int64_t count = std::min(kBatch, cells - first);
     batch.assign(static_cast<std::size_t>(count), Candidate{});
     ParallelFor(count, threads, [&](int64_t begin, int64_t end, int) {
+      // The range's buildable shapes, then their closed-form step times in one batch.
+      std::vector<ModelShape> shapes;
+      std::vector<int64_t> where;
       for (int64_t k = begin; k < end; ++k) {
         const int64_t cell = first + k;
         std::string why;
         const ModelShape s = ShapeAt(o, o.width.At(cell / nd), o.depth.At(cell % nd), &why);
-        Candidate& cand = batch[static_cast<std::size_t>(k)];
         if (!why.empty()) {
+          Candidate& cand = batch[static_cast<std::size_t>(k)];
           cand.shape = s;
           cand.why_not = why;
           cand.loss = std::numeric_limits<double>::quiet_NaN();
         } else {
-          cand = Price(c, s);
+          shapes.push_back(s);
+          where.push_back(k);
         }
+      }
+      std::vector<double> steps;
+      ClosedSteps(c, shapes, &steps);
+      for (std::size_t i = 0; i < shapes.size(); ++i) {
+        batch[static_cast<std::size_t>(where[i])] = Price(c, shapes[i], steps[i]);
       }
     });
     for (const Candidate& cand : batch) visit(cand);
@@ -483,6 +505,9 @@ void PriceWidth(const Context& c, std::size_t i, PlanResult* plan, GridBlock* bl
   PlanResult& r = *plan;
   GridBlock& k = *block;
   const std::size_t nw = r.widths.size(), nd = r.depths.size();
+  // The column's buildable shapes, then their closed-form step times in one batch.
+  std::vector<ModelShape> shapes;
+  std::vector<std::size_t> rows;
   for (std::size_t j = 0; j < nd; ++j) {
     std::string why;
     const ModelShape s = ShapeAt(o, r.widths[i], r.depths[j], &why);
@@ -494,8 +519,15 @@ void PriceWidth(const Context& c, std::size_t i, PlanResult* plan, GridBlock* bl
       continue;
     }
     ++k.buildable;
-    const Candidate cand = Price(c, s);
-    const std::size_t cell = j * nw + i;
+    shapes.push_back(s);
+    rows.push_back(j);
+  }
+  std::vector<double> steps;
+  ClosedSteps(c, shapes, &steps);
+  for (std::size_t n = 0; n < shapes.size(); ++n) {
+    const ModelShape& s = shapes[n];
+    const Candidate cand = Price(c, s, steps[n]);
+    const std::size_t cell = rows[n] * nw + i;
     r.step_s[cell] = cand.step_s;
     r.params[cell] = cand.total_params;
     if (std::isfinite(cand.step_s)) {

@@ -9,6 +9,7 @@
 
 #include "chronoscale/error.h"
 #include "chronoscale/parallel.h"
+#include "simd_math.h"
 
 namespace chronoscale {
 namespace {
@@ -40,15 +41,20 @@ bool SameFamily(const ModelShape& a, const ModelShape& b) {
 
 }  // namespace
 
-void StepPolynomial::Variables(const ModelShape& s, double* x) const {
+void StepPolynomial::RawVariables(const ModelShape& s, double* x) {
   const double dh = static_cast<double>(s.HeadDim());
-  x[0] = static_cast<double>(s.d_model) / scale_[0];
-  x[1] = static_cast<double>(s.n_heads) * dh / scale_[1];
-  x[2] = static_cast<double>(s.KvHeads()) * dh / scale_[2];
-  x[3] = static_cast<double>(s.d_ff) / scale_[3];
-  x[4] = static_cast<double>(s.n_heads) / scale_[4];
-  x[5] = dh / scale_[5];
-  x[6] = static_cast<double>(s.n_layers) / scale_[6];
+  x[0] = static_cast<double>(s.d_model);
+  x[1] = static_cast<double>(s.n_heads) * dh;
+  x[2] = static_cast<double>(s.KvHeads()) * dh;
+  x[3] = static_cast<double>(s.d_ff);
+  x[4] = static_cast<double>(s.n_heads);
+  x[5] = dh;
+  x[6] = static_cast<double>(s.n_layers);
+}
+
+void StepPolynomial::Variables(const ModelShape& s, double* x) const {
+  RawVariables(s, x);
+  for (int v = 0; v < kVars; ++v) x[v] /= scale_[v];
 }
 
 StepPolynomial StepPolynomial::Fit(const std::vector<ModelShape>& samples,
@@ -216,6 +222,105 @@ double StepPolynomial::Predict(const TimeModel& model, const ModelShape& s, Esti
   StepCounts c = Counts(s, &total_bytes);
   c.bytes[0] = total_bytes;  // the memcopy estimator reads the sum over kinds
   return PredictFromCounts(model, c, e);
+}
+
+}  // namespace chronoscale
+
+namespace chronoscale {
+
+void StepPolynomial::PredictMany(const TimeModel& model, EstimatorKind e,
+                                 std::span<const ModelShape> shapes, std::span<double> out,
+                                 std::string_view isa) const {
+  if (shapes.size() != out.size()) {
+    throw InputError(
+        fmt::format("PredictMany: {} shapes but {} outputs", shapes.size(), out.size()));
+  }
+  if (!usable_) throw InputError("PredictMany: the closed form is not usable: " + why_not_);
+  // The estimator as rows over the monomials: pairs of smooth-max operands, then linear rows.
+  using Rows = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  const Eigen::Index terms = static_cast<Eigen::Index>(monomials_.size());
+  Rows rows;
+  int pairs = 0;
+  double c0 = 0, p = 1;
+  auto total = [&](int q) { return coef_.row(q); };
+  switch (e) {
+    case EstimatorKind::kFlops:
+      rows = model.flops_s_per_flop * total(kTotals + 2);
+      c0 = model.flops_c0_s;
+      break;
+    case EstimatorKind::kMemcopy:
+      rows = model.memcopy_s_per_byte * total(kTotals + 3);
+      c0 = model.memcopy_c0_s;
+      break;
+    case EstimatorKind::kRoofline:
+      throw InputError("the roofline estimator takes a maximum per op and has no closed form");
+    case EstimatorKind::kCalibrated: {
+      // One device, one micro-step: no bubble and no communication (CalibratedStep).
+      const CalibratedTerms<double> k = TermsOf(model.calibrated);
+      auto gpu = [&](std::size_t g) {
+        const int q = static_cast<int>(4 * g);
+        return (k.matmul * total(q) + k.attention * total(q + 1) + k.byte * total(q + 2)).eval();
+      };
+      auto cpu = [&](std::size_t g) {
+        return (k.launch * total(static_cast<int>(4 * g) + 3)).eval();
+      };
+      const bool segments = k.form == CalibratedForm::kSegments;
+      pairs = segments ? static_cast<int>(kNumSegments) + 1 : 2;
+      rows.resize(2 * pairs, terms);
+      if (segments) {
+        for (std::size_t g = 0; g < kNumSegments; ++g) {
+          rows.row(static_cast<Eigen::Index>(2 * g)) = gpu(g);
+          rows.row(static_cast<Eigen::Index>(2 * g + 1)) = cpu(g);
+        }
+      } else {
+        rows.row(0).setZero();
+        rows.row(1).setZero();
+        for (std::size_t g = 0; g < kNumSegments; ++g) {
+          rows.row(0) += gpu(g);
+          rows.row(1) += cpu(g);
+        }
+      }
+      rows.row(2 * pairs - 2) = k.byte * total(kTotals + 0);
+      rows.row(2 * pairs - 1) = k.tensor * total(kTotals + 1);
+      c0 = k.c0;
+      p = k.sharpness;
+      break;
+    }
+  }
+  const internal::SimdMath& math =
+      isa.empty() ? internal::BestSimdMath() : internal::SimdMathFor(isa);
+  // The shapes' raw dimensions go in: each monomial's column takes its variables' scales.
+  std::vector<signed char> a, b, times_layers;
+  for (const Monomial& t : monomials_) {
+    double scale = t.times_layers ? scale_[6] : 1.0;
+    if (t.a >= 0) scale *= scale_[t.a];
+    if (t.b >= 0) scale *= scale_[t.b];
+    rows.col(static_cast<Eigen::Index>(a.size())) /= scale;
+    a.push_back(t.a);
+    b.push_back(t.b);
+    times_layers.push_back(t.times_layers ? 1 : 0);
+  }
+  const internal::SimdMath::Polynomial poly{rows.data(),
+                                            static_cast<int>(rows.rows()),
+                                            static_cast<int>(terms),
+                                            a.data(),
+                                            b.data(),
+                                            times_layers.data(),
+                                            kVars,
+                                            6};
+  // The variables of a block of shapes, each variable's values in a row.
+  constexpr std::size_t kBlock = 2048;
+  std::vector<double> x(kVars * kBlock);
+  for (std::size_t begin = 0; begin < shapes.size(); begin += kBlock) {
+    const std::size_t count = std::min(kBlock, shapes.size() - begin);
+    for (std::size_t i = 0; i < count; ++i) {
+      double v[kVars];
+      RawVariables(shapes[begin + i], v);
+      for (std::size_t k = 0; k < kVars; ++k) x[k * count + i] = v[k];
+    }
+    math.smooth_max_sums(poly, x.data(), static_cast<int64_t>(count), pairs, p, c0,
+                         out.data() + begin);
+  }
 }
 
 }  // namespace chronoscale

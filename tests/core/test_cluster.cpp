@@ -5,7 +5,9 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <random>
 #include <tuple>
+#include <vector>
 
 #include <chronoscale/error.h>
 #include <chronoscale/hf_config.h>
@@ -520,4 +522,115 @@ TEST_CASE("expert parallelism: experts split over ep ranks, tokens exchanged by 
   const LayoutChoice without = ChooseLayout(s, o, model);
   REQUIRE(without.fits);
   CHECK(with.step_s < without.step_s);
+}
+
+namespace {
+
+// Random shapes of three families (GPT, Llama-like with GQA and SwiGLU, 8-expert MoE) with the
+// default global batch for `devices`, buildable (heads divide d_model, kv heads divide heads).
+std::vector<ModelShape> RandomClusterShapes(int count, int64_t devices, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_int_distribution<int64_t> width(8, 192), depth(1, 96), family(0, 2);
+  std::vector<ModelShape> out;
+  while (static_cast<int>(out.size()) < count) {
+    ModelShape s = ReferenceShape(64 * width(rng), depth(rng));
+    s.batch = DefaultGlobalBatch(devices, s.seq_len);
+    const int64_t f = family(rng);
+    if (f >= 1) {
+      s.mlp = MlpKind::kSwiGlu;
+      s.norm = NormKind::kRmsNorm;
+      s.n_kv_heads = s.n_heads % 4 == 0 ? 4 : 0;
+      s.d_ff = 8 * s.d_model / 3 / 64 * 64 + 64;
+    }
+    if (f == 2) {
+      s.experts = 8;
+      s.experts_per_token = 2;
+    }
+    out.push_back(s);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("ZeRO-3 holds the least memory of every sharding (the layout search skips on it)",
+          "[cluster]") {
+  int compared = 0;
+  for (const ModelShape& s : RandomClusterShapes(60, 64, 11)) {
+    for (int64_t tp : {1, 2, 8}) {
+      for (int64_t pp : {1, 2, 4}) {
+        for (Checkpointing ckpt : {Checkpointing::kNone, Checkpointing::kFull}) {
+          ModelShape shape = s;
+          shape.checkpointing = ckpt;
+          ParallelLayout l;
+          l.devices = 64;
+          l.gpus_per_node = 8;
+          l.tp = tp;
+          l.pp = pp;
+          l.grad_accum = 2;
+          auto memory = [&](Sharding sh) {
+            l.sharding = sh;
+            return EstimateMemory(shape, l).Total();
+          };
+          double zero3 = 0;
+          try {
+            zero3 = memory(Sharding::kZero3);
+          } catch (const InputError&) {
+            continue;  // this layout does not divide this shape
+          }
+          for (Sharding sh :
+               {Sharding::kNone, Sharding::kZero1, Sharding::kZero2, Sharding::kHybrid}) {
+            INFO(Describe(shape) << ", " << Describe(l));
+            CHECK(zero3 <= memory(sh));
+            ++compared;
+          }
+        }
+      }
+    }
+  }
+  CHECK(compared > 500);
+}
+
+TEST_CASE("the layout search's pruning changes no choice", "[cluster]") {
+  TimeModel calibrated = DefaultTimeModel(LoadHardware("h100-sxm"));
+  calibrated.calibrated.c0_s = 2e-3;
+  calibrated.calibrated.matmul_s_per_flop = 1.6e-15;
+  calibrated.calibrated.attention_s_per_flop = 3.1e-15;
+  calibrated.calibrated.s_per_byte = 4.2e-13;
+  calibrated.calibrated.s_per_launch = 9e-6;
+  calibrated.calibrated.s_per_tensor_update = 2e-6;
+  calibrated.calibrated.form = CalibratedForm::kSegments;
+  calibrated.fitted[static_cast<std::size_t>(EstimatorKind::kCalibrated)] = true;
+  int compared = 0, differ_from_first = 0;
+  int64_t priced_pruned = 0, priced_full = 0;
+  for (int64_t devices : {8, 64, 1024}) {
+    for (EstimatorKind e : {EstimatorKind::kRoofline, EstimatorKind::kCalibrated}) {
+      LayoutSearchOptions o = SixtyFourGpus(calibrated);
+      o.devices = devices;
+      o.estimator = e;
+      for (const ModelShape& s : RandomClusterShapes(40, devices, 12 + devices)) {
+        o.prune = true;
+        const LayoutChoice pruned = ChooseLayout(s, o, calibrated);
+        o.prune = false;
+        const LayoutChoice full = ChooseLayout(s, o, calibrated);
+        INFO(Describe(s) << " on " << devices << " devices, " << ToString(e));
+        CHECK(pruned.legal == full.legal);
+        CHECK(pruned.fits == full.fits);
+        CHECK(pruned.layout == full.layout);
+        CHECK(pruned.shape.checkpointing == full.shape.checkpointing);
+        CHECK(pruned.step_s == full.step_s);
+        CHECK(pruned.memory.Total() == full.memory.Total());
+        CHECK(pruned.why_not == full.why_not);
+        CHECK(pruned.evaluated <= full.evaluated);
+        priced_pruned += pruned.evaluated;
+        priced_full += full.evaluated;
+        differ_from_first += pruned.fits && !(pruned.layout.tp == 1 && pruned.layout.pp == 1);
+        ++compared;
+      }
+    }
+  }
+  CHECK(compared == 240);
+  CHECK(differ_from_first > 0);            // the shapes exercise more than the first layout tried
+  CHECK(priced_pruned < priced_full / 2);  // and the pruning skips most of the pricing
+  WARN("layouts priced: " << priced_pruned << " pruned, " << priced_full << " in full");
 }

@@ -132,3 +132,50 @@ TEST_CASE("a family outside the closed form is refused, not approximated", "[ste
   REQUIRE(poly.usable());
   CHECK_THROWS_AS(poly.Predict(DefaultTimeModel(hw), base, EstimatorKind::kRoofline), InputError);
 }
+
+TEST_CASE("PredictMany gives Predict's step times at every SIMD level", "[step_polynomial]") {
+  const HardwareProfile hw = LoadHardware("h100-sxm");
+  ModelShape llama = ReferenceShape(1024, 8);
+  llama.mlp = MlpKind::kSwiGlu;
+  llama.n_kv_heads = 4;
+  const StepPolynomial poly =
+      StepPolynomial::Fit(Random(llama, 120, 3, 1), Random(llama, 64, 3, 2), hw);
+  REQUIRE(poly.usable());
+  // 3,000 shapes: more than one block of the batch (2,048) and a ragged tail.
+  const std::vector<ModelShape> shapes = Random(llama, 3000, 3, 7);
+  std::vector<double> out(shapes.size());
+  // Every smooth-max branch: both operands positive (sharpness 1, 4 and 64), one operand zero
+  // (no launch cost: the max is the GPU time exactly).
+  std::vector<TimeModel> models;
+  for (double p : {1.0, 4.0, 64.0}) {
+    for (CalibratedForm form : {CalibratedForm::kWholeStep, CalibratedForm::kSegments}) {
+      TimeModel m = Calibrated(form);
+      m.calibrated.sharpness = p;
+      models.push_back(m);
+    }
+  }
+  TimeModel no_launch = Calibrated(CalibratedForm::kSegments);
+  no_launch.calibrated.s_per_launch = 0;
+  models.push_back(no_launch);
+  for (const char* isa : {"sse2", "avx2", "avx512"}) {
+    INFO(isa);
+    for (const TimeModel& model : models) {
+      INFO("sharpness " << model.calibrated.sharpness << ", form "
+                        << ToString(model.calibrated.form));
+      for (EstimatorKind e :
+           {EstimatorKind::kCalibrated, EstimatorKind::kFlops, EstimatorKind::kMemcopy}) {
+        poly.PredictMany(model, e, shapes, out, isa);
+        double worst = 0;
+        for (std::size_t i = 0; i < shapes.size(); ++i) {
+          worst = std::max(worst, std::abs(out[i] / poly.Predict(model, shapes[i], e) - 1));
+        }
+        // Eigen's exp and log are within a few ulp of libm's; summation order differs.
+        CHECK(worst < 1e-13);
+      }
+    }
+  }
+  std::vector<double> short_out(2);
+  CHECK_THROWS_AS(poly.PredictMany(models[0], EstimatorKind::kCalibrated, shapes, short_out),
+                  InputError);
+  CHECK_THROWS_AS(poly.PredictMany(models[0], EstimatorKind::kRoofline, shapes, out), InputError);
+}

@@ -93,6 +93,13 @@ ModelStateBytes ShardedModelStates(double params, double weight_bytes, double gr
 MemoryEstimate EstimateMemory(const ModelShape& shape, const ParallelLayout& layout);
 // The same for a shape already validated (the layout search's inner loop).
 MemoryEstimate EstimateMemoryOfValid(const ModelShape& shape, const ParallelLayout& layout);
+namespace internal {
+struct StepDims;
+}
+// The same again with `micro_dims` = MakeDims(shape at the layout's micro-batch, layout.ep),
+// which the layout search computes once per micro-batch rather than once per layout.
+MemoryEstimate EstimateMemoryOfValid(const ModelShape& shape, const ParallelLayout& layout,
+                                     const internal::StepDims& micro_dims);
 
 // Parameters on the fullest pipeline stage before tensor parallelism splits them, with each MoE
 // layer's experts split over `ep` expert-parallel ranks.

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <string>
 
@@ -23,6 +24,11 @@ struct LayoutSearchOptions {
   // The closed-form totals of the shapes' family (the planner's grid), used for the one-device,
   // whole-batch layout instead of walking the op list; null: always walk.
   std::shared_ptr<const StepPolynomial> closed_form;
+  // Skip what cannot change the answer once some layout fits: layouts whose step without its
+  // optimizer and communication (a lower bound) is no faster than the best so far, and
+  // micro-batches that do not fit even under ZeRO-3 (the least memory of every sharding). False
+  // prices and sizes every layout the search visits; the answer is the same (test_cluster).
+  bool prune = true;
 };
 
 struct LayoutChoice {
@@ -42,9 +48,13 @@ struct LayoutChoice {
 // micro-batches dividing the replica's batch (largest first: without a pipeline a smaller one is
 // only slower, so the search stops at the first that fits); checkpointing none, then selective
 // (where it saves memory), then full, each only when the lighter one fits nowhere. When nothing
-// fits, the legal layout with the least memory, with why_not saying so.
+// fits, the legal layout with the least memory, with why_not saying so. `closed_step_s`, where
+// the caller has it, is the closed form's step time of `shape` as given (the planner prices a
+// grid's column at once with StepPolynomial::PredictMany): the one-device, whole-batch layout
+// takes it instead of pricing the shape again. NaN: priced here.
 LayoutChoice ChooseLayout(const ModelShape& shape, const LayoutSearchOptions& options,
-                          const TimeModel& model);
+                          const TimeModel& model,
+                          double closed_step_s = std::numeric_limits<double>::quiet_NaN());
 
 // The search options for a job: `gpus_per_node` 0 takes the profile's (an InputError when it has
 // none and devices > 1); devices beyond one node must be whole nodes; `reserve_bytes` < 0 takes

@@ -10,7 +10,9 @@
 #pragma once
 
 #include <Eigen/Core>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "chronoscale/hardware.h"
@@ -48,6 +50,13 @@ class StepPolynomial {
   StepCounts Counts(const ModelShape& shape, double* total_bytes) const;
   // PredictFromCounts on those counts (not the roofline estimator: InputError).
   double Predict(const TimeModel& model, const ModelShape& shape, EstimatorKind e) const;
+  // Predict for many shapes of the family at once: out[i] for shapes[i] (the sizes must match),
+  // equal to Predict to about 1e-15 relative. The estimator's coefficients are folded into the
+  // polynomial (one row per smooth max operand), and the smooth maxima run through Eigen's
+  // vectorised exp and log at the CPU's widest SIMD level, or at `isa` ("sse2", "avx2", "avx512")
+  // where the CPU has it.
+  void PredictMany(const TimeModel& model, EstimatorKind e, std::span<const ModelShape> shapes,
+                   std::span<double> out, std::string_view isa = "") const;
 
  private:
   static constexpr int kVars = 7;  // d, q, kv, f, h, dh, L
@@ -58,7 +67,8 @@ class StepPolynomial {
     signed char a = -1, b = -1;  // indices of up to two of d..dh (-1: none)
     bool times_layers = false;
   };
-  void Variables(const ModelShape& s, double* x) const;
+  static void RawVariables(const ModelShape& s, double* x);  // d..L as they are
+  void Variables(const ModelShape& s, double* x) const;      // over their scales
 
   std::vector<Monomial> monomials_;
   Eigen::Matrix<double, kQuantities, Eigen::Dynamic> coef_;  // totals x monomials
