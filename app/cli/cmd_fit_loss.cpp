@@ -25,6 +25,7 @@ struct FitLossArgs {
   uint64_t seed = 0;
   double budget_flops = 5.76e23;
   int threads = 0;
+  double screen = 1.0;
   std::string out_path;
   std::string plot_path;
   Format format = Format::kTable;
@@ -84,6 +85,7 @@ nlohmann::json SummaryToJson(const FitLossArgs& args, const LossRunsTable& table
                 {"starts", s.starts},
                 {"starts_converged", s.starts_converged},
                 {"starts_abandoned", s.starts_abandoned},
+                {"starts_screened_out", s.starts_screened_out},
                 {"starts_failed", s.starts_failed},
                 {"iterations", s.iterations},
                 {"best_iterations", s.best_iterations},
@@ -146,9 +148,14 @@ std::string SummaryToTable(const FitLossArgs& args, const LossRunsTable& table,
       "{:.1f} tokens per parameter, loss {})\n\n",
       a.flops, a.tokens / a.params, Num(a.loss));
   text += fmt::format(
-      "objective {} (sum of Huber, delta {:g}); best of {} starts: {} converged, {} abandoned "
+      "objective {} (sum of Huber, delta {:g}); best of {} starts{}: {} converged, {} abandoned "
       "early, {} failed; {} iterations; {:.2f} s on {} thread{}; {}\n",
-      Num(s.objective, 6), s.huber_delta, s.starts, s.starts_converged, s.starts_abandoned,
+      Num(s.objective, 6), s.huber_delta, s.starts,
+      s.starts_screened_out > 0
+          ? fmt::format(" ({} optimised, the rest screened out by their objective)",
+                        s.starts - s.starts_screened_out)
+          : "",
+      s.starts_converged, s.starts_abandoned,
       s.starts_failed, s.iterations, s.time_s, s.num_threads, s.num_threads == 1 ? "" : "s",
       s.converged ? "converged" : "NOT converged");
   const auto& r = s.residual_stats;
@@ -183,6 +190,7 @@ void RunFitLoss(const FitLossArgs& args) {
   options.seed = args.seed;
   options.budget_flops = args.budget_flops;
   options.num_threads = args.threads;
+  options.screen_keep = args.screen;
   options.shape_term = args.runs.shape;
   LossFitSummary summary = FitLossLaw(table.runs, options, TerminalProgress("fit-loss"));
   summary.law.params_counted = runs_options.params_counted;
@@ -240,6 +248,11 @@ void SetupFitLoss(CLI::App& app) {
       ->capture_default_str();
   sub->add_option("--threads", args->threads, "worker threads (0: one per core)")
       ->check(CLI::NonNegativeNumber);
+  sub->add_option("--screen-starts", args->screen,
+                  "coarse, then refine: optimise only from this share of the 4,500-start grid, "
+                  "the starts with the lowest objective (1: every start, the published protocol)")
+      ->check(CLI::Range(1e-6, 1.0))
+      ->capture_default_str();
   sub->add_option("--out", args->out_path, "write the result here (atomically) instead of stdout");
   sub->add_option("--plot", args->plot_path, "runs and fitted curves, log-log (PNG or SVG)");
   auto* format = AddFormatOption(sub, &args->format, false);

@@ -111,6 +111,39 @@ class HuberLseResiduals final : public ceres::CostFunction {
   double delta_;
 };
 
+// The objective at x (the sum of Huber_delta over the runs' residuals), with no derivatives:
+// what the coarse screen ranks the starts by. Infinite where a residual is not finite.
+double Objective(const std::vector<Point>& points, const Params& x, double delta) {
+  double sum = 0;
+  for (const Point& p : points) {
+    double r = 0;
+    if (!LseTerm(x.data(), p, &r, nullptr)) return std::numeric_limits<double>::infinity();
+    sum += Huber(r, delta);
+  }
+  return sum;
+}
+
+// Coarse, then refine: the best `keep` share of `starts` (at least one) by their objective, in
+// their grid order (ties to the earlier start).
+std::vector<Params> ScreenStarts(const std::vector<Point>& points, const std::vector<Params>& starts,
+                                 double delta, double keep) {
+  std::vector<std::pair<double, std::size_t>> scored;
+  scored.reserve(starts.size());
+  for (std::size_t i = 0; i < starts.size(); ++i) {
+    scored.emplace_back(Objective(points, starts[i], delta), i);
+  }
+  const auto n = std::max<std::size_t>(
+      1, static_cast<std::size_t>(std::ceil(keep * static_cast<double>(starts.size()))));
+  std::nth_element(scored.begin(), scored.begin() + static_cast<std::ptrdiff_t>(n - 1),
+                   scored.end());
+  std::vector<std::size_t> kept;
+  for (std::size_t k = 0; k < n; ++k) kept.push_back(scored[k].second);
+  std::sort(kept.begin(), kept.end());
+  std::vector<Params> out;
+  for (std::size_t i : kept) out.push_back(starts[i]);
+  return out;
+}
+
 enum class StartStatus { kConverged, kNotConverged, kFailed };
 
 struct StartResult {
@@ -325,6 +358,7 @@ bool LossFitOptions::IsValid(std::string* error) const {
   if (max_iterations_per_start < 1) return fail("max_iterations_per_start must be >= 1");
   if (early_exit_iterations < 0) return fail("early_exit_iterations must be >= 0");
   if (!(early_exit_cost_ratio >= 1)) return fail("early_exit_cost_ratio must be >= 1");
+  if (!(screen_keep > 0 && screen_keep <= 1)) return fail("screen_keep must be in (0, 1]");
   if (num_threads < 0) return fail("num_threads must be >= 0");
   if (bootstrap_resamples < 0) return fail("bootstrap_resamples must be >= 0");
   if (bootstrap_perturbed_starts < 0) return fail("bootstrap_perturbed_starts must be >= 0");
@@ -363,10 +397,15 @@ LossFitSummary FitLossLaw(const std::vector<LossRun>& runs, const LossFitOptions
       }
     }
   }
+  const int grid_starts = static_cast<int>(starts.size());
+  if (options.screen_keep < 1) {
+    starts = ScreenStarts(points, starts, options.huber_delta, options.screen_keep);
+  }
   const int n_starts = static_cast<int>(starts.size());
 
   LossFitSummary summary;
-  summary.starts = n_starts;
+  summary.starts = grid_starts;
+  summary.starts_screened_out = grid_starts - n_starts;
   summary.n_runs = static_cast<int>(runs.size());
   summary.num_threads = std::min(ResolveThreads(options.num_threads), n_starts);
   summary.confidence = options.confidence;

@@ -408,9 +408,8 @@ LossRunsTable LoadLossRuns(const std::string& path, const LossRunsOptions& optio
 double LossObjective(const LossLaw& law, const std::vector<LossRun>& runs, double huber_delta) {
   double sum = 0.0;
   for (const auto& run : runs) {
-    const double r = std::log(law.Loss(run.params, run.tokens, run.aspect)) - std::log(run.loss);
-    const double ar = std::fabs(r);
-    sum += ar <= huber_delta ? 0.5 * r * r : huber_delta * (ar - 0.5 * huber_delta);
+    sum += Huber(std::log(law.Loss(run.params, run.tokens, run.aspect)) - std::log(run.loss),
+                 huber_delta);
   }
   return sum;
 }

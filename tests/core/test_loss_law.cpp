@@ -436,6 +436,12 @@ TEST_CASE("Epoch's reproduction of Chinchilla Approach 3 on the digitised data",
   CHECK(s.law.beta == Approx(0.3672).margin(0.002));
   CHECK(s.objective == Approx(1.01827e-3).epsilon(1e-4));
   CHECK(s.objective <= LossObjective(LossLawPreset("epoch"), table.runs, 1e-3));
+  // Coarse, then refine: a tenth of the grid, screened by the objective, finds the same optimum.
+  options.screen_keep = 0.1;
+  const LossFitSummary screened = FitLossLaw(table.runs, options);
+  CHECK(screened.objective == Approx(s.objective).epsilon(1e-9));
+  CHECK(screened.law.alpha == Approx(s.law.alpha).epsilon(1e-6));
+  CHECK(screened.law.beta == Approx(s.law.beta).epsilon(1e-6));
 
   // Fit on the small models only; predict the final loss of the larger held-out ones.
   std::vector<LossRun> small, large;
@@ -511,4 +517,38 @@ TEST_CASE(
   CHECK(shape_blind.relaxed_aspect_bound == 512);
   REQUIRE(shape_blind.at_relaxed_bound.fits);
   CHECK(shape_blind.at_relaxed_bound.loss <= shape_blind.best.loss);
+}
+
+TEST_CASE("coarse, then refine: the screened grid reaches the full grid's optimum",
+          "[loss_fit]") {
+  LossLaw truth;
+  truth.E = 1.8;
+  truth.A = 450;
+  truth.B = 1800;
+  truth.alpha = 0.34;
+  truth.beta = 0.36;
+  const auto runs = SyntheticRuns(truth, {2e7, 5e7, 1e8, 2e8, 5e8, 1e9, 2e9, 5e9},
+                                  {5, 10, 20, 40, 80, 160}, 0.003, 42);
+  LossFitOptions options;
+  options.num_threads = 2;
+  const LossFitSummary full = FitLossLaw(runs, options);
+  options.screen_keep = 0.1;
+  const LossFitSummary screened = FitLossLaw(runs, options);
+  CHECK(full.starts_screened_out == 0);
+  CHECK(screened.starts == 4500);
+  CHECK(screened.starts_screened_out == 4050);
+  CHECK(screened.converged);
+  // The same basin, converged to the same tolerances: the same optimum to the printed digits.
+  CHECK(screened.objective == Approx(full.objective).epsilon(1e-9));
+  CHECK(screened.law.E == Approx(full.law.E).epsilon(1e-6));
+  CHECK(screened.law.A == Approx(full.law.A).epsilon(1e-5));
+  CHECK(screened.law.B == Approx(full.law.B).epsilon(1e-5));
+  CHECK(screened.law.alpha == Approx(full.law.alpha).epsilon(1e-6));
+  CHECK(screened.law.beta == Approx(full.law.beta).epsilon(1e-6));
+  CHECK(screened.iterations < full.iterations / 5);
+  // Out of range: refused with the option named.
+  for (double keep : {0.0, -0.5, 1.5}) {
+    options.screen_keep = keep;
+    CHECK_THROWS_WITH(FitLossLaw(runs, options), Catch::Contains("screen_keep"));
+  }
 }

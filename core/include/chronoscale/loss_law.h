@@ -199,6 +199,11 @@ struct LossFitOptions {
   int early_exit_iterations = 10;
   double early_exit_cost_ratio = 2.0;
 
+  // Coarse, then refine: the objective is evaluated at every start of the grid (no iterations),
+  // and the optimizer runs only from the best `screen_keep` share of them (at least one). 1 runs
+  // every start (the published protocol).
+  double screen_keep = 1.0;
+
   // Worker threads, each with its own Ceres Problem reused across its starts. 0: one per core.
   int num_threads = 0;
 
@@ -250,6 +255,7 @@ struct LossFitSummary {
   int starts = 0;
   int starts_converged = 0;  // starts that met a convergence test
   int starts_abandoned = 0;  // starts left early by the early exit
+  int starts_screened_out = 0;  // starts the coarse screen kept from the optimizer
   int starts_failed = 0;     // starts whose solve failed or left the finite range
   int iterations = 0;        // iterations of all starts
   int best_iterations = 0;   // iterations of the start that found the optimum
@@ -296,6 +302,12 @@ LossFitSummary FitLossLaw(const std::vector<LossRun>& runs, const LossFitOptions
 // carry enough aspect ratios.
 LossLaw FitShapeTerm(const std::vector<LossRun>& runs, const LossLaw& base, double huber_delta,
                      double* objective);
+
+// Huber's loss of one residual: r^2 / 2 within delta, delta (|r| - delta / 2) beyond.
+inline double Huber(double r, double delta) {
+  const double a = r < 0 ? -r : r;
+  return a <= delta ? 0.5 * r * r : delta * (a - 0.5 * delta);
+}
 
 // The Approach 3 objective (sum of Huber(r_i)) of `law` on `runs`; for tests and reports.
 double LossObjective(const LossLaw& law, const std::vector<LossRun>& runs, double huber_delta);
