@@ -183,3 +183,15 @@ BENCHMARK(BM_Plan24hCalibrated)->Unit(benchmark::kMillisecond);
 }  // namespace
 
 BENCHMARK_MAIN();
+
+namespace {
+// The closed form's fit for one family (what a plan of 4,096+ shapes pays once per call).
+void BM_ClosedFormFit(benchmark::State& state) {
+  const TimeModel& model = Fitted();
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(
+        StepPolynomial::ForFamily(ReferenceShape(1024, 8), model.hardware, {}).usable());
+  }
+}
+BENCHMARK(BM_ClosedFormFit)->Unit(benchmark::kMillisecond);
+}  // namespace

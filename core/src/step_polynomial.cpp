@@ -30,13 +30,12 @@ void ReadTotals(const StepCounts& c, double* y) {
   y[kTotals + 3] = c.TotalBytes();
 }
 
-bool SameFamily(const ModelShape& a, const ModelShape& b) {
-  ModelShape x = b;
-  x.d_model = a.d_model;
-  x.n_layers = a.n_layers;
-  x.n_heads = a.n_heads;
-  x.d_ff = a.d_ff;
-  return ShapeToJson(x) == ShapeToJson(a);
+// What a family's members share: the shape's serialization with the four dimensions that vary
+// set to 1 (every field, so a new one cannot be forgotten).
+nlohmann::json FamilyKey(const ModelShape& s) {
+  ModelShape x = s;
+  x.d_model = x.n_layers = x.n_heads = x.d_ff = 1;
+  return ShapeToJson(x);
 }
 
 }  // namespace
@@ -62,9 +61,10 @@ StepPolynomial StepPolynomial::Fit(const std::vector<ModelShape>& samples,
                                    const HardwareProfile& hw) {
   StepPolynomial p;
   if (samples.empty()) throw InputError("StepPolynomial: no sample shapes");
+  const nlohmann::json family = FamilyKey(samples[0]);
   for (const auto* set : {&samples, &checks}) {
     for (const ModelShape& s : *set) {
-      if (!SameFamily(samples[0], s)) {
+      if (FamilyKey(s) != family) {
         throw InputError(
             "StepPolynomial: the shapes differ in more than d_model, n_layers, n_heads, d_ff");
       }
