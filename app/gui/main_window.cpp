@@ -45,6 +45,8 @@
 #include <chronoscale/plots/plots.h>
 #include <chronoscale/version.h>
 
+#include "gui_util.h"
+
 // The icon lives in a static library's resources: they need an explicit init.
 static void InitResources() { Q_INIT_RESOURCE(chronoscale); }
 
@@ -54,9 +56,6 @@ namespace {
 // The hours slider is logarithmic: 0.1 h to 10,000 h over 0..1000.
 constexpr double kLogHoursMin = -1, kLogHoursMax = 4;
 constexpr int kSliderSteps = 1000;
-
-QString Q(const std::string& s) { return QString::fromStdString(s); }
-std::string S(const QString& s) { return s.toStdString(); }
 
 QSpinBox* IntSpin(const char* name, int lo, int hi, int step = 1) {
   auto* w = new QSpinBox();
@@ -75,15 +74,6 @@ QDoubleSpinBox* DoubleSpin(const char* name, double lo, double hi, int decimals,
   w->setSingleStep(step);
   w->setKeyboardTracking(false);
   return w;
-}
-
-void SetComboData(QComboBox* combo, const QString& data, const QString& text) {
-  int i = combo->findData(data);
-  if (i < 0) {
-    combo->addItem(text, data);
-    i = combo->count() - 1;
-  }
-  combo->setCurrentIndex(i);
 }
 
 // Kernel names of timing CSVs (PyTorch's) mapped to attention.h's, for predictions.
@@ -140,7 +130,7 @@ MainWindow::~MainWindow() {
 
 bool MainWindow::busy() const {
   return m_planRunning || m_planPending || m_debounce->isActive() || m_timeFitRunning ||
-         m_lossFitRunning;
+         m_lossFitRunning || m_calibrating;
 }
 
 void MainWindow::buildUi() {
@@ -206,17 +196,22 @@ void MainWindow::buildUi() {
     const QString p = askOpen(tr("Kernel timings"), tr("CSV files (*.csv)"));
     if (!p.isEmpty()) loadAttentionCsv(p);
   });
+  auto* calibrate = new QPushButton(tr("Calibrate on this machine…"));
+  calibrate->setObjectName(QStringLiteral("calibrateButton"));
+  calibrate->setToolTip(
+      tr("Time the included attention kernels here, fit the cost model and plan on the "
+         "calibrated profile"));
+  connect(calibrate, &QPushButton::clicked, this, &MainWindow::askCalibrateKernels);
   auto* kernelRow = new QHBoxLayout();
+  kernelRow->addWidget(calibrate);
   kernelRow->addWidget(loadKernels);
   kernelRow->addStretch();
   kernelLayout->addLayout(kernelRow);
   m_kernelPanel = new plots::ChartPanel();
   m_kernelPanel->setObjectName(QStringLiteral("kernelChart"));
-  m_kernelPanel->showEmpty(
-      tr("No kernel timings yet.\nRun `chronoscale calibrate --out kernels.csv` and load the "
-         "CSV here to compare measured attention kernel times with the model."));
   kernelLayout->addWidget(m_kernelPanel);
   m_tabs->addTab(kernelTab, tr("Kernels"));
+  updateKernelChart();
 
   auto* rooflineSplit = new QSplitter(Qt::Horizontal);
   m_rooflinePanel = new plots::ChartPanel();
@@ -433,6 +428,10 @@ void MainWindow::buildMenus() {
   file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
   QMenu* tools = menuBar()->addMenu(tr("&Tools"));
   tools->addAction(tr("&Measure this machine"), this, &MainWindow::measureMachine);
+  tools
+      ->addAction(tr("&Calibrate attention kernels on this machine…"), this,
+                  &MainWindow::askCalibrateKernels)
+      ->setObjectName(QStringLiteral("calibrateKernels"));
   tools->addAction(tr("Fit &step time from runs CSV…"), this, [this] {
     const QString p = askOpen(tr("Step-time runs"), tr("CSV files (*.csv)"));
     if (!p.isEmpty()) loadStepRuns(p);
@@ -1163,14 +1162,16 @@ void MainWindow::loadAttentionCsv(const QString& path) {
     return;
   }
   m_in.attention_csv = S(path);
+  m_attentionMachine = "measured in " + S(QFileInfo(path).fileName());
   updateKernelChart();
 }
 
 void MainWindow::updateKernelChart() {
   if (m_attentionRows.empty()) {
     m_kernelPanel->showEmpty(
-        tr("No kernel timings yet.\nRun `chronoscale calibrate --out kernels.csv` and load the "
-           "CSV here to compare measured attention kernel times with the model."));
+        tr("No kernel timings yet.\nRun Tools > Calibrate attention kernels on this machine, "
+           "or load the CSV of `chronoscale calibrate --out kernels.csv` (or a timing CSV), to "
+           "compare measured attention kernel times with the model."));
     return;
   }
   std::vector<plots::AttentionRow> rows = m_attentionRows;
@@ -1187,9 +1188,13 @@ void MainWindow::updateKernelChart() {
       }
     }
   }
-  const std::string title =
-      fmt::format("Attention kernels: measured and {}",
-                  predicted_here ? "roofline on " + m_hw.name : std::string("calibrated model"));
+  // The measurements are labelled with the machine they came from, never with the profile on
+  // screen (a loaded file's machine is unknown: its name is given instead).
+  const std::string measured =
+      m_attentionMachine.empty() ? std::string("measured") : m_attentionMachine;
+  const std::string title = fmt::format(
+      "Attention kernels: {} and {}", measured,
+      predicted_here ? "roofline on " + m_hw.name : std::string("calibrated model (k-fold)"));
   m_kernelPanel->setChart(plots::MakeAttentionChart(plots::AttentionCurvesFromRows(rows), title));
 }
 

@@ -11,6 +11,7 @@
 #include <QMainWindow>
 #include <QThreadPool>
 
+#include <chronoscale/attention_calibrate.h>
 #include <chronoscale/hardware.h>
 #include <chronoscale/loss_law.h>
 #include <chronoscale/planner.h>
@@ -79,6 +80,22 @@ class MainWindow : public QMainWindow {
   void exportPlanJson(const QString& path);
   // Applies a whole session to the widgets and recomputes.
   void applyInputs(const SessionInputs& in);
+  // Tools > Calibrate attention kernels (main_window_calibrate.cpp): times the kernels on this
+  // machine over `options`' grid on a worker thread (a progress dialog with Cancel), against
+  // this machine's measured profile (the one on screen when it is one, else the cached or a
+  // fresh quick measurement), fits the cost model, shows measured against predicted on the
+  // Kernels tab, saves the calibrated profile next to the measured one and plans on it. Cancel
+  // or a failure leaves the profile, the plan and the saved files as they were.
+  void calibrateKernels(const CalibrateOptions& options);
+  void cancelKernelCalibration();  // what the dialog's Cancel does
+  bool calibratingKernels() const { return m_calibrating; }
+  // The last calibration this window ran (null before one finishes).
+  const CalibrateSummary* kernelCalibration() const {
+    return m_calibration ? &*m_calibration : nullptr;
+  }
+  // Where the calibrated profile is saved: beside the measured local profile.
+  static QString calibratedProfilePath();
+  const HardwareProfile& hardware() const { return m_hw; }
 
  Q_SIGNALS:
   void planUpdated();
@@ -109,6 +126,8 @@ class MainWindow : public QMainWindow {
   void refitTimeModelIfNeeded();
   void fitTimeModel(const QString& path, const std::vector<StepRun>& runs);
   void measureMachine();
+  void askCalibrateKernels();  // the Tools action: grid size, then calibrateKernels
+  void calibrationFinished(const CalibrateSummary& summary, const QString& profile_path);
   void showError(const QString& title, const QString& message);
   void exportPanel(plots::ChartPanel* panel, const QString& name);
   void exportCurrentChart();
@@ -138,6 +157,11 @@ class MainWindow : public QMainWindow {
   int m_selectedRow = 0;
   std::atomic<bool> m_closing{false};
   std::atomic<bool> m_cancelBench{false};
+  std::atomic<bool> m_cancelCalibration{false};
+  bool m_calibrating = false;
+  std::optional<CalibrateSummary> m_calibration;
+  // What the kernel rows on the Kernels tab were measured on ("" : unknown, a loaded file).
+  std::string m_attentionMachine;
   QThreadPool m_pool;
   bool m_updatingWidgets = false;
 

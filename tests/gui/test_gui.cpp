@@ -13,10 +13,14 @@
 #include <QSpinBox>
 #include <QStandardPaths>
 #include <QStatusBar>
+#include <QTabWidget>
 #include <QTableWidget>
 #include <QTemporaryDir>
 #include <QTest>
 
+#include <chronoscale/attention_calibrate.h>
+#include <chronoscale/bench.h>
+#include <chronoscale/io.h>
 #include <chronoscale/plots/chart_panel.h>
 
 #include "main_window.h"
@@ -30,6 +34,21 @@ constexpr int kTimeoutMs = 60000;
 
 bool WaitIdle(MainWindow& w) {
   return QTest::qWaitFor([&] { return w.plan() != nullptr && !w.busy(); }, kTimeoutMs);
+}
+
+// With CHRONOSCALE_GUI_SHOTS=DIR, the window at 1280 x 720 on the tab named `tab` is saved to
+// DIR/file (pictures of each state for docs/img; the tests pass either way).
+void SaveShot(MainWindow& w, const QString& tab, const QString& file) {
+  const QString dir = qEnvironmentVariable("CHRONOSCALE_GUI_SHOTS");
+  if (dir.isEmpty()) return;
+  auto* tabs = w.findChild<QTabWidget*>();
+  if (tabs == nullptr) return;
+  for (int i = 0; i < tabs->count(); ++i) {
+    if (tabs->tabText(i) == tab) tabs->setCurrentIndex(i);
+  }
+  w.resize(1280, 720);
+  QApplication::processEvents();
+  w.grab().save(dir + QStringLiteral("/") + file);
 }
 
 QMessageBox* FindErrorDialog() {
@@ -260,6 +279,90 @@ class TestGui : public QObject {
                             kTimeoutMs));
     QVERIFY(w.topTable()->isEnabled());
     QCOMPARE(w.plan()->options.width.min, 1024);
+  }
+
+  // Tools > Calibrate attention kernels, on a small grid: Cancel leaves everything as it was; a
+  // finished run shows measured against predicted, saves the calibrated profile and plans on it,
+  // so a random-feature plan's attention kernels are priced with the calibrated rates.
+  void calibrateKernelsFromTheApp() {
+    // This machine's measured profile, cached where the app looks for it (no bench here).
+    const QByteArray old_cache = qgetenv("XDG_CACHE_HOME");
+    const QString cache = m_dir.path() + QStringLiteral("/cache");
+    qputenv("XDG_CACHE_HOME", cache.toUtf8());
+    QVERIFY(QDir().mkpath(cache + QStringLiteral("/chronoscale")));
+    {
+      QFile local(cache + QStringLiteral("/chronoscale/local.json"));
+      QVERIFY(local.open(QIODevice::WriteOnly));
+      local.write(QByteArray::fromStdString(
+          chronoscale::HardwareToJson(chronoscale::LoadHardware("h200-measured")).dump(2)));
+    }
+    MainWindow w(false);
+    w.show();
+    QVERIFY(WaitIdle(w));
+    chronoscale::gui::SessionInputs in = w.inputs();
+    in.attention = "favor";
+    w.applyInputs(in);
+    QVERIFY(QTest::qWaitFor(
+        [&] {
+          return !w.busy() &&
+                 w.plan()->options.base.attention == chronoscale::AttentionKind::kFavor;
+        },
+        kTimeoutMs));
+    const std::string before = w.hardware().name;
+    const int revision = w.planRevision();
+
+    chronoscale::CalibrateOptions options;
+    options.kernels = {chronoscale::AttentionKernel::kFlash, chronoscale::AttentionKernel::kFavor};
+    options.seq_lens = {128, 256, 512};
+    options.head_dims = {32};
+    options.features = {32};
+    options.repeats = 1;
+    options.folds = 3;
+    options.threads = 1;
+
+    // Cancel at once: no calibration, the same profile and plan, no file written.
+    w.calibrateKernels(options);
+    QVERIFY(w.calibratingKernels());
+    w.cancelKernelCalibration();
+    QVERIFY(QTest::qWaitFor([&] { return !w.calibratingKernels(); }, kTimeoutMs));
+    QVERIFY(w.kernelCalibration() == nullptr);
+    QCOMPARE(w.hardware().name, before);
+    QCOMPARE(w.planRevision(), revision);
+    QVERIFY(!QFile::exists(MainWindow::calibratedProfilePath()));
+    QVERIFY(w.statusBar()->currentMessage().contains(QStringLiteral("cancelled")));
+
+    // Run it: 6 points timed here, the model fitted, the plan redone on the calibrated profile.
+    w.calibrateKernels(options);
+    QVERIFY(QTest::qWaitFor(
+        [&] { return !w.calibratingKernels() && !w.busy() && w.planRevision() > revision; },
+        kTimeoutMs));
+    const chronoscale::CalibrateSummary* cal = w.kernelCalibration();
+    QVERIFY(cal != nullptr);
+    QCOMPARE(cal->points.size(), std::size_t{6});
+    for (const auto& p : cal->points) QVERIFY(p.measured_s > 0 && p.predicted_s > 0);
+    QCOMPARE(cal->calibrated.name, std::string("local-calibrated"));
+    QCOMPARE(w.hardware().name, cal->calibrated.name);
+    QCOMPARE(w.plan()->hardware, cal->calibrated.name);
+    QVERIFY(QFile::exists(MainWindow::calibratedProfilePath()));
+    QCOMPARE(w.inputs().hardware, MainWindow::calibratedProfilePath().toStdString());
+    QVERIFY(w.kernelPanel()->hasChart());
+    QVERIFY(w.kernelPanel()->chartTitle().contains(QStringLiteral("measured on this machine")));
+    // The plan's FAVOR+ kernels are priced with the calibrated rates, not the measured ones.
+    const chronoscale::HardwareProfile measured =
+        chronoscale::LoadHardwareOrLocal("local", nullptr);
+    auto favor = [](const chronoscale::HardwareProfile& hw) {
+      return chronoscale::PredictAttentionSeconds(chronoscale::AttentionKernel::kFavor, 8, 16, 1024,
+                                                  64, 256, true, chronoscale::Precision::kBf16, hw);
+    };
+    QCOMPARE(favor(w.hardware()), favor(cal->calibrated));
+    QVERIFY(favor(w.hardware()) != favor(measured));
+    SaveShot(w, QStringLiteral("Kernels"), QStringLiteral("gui_kernels_calibrated.png"));
+
+    if (old_cache.isNull()) {
+      qunsetenv("XDG_CACHE_HOME");
+    } else {
+      qputenv("XDG_CACHE_HOME", old_cache);
+    }
   }
 
   // Saved settings the app cannot read are reset with a message, once, and the app starts on
