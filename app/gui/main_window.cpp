@@ -213,7 +213,8 @@ void MainWindow::buildUi() {
   m_tabs->addTab(kernelTab, tr("Kernels"));
   updateKernelChart();
 
-  auto* rooflineSplit = new QSplitter(Qt::Horizontal);
+  // One above the other: each chart gets the full width, its legend whole and its ticks apart.
+  auto* rooflineSplit = new QSplitter(Qt::Vertical);
   m_rooflinePanel = new plots::ChartPanel();
   m_rooflinePanel->setObjectName(QStringLiteral("rooflineChart"));
   m_breakdownPanel = new plots::ChartPanel();

@@ -9,6 +9,7 @@
 #include <QBarSet>
 #include <QChart>
 #include <QGraphicsItem>
+#include <QLegend>
 #include <QLegendMarker>
 #include <QLineSeries>
 #include <QLogValueAxis>
@@ -68,14 +69,16 @@ QLogValueAxis* LogAxis(const QString& title, std::pair<double, double> range,
   return axis;
 }
 
-// A log axis over a range narrower than a decade (a loss): base chosen for about five ticks.
-QLogValueAxis* NarrowLogAxis(const QString& title, double lo, double hi) {
-  auto* axis = new QLogValueAxis();
+// The loss axis: over less than a decade (a loss usually spans 2 to 4 nats) a linear axis with
+// round ticks (2.0, 2.5, 3.0), which a log axis of that range cannot give; a log axis beyond.
+QAbstractAxis* LossAxis(const QString& title, double lo, double hi) {
+  if (hi / lo > 10) return LogAxis(title, {lo, hi}, QStringLiteral("%g"));
+  auto* axis = new QValueAxis();
   axis->setTitleText(title);
-  const double ratio = hi / lo;
-  axis->setBase(ratio > 10 ? 10 : std::max(1.01, std::pow(ratio, 1.0 / 5.0)));
   axis->setRange(lo, hi);
-  axis->setLabelFormat(QStringLiteral("%.2f"));
+  axis->applyNiceNumbers();
+  const double step = (axis->max() - axis->min()) / std::max(1, axis->tickCount() - 1);
+  axis->setLabelFormat(step < 0.1 ? QStringLiteral("%.2f") : QStringLiteral("%.1f"));
   return axis;
 }
 
@@ -173,8 +176,9 @@ void LegendSwatch(QChart* chart, const QString& name, QRgb color, QAbstractAxis*
   Attach(chart, s, x, y);
 }
 
+// "d2048 x 8, 539M": short enough for two shapes on a subtitle line at 1280 x 720.
 std::string ShortShape(const Candidate& c) {
-  return fmt::format("d{} x {} layers, {} params", c.shape.d_model, c.shape.n_layers,
+  return fmt::format("d{} x {}, {}", c.shape.d_model, c.shape.n_layers,
                      FormatCount(c.total_params));
 }
 
@@ -228,7 +232,7 @@ QChart* MakeLossHeatmapChart(const PlanResult& plan) {
     const auto pts = IsoParamCurve(plan, level);
     if (pts.size() < 2) continue;
     auto* s = new QLineSeries();
-    s->setName(QStringLiteral("iso-parameter curves"));
+    s->setName(QStringLiteral("iso-params"));
     QPen pen(QColor(255, 255, 255, 220), 1.4, Qt::DashLine);
     s->setPen(pen);
     for (const auto& p : pts) s->append(p.x, p.y);
@@ -255,7 +259,7 @@ QChart* MakeLossHeatmapChart(const PlanResult& plan) {
     ref = s;
   };
   if (plan.found) {
-    marker(plan.best, "best for the time budget", QScatterSeries::MarkerShapeStar,
+    marker(plan.best, "time-optimal", QScatterSeries::MarkerShapeStar,
            QColor(0xd6, 0x27, 0x28));
   }
   if (plan.flop_based.shape.d_model > 0) {
@@ -263,7 +267,7 @@ QChart* MakeLossHeatmapChart(const PlanResult& plan) {
            std::isfinite(plan.flop_based.loss) ? "FLOP-optimal" : "FLOP-optimal (does not fit)",
            QScatterSeries::MarkerShapeTriangle, QColor(0xff, 0xff, 0xff));
   }
-  LegendSwatch(chart, QStringLiteral("does not fit in memory"), kNoFitArgb, x, y);
+  LegendSwatch(chart, QStringLiteral("out of memory"), kNoFitArgb, x, y);
   LegendSwatch(chart,
                Q(fmt::format("aspect outside [{:g}, {:g}]", plan.options.min_aspect,
                              plan.options.max_aspect)),
@@ -300,7 +304,7 @@ QChart* LossGroupsChart(const std::vector<LossFitGroup>& groups, const std::stri
     if (std::isfinite(v) && v > 0) lo = std::min(lo, v), hi = std::max(hi, v);
   }
   if (!(hi > lo)) lo = 1, hi = 10;
-  auto* y = NarrowLogAxis(QStringLiteral("loss (nats / token)"), lo / 1.03, hi * 1.03);
+  auto* y = LossAxis(QStringLiteral("loss (nats / token)"), lo / 1.03, hi * 1.03);
   chart->addAxis(x, Qt::AlignBottom);
   chart->addAxis(y, Qt::AlignLeft);
   for (std::size_t i = 0; i < groups.size(); ++i) {
@@ -408,14 +412,22 @@ QChart* MakeTimeFitChart(const std::vector<StepRun>& runs, const TimeFitSummary&
     for (const auto& p : s.points) series->append(p.x * 1e3, p.y * 1e3);
     Attach(chart, series, x, y);
   }
+  chart->legend()->setAlignment(Qt::AlignRight);  // whole labels: a row of five would elide
+  chart->legend()->setMarkerShape(QLegend::MarkerShapeFromSeries);  // each estimator's marker
   return chart;
 }
 
 QChart* MakeBreakdownChart(const TimeModel& model, const ModelShape& shape, EstimatorKind estimator,
                            const ParallelLayout* layout) {
   const Breakdown b = StepBreakdown(model, shape, estimator, layout);
-  QChart* chart = NewChart(fmt::format("Step time by phase and op kind: {} ({}, {:.2f} ms)",
-                                       Describe(shape), ToString(estimator), b.total_s * 1e3));
+  QChart* chart = NewChart(
+      fmt::format("Step time by phase and op kind ({}): {:.2f} ms<br><span "
+                  "style='font-weight:normal'>{}: {:.2f} ms in the ops{}{}</span>",
+                  ToString(estimator), b.step_s * 1e3, Describe(shape), b.total_s * 1e3,
+                  b.fixed_s > 0 ? fmt::format(" + {:.2f} fixed", b.fixed_s * 1e3) : std::string(),
+                  b.exposed_comm_s > 0
+                      ? fmt::format(" + {:.2f} exposed communication", b.exposed_comm_s * 1e3)
+                      : std::string()));
   auto* series = new QStackedBarSeries();
   double max_phase = 0;
   std::array<double, kNumPhases> phase_total{};
@@ -437,7 +449,7 @@ QChart* MakeBreakdownChart(const TimeModel& model, const ModelShape& shape, Esti
   auto* x = new QBarCategoryAxis();
   QStringList cats;
   for (std::size_t p = 0; p < kNumPhases; ++p) {
-    cats << Q(fmt::format("{} ({:.2f} ms)", ToString(static_cast<Phase>(p)), phase_total[p]));
+    cats << Q(fmt::format("{} {:.1f} ms", ToString(static_cast<Phase>(p)), phase_total[p]));
   }
   x->append(cats);
   auto* y = new QValueAxis();
@@ -457,7 +469,9 @@ QChart* MakeRooflineChart(const HardwareProfile& hw, const ModelShape* shape) {
   QChart* chart = NewChart(fmt::format(
       "Roofline: {}, {}{}", hw.name,
       bw >= 1e12 ? fmt::format("{:.3g} TB/s", bw / 1e12) : fmt::format("{:.3g} GB/s", bw / 1e9),
-      shape ? fmt::format(", ops of {}", Describe(*shape)) : std::string()));
+      shape ? fmt::format("<br><span style='font-weight:normal'>ops of {}</span>",
+                          Describe(*shape))
+            : std::string()));
   const auto ceilings = RooflineCeilings(hw);
   std::vector<RooflinePoint> points;
   if (shape) points = RooflinePoints(*shape, hw);
@@ -538,13 +552,30 @@ QChart* MakeAttentionChart(const std::vector<AttentionCurve>& curves, const std:
   auto* y = LogAxis(QStringLiteral("time per call (ms)"), LogAxisRange(ys), QStringLiteral("%g"));
   chart->addAxis(x, Qt::AlignBottom);
   chart->addAxis(y, Qt::AlignLeft);
+  // One colour per kernel, lighter for each further curve of it (other feature counts or head
+  // sizes), so that two dozen curves stay readable; the legend draws each series' own line,
+  // solid for measured and dashed for predicted.
+  std::vector<std::string> kernels;
+  std::vector<int> shade(curves.size());
+  std::vector<std::size_t> group(curves.size());
+  for (std::size_t i = 0; i < curves.size(); ++i) {
+    const std::string kernel = curves[i].label.substr(0, curves[i].label.find(' '));
+    auto it = std::find(kernels.begin(), kernels.end(), kernel);
+    group[i] = static_cast<std::size_t>(it - kernels.begin());
+    if (it == kernels.end()) kernels.push_back(kernel);
+    shade[i] = static_cast<int>(std::count_if(curves.begin(), curves.begin() + i, [&](const auto& c) {
+      return c.label.substr(0, c.label.find(' ')) == kernel;
+    }));
+  }
+  chart->legend()->setMarkerShape(QLegend::MarkerShapeFromSeries);
   for (std::size_t i = 0; i < curves.size(); ++i) {
     const auto& c = curves[i];
-    const QColor color = PaletteColor(i);
+    const QColor color = PaletteColor(group[i]).lighter(100 + 25 * std::min(shade[i], 4));
     auto* m = new QLineSeries();
     m->setName(Q(c.label + " measured"));
     m->setPen(QPen(color, 2));
     m->setPointsVisible(true);
+    m->setMarkerSize(6);
     for (std::size_t j = 0; j < c.seq_len.size(); ++j) {
       if (c.measured_s[j] > 0) m->append(c.seq_len[j], c.measured_s[j] * 1e3);
     }

@@ -232,6 +232,10 @@ Breakdown StepBreakdown(const TimeModel& model, const ModelShape& shape, Estimat
     b.seconds[k][p] += secs[i];
     b.total_s += secs[i];
   }
+  const StepExplanation parts = ExplainStep(model, wl, estimator);
+  b.fixed_s = parts.fixed_s;
+  b.exposed_comm_s = parts.exposed_comm_s;
+  b.step_s = parts.total_s;
   return b;
 }
 

@@ -365,6 +365,33 @@ class TestGui : public QObject {
     }
   }
 
+  // Every tab at 1280 x 720 with its chart: the H200 runs fitted, the kernel timings loaded
+  // (pictures of each with CHRONOSCALE_GUI_SHOTS=DIR).
+  void everyTabAt1280x720() {
+    MainWindow w(false);
+    w.resize(1280, 720);
+    w.show();
+    QVERIFY(WaitIdle(w));
+    QSignalSpy fitted(&w, &MainWindow::timeFitDone);
+    w.loadStepRuns(QStringLiteral(CHRONOSCALE_TEST_DATA "/steps.csv"));
+    QVERIFY(fitted.count() > 0 || fitted.wait(kTimeoutMs));
+    w.loadAttentionCsv(QStringLiteral(CHRONOSCALE_TEST_DATA "/attention.csv"));
+    QVERIFY(WaitIdle(w));
+    auto* tabs = w.findChild<QTabWidget*>();
+    QVERIFY(tabs != nullptr);
+    QCOMPARE(tabs->count(), 5);
+    for (auto* panel : {w.heatmapPanel(), w.lawPanel(), w.timePanel(), w.kernelPanel(),
+                        w.rooflinePanel(), w.breakdownPanel()}) {
+      QVERIFY(panel->hasChart());
+      QVERIFY(!panel->chartTitle().isEmpty());
+    }
+    const char* files[] = {"gui_plan.png", "gui_loss_law.png", "gui_step_time.png",
+                           "gui_kernels.png", "gui_roofline.png"};
+    for (int i = 0; i < tabs->count(); ++i) {
+      SaveShot(w, tabs->tabText(i), QLatin1String(files[i]));
+    }
+  }
+
   // Saved settings the app cannot read are reset with a message, once, and the app starts on
   // its defaults.
   void unreadableSettingsAreReset() {

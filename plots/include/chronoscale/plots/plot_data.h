@@ -104,7 +104,10 @@ std::vector<RooflinePoint> RooflinePoints(const ModelShape& shape, const Hardwar
 
 struct Breakdown {
   std::array<std::array<double, kNumPhases>, kNumOpKinds> seconds{};  // [kind][phase]
-  double total_s = 0;
+  double total_s = 0;         // the sum of the bars (the ops' shares)
+  double fixed_s = 0;         // the fitted constant per step (c0), no op's
+  double exposed_comm_s = 0;  // communication not hidden under compute
+  double step_s = 0;          // the estimator's step time: total_s + fixed_s + exposed_comm_s
 };
 // `layout`: the device's parallel layout (nullptr: one device); communication ops show their link
 // time under the kind "communication".
