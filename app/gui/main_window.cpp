@@ -34,6 +34,7 @@
 #include <QTabWidget>
 #include <QTableWidget>
 #include <QTimer>
+#include <QToolTip>
 #include <QVBoxLayout>
 
 #include <chronoscale/attention.h>
@@ -149,6 +150,9 @@ void MainWindow::buildUi() {
   auto* planSplit = new QSplitter(Qt::Vertical);
   m_heatmap = new plots::ChartPanel();
   m_heatmap->setObjectName(QStringLiteral("heatmap"));
+  m_heatmap->setPointerHandlers({[this](double x, double y) { hoverSurface(x, y); },
+                                 [] { QToolTip::hideText(); },
+                                 [this](double x, double y) { clickSurface(x, y); }});
   m_heatmap->setMinimumHeight(380);
   planSplit->addWidget(m_heatmap);
   auto* lower = new QWidget();
@@ -500,6 +504,8 @@ void MainWindow::connectInputs() {
     const auto rows = m_table->selectionModel()->selectedRows();
     if (rows.isEmpty()) return;
     m_selectedRow = rows.first().row();
+    m_picked.reset();
+    if (m_plan) redrawSurface();
     updateShapeCharts();
   });
 }
@@ -639,17 +645,12 @@ void MainWindow::startPlan() {
   try {
     options = ToPlanOptions(m_in);
     const EstimatorKind e = options.estimator;
-    if (m_timeFit && m_timeFit->model.hardware.name == m_hw.name && m_timeFit->model.Has(e)) {
-      model = m_timeFit->model;
-    } else {
-      model = DefaultTimeModel(m_hw, m_in.mfu);
-      if (!model.Has(e)) {
-        options.estimator = EstimatorKind::kRoofline;
-        statusBar()->showMessage(
-            tr("The %1 estimator needs a fit to measured runs; using roofline.")
-                .arg(Q(ToString(e))),
-            6000);
-      }
+    model = timeModelFor(e);
+    if (!model.Has(e)) {
+      options.estimator = EstimatorKind::kRoofline;
+      statusBar()->showMessage(
+          tr("The %1 estimator needs a fit to measured runs; using roofline.").arg(Q(ToString(e))),
+          6000);
     }
   } catch (const std::exception& e) {
     showInputError(Q(e.what()));
@@ -694,6 +695,7 @@ void MainWindow::planFinished(int generation, std::shared_ptr<PlanResult> plan,
   }
   clearInputError();
   m_plan = std::move(plan);
+  m_picked.reset();  // a new grid: the picked shape may be gone
   ++m_planRevision;
   m_planStatus->setText(
       tr("plan: %1 shapes in %2 s").arg(m_plan->candidates).arg(seconds, 0, 'f', 2));
@@ -761,7 +763,7 @@ void MainWindow::clearInputError() {
 
 void MainWindow::showPlan() {
   const PlanResult& p = *m_plan;
-  m_heatmap->setChart(plots::MakeLossHeatmapChart(p));
+  redrawSurface();
   QString text;
   if (p.found) {
     const Candidate& b = p.best;
@@ -832,17 +834,16 @@ void MainWindow::updateShapeCharts() {
     m_breakdownPanel->showEmpty(tr("No shape fits: nothing to break down."));
     return;
   }
-  const int row = std::clamp(m_selectedRow, 0, static_cast<int>(m_plan->top.size()) - 1);
-  const ModelShape shape = m_plan->top[row].shape;
+  const Candidate& selected = *selectedCandidate();
+  const ModelShape& shape = selected.shape;
   m_rooflinePanel->setChart(plots::MakeRooflineChart(m_hw, &shape));
   try {
     EstimatorKind e = EstimatorKind::kRoofline;
     Parse(m_in.estimator, &e);
-    TimeModel model = (m_timeFit && m_timeFit->model.hardware.name == m_hw.name)
-                          ? m_timeFit->model
-                          : DefaultTimeModel(m_hw, m_in.mfu);
+    const TimeModel model = timeModelFor(e);
     if (!model.Has(e)) e = EstimatorKind::kRoofline;
-    m_breakdownPanel->setChart(plots::MakeBreakdownChart(model, shape, e));
+    // On the layout the plan chose for it (micro-batches, parallelism, communication).
+    m_breakdownPanel->setChart(plots::MakeBreakdownChart(model, shape, e, &selected.layout));
   } catch (const std::exception& e) {
     m_breakdownPanel->showEmpty(Q(e.what()));
   }

@@ -93,6 +93,15 @@ class MainWindow : public QMainWindow {
   const CalibrateSummary* kernelCalibration() const {
     return m_calibration ? &*m_calibration : nullptr;
   }
+  // The shape whose roofline and breakdown show (main_window_surface.cpp): the one picked on the
+  // surface, else the selected row of the table; null without a plan that found a shape.
+  const Candidate* selectedCandidate() const;
+  // The pointer over the surface at (width, depth): its readout (shape, loss, step time, tokens,
+  // memory, or why it has no loss) as a tool tip. A click selects that shape everywhere: the
+  // table's row when it is among the best, the ring on the surface, the roofline and breakdown.
+  void hoverSurface(double width, double depth);
+  void clickSurface(double width, double depth);
+  QString surfaceReadout() const { return m_surfaceReadout; }
   // Where the calibrated profile is saved: beside the measured local profile.
   static QString calibratedProfilePath();
   const HardwareProfile& hardware() const { return m_hw; }
@@ -126,6 +135,10 @@ class MainWindow : public QMainWindow {
   void refitTimeModelIfNeeded();
   void fitTimeModel(const QString& path, const std::vector<StepRun>& runs);
   void measureMachine();
+  // The time model plans use for estimator `e` on the hardware on screen: the fitted one when it
+  // was fitted on it and has `e`, else the datasheet defaults.
+  TimeModel timeModelFor(EstimatorKind e) const;
+  void redrawSurface();        // the heatmap of m_plan, with the selection ringed
   void askCalibrateKernels();  // the Tools action: grid size, then calibrateKernels
   void calibrationFinished(const CalibrateSummary& summary, const QString& profile_path);
   void showError(const QString& title, const QString& message);
@@ -155,6 +168,8 @@ class MainWindow : public QMainWindow {
   bool m_planRunning = false;
   bool m_planPending = false;
   int m_selectedRow = 0;
+  std::optional<Candidate> m_picked;  // a shape clicked on the surface, not among the best
+  QString m_surfaceReadout;
   std::atomic<bool> m_closing{false};
   std::atomic<bool> m_cancelBench{false};
   std::atomic<bool> m_cancelCalibration{false};

@@ -73,29 +73,6 @@ Candidate Price(const Context& c, const ModelShape& s,
   return cand;
 }
 
-ModelShape ShapeAt(const PlanOptions& o, int64_t d, int64_t n, std::string* why_not) {
-  ModelShape s = o.base;
-  s.d_model = d;
-  s.n_layers = n;
-  s.n_heads = DefaultHeads(d, o.head_size);
-  s.d_ff = std::max<int64_t>(1, std::llround(o.mlp_ratio * static_cast<double>(d)));
-  if (s.n_heads == 0) {
-    *why_not = o.head_size > 0 ? fmt::format("head size {} does not divide d_model", o.head_size)
-                               : "no head size of 64 or 128 divides d_model";
-    return s;
-  }
-  const double aspect = static_cast<double>(d) / static_cast<double>(n);
-  if (aspect < o.min_aspect || aspect > o.max_aspect) {
-    *why_not = fmt::format("aspect d_model/n_layers {:.3g} outside [{:g}, {:g}]", aspect,
-                           o.min_aspect, o.max_aspect);
-    return s;
-  }
-  if (s.n_kv_heads > 0 && s.n_heads % s.n_kv_heads != 0) {
-    *why_not = fmt::format("{} kv heads do not divide {} heads", s.n_kv_heads, s.n_heads);
-  }
-  return s;
-}
-
 // The grid's closed-form totals, where they serve (one device, an estimator other than the
 // roofline, a grid large enough to repay the fit), checked on 256 cells of the grid besides the
 // family's own members; null where they do not reproduce the op walk.
@@ -108,7 +85,7 @@ std::shared_ptr<const StepPolynomial> ClosedForm(const PlanOptions& o, const Tim
     const int64_t cell = std::uniform_int_distribution<int64_t>(0, cells - 1)(rng);
     std::string why;
     const ModelShape s =
-        ShapeAt(o, o.width.At(cell / o.depth.Count()), o.depth.At(cell % o.depth.Count()), &why);
+        GridShape(o, o.width.At(cell / o.depth.Count()), o.depth.At(cell % o.depth.Count()), &why);
     if (why.empty()) checks.push_back(s);
   }
   if (checks.empty()) return nullptr;
@@ -156,7 +133,7 @@ void AddBoundWarnings(const Context& c, PlanResult* r) {
   for (const auto& nd : neighbours) {
     if (nd[0] == 0 || nd[1] == 0) continue;
     std::string why;
-    const ModelShape s = ShapeAt(o, nd[0], nd[1], &why);
+    const ModelShape s = GridShape(o, nd[0], nd[1], &why);
     if (!why.empty()) continue;
     const Candidate next = Price(c, s);
     if (!next.fits) {
@@ -202,6 +179,29 @@ void AddExtrapolationWarnings(const Context& c, PlanResult* r) {
 }
 
 }  // namespace
+
+ModelShape GridShape(const PlanOptions& o, int64_t d, int64_t n, std::string* why_not) {
+  ModelShape s = o.base;
+  s.d_model = d;
+  s.n_layers = n;
+  s.n_heads = DefaultHeads(d, o.head_size);
+  s.d_ff = std::max<int64_t>(1, std::llround(o.mlp_ratio * static_cast<double>(d)));
+  if (s.n_heads == 0) {
+    *why_not = o.head_size > 0 ? fmt::format("head size {} does not divide d_model", o.head_size)
+                               : "no head size of 64 or 128 divides d_model";
+    return s;
+  }
+  const double aspect = static_cast<double>(d) / static_cast<double>(n);
+  if (aspect < o.min_aspect || aspect > o.max_aspect) {
+    *why_not = fmt::format("aspect d_model/n_layers {:.3g} outside [{:g}, {:g}]", aspect,
+                           o.min_aspect, o.max_aspect);
+    return s;
+  }
+  if (s.n_kv_heads > 0 && s.n_heads % s.n_kv_heads != 0) {
+    *why_not = fmt::format("{} kv heads do not divide {} heads", s.n_kv_heads, s.n_heads);
+  }
+  return s;
+}
 
 Range ParseRange(const std::string& text, const std::string& flag, int64_t default_step) {
   Range r;
@@ -371,7 +371,7 @@ void SweepCandidates(const PlanOptions& o, const TimeModel& model, const LossLaw
       for (int64_t k = begin; k < end; ++k) {
         const int64_t cell = first + k;
         std::string why;
-        const ModelShape s = ShapeAt(o, o.width.At(cell / nd), o.depth.At(cell % nd), &why);
+        const ModelShape s = GridShape(o, o.width.At(cell / nd), o.depth.At(cell % nd), &why);
         if (!why.empty()) {
           Candidate& cand = batch[static_cast<std::size_t>(k)];
           cand.shape = s;
@@ -469,6 +469,7 @@ PlanResult StartPlan(const Context& c, const std::string& law_name) {
   r.step_s.assign(nw * nd, std::numeric_limits<double>::quiet_NaN());
   r.params.assign(nw * nd, 0);
   r.fits.assign(nw * nd, 0);
+  r.memory_bytes.assign(nw * nd, 0);
   return r;
 }
 
@@ -510,7 +511,7 @@ void PriceWidth(const Context& c, std::size_t i, PlanResult* plan, GridBlock* bl
   std::vector<std::size_t> rows;
   for (std::size_t j = 0; j < nd; ++j) {
     std::string why;
-    const ModelShape s = ShapeAt(o, r.widths[i], r.depths[j], &why);
+    const ModelShape s = GridShape(o, r.widths[i], r.depths[j], &why);
     ++k.candidates;
     if (!why.empty()) {
       if (k.first_unbuildable.empty()) {
@@ -530,6 +531,7 @@ void PriceWidth(const Context& c, std::size_t i, PlanResult* plan, GridBlock* bl
     const std::size_t cell = rows[n] * nw + i;
     r.step_s[cell] = cand.step_s;
     r.params[cell] = cand.total_params;
+    r.memory_bytes[cell] = cand.memory_bytes;
     if (std::isfinite(cand.step_s)) {
       ++k.legal;
     } else if (k.first_illegal.empty()) {
@@ -624,7 +626,7 @@ void AddFlopBaseline(const Context& c, PlanResult* plan) {
                                     o.width.step;
       d = std::clamp<int64_t>(d, o.width.min, o.width.min + (o.width.Count() - 1) * o.width.step);
       std::string why;
-      const ModelShape s = ShapeAt(open_aspect, d, n, &why);
+      const ModelShape s = GridShape(open_aspect, d, n, &why);
       if (!why.empty()) continue;
       const double gap = std::fabs(std::log(LawParams(law, s) / alloc->params));
       if (gap < best_gap) {

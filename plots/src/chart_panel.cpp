@@ -1,9 +1,12 @@
 #include "chronoscale/plots/chart_panel.h"
 
+#include <optional>
+
 #include <QChart>
 #include <QChartView>
 #include <QCoreApplication>
 #include <QLabel>
+#include <QMouseEvent>
 #include <QStackedLayout>
 
 #include <chronoscale/error.h>
@@ -12,6 +15,56 @@
 #include "render_internal.h"
 
 namespace chronoscale::plots {
+namespace {
+
+// A chart view that reports the pointer in value coordinates to the panel's handlers (callbacks
+// rather than signals: plots/ builds without moc).
+class PointerView : public QChartView {
+ public:
+  PointerView(QWidget* parent, const ChartPanel::PointerHandlers* handlers)
+      : QChartView(parent), handlers_(handlers) {
+    setMouseTracking(true);
+  }
+
+ protected:
+  void mouseMoveEvent(QMouseEvent* event) override {
+    QChartView::mouseMoveEvent(event);
+    if (const auto v = ValueAt(event->position())) {
+      inside_ = true;
+      if (handlers_->hover) handlers_->hover(v->x(), v->y());
+    } else {
+      Left();
+    }
+  }
+  void leaveEvent(QEvent* event) override {
+    QChartView::leaveEvent(event);
+    Left();
+  }
+  void mousePressEvent(QMouseEvent* event) override {
+    QChartView::mousePressEvent(event);
+    if (event->button() != Qt::LeftButton || !handlers_->click) return;
+    if (const auto v = ValueAt(event->position())) handlers_->click(v->x(), v->y());
+  }
+
+ private:
+  // The value under a widget position, when it lies in the plot area of a chart with series.
+  std::optional<QPointF> ValueAt(const QPointF& pos) const {
+    QChart* c = chart();
+    if (c == nullptr || c->series().isEmpty()) return std::nullopt;
+    const QPointF at = c->mapFromScene(mapToScene(pos.toPoint()));
+    if (!c->plotArea().contains(at)) return std::nullopt;
+    return c->mapToValue(at, c->series().front());
+  }
+  void Left() {
+    if (inside_ && handlers_->leave) handlers_->leave();
+    inside_ = false;
+  }
+
+  const ChartPanel::PointerHandlers* handlers_;
+  bool inside_ = false;
+};
+
+}  // namespace
 
 ChartPanel::ChartPanel(QWidget* parent) : QWidget(parent) {
   m_stack = new QStackedLayout(this);
@@ -19,7 +72,7 @@ ChartPanel::ChartPanel(QWidget* parent) : QWidget(parent) {
   m_empty->setAlignment(Qt::AlignCenter);
   m_empty->setWordWrap(true);
   m_empty->setStyleSheet(QStringLiteral("color: #666; font-size: 14px; padding: 24px;"));
-  m_view = new QChartView(this);
+  m_view = new PointerView(this, &m_handlers);
   m_view->setRenderHint(QPainter::Antialiasing);
   m_view->setFrameShape(QFrame::NoFrame);
   m_stack->addWidget(m_empty);
@@ -72,6 +125,20 @@ void ChartPanel::exportTo(const std::string& path) const {
     return;
   }
   internal::WriteView(m_view, path, size.width(), size.height());
+}
+
+}  // namespace chronoscale::plots
+
+namespace chronoscale::plots {
+
+void ChartPanel::setPointerHandlers(PointerHandlers handlers) { m_handlers = std::move(handlers); }
+
+void ChartPanel::hoverAt(double x, double y) const {
+  if (m_hasChart && m_handlers.hover) m_handlers.hover(x, y);
+}
+
+void ChartPanel::clickAt(double x, double y) const {
+  if (m_hasChart && m_handlers.click) m_handlers.click(x, y);
 }
 
 }  // namespace chronoscale::plots

@@ -184,7 +184,7 @@ std::string ShortShape(const Candidate& c) {
 
 }  // namespace
 
-QChart* MakeLossHeatmapChart(const PlanResult& plan) {
+QChart* MakeLossHeatmapChart(const PlanResult& plan, const Candidate* selected) {
   std::string title =
       fmt::format("Predicted loss: {:g} h on {} x {}, law {}", plan.options.hours,
                   plan.options.devices, plan.hardware, plan.law.empty() ? "custom" : plan.law);
@@ -259,13 +259,16 @@ QChart* MakeLossHeatmapChart(const PlanResult& plan) {
     ref = s;
   };
   if (plan.found) {
-    marker(plan.best, "time-optimal", QScatterSeries::MarkerShapeStar,
-           QColor(0xd6, 0x27, 0x28));
+    marker(plan.best, "time-optimal", QScatterSeries::MarkerShapeStar, QColor(0xd6, 0x27, 0x28));
   }
   if (plan.flop_based.shape.d_model > 0) {
     marker(plan.flop_based,
            std::isfinite(plan.flop_based.loss) ? "FLOP-optimal" : "FLOP-optimal (does not fit)",
            QScatterSeries::MarkerShapeTriangle, QColor(0xff, 0xff, 0xff));
+  }
+  if (selected != nullptr && !(plan.found && selected->shape.d_model == plan.best.shape.d_model &&
+                               selected->shape.n_layers == plan.best.shape.n_layers)) {
+    marker(*selected, "selected", QScatterSeries::MarkerShapeCircle, QColor(0, 0, 0, 0));
   }
   LegendSwatch(chart, QStringLiteral("out of memory"), kNoFitArgb, x, y);
   LegendSwatch(chart,
@@ -420,14 +423,13 @@ QChart* MakeTimeFitChart(const std::vector<StepRun>& runs, const TimeFitSummary&
 QChart* MakeBreakdownChart(const TimeModel& model, const ModelShape& shape, EstimatorKind estimator,
                            const ParallelLayout* layout) {
   const Breakdown b = StepBreakdown(model, shape, estimator, layout);
-  QChart* chart = NewChart(
-      fmt::format("Step time by phase and op kind ({}): {:.2f} ms<br><span "
-                  "style='font-weight:normal'>{}: {:.2f} ms in the ops{}{}</span>",
-                  ToString(estimator), b.step_s * 1e3, Describe(shape), b.total_s * 1e3,
-                  b.fixed_s > 0 ? fmt::format(" + {:.2f} fixed", b.fixed_s * 1e3) : std::string(),
-                  b.exposed_comm_s > 0
-                      ? fmt::format(" + {:.2f} exposed communication", b.exposed_comm_s * 1e3)
-                      : std::string()));
+  QChart* chart = NewChart(fmt::format(
+      "Step time by phase and op kind ({}): {:.2f} ms<br><span "
+      "style='font-weight:normal'>{}: {:.2f} ms in the ops{}{}</span>",
+      ToString(estimator), b.step_s * 1e3, Describe(shape), b.total_s * 1e3,
+      b.fixed_s > 0 ? fmt::format(" + {:.2f} fixed", b.fixed_s * 1e3) : std::string(),
+      b.exposed_comm_s > 0 ? fmt::format(" + {:.2f} exposed communication", b.exposed_comm_s * 1e3)
+                           : std::string()));
   auto* series = new QStackedBarSeries();
   double max_phase = 0;
   std::array<double, kNumPhases> phase_total{};
@@ -469,8 +471,7 @@ QChart* MakeRooflineChart(const HardwareProfile& hw, const ModelShape* shape) {
   QChart* chart = NewChart(fmt::format(
       "Roofline: {}, {}{}", hw.name,
       bw >= 1e12 ? fmt::format("{:.3g} TB/s", bw / 1e12) : fmt::format("{:.3g} GB/s", bw / 1e9),
-      shape ? fmt::format("<br><span style='font-weight:normal'>ops of {}</span>",
-                          Describe(*shape))
+      shape ? fmt::format("<br><span style='font-weight:normal'>ops of {}</span>", Describe(*shape))
             : std::string()));
   const auto ceilings = RooflineCeilings(hw);
   std::vector<RooflinePoint> points;
@@ -563,9 +564,10 @@ QChart* MakeAttentionChart(const std::vector<AttentionCurve>& curves, const std:
     auto it = std::find(kernels.begin(), kernels.end(), kernel);
     group[i] = static_cast<std::size_t>(it - kernels.begin());
     if (it == kernels.end()) kernels.push_back(kernel);
-    shade[i] = static_cast<int>(std::count_if(curves.begin(), curves.begin() + i, [&](const auto& c) {
-      return c.label.substr(0, c.label.find(' ')) == kernel;
-    }));
+    shade[i] =
+        static_cast<int>(std::count_if(curves.begin(), curves.begin() + i, [&](const auto& c) {
+          return c.label.substr(0, c.label.find(' ')) == kernel;
+        }));
   }
   chart->legend()->setMarkerShape(QLegend::MarkerShapeFromSeries);
   for (std::size_t i = 0; i < curves.size(); ++i) {

@@ -101,6 +101,51 @@ SurfaceImage SurfacePixels(const PlanResult& plan, double quantile) {
   return img;
 }
 
+std::optional<std::size_t> SurfaceCellAt(const PlanResult& plan, double width, double depth) {
+  const auto& w = plan.widths;
+  const auto& d = plan.depths;
+  if (w.empty() || d.empty() || !std::isfinite(width) || !std::isfinite(depth)) return {};
+  auto index = [](const std::vector<int64_t>& axis, double v) -> std::optional<std::size_t> {
+    const double step = axis.size() > 1 ? static_cast<double>(axis[1] - axis[0]) : 1.0;
+    const double k = std::round((v - static_cast<double>(axis.front())) / step);
+    if (k < 0 || k >= static_cast<double>(axis.size())) return {};
+    return static_cast<std::size_t>(k);
+  };
+  const auto i = index(w, width), j = index(d, depth);
+  if (!i || !j) return {};
+  return *j * w.size() + *i;
+}
+
+std::string SurfaceCellReadout(const PlanResult& plan, std::size_t cell) {
+  const std::size_t nw = plan.widths.size();
+  if (nw == 0 || cell >= plan.loss.size()) return {};
+  const int64_t width = plan.widths[cell % nw], depth = plan.depths[cell / nw];
+  std::string text = fmt::format("d_model {} x {} layers", width, depth);
+  const double step = cell < plan.step_s.size() ? plan.step_s[cell] : NAN;
+  const double params = cell < plan.params.size() ? plan.params[cell] : 0;
+  const double memory = cell < plan.memory_bytes.size() ? plan.memory_bytes[cell] : 0;
+  if (params > 0) text += ", " + FormatCount(params) + " params";
+  if (!std::isfinite(step)) {
+    const double aspect = static_cast<double>(width) / static_cast<double>(depth);
+    if (aspect < plan.options.min_aspect || aspect > plan.options.max_aspect) {
+      return text + fmt::format(": left out, d_model/n_layers {:.3g} outside [{:g}, {:g}]", aspect,
+                                plan.options.min_aspect, plan.options.max_aspect);
+    }
+    return text + ": left out (no head size divides d_model, or no legal layout)";
+  }
+  const double tokens = plan.budget_s / step * plan.options.base.TokensPerStep();
+  if (!std::isfinite(plan.loss[cell])) {
+    if (plan.usable_bytes > 0 && memory > plan.usable_bytes) {
+      return text + fmt::format(": does not fit, {:.1f} GiB > {:.1f} GiB usable per device",
+                                memory / kGiB, plan.usable_bytes / kGiB);
+    }
+    return text +
+           fmt::format(": step {:.2f} ms, less than one optimizer step in the budget", step * 1e3);
+  }
+  return text + fmt::format(": loss {:.4f}, step {:.2f} ms, {} tokens, {:.1f} GiB per device",
+                            plan.loss[cell], step * 1e3, FormatCount(tokens), memory / kGiB);
+}
+
 std::vector<double> IsoParamLevels(const PlanResult& plan, int max_levels) {
   double lo = INFINITY, hi = 0;
   for (double p : plan.params) {

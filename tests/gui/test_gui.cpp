@@ -1,6 +1,8 @@
 // The desktop app driven offscreen with QTest: the best shape and the charts follow the budget,
 // the hardware and a runs CSV; a bad CSV brings up a dialog naming file:line:col and nothing
 // crashes; sessions round-trip.
+#include <cmath>
+
 #include <QApplication>
 #include <QComboBox>
 #include <QDir>
@@ -363,6 +365,69 @@ class TestGui : public QObject {
     } else {
       qputenv("XDG_CACHE_HOME", old_cache);
     }
+  }
+
+  // The surface reads out the cell under the pointer and a click selects that shape everywhere.
+  void surfaceHoverAndClickSelect() {
+    MainWindow w(false);
+    w.show();
+    QVERIFY(WaitIdle(w));
+    const chronoscale::PlanResult& plan = *w.plan();
+    QVERIFY(plan.found && plan.top.size() >= 3);
+    const auto& best = plan.best;
+    w.heatmapPanel()->hoverAt(static_cast<double>(best.shape.d_model),
+                              static_cast<double>(best.shape.n_layers));
+    QVERIFY(w.surfaceReadout().contains(
+        QStringLiteral("d_model %1 x %2 layers").arg(best.shape.d_model).arg(best.shape.n_layers)));
+    QVERIFY(w.surfaceReadout().contains(QStringLiteral("loss %1").arg(best.loss, 0, 'f', 4)));
+    QVERIFY(w.surfaceReadout().contains(QStringLiteral("GiB per device")));
+
+    // A fitting shape that is not among the best: picked, ringed, charted; no table row.
+    const std::size_t nw = plan.widths.size();
+    // (the one nearest a loss 0.1 above the best: inside the coloured region, for the picture)
+    std::size_t pick = plan.loss.size();
+    for (std::size_t c = 0; c < plan.loss.size(); ++c) {
+      if (!plan.fits[c]) continue;
+      bool in_top = false;
+      for (const auto& t : plan.top) {
+        in_top = in_top || (t.shape.d_model == plan.widths[c % nw] &&
+                            t.shape.n_layers == plan.depths[c / nw]);
+      }
+      const auto off = [&](std::size_t k) { return std::abs(plan.loss[k] - best.loss - 0.1); };
+      if (!in_top && (pick == plan.loss.size() || off(c) < off(pick))) pick = c;
+    }
+    QVERIFY(pick < plan.loss.size());
+    const int64_t pw = plan.widths[pick % nw], pd = plan.depths[pick / nw];
+    const int series = w.heatmapPanel()->seriesCount();
+    w.heatmapPanel()->clickAt(static_cast<double>(pw), static_cast<double>(pd));
+    QVERIFY(w.selectedCandidate() != nullptr);
+    QCOMPARE(w.selectedCandidate()->shape.d_model, pw);
+    QCOMPARE(w.selectedCandidate()->shape.n_layers, pd);
+    QCOMPARE(w.selectedCandidate()->loss, plan.loss[pick]);
+    QVERIFY(w.topTable()->selectionModel()->selectedRows().isEmpty());
+    QCOMPARE(w.heatmapPanel()->seriesCount(), series + 1);  // the ring
+    QVERIFY(w.breakdownPanel()->chartTitle().contains(
+        QStringLiteral("d%1 x %2 layers").arg(pw).arg(pd)));
+    SaveShot(w, QStringLiteral("Plan"), QStringLiteral("gui_plan_selected.png"));
+
+    // A shape among the best: its table row is selected, the ring goes.
+    const auto& third = plan.top[2];
+    w.heatmapPanel()->clickAt(static_cast<double>(third.shape.d_model),
+                              static_cast<double>(third.shape.n_layers));
+    QCOMPARE(w.topTable()->selectionModel()->selectedRows().first().row(), 2);
+    QCOMPARE(w.selectedCandidate()->shape.d_model, third.shape.d_model);
+    QCOMPARE(w.heatmapPanel()->seriesCount(), series + 1);  // ringed: it is not the best
+
+    // A cell left out of the grid says why; outside the grid nothing is read.
+    for (std::size_t c = 0; c < plan.step_s.size(); ++c) {
+      if (std::isfinite(plan.step_s[c])) continue;
+      w.heatmapPanel()->hoverAt(static_cast<double>(plan.widths[c % nw]),
+                                static_cast<double>(plan.depths[c / nw]));
+      QVERIFY(w.surfaceReadout().contains(QStringLiteral("left out")));
+      break;
+    }
+    w.heatmapPanel()->hoverAt(-1e6, -1e6);
+    QVERIFY(w.surfaceReadout().isEmpty());
   }
 
   // Every tab at 1280 x 720 with its chart: the H200 runs fitted, the kernel timings loaded

@@ -131,6 +131,7 @@ struct PlanResult {
   // The surface, row-major [depth index][width index]; loss is NaN where a shape does not fit.
   std::vector<int64_t> widths, depths;
   std::vector<double> loss, step_s, params;
+  std::vector<double> memory_bytes;  // per device, of the layout chosen (0: no legal layout)
   std::vector<unsigned char> fits;
 };
 
@@ -155,6 +156,11 @@ double TimeSpread(const TimeModel& model, EstimatorKind estimator);
 // Muennighoff et al. 2023's effective data for `tokens` seen of `unique` unique tokens (<= 0:
 // unlimited, returns tokens).
 double EffectiveTokens(double tokens, double unique);
+
+// The grid's shape at width d and depth n: the base shape with the heads of the head-size rule and
+// d_ff = mlp_ratio x d; `why_not` gets the reason it is left out of the grid (heads, kv heads,
+// aspect), empty when it is in.
+ModelShape GridShape(const PlanOptions& options, int64_t d, int64_t n, std::string* why_not);
 
 // Prices one shape (its width, depth and heads as given) under the plan's budget.
 Candidate Evaluate(const PlanOptions& options, const TimeModel& model, const LossLaw& law,

@@ -3,6 +3,7 @@
 // so the Qt Charts headers stay inside plots/.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include <QString>
@@ -38,11 +39,25 @@ class ChartPanel : public QWidget {
   // there is no chart, RuntimeError when the file cannot be written.
   void exportTo(const std::string& path) const;
 
+  // Pointer handlers in the chart's value coordinates (those of its first series' axes): hover
+  // while the pointer moves over the plot area, leave when it leaves it, click on a left click
+  // there. Unset handlers are not called.
+  struct PointerHandlers {
+    std::function<void(double x, double y)> hover;
+    std::function<void()> leave;
+    std::function<void(double x, double y)> click;
+  };
+  void setPointerHandlers(PointerHandlers handlers);
+  // What a pointer at (x, y) in value coordinates does, as if it were there (tests, scripting).
+  void hoverAt(double x, double y) const;
+  void clickAt(double x, double y) const;
+
  private:
   QStackedLayout* m_stack = nullptr;
   QLabel* m_empty = nullptr;
   QChartView* m_view = nullptr;
   bool m_hasChart = false;
+  PointerHandlers m_handlers;
   int m_revision = 0;
 };
 

@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -59,6 +60,13 @@ struct SurfaceImage {
   ColorScale scale;
 };
 SurfaceImage SurfacePixels(const PlanResult& plan, double quantile = 0.9);
+
+// The surface's cell nearest to (width, depth) in the grid's units, as an index into plan.loss
+// (depth row x widths + width column); none outside the grid.
+std::optional<std::size_t> SurfaceCellAt(const PlanResult& plan, double width, double depth);
+// What a pointer over that cell reads: the shape and its loss, step time, tokens and memory
+// per device; or why it has no loss (left out of the grid, out of memory, under one step).
+std::string SurfaceCellReadout(const PlanResult& plan, std::size_t cell);
 
 // ---------------------------------------------------------------------------------------------
 // Iso-parameter curves over the width x depth surface.

@@ -31,8 +31,9 @@ inline constexpr int kDefaultHeight = 720;
 void EnsureApplication();
 
 // (1) Loss over width x depth: the surface painted as an image in the plot area with a colour
-// bar, the best shape and the FLOP-based shape marked, iso-parameter curves.
-QChart* MakeLossHeatmapChart(const PlanResult& plan);
+// bar, the best shape and the FLOP-based shape marked, iso-parameter curves; `selected` (a shape
+// picked on the surface or in the table), when given and not the best, ringed.
+QChart* MakeLossHeatmapChart(const PlanResult& plan, const Candidate* selected = nullptr);
 // (2) Loss-law fit: runs as points and the law's curves on log-log axes, one per model size.
 // Without runs, the law's curves for `sizes` alone.
 QChart* MakeLossFitChart(const std::vector<LossRun>& runs, const LossLaw& law,
