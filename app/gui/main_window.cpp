@@ -445,6 +445,10 @@ void MainWindow::buildMenus() {
     const QString p = askOpen(tr("Loss runs"), tr("CSV files (*.csv)"));
     if (!p.isEmpty()) loadLossRuns(p);
   });
+  QMenu* help = menuBar()->addMenu(tr("&Help"));
+  help->addAction(tr("&Quick reference"), QKeySequence::HelpContents, this,
+                  &MainWindow::showQuickReference);
+  help->addAction(tr("&About chronoscale"), this, &MainWindow::showAbout);
 }
 
 void MainWindow::connectInputs() {

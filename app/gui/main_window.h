@@ -102,6 +102,11 @@ class MainWindow : public QMainWindow {
   void hoverSurface(double width, double depth);
   void clickSurface(double width, double depth);
   QString surfaceReadout() const { return m_surfaceReadout; }
+  // Help > Quick reference (main_window_help.cpp): the README's command reference, shipped in
+  // the app's resources; empty if the resource is missing.
+  static QString quickReferenceText();
+  void showQuickReference();
+  void showAbout();
   // Where the calibrated profile is saved: beside the measured local profile.
   static QString calibratedProfilePath();
   const HardwareProfile& hardware() const { return m_hw; }

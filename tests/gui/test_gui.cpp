@@ -5,6 +5,7 @@
 
 #include <QApplication>
 #include <QComboBox>
+#include <QDialog>
 #include <QDir>
 #include <QDoubleSpinBox>
 #include <QFile>
@@ -428,6 +429,24 @@ class TestGui : public QObject {
     }
     w.heatmapPanel()->hoverAt(-1e6, -1e6);
     QVERIFY(w.surfaceReadout().isEmpty());
+  }
+
+  // Help > Quick reference carries the README's command reference, shipped in the app.
+  void helpHasTheQuickReference() {
+    const QString text = MainWindow::quickReferenceText();
+    QVERIFY(text.contains(QStringLiteral("## Commands")));
+    QVERIFY(text.contains(QStringLiteral("chronoscale plan")));
+    QVERIFY(text.contains(QStringLiteral("--hours")));
+    QVERIFY(text.contains(QStringLiteral("Hover over the loss surface")));
+    QVERIFY(!text.contains(QStringLiteral("## Layout and libraries")));  // that section only
+    MainWindow w(false);
+    w.show();
+    w.showQuickReference();
+    QDialog* dialog = nullptr;
+    QVERIFY(QTest::qWaitFor(
+        [&] { return (dialog = w.findChild<QDialog*>(QStringLiteral("quickReference"))); }, 5000));
+    dialog->close();
+    QVERIFY(WaitIdle(w));
   }
 
   // Every tab at 1280 x 720 with its chart: the H200 runs fitted, the kernel timings loaded
