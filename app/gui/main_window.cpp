@@ -7,6 +7,7 @@
 #include <utility>
 
 #include <QApplication>
+#include <QCheckBox>
 #include <QCloseEvent>
 #include <QComboBox>
 #include <QDoubleSpinBox>
@@ -158,6 +159,19 @@ void MainWindow::buildUi() {
   auto* lower = new QWidget();
   auto* lowerLayout = new QVBoxLayout(lower);
   lowerLayout->setContentsMargins(0, 0, 0, 0);
+  auto* surfaceRow = new QHBoxLayout();
+  auto* hint = new QLabel(tr("Hover over the surface to read a shape; click to select it."));
+  hint->setStyleSheet(QStringLiteral("color: #666;"));
+  surfaceRow->addWidget(hint);
+  surfaceRow->addStretch();
+  m_fixScaleBox = new QCheckBox(tr("Keep this colour scale for the next plans"));
+  m_fixScaleBox->setObjectName(QStringLiteral("fixColourScale"));
+  m_fixScaleBox->setToolTip(
+      tr("The same loss keeps the same colour when the inputs change, so plans compare by eye; "
+         "losses above the scale take its darkest colour"));
+  connect(m_fixScaleBox, &QCheckBox::toggled, this, &MainWindow::setFixedColourScale);
+  surfaceRow->addWidget(m_fixScaleBox);
+  lowerLayout->addLayout(surfaceRow);
   m_summary = new QLabel();
   m_summary->setObjectName(QStringLiteral("summary"));
   m_summary->setWordWrap(true);

@@ -102,6 +102,10 @@ class MainWindow : public QMainWindow {
   void hoverSurface(double width, double depth);
   void clickSurface(double width, double depth);
   QString surfaceReadout() const { return m_surfaceReadout; }
+  // Keep the surface's colour scale of the plan on screen for the plans that follow (so that
+  // plans compare by colour); off: each plan scales its own colours.
+  void setFixedColourScale(bool fixed);
+  const std::optional<plots::ColorScale>& fixedColourScale() const { return m_fixedScale; }
   // Help > Quick reference (main_window_help.cpp): the README's command reference, shipped in
   // the app's resources; empty if the resource is missing.
   static QString quickReferenceText();
@@ -175,6 +179,8 @@ class MainWindow : public QMainWindow {
   int m_selectedRow = 0;
   std::optional<Candidate> m_picked;  // a shape clicked on the surface, not among the best
   QString m_surfaceReadout;
+  std::optional<plots::ColorScale> m_fixedScale;
+  QCheckBox* m_fixScaleBox = nullptr;
   std::atomic<bool> m_closing{false};
   std::atomic<bool> m_cancelBench{false};
   std::atomic<bool> m_cancelCalibration{false};

@@ -1,5 +1,6 @@
 // The loss surface as an instrument: the readout under the pointer, and a click that selects a
 // shape everywhere (the table's row, a ring on the surface, the roofline and breakdown).
+#include <QCheckBox>
 #include <QStatusBar>
 #include <QTableWidget>
 #include <QToolTip>
@@ -28,7 +29,21 @@ const Candidate* MainWindow::selectedCandidate() const {
 
 void MainWindow::redrawSurface() {
   if (!m_plan) return;
-  m_heatmap->setChart(plots::MakeLossHeatmapChart(*m_plan, selectedCandidate()));
+  m_heatmap->setChart(plots::MakeLossHeatmapChart(*m_plan, selectedCandidate(),
+                                                  m_fixedScale ? &*m_fixedScale : nullptr));
+}
+
+void MainWindow::setFixedColourScale(bool fixed) {
+  if (fixed && m_plan) {
+    m_fixedScale = plots::SurfaceColorScale(m_plan->loss);
+  } else {
+    m_fixedScale.reset();
+  }
+  {
+    const QSignalBlocker block(m_fixScaleBox);
+    m_fixScaleBox->setChecked(m_fixedScale.has_value());
+  }
+  redrawSurface();
 }
 
 void MainWindow::hoverSurface(double width, double depth) {

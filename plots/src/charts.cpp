@@ -184,7 +184,8 @@ std::string ShortShape(const Candidate& c) {
 
 }  // namespace
 
-QChart* MakeLossHeatmapChart(const PlanResult& plan, const Candidate* selected) {
+QChart* MakeLossHeatmapChart(const PlanResult& plan, const Candidate* selected,
+                             const ColorScale* scale) {
   std::string title =
       fmt::format("Predicted loss: {:g} h on {} x {}, law {}", plan.options.hours,
                   plan.options.devices, plan.hardware, plan.law.empty() ? "custom" : plan.law);
@@ -281,7 +282,7 @@ QChart* MakeLossHeatmapChart(const PlanResult& plan, const Candidate* selected) 
     HideLegend(chart, s);
     ref = s;
   }
-  const SurfaceImage px = SurfacePixels(plan);
+  const SurfaceImage px = SurfacePixels(plan, 0.9, scale);
   QImage image(px.columns, px.rows, QImage::Format_ARGB32);
   for (int r = 0; r < px.rows; ++r) {
     std::copy_n(px.argb.data() + static_cast<std::size_t>(r) * px.columns, px.columns,

@@ -77,11 +77,11 @@ uint32_t LossColor(double loss, const ColorScale& scale) {
   return ToArgb(Viridis(1.0 - (loss - scale.lo) / (scale.hi - scale.lo)));
 }
 
-SurfaceImage SurfacePixels(const PlanResult& plan, double quantile) {
+SurfaceImage SurfacePixels(const PlanResult& plan, double quantile, const ColorScale* fixed) {
   SurfaceImage img;
   img.columns = static_cast<int>(plan.widths.size());
   img.rows = static_cast<int>(plan.depths.size());
-  img.scale = SurfaceColorScale(plan.loss, quantile);
+  img.scale = fixed != nullptr ? *fixed : SurfaceColorScale(plan.loss, quantile);
   const std::size_t cells = static_cast<std::size_t>(img.columns) * img.rows;
   assert(plan.loss.size() == cells);
   img.argb.resize(cells);

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include <QApplication>
+#include <QCheckBox>
 #include <QComboBox>
 #include <QDialog>
 #include <QDir>
@@ -25,6 +26,7 @@
 #include <chronoscale/bench.h>
 #include <chronoscale/io.h>
 #include <chronoscale/plots/chart_panel.h>
+#include <chronoscale/plots/plot_data.h>
 
 #include "main_window.h"
 #include "session.h"
@@ -429,6 +431,31 @@ class TestGui : public QObject {
     }
     w.heatmapPanel()->hoverAt(-1e6, -1e6);
     QVERIFY(w.surfaceReadout().isEmpty());
+  }
+
+  // The colour scale can be kept across plans: a longer budget then draws with the first plan's
+  // scale; unticked, each plan scales its own.
+  void fixedColourScaleCarriesAcrossPlans() {
+    MainWindow w(false);
+    w.show();
+    QVERIFY(WaitIdle(w));
+    const auto own = chronoscale::plots::SurfaceColorScale(w.plan()->loss);
+    auto* box = w.findChild<QCheckBox*>(QStringLiteral("fixColourScale"));
+    QVERIFY(box != nullptr);
+    box->setChecked(true);
+    QVERIFY(w.fixedColourScale().has_value());
+    QCOMPARE(w.fixedColourScale()->lo, own.lo);
+    chronoscale::gui::SessionInputs in = w.inputs();
+    in.hours *= 20;
+    const int revision = w.planRevision();
+    w.applyInputs(in);
+    QVERIFY(QTest::qWaitFor([&] { return !w.busy() && w.planRevision() > revision; }, kTimeoutMs));
+    const auto next = chronoscale::plots::SurfaceColorScale(w.plan()->loss);
+    QVERIFY(next.lo < own.lo);  // more compute, lower losses: its own scale would differ
+    QCOMPARE(w.fixedColourScale()->lo, own.lo);
+    QCOMPARE(w.fixedColourScale()->hi, own.hi);
+    box->setChecked(false);
+    QVERIFY(!w.fixedColourScale().has_value());
   }
 
   // Help > Quick reference carries the README's command reference, shipped in the app.

@@ -59,7 +59,9 @@ struct SurfaceImage {
   std::vector<uint32_t> argb;  // rows * columns
   ColorScale scale;
 };
-SurfaceImage SurfacePixels(const PlanResult& plan, double quantile = 0.9);
+// `fixed`, when given, is the colour scale to use instead of the plan's own (to compare plans).
+SurfaceImage SurfacePixels(const PlanResult& plan, double quantile = 0.9,
+                           const ColorScale* fixed = nullptr);
 
 // The surface's cell nearest to (width, depth) in the grid's units, as an index into plan.loss
 // (depth row x widths + width column); none outside the grid.

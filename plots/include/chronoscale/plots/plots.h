@@ -32,8 +32,10 @@ void EnsureApplication();
 
 // (1) Loss over width x depth: the surface painted as an image in the plot area with a colour
 // bar, the best shape and the FLOP-based shape marked, iso-parameter curves; `selected` (a shape
-// picked on the surface or in the table), when given and not the best, ringed.
-QChart* MakeLossHeatmapChart(const PlanResult& plan, const Candidate* selected = nullptr);
+// picked on the surface or in the table), when given and not the best, ringed; `scale`, when
+// given, fixes the colours (the same loss the same colour across plans).
+QChart* MakeLossHeatmapChart(const PlanResult& plan, const Candidate* selected = nullptr,
+                             const ColorScale* scale = nullptr);
 // (2) Loss-law fit: runs as points and the law's curves on log-log axes, one per model size.
 // Without runs, the law's curves for `sizes` alone.
 QChart* MakeLossFitChart(const std::vector<LossRun>& runs, const LossLaw& law,
