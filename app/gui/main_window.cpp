@@ -48,6 +48,7 @@
 #include <chronoscale/version.h>
 
 #include "gui_util.h"
+#include "loss_runs_dialog.h"
 
 // The icon lives in a static library's resources: they need an explicit init.
 static void InitResources() { Q_INIT_RESOURCE(chronoscale); }
@@ -334,11 +335,10 @@ QWidget* MainWindow::buildInputPanel() {
   lawLayout->addWidget(m_lawCombo);
   auto* lawButtons = new QHBoxLayout();
   auto* fitLaw = new QPushButton(tr("Fit from loss runs…"));
-  fitLaw->setToolTip(tr("A CSV with params, tokens and loss columns"));
-  connect(fitLaw, &QPushButton::clicked, this, [this] {
-    const QString p = askOpen(tr("Loss runs"), tr("CSV files (*.csv)"));
-    if (!p.isEmpty()) loadLossRuns(p);
-  });
+  fitLaw->setToolTip(
+      tr("A CSV of runs: its columns of N, D (or FLOPs) and loss are chosen "
+         "next"));
+  connect(fitLaw, &QPushButton::clicked, this, &MainWindow::askLossRuns);
   auto* lawFile = new QPushButton(tr("Law file…"));
   connect(lawFile, &QPushButton::clicked, this, [this] {
     const QString p = askOpen(tr("Loss law"), tr("JSON files (*.json)"));
@@ -455,10 +455,7 @@ void MainWindow::buildMenus() {
     const QString p = askOpen(tr("Step-time runs"), tr("CSV files (*.csv)"));
     if (!p.isEmpty()) loadStepRuns(p);
   });
-  tools->addAction(tr("Fit &loss law from runs CSV…"), this, [this] {
-    const QString p = askOpen(tr("Loss runs"), tr("CSV files (*.csv)"));
-    if (!p.isEmpty()) loadLossRuns(p);
-  });
+  tools->addAction(tr("Fit &loss law from runs CSV…"), this, &MainWindow::askLossRuns);
   QMenu* help = menuBar()->addMenu(tr("&Help"));
   help->addAction(tr("&Quick reference"), QKeySequence::HelpContents, this,
                   &MainWindow::showQuickReference);
@@ -1086,30 +1083,54 @@ void MainWindow::updateTimeChart() {
 // ---------------------------------------------------------------------------------------------
 // Loss law.
 
+void MainWindow::askLossRuns() {
+  const QString path = askOpen(tr("Loss runs"), tr("CSV files (*.csv)"));
+  if (path.isEmpty()) return;
+  std::vector<std::string> columns;
+  try {
+    columns = ReadCsv(S(path)).header;
+  } catch (const std::exception& e) {
+    showError(tr("Loss runs"), Q(e.what()));
+    return;
+  }
+  const auto options = AskLossRunsOptions(this, QFileInfo(path).fileName(), columns, m_in.loss);
+  if (!options) return;
+  m_in.loss = *options;
+  loadLossRuns(path);
+}
+
 void MainWindow::loadLossRuns(const QString& path) {
   LossRunsTable table;
+  LossRunsOptions options;
   try {
-    LossRunsOptions options;
-    const CsvTable head = ReadCsv(S(path));
-    // The Chinchilla extraction names its columns differently; take them when params is absent.
-    if (head.Column("params") < 0 && head.Column("Model Size") >= 0 &&
-        head.Column("Training FLOP") >= 0) {
-      options.params_column = "Model Size";
-      options.flops_column = "Training FLOP";
-    }
+    // A file without the columns the inputs name, in a layout the guesses know (Epoch's
+    // digitised Chinchilla runs), is read with those; the choices are kept in the session.
+    m_in.loss = GuessLossColumns(ReadCsv(S(path)).header, m_in.loss);
+    options = ToLossRunsOptions(m_in.loss);
     table = LoadLossRuns(S(path), options);
   } catch (const std::exception& e) {
     showError(tr("Loss runs"), Q(e.what()));
     return;
   }
   m_lossFitRunning = true;
-  m_lawLabel->setText(
-      tr("fitting %1 runs of %2…").arg(table.runs.size()).arg(QFileInfo(path).fileName()));
+  m_lawLabel->setText(tr("fitting %1 runs of %2%3…")
+                          .arg(table.runs.size())
+                          .arg(QFileInfo(path).fileName())
+                          .arg(table.dropped.empty()
+                                   ? QString()
+                                   : tr(" (%1 highest-loss dropped)").arg(table.dropped.size())));
   const std::vector<LossRun> runs = table.runs;
-  runInBackground([this, runs, path]() -> std::function<void()> {
+  LossFitOptions fit_options;
+  fit_options.bootstrap_resamples = m_in.loss.bootstrap;
+  const ParamCount counted = options.params_counted;
+  runInBackground([this, runs, path, fit_options, counted]() -> std::function<void()> {
     try {
-      auto fit = std::make_shared<LossFitSummary>(FitLossLaw(
-          runs, LossFitOptions{}, [this](double, const std::string&) { return !m_closing; }));
+      auto fit = std::make_shared<LossFitSummary>(
+          FitLossLaw(runs, fit_options, [this](double, const std::string&) { return !m_closing; }));
+      // With a bootstrap the law carries its draws (as fit-loss writes it): the plan's loss
+      // intervals and the charts' bands come from them.
+      fit->law = LawWithDraws(*fit);
+      fit->law.params_counted = counted;
       return [this, fit, runs, path] {
         m_lossFitRunning = false;
         m_lossRuns = runs;

@@ -49,6 +49,9 @@ class MainWindow : public QMainWindow {
   ~MainWindow() override;
 
   const SessionInputs& inputs() const { return m_in; }
+  // The runs the fitted law was fitted to (after drop-highest); empty with a preset or file law.
+  const std::vector<LossRun>& lossRuns() const { return m_lossRuns; }
+  const LossLaw& law() const { return m_law; }
   // The latest plan (null before the first one arrives).
   const PlanResult* plan() const { return m_plan.get(); }
   int planRevision() const { return m_planRevision; }
@@ -70,6 +73,7 @@ class MainWindow : public QMainWindow {
   // appear as dialogs (and errorShown).
   void setHardware(const QString& name_or_path);
   void loadStepRuns(const QString& path);
+  // Fits the loss law to a runs CSV read with the session's loss-runs choices (inputs().loss).
   void loadLossRuns(const QString& path);
   void loadLawFile(const QString& path);
   void loadAttentionCsv(const QString& path);
@@ -144,6 +148,7 @@ class MainWindow : public QMainWindow {
   void refitTimeModelIfNeeded();
   void fitTimeModel(const QString& path, const std::vector<StepRun>& runs);
   void measureMachine();
+  void askLossRuns();  // a file, then the column-mapping dialog, then loadLossRuns
   // The time model plans use for estimator `e` on the hardware on screen: the fitted one when it
   // was fitted on it and has `e`, else the datasheet defaults.
   TimeModel timeModelFor(EstimatorKind e) const;

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include <chronoscale/error.h>
@@ -70,12 +71,35 @@ PlanOptions ToPlanOptions(const SessionInputs& in) {
   return o;
 }
 
+LossRunsOptions ToLossRunsOptions(const SessionInputs::LossRunsInputs& in) {
+  LossRunsOptions o;
+  o.params_column = in.params_col;
+  o.tokens_column = in.tokens_col;
+  o.flops_column = in.flops_col;
+  o.loss_column = in.loss_col;
+  o.drop_highest = in.drop_highest;
+  std::string count = in.param_count;
+  std::replace(count.begin(), count.end(), '-', '_');
+  if (!StringToParamCount(count, &o.params_counted)) {
+    throw InputError("param_count: expected all or non-embedding, not '" + in.param_count + "'");
+  }
+  return o;
+}
+
 nlohmann::json SessionToJson(const SessionInputs& in) {
   nlohmann::json inputs{{"hardware", in.hardware},
                         {"hours", in.hours},
                         {"devices", in.devices},
                         {"law", in.law},
                         {"loss_runs", in.loss_runs},
+                        {"loss_runs_options",
+                         {{"params_col", in.loss.params_col},
+                          {"tokens_col", in.loss.tokens_col},
+                          {"flops_col", in.loss.flops_col},
+                          {"loss_col", in.loss.loss_col},
+                          {"drop_highest", in.loss.drop_highest},
+                          {"bootstrap", in.loss.bootstrap},
+                          {"param_count", in.loss.param_count}}},
                         {"estimator", in.estimator},
                         {"step_runs", in.step_runs},
                         {"width", RangeJson(in.width)},
@@ -116,6 +140,23 @@ SessionInputs SessionFromJson(const nlohmann::json& doc, const std::string& wher
   in.devices = static_cast<int>(IntOr(j, "devices", w, 1, 1e7, in.devices));
   in.law = StringOr(j, "law", w, in.law);
   in.loss_runs = StringOr(j, "loss_runs", w, in.loss_runs);
+  if (j.contains("loss_runs_options")) {
+    const nlohmann::json& l = j.at("loss_runs_options");
+    const std::string lw = w + " (loss_runs_options)";
+    if (!l.is_object()) throw InputError(lw + ": expected an object");
+    in.loss.params_col = StringOr(l, "params_col", lw, in.loss.params_col);
+    in.loss.tokens_col = StringOr(l, "tokens_col", lw, in.loss.tokens_col);
+    in.loss.flops_col = StringOr(l, "flops_col", lw, in.loss.flops_col);
+    in.loss.loss_col = StringOr(l, "loss_col", lw, in.loss.loss_col);
+    in.loss.drop_highest = static_cast<int>(IntOr(l, "drop_highest", lw, 0, 1e6, 0));
+    in.loss.bootstrap = static_cast<int>(IntOr(l, "bootstrap", lw, 0, 100000, 0));
+    in.loss.param_count = StringOr(l, "param_count", lw, in.loss.param_count);
+    try {
+      ToLossRunsOptions(in.loss);
+    } catch (const InputError& e) {
+      throw InputError(lw + ": key " + e.what());
+    }
+  }
   in.estimator = StringOr(j, "estimator", w, in.estimator);
   in.step_runs = StringOr(j, "step_runs", w, in.step_runs);
   in.width = RangeFrom(j, "width", w, in.width);

@@ -17,6 +17,15 @@ struct SessionInputs {
   int devices = 1;
   std::string law = "epoch";  // preset name or law JSON path; "fitted" with loss_runs
   std::string loss_runs;      // loss-runs CSV the law is fitted from (law == "fitted")
+  // How loss_runs is read and fitted (the column-mapping dialog; defaults are fit-loss's flags'):
+  // columns of N, D (or of C, with D = C / 6N when flops_col is set) and the loss, the runs with
+  // the highest loss dropped, bootstrap resamples, and what N counts (all or non-embedding).
+  struct LossRunsInputs {
+    std::string params_col = "params", tokens_col = "tokens", flops_col, loss_col = "loss";
+    int drop_highest = 0;
+    int bootstrap = 0;
+    std::string param_count = "all";
+  } loss;
   std::string estimator = "roofline";
   std::string step_runs;  // runs CSV the time model is fitted from ("" : no fit)
   Range width{256, 16384, 64};
@@ -35,6 +44,9 @@ struct SessionInputs {
 };
 // Equal inputs (as their JSON).
 bool SameInputs(const SessionInputs& a, const SessionInputs& b);
+
+// The reader's options of the loss-runs inputs (InputError for an unknown param_count).
+LossRunsOptions ToLossRunsOptions(const SessionInputs::LossRunsInputs& in);
 
 // The plan options of the inputs (not validated: Plan validates and names the field).
 PlanOptions ToPlanOptions(const SessionInputs& in);

@@ -24,6 +24,7 @@
 
 #include <chronoscale/attention_calibrate.h>
 #include <chronoscale/bench.h>
+#include <chronoscale/error.h>
 #include <chronoscale/io.h>
 #include <chronoscale/plots/chart_panel.h>
 #include <chronoscale/plots/plot_data.h>
@@ -456,6 +457,92 @@ class TestGui : public QObject {
     QCOMPARE(w.fixedColourScale()->hi, own.hi);
     box->setChecked(false);
     QVERIFY(!w.fixedColourScale().has_value());
+  }
+
+  // Loss runs with their own column names, read with the column mapping's choices (as
+  // fit-loss's flags): the highest-loss runs dropped, bootstrap draws kept; the choices travel
+  // with the session. Epoch's Chinchilla layout is recognised without a dialog.
+  void lossRunsColumnMapping() {
+    const QString path = m_dir.path() + QStringLiteral("/runs_custom.csv");
+    {
+      QFile f(path);
+      QVERIFY(f.open(QIODevice::WriteOnly));
+      f.write("N,D,final_loss,note\n");
+      const chronoscale::LossLaw truth = chronoscale::LossLawPreset("epoch");
+      int k = 0;
+      for (double n : {3e7, 1e8, 3e8, 1e9, 3e9, 1e10}) {
+        for (double ratio : {5.0, 10.0, 20.0, 40.0, 80.0}) {
+          const double d = ratio * n;
+          const double noise = 1 + 0.002 * ((k++ % 5) - 2);
+          f.write(QStringLiteral("%1,%2,%3,x\n")
+                      .arg(n)
+                      .arg(d)
+                      .arg(truth.Loss(n, d) * noise, 0, 'g', 10)
+                      .toUtf8());
+        }
+      }
+    }
+    MainWindow w(false);
+    w.show();
+    QVERIFY(WaitIdle(w));
+    chronoscale::gui::SessionInputs in = w.inputs();
+    in.loss.params_col = std::string("N");
+    in.loss.tokens_col = std::string("D");
+    in.loss.loss_col = "final_loss";
+    in.loss.drop_highest = 3;
+    in.loss.bootstrap = 20;
+    w.applyInputs(in);
+    QVERIFY(WaitIdle(w));
+    QSignalSpy fitted(&w, &MainWindow::lossFitDone);
+    w.loadLossRuns(path);
+    QVERIFY(fitted.count() > 0 || fitted.wait(kTimeoutMs));
+    QCOMPARE(w.lossRuns().size(), std::size_t{27});  // 30 runs, the 3 highest-loss dropped
+    QCOMPARE(w.law().draws.size(), std::size_t{20});
+    QVERIFY(std::abs(w.law().alpha - 0.3478) < 0.05);  // Epoch's law, 0.2% noise
+    QCOMPARE(w.inputs().law, std::string("fitted"));
+    // The choices are part of the session.
+    const auto back =
+        chronoscale::gui::SessionFromJson(chronoscale::gui::SessionToJson(w.inputs()), "session");
+    QCOMPARE(back.loss.loss_col, std::string("final_loss"));
+    QCOMPARE(back.loss.drop_highest, 3);
+    QCOMPARE(back.loss.bootstrap, 20);
+    auto doc = chronoscale::gui::SessionToJson(w.inputs());
+    doc["inputs"]["loss_runs_options"]["param_count"] = "most";
+    bool refused = false;
+    try {
+      chronoscale::gui::SessionFromJson(doc, "session");
+    } catch (const chronoscale::InputError& e) {
+      refused = QString::fromStdString(e.what()).contains(QStringLiteral("param_count"));
+    }
+    QVERIFY(refused);
+    // Epoch's layout: the columns are guessed and kept.
+    const QString epoch = m_dir.path() + QStringLiteral("/epoch_layout.csv");
+    {
+      QFile f(epoch);
+      QVERIFY(f.open(QIODevice::WriteOnly));
+      f.write("Model Size,Training FLOP,loss\n");
+      const chronoscale::LossLaw truth = chronoscale::LossLawPreset("epoch");
+      for (double n : {3e7, 1e8, 3e8, 1e9, 3e9}) {
+        for (double ratio : {5.0, 20.0, 80.0}) {
+          f.write(QStringLiteral("%1,%2,%3\n")
+                      .arg(n)
+                      .arg(6 * n * ratio * n)
+                      .arg(truth.Loss(n, ratio * n), 0, 'g', 10)
+                      .toUtf8());
+        }
+      }
+    }
+    in = w.inputs();
+    in.loss = {};
+    in.law = "epoch";
+    in.loss_runs.clear();
+    w.applyInputs(in);
+    QVERIFY(WaitIdle(w));
+    w.loadLossRuns(epoch);
+    QVERIFY(fitted.count() > 1 || fitted.wait(kTimeoutMs));
+    QCOMPARE(w.inputs().loss.params_col, std::string("Model Size"));
+    QCOMPARE(w.inputs().loss.flops_col, std::string("Training FLOP"));
+    QCOMPARE(w.lossRuns().size(), std::size_t{15});
   }
 
   // Help > Quick reference carries the README's command reference, shipped in the app.
