@@ -558,17 +558,14 @@ QChart* MakeAttentionChart(const std::vector<AttentionCurve>& curves, const std:
   // sizes), so that two dozen curves stay readable; the legend draws each series' own line,
   // solid for measured and dashed for predicted.
   std::vector<std::string> kernels;
-  std::vector<int> shade(curves.size());
+  std::vector<int> shade(curves.size()), seen;
   std::vector<std::size_t> group(curves.size());
   for (std::size_t i = 0; i < curves.size(); ++i) {
     const std::string kernel = curves[i].label.substr(0, curves[i].label.find(' '));
-    auto it = std::find(kernels.begin(), kernels.end(), kernel);
-    group[i] = static_cast<std::size_t>(it - kernels.begin());
-    if (it == kernels.end()) kernels.push_back(kernel);
-    shade[i] =
-        static_cast<int>(std::count_if(curves.begin(), curves.begin() + i, [&](const auto& c) {
-          return c.label.substr(0, c.label.find(' ')) == kernel;
-        }));
+    group[i] = static_cast<std::size_t>(std::find(kernels.begin(), kernels.end(), kernel) -
+                                        kernels.begin());
+    if (group[i] == kernels.size()) kernels.push_back(kernel), seen.push_back(0);
+    shade[i] = seen[group[i]]++;
   }
   chart->legend()->setMarkerShape(QLegend::MarkerShapeFromSeries);
   for (std::size_t i = 0; i < curves.size(); ++i) {
