@@ -271,11 +271,20 @@ QChart* MakeLossHeatmapChart(const PlanResult& plan, const Candidate* selected,
                                selected->shape.n_layers == plan.best.shape.n_layers)) {
     marker(*selected, "selected", QScatterSeries::MarkerShapeCircle, QColor(0, 0, 0, 0));
   }
-  LegendSwatch(chart, QStringLiteral("out of memory"), kNoFitArgb, x, y);
-  LegendSwatch(chart,
-               Q(fmt::format("aspect outside [{:g}, {:g}]", plan.options.min_aspect,
-                             plan.options.max_aspect)),
-               kLeftOutArgb, x, y);
+  // One legend entry per reason a cell has no loss, for the reasons this surface has.
+  const SurfaceExclusions why = CountExclusions(plan);
+  if (why.out_of_memory > 0) LegendSwatch(chart, QStringLiteral("out of memory"), kNoFitArgb, x, y);
+  if (why.under_one_step > 0) {
+    LegendSwatch(chart, QStringLiteral("under one step"), kUnderOneStepArgb, x, y);
+  }
+  if (why.aspect + why.unbuildable > 0) {
+    LegendSwatch(chart,
+                 why.unbuildable == 0
+                     ? Q(fmt::format("aspect outside [{:g}, {:g}]", plan.options.min_aspect,
+                                     plan.options.max_aspect))
+                     : QStringLiteral("left out (aspect, heads)"),
+                 kLeftOutArgb, x, y);
+  }
   if (ref == nullptr) {  // mapToPosition needs a series on the axes
     auto* s = new QScatterSeries();
     Attach(chart, s, x, y);

@@ -77,6 +77,31 @@ uint32_t LossColor(double loss, const ColorScale& scale) {
   return ToArgb(Viridis(1.0 - (loss - scale.lo) / (scale.hi - scale.lo)));
 }
 
+namespace {
+// A priced cell without a loss that fits in memory: the budget is under one optimizer step.
+bool FitsUnderOneStep(const PlanResult& plan, std::size_t i) {
+  return i < plan.memory_bytes.size() && plan.memory_bytes[i] > 0 &&
+         (plan.usable_bytes <= 0 || plan.memory_bytes[i] <= plan.usable_bytes);
+}
+}  // namespace
+
+SurfaceExclusions CountExclusions(const PlanResult& plan) {
+  SurfaceExclusions e;
+  const std::size_t nw = plan.widths.size();
+  for (std::size_t i = 0; i < plan.loss.size() && nw > 0; ++i) {
+    if (std::isfinite(plan.loss[i])) continue;
+    if (i < plan.step_s.size() && std::isfinite(plan.step_s[i])) {
+      ++(FitsUnderOneStep(plan, i) ? e.under_one_step : e.out_of_memory);
+      continue;
+    }
+    const double aspect =
+        static_cast<double>(plan.widths[i % nw]) / static_cast<double>(plan.depths[i / nw]);
+    const bool out = aspect < plan.options.min_aspect || aspect > plan.options.max_aspect;
+    ++(out ? e.aspect : e.unbuildable);
+  }
+  return e;
+}
+
 SurfaceImage SurfacePixels(const PlanResult& plan, double quantile, const ColorScale* fixed) {
   SurfaceImage img;
   img.columns = static_cast<int>(plan.widths.size());
@@ -89,11 +114,15 @@ SurfaceImage SurfacePixels(const PlanResult& plan, double quantile, const ColorS
     const std::size_t src = static_cast<std::size_t>(img.rows - 1 - r) * img.columns;
     const std::size_t dst = static_cast<std::size_t>(r) * img.columns;
     for (int c = 0; c < img.columns; ++c) {
-      uint32_t color = LossColor(plan.loss[src + c], img.scale);
-      // No step time: the shape was left out (aspect ratio, heads) rather than priced.
-      if (color == kNoFitArgb && src + c < plan.step_s.size() &&
-          !std::isfinite(plan.step_s[src + c])) {
-        color = kLeftOutArgb;
+      const std::size_t i = src + c;
+      uint32_t color = LossColor(plan.loss[i], img.scale);
+      if (color == kNoFitArgb && i < plan.step_s.size()) {
+        // No step time: the shape was left out (aspect ratio, heads) rather than priced.
+        if (!std::isfinite(plan.step_s[i])) {
+          color = kLeftOutArgb;
+        } else if (FitsUnderOneStep(plan, i)) {
+          color = kUnderOneStepArgb;
+        }
       }
       img.argb[dst + c] = color;
     }

@@ -90,6 +90,31 @@ TEST_CASE("surface pixels put the deepest row on top") {
   CHECK(img.argb[5] == kLeftOutArgb);
   p.step_s[2] = 1.0;
   CHECK(SurfacePixels(p, 1.0).argb[5] == kNoFitArgb);
+  // Priced and within the usable memory: the budget buys under one step, a colour of its own.
+  p.usable_bytes = 10e9;
+  p.memory_bytes.assign(p.loss.size(), 20e9);
+  CHECK(SurfacePixels(p, 1.0).argb[5] == kNoFitArgb);
+  p.memory_bytes[2] = 5e9;
+  CHECK(SurfacePixels(p, 1.0).argb[5] == kUnderOneStepArgb);
+}
+
+TEST_CASE("exclusions are counted by reason") {
+  PlanResult p = TinyPlan();
+  p.options.min_aspect = 1e-9;
+  p.options.max_aspect = 1e9;
+  p.usable_bytes = 10e9;
+  p.memory_bytes.assign(p.loss.size(), 5e9);
+  // Cell 2 (the NaN loss) priced within memory: under one step.
+  CHECK(CountExclusions(p).under_one_step == 1);
+  p.memory_bytes[2] = 20e9;
+  CHECK(CountExclusions(p).out_of_memory == 1);
+  p.step_s[2] = NAN;  // left out, inside the aspect range: unbuildable (heads)
+  CHECK(CountExclusions(p).unbuildable == 1);
+  p.options.max_aspect = 1e-3;  // now every aspect is out of range
+  const SurfaceExclusions e = CountExclusions(p);
+  CHECK(e.aspect == 1);
+  CHECK(e.unbuildable == 0);
+  CHECK(e.out_of_memory + e.under_one_step == 0);
 }
 
 TEST_CASE("iso-parameter curves interpolate along each row") {

@@ -51,9 +51,23 @@ inline constexpr uint32_t kNoFitArgb = 0xFFC8C8C8u;
 // a lighter grey.
 inline constexpr uint32_t kLeftOutArgb = 0xFFEDEDEDu;
 
+// Colour of cells that fit but where the budget buys less than one optimizer step: grey-blue.
+inline constexpr uint32_t kUnderOneStepArgb = 0xFFB9C9DAu;
+
+// Why cells of a surface have no loss, each reason's count (the heatmap's legend lists those
+// that occur).
+struct SurfaceExclusions {
+  int64_t out_of_memory = 0;   // priced, larger than the usable memory per device
+  int64_t under_one_step = 0;  // fits, but the budget is less than one optimizer step
+  int64_t aspect = 0;          // left out: d_model / n_layers outside the --aspect range
+  int64_t unbuildable = 0;     // left out otherwise: no head size, kv heads, no legal layout
+};
+SurfaceExclusions CountExclusions(const PlanResult& plan);
+
 // One pixel per cell of the plan's surface, ARGB32, rows top-down with the deepest row first
 // (so that the image drawn over the plot area has depth increasing upwards). Cells without a
-// loss take kNoFitArgb, or kLeftOutArgb where they have no step time either.
+// loss take kNoFitArgb, kUnderOneStepArgb where they fit in memory (the plan keeps each cell's
+// memory), or kLeftOutArgb where they have no step time either.
 struct SurfaceImage {
   int columns = 0, rows = 0;
   std::vector<uint32_t> argb;  // rows * columns
