@@ -47,6 +47,7 @@
 #include <chronoscale/plots/plots.h>
 #include <chronoscale/version.h>
 
+#include "architecture_panel.h"
 #include "gui_util.h"
 #include "loss_runs_dialog.h"
 
@@ -418,6 +419,9 @@ QWidget* MainWindow::buildInputPanel() {
   space->addRow(tr("Attention"), m_attention);
   space->addRow(tr("Features m"), m_features);
   layout->addWidget(spaceBox);
+  m_architecture = new ArchitecturePanel();
+  m_architecture->setOnChange([this] { inputsChanged(); });
+  layout->addWidget(m_architecture);
   layout->addStretch();
   return panel;
 }
@@ -549,6 +553,7 @@ void MainWindow::readWidgets() {
   m_in.vocab = m_vocab->value();
   m_in.attention = S(m_attention->currentData().toString());
   m_in.features = m_features->value();
+  m_in.arch = m_architecture->read();
 }
 
 void MainWindow::writeWidgets() {
@@ -582,6 +587,7 @@ void MainWindow::writeWidgets() {
   m_attention->setCurrentIndex(std::max(0, m_attention->findData(Q(ToString(kind)))));
   m_features->setValue(static_cast<int>(m_in.features));
   m_estimatorCombo->setCurrentIndex(std::max(0, m_estimatorCombo->findData(Q(m_in.estimator))));
+  m_architecture->write(m_in.arch);
   m_updatingWidgets = false;
 }
 

@@ -39,6 +39,8 @@ class ChartPanel;
 
 namespace chronoscale::gui {
 
+class ArchitecturePanel;
+
 class MainWindow : public QMainWindow {
   Q_OBJECT
 
@@ -186,6 +188,7 @@ class MainWindow : public QMainWindow {
   QString m_surfaceReadout;
   std::optional<plots::ColorScale> m_fixedScale;
   QCheckBox* m_fixScaleBox = nullptr;
+  ArchitecturePanel* m_architecture = nullptr;
   std::atomic<bool> m_closing{false};
   std::atomic<bool> m_cancelBench{false};
   std::atomic<bool> m_cancelCalibration{false};

@@ -43,6 +43,38 @@ int64_t IntOr(const nlohmann::json& obj, const std::string& key, const std::stri
 
 }  // namespace
 
+namespace {
+
+template <typename Enum>
+Enum ParseKey(const std::string& text, const char* key, const char* expected) {
+  Enum e{};
+  if (!Parse(text, &e)) {
+    throw InputError(fmt::format("{}: '{}' is not one of {}", key, text, expected));
+  }
+  return e;
+}
+
+// The architecture inputs on the plan's base shape (InputError naming the key for an unknown
+// value).
+void ApplyArchitecture(const SessionInputs::Architecture& a, PlanOptions* o) {
+  ModelShape& b = o->base;
+  b.mlp = ParseKey<MlpKind>(a.mlp, "mlp", "gelu, swiglu");
+  b.norm = ParseKey<NormKind>(a.norm, "norm", "layernorm, rmsnorm");
+  b.positions = ParseKey<PositionKind>(a.positions, "positions", "learned, rotary");
+  b.precision = ParseKey<Precision>(a.precision, "precision", "bf16, fp16, tf32, fp32, fp64");
+  b.n_kv_heads = a.kv_heads;
+  b.tied_embeddings = a.tied;
+  b.bias = a.bias;
+  if (!a.checkpointing.empty()) {
+    b.checkpointing =
+        ParseKey<Checkpointing>(a.checkpointing, "checkpointing", "none, selective, full");
+    o->pins.has_checkpointing = true;  // as plan --checkpointing: the one to use
+    o->pins.checkpointing = b.checkpointing;
+  }
+}
+
+}  // namespace
+
 PlanOptions ToPlanOptions(const SessionInputs& in) {
   PlanOptions o;
   o.hours = in.hours;
@@ -65,6 +97,7 @@ PlanOptions ToPlanOptions(const SessionInputs& in) {
     throw InputError("attention: unknown kind '" + in.attention + "'");
   }
   o.base.attention = kind;
+  ApplyArchitecture(in.arch, &o);
   EstimatorKind e;
   if (!Parse(in.estimator, &e)) throw InputError("estimator: unknown '" + in.estimator + "'");
   o.estimator = e;
@@ -114,7 +147,16 @@ nlohmann::json SessionToJson(const SessionInputs& in) {
                         {"goodput", in.goodput},
                         {"mfu", in.mfu},
                         {"top", in.top},
-                        {"attention_csv", in.attention_csv}};
+                        {"attention_csv", in.attention_csv},
+                        {"architecture",
+                         {{"mlp", in.arch.mlp},
+                          {"norm", in.arch.norm},
+                          {"positions", in.arch.positions},
+                          {"precision", in.arch.precision},
+                          {"checkpointing", in.arch.checkpointing},
+                          {"kv_heads", in.arch.kv_heads},
+                          {"tied_embeddings", in.arch.tied},
+                          {"bias", in.arch.bias}}}};
   return {{"schema_version", kSchemaVersion},
           {"tool", "chronoscale-gui"},
           {"version", Version()},
@@ -172,6 +214,31 @@ SessionInputs SessionFromJson(const nlohmann::json& doc, const std::string& wher
   in.mfu = JsonNumberOr(j, "mfu", w, 1e-6, 1, in.mfu);
   in.top = static_cast<int>(IntOr(j, "top", w, 1, 1e6, in.top));
   in.attention_csv = StringOr(j, "attention_csv", w, in.attention_csv);
+  if (j.contains("architecture")) {
+    const nlohmann::json& a = j.at("architecture");
+    const std::string aw = w + " (architecture)";
+    if (!a.is_object()) throw InputError(aw + ": expected an object");
+    auto flag = [&](const char* key, bool fallback) {
+      if (!a.contains(key)) return fallback;
+      if (!a.at(key).is_boolean())
+        throw InputError(aw + ": key '" + key + "': expected true/false");
+      return a.at(key).get<bool>();
+    };
+    in.arch.mlp = StringOr(a, "mlp", aw, in.arch.mlp);
+    in.arch.norm = StringOr(a, "norm", aw, in.arch.norm);
+    in.arch.positions = StringOr(a, "positions", aw, in.arch.positions);
+    in.arch.precision = StringOr(a, "precision", aw, in.arch.precision);
+    in.arch.checkpointing = StringOr(a, "checkpointing", aw, in.arch.checkpointing);
+    in.arch.kv_heads = IntOr(a, "kv_heads", aw, 0, 1e6, in.arch.kv_heads);
+    in.arch.tied = flag("tied_embeddings", in.arch.tied);
+    in.arch.bias = flag("bias", in.arch.bias);
+    PlanOptions probe;
+    try {
+      ApplyArchitecture(in.arch, &probe);
+    } catch (const InputError& e) {
+      throw InputError(aw + ": key " + e.what());
+    }
+  }
   AttentionKind kind;
   if (!Parse(in.attention, &kind)) {
     throw InputError(w + ": key 'attention': unknown kind '" + in.attention + "'");

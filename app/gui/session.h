@@ -41,6 +41,15 @@ struct SessionInputs {
   double mfu = 0.4;
   int top = 10;
   std::string attention_csv;  // kernels tab
+  // Architecture variants (plan's --mlp, --norm, --positions, --precision, --kv-heads, --tied,
+  // --no-bias, --checkpointing); the defaults are the reference model's. checkpointing "": the
+  // layout search adds it where a shape needs it.
+  struct Architecture {
+    std::string mlp = "gelu", norm = "layernorm", positions = "learned", precision = "bf16";
+    std::string checkpointing;
+    int64_t kv_heads = 0;  // 0: as many as the query heads
+    bool tied = false, bias = true;
+  } arch;
 };
 // Equal inputs (as their JSON).
 bool SameInputs(const SessionInputs& a, const SessionInputs& b);

@@ -545,6 +545,56 @@ class TestGui : public QObject {
     QCOMPARE(w.lossRuns().size(), std::size_t{15});
   }
 
+  // The architecture group reaches the plan's base shape, follows the widgets and the session,
+  // and a bad value in a session file is refused naming the key.
+  void architectureVariantsReachThePlan() {
+    MainWindow w(false);
+    w.show();
+    QVERIFY(WaitIdle(w));
+    chronoscale::gui::SessionInputs in = w.inputs();
+    in.arch.mlp = "swiglu";
+    in.arch.norm = "rmsnorm";
+    in.arch.positions = "rotary";
+    in.arch.kv_heads = 2;
+    in.arch.tied = true;
+    in.arch.bias = false;
+    in.arch.checkpointing = "full";
+    int revision = w.planRevision();
+    w.applyInputs(in);
+    QVERIFY(QTest::qWaitFor([&] { return !w.busy() && w.planRevision() > revision; }, kTimeoutMs));
+    QVERIFY(w.plan()->found);
+    const chronoscale::ModelShape& best = w.plan()->best.shape;
+    QVERIFY(best.mlp == chronoscale::MlpKind::kSwiGlu);
+    QVERIFY(best.norm == chronoscale::NormKind::kRmsNorm);
+    QVERIFY(best.positions == chronoscale::PositionKind::kRotary);
+    QVERIFY(best.checkpointing == chronoscale::Checkpointing::kFull);
+    QVERIFY(best.tied_embeddings && !best.bias);
+    QCOMPARE(best.n_kv_heads, 2);
+    QCOMPARE(best.n_heads % 2, 0);
+    auto* mlp = w.findChild<QComboBox*>(QStringLiteral("mlp"));
+    QVERIFY(mlp != nullptr);
+    QCOMPARE(mlp->currentData().toString(), QStringLiteral("swiglu"));
+    // A widget change re-plans with it.
+    auto* kv = w.findChild<QSpinBox*>(QStringLiteral("kvHeads"));
+    QVERIFY(kv != nullptr);
+    revision = w.planRevision();
+    kv->setValue(4);
+    QVERIFY(QTest::qWaitFor([&] { return !w.busy() && w.planRevision() > revision; }, kTimeoutMs));
+    QCOMPARE(w.inputs().arch.kv_heads, 4);
+    QCOMPARE(w.plan()->best.shape.n_kv_heads, 4);
+    // The session carries it; a bad value is refused with its key.
+    auto doc = chronoscale::gui::SessionToJson(w.inputs());
+    QVERIFY(chronoscale::gui::SameInputs(chronoscale::gui::SessionFromJson(doc, "s"), w.inputs()));
+    doc["inputs"]["architecture"]["norm"] = "batchnorm";
+    bool refused = false;
+    try {
+      chronoscale::gui::SessionFromJson(doc, "s");
+    } catch (const chronoscale::InputError& e) {
+      refused = QString::fromStdString(e.what()).contains(QStringLiteral("norm"));
+    }
+    QVERIFY(refused);
+  }
+
   // Help > Quick reference carries the README's command reference, shipped in the app.
   void helpHasTheQuickReference() {
     const QString text = MainWindow::quickReferenceText();
