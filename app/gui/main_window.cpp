@@ -156,7 +156,7 @@ void MainWindow::buildUi() {
   m_heatmap->setPointerHandlers({[this](double x, double y) { hoverSurface(x, y); },
                                  [] { QToolTip::hideText(); },
                                  [this](double x, double y) { clickSurface(x, y); }});
-  m_heatmap->setMinimumHeight(380);
+  m_heatmap->setMinimumHeight(300);
   planSplit->addWidget(m_heatmap);
   auto* lower = new QWidget();
   auto* lowerLayout = new QVBoxLayout(lower);
@@ -182,7 +182,7 @@ void MainWindow::buildUi() {
   m_table = new QTableWidget(0, 10);
   m_table->setObjectName(QStringLiteral("topTable"));
   m_table->setHorizontalHeaderLabels({tr("d_model"), tr("layers"), tr("heads"), tr("params"),
-                                      tr("step ms"), tr("tokens"), tr("loss"), tr("memory GiB"),
+                                      tr("step ms"), tr("tokens"), tr("loss"), tr("mem GiB"),
                                       tr("aspect"), tr("layout")});
   m_table->setEditTriggers(QAbstractItemView::NoEditTriggers);
   m_table->setSelectionBehavior(QAbstractItemView::SelectRows);
@@ -190,11 +190,12 @@ void MainWindow::buildUi() {
   m_table->horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
   m_table->horizontalHeader()->setSectionResizeMode(9, QHeaderView::ResizeToContents);
   m_table->verticalHeader()->setVisible(false);
+  m_table->verticalHeader()->setDefaultSectionSize(m_table->fontMetrics().height() + 6);
   lowerLayout->addWidget(m_table);
   planSplit->addWidget(lower);
   planSplit->setStretchFactor(0, 3);
   planSplit->setStretchFactor(1, 1);
-  planSplit->setSizes({640, 260});
+  planSplit->setSizes({560, 340});  // at 1280 x 720: the surface and 6 rows of the table
   planLayout->addWidget(planSplit);
   m_tabs->addTab(planTab, tr("Plan"));
   m_planPage = planTab;
