@@ -155,9 +155,8 @@ std::string SummaryToTable(const FitLossArgs& args, const LossRunsTable& table,
           ? fmt::format(" ({} optimised, the rest screened out by their objective)",
                         s.starts - s.starts_screened_out)
           : "",
-      s.starts_converged, s.starts_abandoned,
-      s.starts_failed, s.iterations, s.time_s, s.num_threads, s.num_threads == 1 ? "" : "s",
-      s.converged ? "converged" : "NOT converged");
+      s.starts_converged, s.starts_abandoned, s.starts_failed, s.iterations, s.time_s,
+      s.num_threads, s.num_threads == 1 ? "" : "s", s.converged ? "converged" : "NOT converged");
   const auto& r = s.residual_stats;
   text += fmt::format(
       "residuals log L_pred - log L_obs: rms {}, median |r| {}, max |r| {}; loss error mean "
@@ -178,9 +177,7 @@ void RunFitLoss(const FitLossArgs& args) {
     CheckNotInput(args.plot_path, {args.runs_path}, "--plot");
   }
   LossRunsOptions runs_options = args.runs;
-  std::string pc = args.param_count;
-  std::replace(pc.begin(), pc.end(), '-', '_');
-  if (!StringToParamCount(pc, &runs_options.params_counted)) {
+  if (!StringToParamCount(args.param_count, &runs_options.params_counted)) {
     throw InputError(fmt::format("--param-count '{}': expected all or non-embedding",
                                  Printable(args.param_count)));
   }

@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <algorithm>
 #include <cmath>
 
 #include <chronoscale/error.h>
@@ -111,9 +110,7 @@ LossRunsOptions ToLossRunsOptions(const SessionInputs::LossRunsInputs& in) {
   o.flops_column = in.flops_col;
   o.loss_column = in.loss_col;
   o.drop_highest = in.drop_highest;
-  std::string count = in.param_count;
-  std::replace(count.begin(), count.end(), '-', '_');
-  if (!StringToParamCount(count, &o.params_counted)) {
+  if (!StringToParamCount(in.param_count, &o.params_counted)) {
     throw InputError("param_count: expected all or non-embedding, not '" + in.param_count + "'");
   }
   return o;

@@ -125,8 +125,8 @@ double Objective(const std::vector<Point>& points, const Params& x, double delta
 
 // Coarse, then refine: the best `keep` share of `starts` (at least one) by their objective, in
 // their grid order (ties to the earlier start).
-std::vector<Params> ScreenStarts(const std::vector<Point>& points, const std::vector<Params>& starts,
-                                 double delta, double keep) {
+std::vector<Params> ScreenStarts(const std::vector<Point>& points,
+                                 const std::vector<Params>& starts, double delta, double keep) {
   std::vector<std::pair<double, std::size_t>> scored;
   scored.reserve(starts.size());
   for (std::size_t i = 0; i < starts.size(); ++i) {

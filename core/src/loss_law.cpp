@@ -34,7 +34,7 @@ const char* ParamCountToString(ParamCount count) {
 bool StringToParamCount(std::string_view text, ParamCount* count) {
   if (text == "all") {
     *count = ParamCount::kAll;
-  } else if (text == "non_embedding") {
+  } else if (text == "non_embedding" || text == "non-embedding") {
     *count = ParamCount::kNonEmbedding;
   } else {
     return false;

@@ -15,6 +15,8 @@
 #include <chronoscale/planner.h>
 #include <chronoscale/time_fit.h>
 
+#include "test_models.h"
+
 using namespace chronoscale;
 
 namespace {
@@ -592,15 +594,7 @@ TEST_CASE("ZeRO-3 holds the least memory of every sharding (the layout search sk
 }
 
 TEST_CASE("the layout search's pruning changes no choice", "[cluster]") {
-  TimeModel calibrated = DefaultTimeModel(LoadHardware("h100-sxm"));
-  calibrated.calibrated.c0_s = 2e-3;
-  calibrated.calibrated.matmul_s_per_flop = 1.6e-15;
-  calibrated.calibrated.attention_s_per_flop = 3.1e-15;
-  calibrated.calibrated.s_per_byte = 4.2e-13;
-  calibrated.calibrated.s_per_launch = 9e-6;
-  calibrated.calibrated.s_per_tensor_update = 2e-6;
-  calibrated.calibrated.form = CalibratedForm::kSegments;
-  calibrated.fitted[static_cast<std::size_t>(EstimatorKind::kCalibrated)] = true;
+  const TimeModel calibrated = test::CalibratedTestModel(CalibratedForm::kSegments);
   int compared = 0, differ_from_first = 0;
   int64_t priced_pruned = 0, priced_full = 0;
   for (int64_t devices : {8, 64, 1024}) {

@@ -52,6 +52,21 @@ std::string TempPath(const std::string& name) {
       .string();
 }
 
+// A known law and 48 runs of it with 0.3% noise (8 sizes x 6 tokens-per-parameter ratios).
+LossLaw NoisyRunsTruth() {
+  LossLaw truth;
+  truth.E = 1.8;
+  truth.A = 450;
+  truth.B = 1800;
+  truth.alpha = 0.34;
+  truth.beta = 0.36;
+  return truth;
+}
+std::vector<LossRun> NoisyRuns() {
+  return SyntheticRuns(NoisyRunsTruth(), {2e7, 5e7, 1e8, 2e8, 5e8, 1e9, 2e9, 5e9},
+                       {5, 10, 20, 40, 80, 160}, 0.003, 42);
+}
+
 }  // namespace
 
 TEST_CASE("presets hold the published values") {
@@ -152,14 +167,8 @@ TEST_CASE("law JSON round-trips; a fit-loss document or its law object loads") {
 }
 
 TEST_CASE("fit recovers known parameters from noisy synthetic runs") {
-  LossLaw truth;
-  truth.E = 1.8;
-  truth.A = 450;
-  truth.B = 1800;
-  truth.alpha = 0.34;
-  truth.beta = 0.36;
-  const auto runs = SyntheticRuns(truth, {2e7, 5e7, 1e8, 2e8, 5e8, 1e9, 2e9, 5e9},
-                                  {5, 10, 20, 40, 80, 160}, 0.003, 42);
+  const LossLaw truth = NoisyRunsTruth();
+  const auto runs = NoisyRuns();
   LossFitOptions options;
   options.num_threads = 2;
   const LossFitSummary s = FitLossLaw(runs, options);
@@ -519,16 +528,8 @@ TEST_CASE(
   CHECK(shape_blind.at_relaxed_bound.loss <= shape_blind.best.loss);
 }
 
-TEST_CASE("coarse, then refine: the screened grid reaches the full grid's optimum",
-          "[loss_fit]") {
-  LossLaw truth;
-  truth.E = 1.8;
-  truth.A = 450;
-  truth.B = 1800;
-  truth.alpha = 0.34;
-  truth.beta = 0.36;
-  const auto runs = SyntheticRuns(truth, {2e7, 5e7, 1e8, 2e8, 5e8, 1e9, 2e9, 5e9},
-                                  {5, 10, 20, 40, 80, 160}, 0.003, 42);
+TEST_CASE("coarse, then refine: the screened grid reaches the full grid's optimum", "[loss_fit]") {
+  const auto runs = NoisyRuns();
   LossFitOptions options;
   options.num_threads = 2;
   const LossFitSummary full = FitLossLaw(runs, options);

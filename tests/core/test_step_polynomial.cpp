@@ -12,22 +12,15 @@
 #include <chronoscale/step_polynomial.h>
 #include <chronoscale/step_time.h>
 
+#include "test_models.h"
+
 using namespace chronoscale;
 
 namespace {
 
 // A calibrated model with every term at work (both smooth maxima active).
 TimeModel Calibrated(CalibratedForm form) {
-  TimeModel m = DefaultTimeModel(LoadHardware("h100-sxm"));
-  m.calibrated.c0_s = 2e-3;
-  m.calibrated.matmul_s_per_flop = 1.6e-15;
-  m.calibrated.attention_s_per_flop = 3.1e-15;
-  m.calibrated.s_per_byte = 4.2e-13;
-  m.calibrated.s_per_launch = 9e-6;
-  m.calibrated.s_per_tensor_update = 2e-6;
-  m.calibrated.sharpness = 4;
-  m.calibrated.form = form;
-  m.fitted[static_cast<std::size_t>(EstimatorKind::kCalibrated)] = true;
+  TimeModel m = test::CalibratedTestModel(form);
   m.flops_c0_s = 1e-3;
   m.memcopy_c0_s = 1e-3;
   return m;

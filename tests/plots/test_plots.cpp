@@ -12,6 +12,7 @@
 #include <chronoscale/plots/plots.h>
 
 #include "core/hand_count.h"
+#include "core/test_models.h"
 
 namespace fs = std::filesystem;
 using namespace chronoscale;
@@ -395,15 +396,7 @@ TEST_CASE("breakdown: the bars, the fixed cost and exposed communication add up 
   // A calibrated model with a constant per step: the bars carry the ops' shares, the constant is
   // shown apart, and the three add up to what `estimate` prints (the GUI's breakdown used to sum
   // the bars alone and disagree with it by c0).
-  TimeModel model = DefaultTimeModel(LoadHardware("h100-sxm"));
-  model.calibrated.c0_s = 3e-3;
-  model.calibrated.matmul_s_per_flop = 1.6e-15;
-  model.calibrated.attention_s_per_flop = 3.1e-15;
-  model.calibrated.s_per_byte = 4.2e-13;
-  model.calibrated.s_per_launch = 9e-6;
-  model.calibrated.s_per_tensor_update = 2e-6;
-  model.calibrated.form = CalibratedForm::kSegments;
-  model.fitted[static_cast<std::size_t>(EstimatorKind::kCalibrated)] = true;
+  const TimeModel model = chronoscale::test::CalibratedTestModel(CalibratedForm::kSegments, 3e-3);
   const ModelShape shape = ReferenceShape(2048, 8);
   const Breakdown b = StepBreakdown(model, shape, EstimatorKind::kCalibrated);
   const double estimate = PredictStepSeconds(model, shape, EstimatorKind::kCalibrated);

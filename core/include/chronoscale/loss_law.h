@@ -27,7 +27,8 @@ namespace chronoscale {
 // Which parameters N counts.
 enum class ParamCount { kAll, kNonEmbedding };
 const char* ParamCountToString(ParamCount count);
-// "all" or "non_embedding"; false when `text` is neither.
+// "all" or "non_embedding" (also spelled "non-embedding", as the flag takes it); false when
+// `text` is neither.
 bool StringToParamCount(std::string_view text, ParamCount* count);
 
 struct LossLaw {
@@ -253,13 +254,13 @@ struct LossFitSummary {
   double objective = 0.0;    // sum of Huber(r_i) at the optimum
   double huber_delta = 0.0;  // the delta it used
   int starts = 0;
-  int starts_converged = 0;  // starts that met a convergence test
-  int starts_abandoned = 0;  // starts left early by the early exit
+  int starts_converged = 0;     // starts that met a convergence test
+  int starts_abandoned = 0;     // starts left early by the early exit
   int starts_screened_out = 0;  // starts the coarse screen kept from the optimizer
-  int starts_failed = 0;     // starts whose solve failed or left the finite range
-  int iterations = 0;        // iterations of all starts
-  int best_iterations = 0;   // iterations of the start that found the optimum
-  double time_s = 0.0;       // wall time of the grid fit
+  int starts_failed = 0;        // starts whose solve failed or left the finite range
+  int iterations = 0;           // iterations of all starts
+  int best_iterations = 0;      // iterations of the start that found the optimum
+  double time_s = 0.0;          // wall time of the grid fit
   int num_threads = 1;
   int n_runs = 0;
 
