@@ -1,5 +1,8 @@
-// The input panel's architecture group: MLP, norm, positions, precision, kv heads, tied
-// embeddings, biases and checkpointing, as plan's flags take them (SessionInputs::Architecture).
+// The input panel's architecture group: MLP, norm, positions, precision, optimizer, block, kv
+// heads, sliding window, mixture of experts, tied embeddings, biases, causal attention and
+// checkpointing, as plan's flags take them (SessionInputs::Architecture). The fields only a
+// Hugging Face import sets (per-part biases, LM-head bias, post-norms, shared-expert gate) are
+// kept as written, named in a note with a button that clears them.
 #pragma once
 
 #include <functional>
@@ -11,6 +14,8 @@
 QT_BEGIN_NAMESPACE
 class QCheckBox;
 class QComboBox;
+class QLabel;
+class QPushButton;
 class QSpinBox;
 QT_END_NAMESPACE
 
@@ -30,9 +35,20 @@ class ArchitecturePanel : public QGroupBox {
   QComboBox* m_positions = nullptr;
   QComboBox* m_precision = nullptr;
   QComboBox* m_checkpointing = nullptr;
+  QComboBox* m_optimizer = nullptr;
+  QComboBox* m_block = nullptr;
   QSpinBox* m_kvHeads = nullptr;
+  QSpinBox* m_window = nullptr;
+  QSpinBox* m_experts = nullptr;
+  QSpinBox* m_expertsPerToken = nullptr;
+  QSpinBox* m_sharedFf = nullptr;
   QCheckBox* m_tied = nullptr;
   QCheckBox* m_bias = nullptr;
+  QCheckBox* m_causal = nullptr;
+  QLabel* m_imported = nullptr;  // the import-only fields that are set
+  QPushButton* m_clearImported = nullptr;
+  SessionInputs::Architecture m_kept;  // carries the import-only fields through read()
+  void showImported();
   std::function<void()> m_changed;
   bool m_writing = false;
 };

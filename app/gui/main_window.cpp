@@ -25,6 +25,7 @@
 #include <QPointer>
 #include <QProgressDialog>
 #include <QPushButton>
+#include <QRegularExpression>
 #include <QScrollArea>
 #include <QSettings>
 #include <QSlider>
@@ -47,8 +48,9 @@
 #include <chronoscale/plots/plots.h>
 #include <chronoscale/version.h>
 
-#include "architecture_panel.h"
 #include "gui_util.h"
+#include "architecture_panel.h"
+#include "input_panel.h"
 #include "loss_runs_dialog.h"
 
 // The icon lives in a static library's resources: they need an explicit init.
@@ -57,39 +59,32 @@ static void InitResources() { Q_INIT_RESOURCE(chronoscale); }
 namespace chronoscale::gui {
 namespace {
 
-// The hours slider is logarithmic: 0.1 h to 10,000 h over 0..1000.
-constexpr double kLogHoursMin = -1, kLogHoursMax = 4;
-constexpr int kSliderSteps = 1000;
-
-QSpinBox* IntSpin(const char* name, int lo, int hi, int step = 1) {
-  auto* w = new QSpinBox();
-  w->setObjectName(QLatin1String(name));
-  w->setRange(lo, hi);
-  w->setSingleStep(step);
-  w->setKeyboardTracking(false);
-  return w;
-}
-
-QDoubleSpinBox* DoubleSpin(const char* name, double lo, double hi, int decimals, double step) {
-  auto* w = new QDoubleSpinBox();
-  w->setObjectName(QLatin1String(name));
-  w->setRange(lo, hi);
-  w->setDecimals(decimals);
-  w->setSingleStep(step);
-  w->setKeyboardTracking(false);
-  return w;
-}
-
-// Kernel names of timing CSVs (PyTorch's) mapped to attention.h's, for predictions.
-bool KernelOf(const std::string& name, AttentionKernel* kernel) {
-  if (Parse(name, kernel)) return true;
-  if (name == "sdpa_flash") return Parse("flash", kernel);
-  if (name == "naive_softmax") return Parse("softmax", kernel);
-  if (name == "favor_plus") return Parse("favor", kernel);
-  return false;
-}
-
 QString Sci(double v) { return Q(plots::FormatCount(v)); }
+
+// A core error in the window's words: the input it names (its field) becomes the label of the
+// widget that sets it, as do the flags its text mentions besides.
+QString InWindowWords(const std::exception& error) {
+  const auto* input = dynamic_cast<const InputError*>(&error);
+  QString message;
+  auto quoted = [](const QString& label) { return QStringLiteral("“%1”").arg(label); };
+  if (input != nullptr && !input->field().empty()) {
+    const QString label = InputPanel::LabelOf(input->field());
+    message = (label.isEmpty() ? Q(input->field()) : quoted(label)) + Q(input->detail());
+  } else {
+    message = Q(error.what());
+  }
+  static const QRegularExpression kFlag(QStringLiteral("--([a-z][a-z-]*)"));
+  QString out;
+  qsizetype at = 0;
+  for (auto it = kFlag.globalMatch(message); it.hasNext();) {
+    const QRegularExpressionMatch m = it.next();
+    const QString label = InputPanel::LabelOf(S(m.captured(1)));
+    out += message.mid(at, m.capturedStart() - at);
+    out += label.isEmpty() ? m.captured(0) : quoted(label);
+    at = m.capturedEnd();
+  }
+  return out + message.mid(at);
+}
 
 }  // namespace
 
@@ -308,26 +303,10 @@ QWidget* MainWindow::buildInputPanel() {
   hwLayout->addWidget(m_hardwareLabel);
   layout->addWidget(hwBox);
 
-  auto* budgetBox = new QGroupBox(tr("Budget"));
-  auto* budget = new QFormLayout(budgetBox);
-  m_hours = DoubleSpin("hours", 0.01, 1e6, 2, 1);
-  m_hours->setSuffix(tr(" h"));
-  m_hoursSlider = new QSlider(Qt::Horizontal);
-  m_hoursSlider->setObjectName(QStringLiteral("hoursSlider"));
-  m_hoursSlider->setRange(0, kSliderSteps);
-  m_hoursSlider->setToolTip(tr("Wall-clock hours, logarithmic: 0.1 h to 10,000 h"));
-  m_devices = IntSpin("devices", 1, 1000000);
-  m_goodput = DoubleSpin("goodput", 0.01, 1, 2, 0.05);
-  m_mfu = DoubleSpin("mfu", 0.01, 1, 2, 0.05);
-  m_mfu->setToolTip(
-      tr("Utilisation of the FLOP estimator (without a fitted time model). The FLOP-based answer "
-         "uses the MFU the time model predicts for its Chinchilla-shaped shape"));
-  budget->addRow(tr("Hours"), m_hours);
-  budget->addRow(QString(), m_hoursSlider);
-  budget->addRow(tr("Devices"), m_devices);
-  budget->addRow(tr("Goodput"), m_goodput);
-  budget->addRow(tr("MFU (FLOP estimator)"), m_mfu);
-  layout->addWidget(budgetBox);
+  m_inputs = new InputPanel(this);
+  m_inputs->setOnChange([this] { inputsChanged(); });
+  layout->addWidget(m_inputs->budgetGroup());
+  layout->addWidget(m_inputs->clusterGroup());
 
   auto* lawBox = new QGroupBox(tr("Loss law"));
   auto* lawLayout = new QVBoxLayout(lawBox);
@@ -380,49 +359,8 @@ QWidget* MainWindow::buildInputPanel() {
   timeLayout->addWidget(m_timeLabel);
   layout->addWidget(timeBox);
 
-  auto* spaceBox = new QGroupBox(tr("Search space"));
-  auto* space = new QFormLayout(spaceBox);
-  m_widthMin = IntSpin("widthMin", 1, 1 << 20, 64);
-  m_widthMax = IntSpin("widthMax", 1, 1 << 20, 64);
-  m_widthStep = IntSpin("widthStep", 1, 1 << 16, 64);
-  m_depthMin = IntSpin("depthMin", 1, 100000);
-  m_depthMax = IntSpin("depthMax", 1, 100000);
-  m_depthStep = IntSpin("depthStep", 1, 10000);
-  auto row3 = [](QSpinBox* a, QSpinBox* b, QSpinBox* c) {
-    auto* w = new QWidget();
-    auto* h = new QHBoxLayout(w);
-    h->setContentsMargins(0, 0, 0, 0);
-    h->addWidget(a);
-    h->addWidget(new QLabel(QStringLiteral(":")));
-    h->addWidget(b);
-    h->addWidget(new QLabel(QStringLiteral("step")));
-    h->addWidget(c);
-    return w;
-  };
-  space->addRow(tr("Width"), row3(m_widthMin, m_widthMax, m_widthStep));
-  space->addRow(tr("Depth"), row3(m_depthMin, m_depthMax, m_depthStep));
-  m_headSize = IntSpin("headSize", 0, 1024, 32);
-  m_headSize->setSpecialValueText(tr("auto (64 / 128)"));
-  m_mlpRatio = DoubleSpin("mlpRatio", 0.25, 64, 2, 0.25);
-  m_seq = IntSpin("seq", 1, 1 << 24, 256);
-  m_batch = IntSpin("batch", 0, 1 << 24, 1);
-  m_batch->setSpecialValueText(tr("auto (8 per GPU, <= 4M tokens)"));
-  m_vocab = IntSpin("vocab", 1, 1 << 24, 1024);
-  m_attention = new QComboBox();
-  m_attention->setObjectName(QStringLiteral("attention"));
-  for (const auto& name : AttentionNames()) m_attention->addItem(Q(name), Q(name));
-  m_features = IntSpin("features", 1, 1 << 20, 16);
-  space->addRow(tr("Head size"), m_headSize);
-  space->addRow(tr("MLP ratio"), m_mlpRatio);
-  space->addRow(tr("Sequence"), m_seq);
-  space->addRow(tr("Batch (global)"), m_batch);
-  space->addRow(tr("Vocabulary"), m_vocab);
-  space->addRow(tr("Attention"), m_attention);
-  space->addRow(tr("Features m"), m_features);
-  layout->addWidget(spaceBox);
-  m_architecture = new ArchitecturePanel();
-  m_architecture->setOnChange([this] { inputsChanged(); });
-  layout->addWidget(m_architecture);
+  layout->addWidget(m_inputs->spaceGroup());
+  layout->addWidget(m_inputs->architecture());
   layout->addStretch();
   return panel;
 }
@@ -449,6 +387,16 @@ void MainWindow::buildMenus() {
     if (!p.isEmpty()) exportPlanJson(p);
   });
   file->addSeparator();
+  file->addAction(tr("&Import Hugging Face config…"), this, [this] {
+    const QString p = askOpen(tr("Hugging Face config"), tr("config.json (*.json)"));
+    if (!p.isEmpty()) importHfConfig(p);
+  });
+  file->addAction(tr("Export selected shape as &Hugging Face config…"), this, [this] {
+    const QString p =
+        askSave(tr("Hugging Face config"), tr("JSON (*.json)"), QStringLiteral("config.json"));
+    if (!p.isEmpty()) exportHfConfig(p);
+  });
+  file->addSeparator();
   file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
   QMenu* tools = menuBar()->addMenu(tr("&Tools"));
   tools->addAction(tr("&Measure this machine"), this, &MainWindow::measureMachine);
@@ -470,31 +418,6 @@ void MainWindow::buildMenus() {
 void MainWindow::connectInputs() {
   connect(m_hardwareCombo, &QComboBox::activated, this,
           [this](int i) { setHardware(m_hardwareCombo->itemData(i).toString()); });
-  connect(m_hoursSlider, &QSlider::valueChanged, this, [this](int v) {
-    if (m_updatingWidgets) return;
-    const double hours =
-        std::pow(10.0, kLogHoursMin + (kLogHoursMax - kLogHoursMin) * v / kSliderSteps);
-    // Three significant digits: the slider picks a magnitude, the box shows a readable number.
-    const double rounded = std::round(hours / std::pow(10.0, std::floor(std::log10(hours)) - 2)) *
-                           std::pow(10.0, std::floor(std::log10(hours)) - 2);
-    m_updatingWidgets = true;
-    m_hours->setValue(rounded);
-    m_updatingWidgets = false;
-    inputsChanged();
-  });
-  connect(m_hours, &QDoubleSpinBox::valueChanged, this, [this](double h) {
-    if (m_updatingWidgets) return;
-    setSliderFromHours(h);
-    inputsChanged();
-  });
-  for (QSpinBox* s : {m_devices, m_widthMin, m_widthMax, m_widthStep, m_depthMin, m_depthMax,
-                      m_depthStep, m_headSize, m_seq, m_batch, m_vocab, m_features}) {
-    connect(s, &QSpinBox::valueChanged, this, [this] { inputsChanged(); });
-  }
-  for (QDoubleSpinBox* s : {m_goodput, m_mfu, m_mlpRatio}) {
-    connect(s, &QDoubleSpinBox::valueChanged, this, [this] { inputsChanged(); });
-  }
-  connect(m_attention, &QComboBox::currentIndexChanged, this, [this] { inputsChanged(); });
   connect(m_estimatorCombo, &QComboBox::currentIndexChanged, this, [this] {
     inputsChanged();
     updateShapeCharts();
@@ -530,65 +453,18 @@ void MainWindow::connectInputs() {
   });
 }
 
-void MainWindow::setSliderFromHours(double hours) {
-  const double v = (std::log10(std::max(hours, 1e-9)) - kLogHoursMin) /
-                   (kLogHoursMax - kLogHoursMin) * kSliderSteps;
-  const bool was = m_updatingWidgets;
-  m_updatingWidgets = true;
-  m_hoursSlider->setValue(static_cast<int>(std::lround(std::clamp(v, 0.0, 1.0 * kSliderSteps))));
-  m_updatingWidgets = was;
-}
-
 void MainWindow::readWidgets() {
-  m_in.hours = m_hours->value();
-  m_in.devices = m_devices->value();
-  m_in.goodput = m_goodput->value();
-  m_in.mfu = m_mfu->value();
+  m_inputs->read(&m_in);
   m_in.estimator = S(m_estimatorCombo->currentData().toString());
-  m_in.width = {m_widthMin->value(), m_widthMax->value(), m_widthStep->value()};
-  m_in.depth = {m_depthMin->value(), m_depthMax->value(), m_depthStep->value()};
-  m_in.head_size = m_headSize->value();
-  m_in.mlp_ratio = m_mlpRatio->value();
-  m_in.seq_len = m_seq->value();
-  m_in.batch = m_batch->value();
-  m_in.vocab = m_vocab->value();
-  m_in.attention = S(m_attention->currentData().toString());
-  m_in.features = m_features->value();
-  m_in.arch = m_architecture->read();
 }
 
 void MainWindow::writeWidgets() {
   m_updatingWidgets = true;
-  const QSignalBlocker blockers[] = {
-      QSignalBlocker(m_hours),     QSignalBlocker(m_devices),  QSignalBlocker(m_goodput),
-      QSignalBlocker(m_mfu),       QSignalBlocker(m_widthMin), QSignalBlocker(m_widthMax),
-      QSignalBlocker(m_widthStep), QSignalBlocker(m_depthMin), QSignalBlocker(m_depthMax),
-      QSignalBlocker(m_depthStep), QSignalBlocker(m_headSize), QSignalBlocker(m_mlpRatio),
-      QSignalBlocker(m_seq),       QSignalBlocker(m_batch),    QSignalBlocker(m_vocab),
-      QSignalBlocker(m_attention), QSignalBlocker(m_features), QSignalBlocker(m_estimatorCombo)};
-  (void)blockers;
-  m_hours->setValue(m_in.hours);
-  setSliderFromHours(m_in.hours);
-  m_devices->setValue(m_in.devices);
-  m_goodput->setValue(m_in.goodput);
-  m_mfu->setValue(m_in.mfu);
-  m_widthMin->setValue(static_cast<int>(m_in.width.min));
-  m_widthMax->setValue(static_cast<int>(m_in.width.max));
-  m_widthStep->setValue(static_cast<int>(m_in.width.step));
-  m_depthMin->setValue(static_cast<int>(m_in.depth.min));
-  m_depthMax->setValue(static_cast<int>(m_in.depth.max));
-  m_depthStep->setValue(static_cast<int>(m_in.depth.step));
-  m_headSize->setValue(static_cast<int>(m_in.head_size));
-  m_mlpRatio->setValue(m_in.mlp_ratio);
-  m_seq->setValue(static_cast<int>(m_in.seq_len));
-  m_batch->setValue(static_cast<int>(m_in.batch));
-  m_vocab->setValue(static_cast<int>(m_in.vocab));
-  AttentionKind kind = AttentionKind::kFlash;
-  Parse(m_in.attention, &kind);
-  m_attention->setCurrentIndex(std::max(0, m_attention->findData(Q(ToString(kind)))));
-  m_features->setValue(static_cast<int>(m_in.features));
-  m_estimatorCombo->setCurrentIndex(std::max(0, m_estimatorCombo->findData(Q(m_in.estimator))));
-  m_architecture->write(m_in.arch);
+  m_inputs->write(m_in);
+  {
+    const QSignalBlocker block(m_estimatorCombo);
+    m_estimatorCombo->setCurrentIndex(std::max(0, m_estimatorCombo->findData(Q(m_in.estimator))));
+  }
   m_updatingWidgets = false;
 }
 
@@ -600,6 +476,8 @@ void MainWindow::inputsChanged() {
 
 void MainWindow::applyInputs(const SessionInputs& in) {
   m_in = in;
+  m_imported.reset();  // another session: its own architecture
+  m_importedEval.reset();
   m_timeFit.reset();
   m_stepRuns.clear();
   m_lossRuns.clear();
@@ -675,7 +553,7 @@ void MainWindow::startPlan() {
           6000);
     }
   } catch (const std::exception& e) {
-    showInputError(Q(e.what()));
+    showInputError(InWindowWords(e));
     return;
   }
   const int generation = m_generation;
@@ -690,7 +568,7 @@ void MainWindow::startPlan() {
     try {
       result = std::make_shared<PlanResult>(Plan(options, model, law, law_name));
     } catch (const std::exception& e) {
-      error = Q(e.what());
+      error = InWindowWords(e);
     }
     const double seconds = timer.nsecsElapsed() * 1e-9;
     if (m_closing) return;
@@ -718,6 +596,9 @@ void MainWindow::planFinished(int generation, std::shared_ptr<PlanResult> plan,
   clearInputError();
   m_plan = std::move(plan);
   m_picked.reset();  // a new grid: the picked shape may be gone
+  m_importedEval = priceImported();
+  if (m_pickImported && m_importedEval) m_picked = m_importedEval;
+  m_pickImported = false;
   ++m_planRevision;
   m_planStatus->setText(
       tr("plan: %1 shapes in %2 s").arg(m_plan->candidates).arg(seconds, 0, 'f', 2));
@@ -725,47 +606,13 @@ void MainWindow::planFinished(int generation, std::shared_ptr<PlanResult> plan,
   Q_EMIT planUpdated();
 }
 
-namespace {
-
-// A core message in the window's words: the command-line flags it names become the labels of
-// the widgets that set them.
-QString InWindowWords(QString message) {
-  static const std::pair<const char*, const char*> kLabels[] = {
-      {"--hours", "Hours"},
-      {"--devices", "Devices"},
-      {"--gpus-per-node", "GPUs per node"},
-      {"--goodput", "Goodput"},
-      {"--mfu", "MFU"},
-      {"--width", "Width"},
-      {"--depth", "Depth"},
-      {"--aspect", "Aspect range"},
-      {"--head-size", "Head size"},
-      {"--mlp-ratio", "MLP ratio"},
-      {"--seq", "Sequence"},
-      {"--batch", "Batch (global)"},
-      {"--vocab", "Vocabulary"},
-      {"--attention", "Attention"},
-      {"--features", "Features m"},
-      {"--kv-heads", "KV heads"},
-      {"--layout", "Layout"},
-      {"--memory-reserve", "Memory reserve"},
-      {"--top", "Top"},
-  };
-  for (const auto& [flag, label] : kLabels) {
-    message.replace(QLatin1String(flag), QStringLiteral("“%1”").arg(QObject::tr(label)));
-  }
-  return message;
-}
-
-}  // namespace
-
 bool MainWindow::planIsStale() const { return !m_staleBanner->isHidden(); }
 
 QString MainWindow::staleBannerText() const { return m_staleBanner->text(); }
 
 void MainWindow::showInputError(const QString& message) {
-  const QString plain = InWindowWords(message).toHtmlEscaped();
-  m_planStatus->setText(tr("input: %1").arg(InWindowWords(message)));
+  const QString plain = message.toHtmlEscaped();
+  m_planStatus->setText(tr("input: %1").arg(message));
   m_staleBanner->setText(
       m_plan ? tr("<b>These inputs cannot be planned:</b> %1<br>The plan shown (greyed) is for the "
                   "last inputs that could be.")
@@ -811,15 +658,31 @@ void MainWindow::showPlan() {
     }
     for (const auto& w : p.warnings) text += tr(" <i>%1</i>").arg(Q(w));
     if (std::isfinite(p.flop_based.loss)) {
-      text += tr(" FLOP-based answer: d%1 x %2 layers, loss %3 (%4 worse).")
+      text += tr(" FLOP-based answer: d%1 x %2 layers, loss %3 (%4).")
                   .arg(p.flop_based.shape.d_model)
                   .arg(p.flop_based.shape.n_layers)
                   .arg(p.flop_based.loss, 0, 'f', 4)
-                  .arg(p.loss_saved, 0, 'f', 4);
+                  .arg(p.loss_saved >= 0 ? tr("%1 worse").arg(p.loss_saved, 0, 'f', 4)
+                                         : tr("%1 better: it lies outside the search space")
+                                               .arg(-p.loss_saved, 0, 'f', 4));
     }
   } else {
     text = tr("<b>No shape fits</b> the search space on %1.").arg(Q(p.hardware));
   }
+  if (m_importedEval) {
+    const Candidate& m = *m_importedEval;
+    text += m.fits ? tr(" <b>Imported %1:</b> %2, %3 ms/step, loss %4%5.")
+                         .arg(m_importedName.toHtmlEscaped(), Q(Describe(m.shape)).toHtmlEscaped())
+                         .arg(m.step_s * 1e3, 0, 'f', 2)
+                         .arg(m.loss, 0, 'f', 4)
+                         .arg(p.found ? tr(" against the best's %1").arg(p.best.loss, 0, 'f', 4)
+                                      : QString())
+                   : tr(" <b>Imported %1</b> does not train here: %2.")
+                         .arg(m_importedName.toHtmlEscaped(), Q(m.why_not).toHtmlEscaped());
+  }
+  text += QStringLiteral("<br><span style='color:#555'>%1</span>")
+              .arg(timeProvenance(p.options.estimator, p.found ? &p.best.shape : nullptr)
+                       .toHtmlEscaped());
   m_summary->setText(text);
   {
     const QSignalBlocker block(m_table);
@@ -957,357 +820,6 @@ void MainWindow::measureMachine() {
       };
     }
   });
-}
-
-// ---------------------------------------------------------------------------------------------
-// Step-time fit.
-
-void MainWindow::loadStepRuns(const QString& path) {
-  RunsFile file;
-  try {
-    file = ReadStepRuns(S(path));
-  } catch (const std::exception& e) {
-    showError(tr("Step-time runs"), Q(e.what()));
-    return;
-  }
-  m_in.step_runs = S(path);
-  m_stepRuns = file.runs;
-  // Runs measured on one other device (all labelled alike, none from the current hardware):
-  // switch the hardware to theirs, saying so, rather than refuse or fit them under this name.
-  std::string label;
-  bool one_other = !file.runs.empty();
-  for (const StepRun& r : file.runs) {
-    if (r.hardware.empty() || RunsMatchHardware(m_hw, r.hardware, r.device) ||
-        (!label.empty() && r.hardware != label)) {
-      one_other = false;
-      break;
-    }
-    label = r.hardware;
-  }
-  if (one_other && IsHardwarePreset(label)) {
-    m_timeFit.reset();
-    statusBar()->showMessage(tr("%1 was measured on %2: hardware switched to it")
-                                 .arg(QFileInfo(path).fileName(), Q(label)),
-                             10000);
-    setHardware(Q(label));  // fits the runs on their own device
-    return;
-  }
-  fitTimeModel(path, file.runs);
-}
-
-void MainWindow::refitTimeModelIfNeeded() {
-  if (!m_stepRuns.empty() && !m_timeFit) {
-    fitTimeModel(Q(m_in.step_runs), m_stepRuns);
-    return;
-  }
-  if (m_timeFit && m_timeFit->model.hardware.name != m_hw.name) {
-    // The runs were measured on the device they were fitted for: never refit them under another
-    // name. The fitted multipliers are carried to the new hardware (FLOP and byte times follow
-    // its rates), and the label says so.
-    const std::string fitted_on = m_timeFit->model.fitted_on.hardware.empty()
-                                      ? m_timeFit->model.hardware.name
-                                      : m_timeFit->model.fitted_on.hardware.front();
-    m_timeFit->model = Retarget(m_timeFit->model, m_hw);
-    m_timeLabel->setText(tr("runs of %1 measured on %2; their fit carried to %3 (FLOP and byte "
-                            "times scale with the rates; fixed and launch times stay)")
-                             .arg(QFileInfo(Q(m_in.step_runs)).fileName())
-                             .arg(Q(fitted_on))
-                             .arg(Q(m_hw.name)));
-  }
-  updateTimeChart();
-}
-
-void MainWindow::fitTimeModel(const QString& path, const std::vector<StepRun>& runs) {
-  m_timeFitRunning = true;
-  m_timeLabel->setText(
-      tr("fitting %1 runs from %2…").arg(runs.size()).arg(QFileInfo(path).fileName()));
-  const HardwareProfile hw = m_hw;
-  runInBackground([this, runs, hw, path]() -> std::function<void()> {
-    try {
-      // Runs that name another device are refused (AssignRunsHardware), not fitted as this one.
-      std::vector<StepRun> tied = runs;
-      AssignRunsHardware(&tied, S(path), hw, "", false);
-      auto fit = std::make_shared<TimeFitSummary>(FitTimeModel(
-          tied, hw, TimeFitOptions{}, [this](double, const std::string&) { return !m_closing; }));
-      return [this, fit, path] {
-        m_timeFitRunning = false;
-        if (fit->model.hardware.name != m_hw.name) return;  // the hardware changed meanwhile
-        m_timeFit = *fit;
-        auto* model = qobject_cast<QStandardItemModel*>(m_estimatorCombo->model());
-        for (std::size_t i = 0; i < kNumEstimators; ++i) {
-          if (model)
-            model->item(static_cast<int>(i))
-                ->setEnabled(fit->model.Has(static_cast<EstimatorKind>(i)));
-        }
-        QString text = tr("fitted to %1 runs of %2 on %3; cross-validated median error:")
-                           .arg(fit->runs)
-                           .arg(QFileInfo(path).fileName())
-                           .arg(Q(fit->model.hardware.name));
-        for (const auto& r : fit->reports) {
-          if (r.available) {
-            text += QStringLiteral(" %1 %2%")
-                        .arg(Q(ToString(r.kind)))
-                        .arg(r.cv_median * 100, 0, 'f', 1);
-          }
-        }
-        m_timeLabel->setText(text);
-        m_in.estimator = ToString(fit->model.best);
-        {
-          const QSignalBlocker block(m_estimatorCombo);
-          m_estimatorCombo->setCurrentIndex(m_estimatorCombo->findData(Q(m_in.estimator)));
-        }
-        updateTimeChart();
-        schedulePlan();
-        Q_EMIT timeFitDone();
-      };
-    } catch (const std::exception& e) {
-      const QString message = Q(e.what());
-      return [this, message] {
-        m_timeFitRunning = false;
-        m_timeLabel->setText(tr("fit failed"));
-        showError(tr("Step-time fit"), message);
-      };
-    }
-  });
-}
-
-void MainWindow::updateTimeChart() {
-  if (!m_timeFit) {
-    auto* model = qobject_cast<QStandardItemModel*>(m_estimatorCombo->model());
-    if (model) model->item(static_cast<int>(EstimatorKind::kCalibrated))->setEnabled(false);
-    if (m_timeLabel->text().isEmpty() || !m_timeFitRunning) {
-      m_timeLabel->setText(tr("unfitted: datasheet rates (calibrated needs measured runs)"));
-    }
-    m_timePanel->showEmpty(
-        tr("No measured step times yet.\nUse \"Fit from measured runs…\" with a runs CSV "
-           "(d_model, n_layers, n_heads, d_ff, seq_len, batch, vocab, step_ms) to fit the "
-           "estimators and compare their predictions with the measurements."));
-    return;
-  }
-  m_timePanel->setChart(plots::MakeTimeFitChart(m_stepRuns, *m_timeFit));
-}
-
-// ---------------------------------------------------------------------------------------------
-// Loss law.
-
-void MainWindow::askLossRuns() {
-  const QString path = askOpen(tr("Loss runs"), tr("CSV files (*.csv)"));
-  if (path.isEmpty()) return;
-  std::vector<std::string> columns;
-  try {
-    columns = ReadCsv(S(path)).header;
-  } catch (const std::exception& e) {
-    showError(tr("Loss runs"), Q(e.what()));
-    return;
-  }
-  const auto options = AskLossRunsOptions(this, QFileInfo(path).fileName(), columns, m_in.loss);
-  if (!options) return;
-  m_in.loss = *options;
-  loadLossRuns(path);
-}
-
-void MainWindow::loadLossRuns(const QString& path) {
-  LossRunsTable table;
-  LossRunsOptions options;
-  try {
-    // A file without the columns the inputs name, in a layout the guesses know (Epoch's
-    // digitised Chinchilla runs), is read with those; the choices are kept in the session.
-    m_in.loss = GuessLossColumns(ReadCsv(S(path)).header, m_in.loss);
-    options = ToLossRunsOptions(m_in.loss);
-    table = LoadLossRuns(S(path), options);
-  } catch (const std::exception& e) {
-    showError(tr("Loss runs"), Q(e.what()));
-    return;
-  }
-  m_lossFitRunning = true;
-  m_lawLabel->setText(tr("fitting %1 runs of %2%3…")
-                          .arg(table.runs.size())
-                          .arg(QFileInfo(path).fileName())
-                          .arg(table.dropped.empty()
-                                   ? QString()
-                                   : tr(" (%1 highest-loss dropped)").arg(table.dropped.size())));
-  const std::vector<LossRun> runs = table.runs;
-  LossFitOptions fit_options;
-  fit_options.bootstrap_resamples = m_in.loss.bootstrap;
-  const ParamCount counted = options.params_counted;
-  runInBackground([this, runs, path, fit_options, counted]() -> std::function<void()> {
-    try {
-      auto fit = std::make_shared<LossFitSummary>(
-          FitLossLaw(runs, fit_options, [this](double, const std::string&) { return !m_closing; }));
-      // With a bootstrap the law carries its draws (as fit-loss writes it): the plan's loss
-      // intervals and the charts' bands come from them.
-      fit->law = LawWithDraws(*fit);
-      fit->law.params_counted = counted;
-      return [this, fit, runs, path] {
-        m_lossFitRunning = false;
-        m_lossRuns = runs;
-        m_law = fit->law;
-        m_lawName = "fitted";
-        m_in.law = "fitted";
-        m_in.loss_runs = S(path);
-        SetComboData(m_lawCombo, QStringLiteral("fitted"), tr("fitted to runs"));
-        m_lawCombo->setItemText(m_lawCombo->currentIndex(),
-                                tr("fitted: %1").arg(QFileInfo(path).fileName()));
-        updateLawChart();
-        schedulePlan();
-        Q_EMIT lossFitDone();
-      };
-    } catch (const std::exception& e) {
-      const QString message = Q(e.what());
-      return [this, message] {
-        m_lossFitRunning = false;
-        updateLawChart();
-        showError(tr("Loss-law fit"), message);
-      };
-    }
-  });
-}
-
-void MainWindow::loadLawFile(const QString& path) {
-  try {
-    m_law = LoadLaw(S(path));
-  } catch (const std::exception& e) {
-    showError(tr("Loss law"), Q(e.what()));
-    return;
-  }
-  m_lawName = S(QFileInfo(path).fileName());
-  m_in.law = S(path);
-  m_lossRuns.clear();
-  SetComboData(m_lawCombo, path, QFileInfo(path).fileName());
-  updateLawChart();
-  schedulePlan();
-}
-
-void MainWindow::updateLawChart() {
-  std::string text;
-  if (m_law.form == LossLaw::Form::kChinchilla) {
-    text = fmt::format("L = {:.3f} + {:.4g}/N^{:.3f} + {:.4g}/D^{:.3f}", m_law.E, m_law.A,
-                       m_law.alpha, m_law.B, m_law.beta);
-  } else {
-    text = fmt::format("Kaplan form, N_c {:.3g}, D_c {:.3g}", m_law.N_c, m_law.D_c);
-  }
-  if (!m_lossFitRunning) m_lawLabel->setText(Q(text));
-  if (!m_lossRuns.empty() && m_lawName == "fitted") {
-    m_lawPanel->setChart(plots::MakeLossFitChart(m_lossRuns, m_law, "Loss-law fit"));
-    return;
-  }
-  std::vector<double> sizes = {1e8, 1e9, 1e10};
-  if (m_plan && m_plan->found) {
-    const double n = m_plan->best.params;
-    sizes = {n / 10, n, n * 10};
-  }
-  m_lawPanel->setChart(plots::MakeLawCurvesChart(m_law, sizes, "Loss law " + m_lawName));
-}
-
-// ---------------------------------------------------------------------------------------------
-// Kernels.
-
-void MainWindow::loadAttentionCsv(const QString& path) {
-  try {
-    m_attentionRows = plots::ReadAttentionCsv(S(path));
-  } catch (const std::exception& e) {
-    showError(tr("Kernel timings"), Q(e.what()));
-    return;
-  }
-  m_in.attention_csv = S(path);
-  m_attentionMachine = "measured in " + S(QFileInfo(path).fileName());
-  updateKernelChart();
-}
-
-void MainWindow::updateKernelChart() {
-  if (m_attentionRows.empty()) {
-    m_kernelPanel->showEmpty(
-        tr("No kernel timings yet.\nRun Tools > Calibrate attention kernels on this machine, "
-           "or load the CSV of `chronoscale calibrate --out kernels.csv` (or a timing CSV), to "
-           "compare measured attention kernel times with the model."));
-    return;
-  }
-  std::vector<plots::AttentionRow> rows = m_attentionRows;
-  bool predicted_here = false;
-  for (auto& r : rows) {
-    AttentionKernel k;
-    if (r.predicted_s < 0 && KernelOf(r.kernel, &k)) {
-      try {
-        r.predicted_s = PredictAttentionSeconds(k, r.batch, r.heads, r.seq_len, r.d_head,
-                                                r.features, false, Precision::kBf16, m_hw);
-        predicted_here = true;
-      } catch (const std::exception&) {
-        r.predicted_s = -1;
-      }
-    }
-  }
-  // The measurements are labelled with the machine they came from, never with the profile on
-  // screen (a loaded file's machine is unknown: its name is given instead).
-  const std::string measured =
-      m_attentionMachine.empty() ? std::string("measured") : m_attentionMachine;
-  const std::string title = fmt::format(
-      "Attention kernels: {} and {}", measured,
-      predicted_here ? "roofline on " + m_hw.name : std::string("calibrated model (k-fold)"));
-  m_kernelPanel->setChart(plots::MakeAttentionChart(plots::AttentionCurvesFromRows(rows), title));
-}
-
-// ---------------------------------------------------------------------------------------------
-// Sessions and exports.
-
-bool MainWindow::openSession(const QString& path) {
-  SessionInputs in;
-  try {
-    in = LoadSession(S(path));
-  } catch (const std::exception& e) {
-    showError(tr("Open session"), Q(e.what()));
-    return false;
-  }
-  applyInputs(in);
-  statusBar()->showMessage(tr("Opened %1").arg(path), 5000);
-  return true;
-}
-
-void MainWindow::saveSession(const QString& path) {
-  try {
-    SaveSession(m_in, S(path));
-    statusBar()->showMessage(tr("Saved %1").arg(path), 5000);
-  } catch (const std::exception& e) {
-    showError(tr("Save session"), Q(e.what()));
-  }
-}
-
-void MainWindow::exportSurfaceCsv(const QString& path) {
-  if (!m_plan) return;
-  try {
-    WriteFileAtomic(S(path), SurfaceCsv(*m_plan));
-    statusBar()->showMessage(tr("Wrote %1").arg(path), 5000);
-  } catch (const std::exception& e) {
-    showError(tr("Export surface"), Q(e.what()));
-  }
-}
-
-void MainWindow::exportPlanJson(const QString& path) {
-  if (!m_plan) return;
-  try {
-    WriteFileAtomic(S(path), PlanJson(*m_plan, m_in).dump(2) + "\n");
-    statusBar()->showMessage(tr("Wrote %1").arg(path), 5000);
-  } catch (const std::exception& e) {
-    showError(tr("Export plan"), Q(e.what()));
-  }
-}
-
-void MainWindow::exportPanel(plots::ChartPanel* panel, const QString& name) {
-  const QString path = askSave(tr("Export chart"), tr("PNG image (*.png);;SVG image (*.svg)"),
-                               name + QStringLiteral(".png"));
-  if (path.isEmpty()) return;
-  try {
-    panel->exportTo(S(path));
-    statusBar()->showMessage(tr("Wrote %1").arg(path), 5000);
-  } catch (const std::exception& e) {
-    showError(tr("Export chart"), Q(e.what()));
-  }
-}
-
-void MainWindow::exportCurrentChart() {
-  plots::ChartPanel* panels[] = {m_heatmap, m_lawPanel, m_timePanel, m_kernelPanel,
-                                 m_rooflinePanel};
-  const int i = std::clamp(m_tabs->currentIndex(), 0, 4);
-  exportPanel(panels[i], panels[i]->objectName());
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -23,11 +23,8 @@
 QT_BEGIN_NAMESPACE
 class QCheckBox;
 class QComboBox;
-class QDoubleSpinBox;
 class QLabel;
 class QPushButton;
-class QSlider;
-class QSpinBox;
 class QTableWidget;
 class QTabWidget;
 class QTimer;
@@ -39,7 +36,7 @@ class ChartPanel;
 
 namespace chronoscale::gui {
 
-class ArchitecturePanel;
+class InputPanel;
 
 class MainWindow : public QMainWindow {
   Q_OBJECT
@@ -84,6 +81,15 @@ class MainWindow : public QMainWindow {
   void saveSession(const QString& path);
   void exportSurfaceCsv(const QString& path);
   void exportPlanJson(const QString& path);
+  // File > Import Hugging Face config: the model's architecture (every variant, kv heads, head
+  // size, MLP ratio, vocabulary) becomes the search's. Each plan then also prices the imported
+  // model itself under the budget (importedCandidate, named in the summary); the first plan
+  // after the import selects it (ringed on the surface, its roofline and breakdown shown).
+  void importHfConfig(const QString& path);
+  // File > Export selected shape as Hugging Face config: the config.json that builds it (an
+  // error dialog when no supported model class builds it).
+  void exportHfConfig(const QString& path);
+  const std::optional<Candidate>& importedCandidate() const { return m_importedEval; }
   // Applies a whole session to the widgets and recomputes.
   void applyInputs(const SessionInputs& in);
   // Tools > Calibrate attention kernels (main_window_calibrate.cpp): times the kernels on this
@@ -154,13 +160,15 @@ class MainWindow : public QMainWindow {
   // The time model plans use for estimator `e` on the hardware on screen: the fitted one when it
   // was fitted on it and has `e`, else the datasheet defaults.
   TimeModel timeModelFor(EstimatorKind e) const;
+  // Where the plan's step times come from: the estimator, the hardware, and the measured runs
+  // (file, devices) it was fitted to, with the dimensions in which `best` lies outside them.
+  QString timeProvenance(EstimatorKind e, const ModelShape* best) const;
   void redrawSurface();        // the heatmap of m_plan, with the selection ringed
   void askCalibrateKernels();  // the Tools action: grid size, then calibrateKernels
   void calibrationFinished(const CalibrateSummary& summary, const QString& profile_path);
   void showError(const QString& title, const QString& message);
   void exportPanel(plots::ChartPanel* panel, const QString& name);
   void exportCurrentChart();
-  void setSliderFromHours(double hours);
   // Runs `work` on the pool; `done` runs on the GUI thread unless the window is closing.
   void runInBackground(std::function<std::function<void()>()> work);
   QString askOpen(const QString& title, const QString& filter);
@@ -184,11 +192,15 @@ class MainWindow : public QMainWindow {
   bool m_planRunning = false;
   bool m_planPending = false;
   int m_selectedRow = 0;
-  std::optional<Candidate> m_picked;  // a shape clicked on the surface, not among the best
+  std::optional<Candidate> m_picked;     // a shape clicked on the surface, not among the best
+  std::optional<ModelShape> m_imported;  // a Hugging Face import, priced with every plan
+  QString m_importedName;
+  std::optional<Candidate> m_importedEval;  // it, under the plan on screen
+  bool m_pickImported = false;              // select it when the next plan arrives
+  std::optional<Candidate> priceImported() const;
   QString m_surfaceReadout;
   std::optional<plots::ColorScale> m_fixedScale;
   QCheckBox* m_fixScaleBox = nullptr;
-  ArchitecturePanel* m_architecture = nullptr;
   std::atomic<bool> m_closing{false};
   std::atomic<bool> m_cancelBench{false};
   std::atomic<bool> m_cancelCalibration{false};
@@ -203,20 +215,11 @@ class MainWindow : public QMainWindow {
   QComboBox* m_hardwareCombo = nullptr;
   QLabel* m_hardwareLabel = nullptr;
   QPushButton* m_measureButton = nullptr;
-  QDoubleSpinBox* m_hours = nullptr;
-  QSlider* m_hoursSlider = nullptr;
-  QSpinBox* m_devices = nullptr;
+  InputPanel* m_inputs = nullptr;  // budget, cluster, search space, architecture
   QComboBox* m_lawCombo = nullptr;
   QLabel* m_lawLabel = nullptr;
   QComboBox* m_estimatorCombo = nullptr;
   QLabel* m_timeLabel = nullptr;
-  QSpinBox *m_widthMin = nullptr, *m_widthMax = nullptr, *m_widthStep = nullptr;
-  QSpinBox *m_depthMin = nullptr, *m_depthMax = nullptr, *m_depthStep = nullptr;
-  QSpinBox* m_headSize = nullptr;
-  QDoubleSpinBox* m_mlpRatio = nullptr;
-  QSpinBox *m_seq = nullptr, *m_batch = nullptr, *m_vocab = nullptr, *m_features = nullptr;
-  QComboBox* m_attention = nullptr;
-  QDoubleSpinBox *m_goodput = nullptr, *m_mfu = nullptr;
   QTabWidget* m_tabs = nullptr;
   plots::ChartPanel* m_heatmap = nullptr;
   plots::ChartPanel* m_lawPanel = nullptr;

@@ -2,10 +2,13 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
+#include <utility>
 
 #include <chronoscale/error.h>
 #include <chronoscale/io.h>
+#include <chronoscale/layout.h>
 #include <chronoscale/version.h>
 
 namespace chronoscale::gui {
@@ -61,9 +64,32 @@ void ApplyArchitecture(const SessionInputs::Architecture& a, PlanOptions* o) {
   b.norm = ParseKey<NormKind>(a.norm, "norm", "layernorm, rmsnorm");
   b.positions = ParseKey<PositionKind>(a.positions, "positions", "learned, rotary");
   b.precision = ParseKey<Precision>(a.precision, "precision", "bf16, fp16, tf32, fp32, fp64");
+  b.optimizer = ParseKey<Optimizer>(a.optimizer, "optimizer", "adamw, sgd");
+  b.block = ParseKey<BlockKind>(a.block, "block", "sequential, parallel, parallel-2norm");
   b.n_kv_heads = a.kv_heads;
   b.tied_embeddings = a.tied;
   b.bias = a.bias;
+  b.causal = a.causal;
+  b.sliding_window = a.sliding_window;
+  b.experts = a.experts;
+  // As plan --experts: two routed experts per token unless given (at most all of them).
+  b.experts_per_token = a.experts > 0 && a.experts_per_token == 0 ? std::min<int64_t>(2, a.experts)
+                                                                  : a.experts_per_token;
+  b.shared_ff = a.shared_ff;
+  b.shared_gate = a.shared_gate;
+  for (const auto& [value, key] : {std::pair{a.qkv_bias, "qkv_bias"},
+                                   {a.out_bias, "out_bias"},
+                                   {a.mlp_bias, "mlp_bias"},
+                                   {a.norm_bias, "norm_bias"}}) {
+    if (value < -1 || value > 1)
+      throw InputError(fmt::format("{}: {} is not -1 (as bias), 0 or 1", key, value));
+  }
+  b.qkv_bias = a.qkv_bias;
+  b.out_bias = a.out_bias;
+  b.mlp_bias = a.mlp_bias;
+  b.norm_bias = a.norm_bias;
+  b.head_bias = a.head_bias;
+  b.post_norms = a.post_norms;
   if (!a.checkpointing.empty()) {
     b.checkpointing =
         ParseKey<Checkpointing>(a.checkpointing, "checkpointing", "none, selective, full");
@@ -78,6 +104,9 @@ PlanOptions ToPlanOptions(const SessionInputs& in) {
   PlanOptions o;
   o.hours = in.hours;
   o.devices = in.devices;
+  o.gpus_per_node = in.gpus_per_node;
+  if (!in.layout.empty()) o.pins = ParseLayoutPins(in.layout, "--layout");
+  o.memory_reserve_bytes = in.memory_reserve_gib >= 0 ? in.memory_reserve_gib * kGiB : -1;
   o.goodput = in.goodput;
   o.mfu = in.mfu;
   o.width = in.width;
@@ -96,11 +125,41 @@ PlanOptions ToPlanOptions(const SessionInputs& in) {
     throw InputError("attention: unknown kind '" + in.attention + "'");
   }
   o.base.attention = kind;
+  const LayoutPins pinned = o.pins;
   ApplyArchitecture(in.arch, &o);
+  if (pinned.has_checkpointing && o.pins.checkpointing != pinned.checkpointing) {
+    throw InputError("layout", " ckpt= and the Architecture's checkpointing disagree; give one");
+  }
   EstimatorKind e;
   if (!Parse(in.estimator, &e)) throw InputError("estimator: unknown '" + in.estimator + "'");
   o.estimator = e;
   return o;
+}
+
+SessionInputs::Architecture ArchitectureOf(const ModelShape& s) {
+  SessionInputs::Architecture a;
+  a.mlp = ToString(s.mlp);
+  a.norm = ToString(s.norm);
+  a.positions = ToString(s.positions);
+  a.precision = ToString(s.precision);
+  a.optimizer = ToString(s.optimizer);
+  a.block = ToString(s.block);
+  a.kv_heads = s.n_kv_heads;
+  a.tied = s.tied_embeddings;
+  a.bias = s.bias;
+  a.causal = s.causal;
+  a.sliding_window = s.sliding_window;
+  a.experts = s.experts;
+  a.experts_per_token = s.experts_per_token;
+  a.shared_ff = s.shared_ff;
+  a.shared_gate = s.shared_gate;
+  a.qkv_bias = s.qkv_bias;
+  a.out_bias = s.out_bias;
+  a.mlp_bias = s.mlp_bias;
+  a.norm_bias = s.norm_bias;
+  a.head_bias = s.head_bias;
+  a.post_norms = s.post_norms;
+  return a;
 }
 
 LossRunsOptions ToLossRunsOptions(const SessionInputs::LossRunsInputs& in) {
@@ -141,6 +200,9 @@ nlohmann::json SessionToJson(const SessionInputs& in) {
                         {"vocab", in.vocab},
                         {"attention", in.attention},
                         {"features", in.features},
+                        {"gpus_per_node", in.gpus_per_node},
+                        {"layout", in.layout},
+                        {"memory_reserve_gib", in.memory_reserve_gib},
                         {"goodput", in.goodput},
                         {"mfu", in.mfu},
                         {"top", in.top},
@@ -151,9 +213,23 @@ nlohmann::json SessionToJson(const SessionInputs& in) {
                           {"positions", in.arch.positions},
                           {"precision", in.arch.precision},
                           {"checkpointing", in.arch.checkpointing},
+                          {"optimizer", in.arch.optimizer},
+                          {"block", in.arch.block},
                           {"kv_heads", in.arch.kv_heads},
                           {"tied_embeddings", in.arch.tied},
-                          {"bias", in.arch.bias}}}};
+                          {"bias", in.arch.bias},
+                          {"causal", in.arch.causal},
+                          {"sliding_window", in.arch.sliding_window},
+                          {"experts", in.arch.experts},
+                          {"experts_per_token", in.arch.experts_per_token},
+                          {"shared_ff", in.arch.shared_ff},
+                          {"shared_gate", in.arch.shared_gate},
+                          {"qkv_bias", in.arch.qkv_bias},
+                          {"out_bias", in.arch.out_bias},
+                          {"mlp_bias", in.arch.mlp_bias},
+                          {"norm_bias", in.arch.norm_bias},
+                          {"head_bias", in.arch.head_bias},
+                          {"post_norms", in.arch.post_norms}}}};
   return {{"schema_version", kSchemaVersion},
           {"tool", "chronoscale-gui"},
           {"version", Version()},
@@ -207,6 +283,10 @@ SessionInputs SessionFromJson(const nlohmann::json& doc, const std::string& wher
   in.vocab = IntOr(j, "vocab", w, 1, 1e9, in.vocab);
   in.attention = StringOr(j, "attention", w, in.attention);
   in.features = IntOr(j, "features", w, 1, 1e9, in.features);
+  in.gpus_per_node = IntOr(j, "gpus_per_node", w, 0, 1048576, in.gpus_per_node);
+  in.layout = StringOr(j, "layout", w, in.layout);
+  if (!in.layout.empty()) ParseLayoutPins(in.layout, w + ": key 'layout'");
+  in.memory_reserve_gib = JsonNumberOr(j, "memory_reserve_gib", w, -1, 1e6, in.memory_reserve_gib);
   in.goodput = JsonNumberOr(j, "goodput", w, 1e-6, 1, in.goodput);
   in.mfu = JsonNumberOr(j, "mfu", w, 1e-6, 1, in.mfu);
   in.top = static_cast<int>(IntOr(j, "top", w, 1, 1e6, in.top));
@@ -226,9 +306,24 @@ SessionInputs SessionFromJson(const nlohmann::json& doc, const std::string& wher
     in.arch.positions = StringOr(a, "positions", aw, in.arch.positions);
     in.arch.precision = StringOr(a, "precision", aw, in.arch.precision);
     in.arch.checkpointing = StringOr(a, "checkpointing", aw, in.arch.checkpointing);
+    in.arch.optimizer = StringOr(a, "optimizer", aw, in.arch.optimizer);
+    in.arch.block = StringOr(a, "block", aw, in.arch.block);
     in.arch.kv_heads = IntOr(a, "kv_heads", aw, 0, 1e6, in.arch.kv_heads);
     in.arch.tied = flag("tied_embeddings", in.arch.tied);
     in.arch.bias = flag("bias", in.arch.bias);
+    in.arch.causal = flag("causal", in.arch.causal);
+    in.arch.sliding_window = IntOr(a, "sliding_window", aw, 0, 1e9, in.arch.sliding_window);
+    in.arch.experts = IntOr(a, "experts", aw, 0, 1e6, in.arch.experts);
+    in.arch.experts_per_token =
+        IntOr(a, "experts_per_token", aw, 0, 1e6, in.arch.experts_per_token);
+    in.arch.shared_ff = IntOr(a, "shared_ff", aw, 0, 1e9, in.arch.shared_ff);
+    in.arch.shared_gate = flag("shared_gate", in.arch.shared_gate);
+    in.arch.qkv_bias = static_cast<int>(IntOr(a, "qkv_bias", aw, -1, 1, in.arch.qkv_bias));
+    in.arch.out_bias = static_cast<int>(IntOr(a, "out_bias", aw, -1, 1, in.arch.out_bias));
+    in.arch.mlp_bias = static_cast<int>(IntOr(a, "mlp_bias", aw, -1, 1, in.arch.mlp_bias));
+    in.arch.norm_bias = static_cast<int>(IntOr(a, "norm_bias", aw, -1, 1, in.arch.norm_bias));
+    in.arch.head_bias = flag("head_bias", in.arch.head_bias);
+    in.arch.post_norms = flag("post_norms", in.arch.post_norms);
     PlanOptions probe;
     try {
       ApplyArchitecture(in.arch, &probe);

@@ -37,18 +37,31 @@ struct SessionInputs {
   int64_t vocab = 32768;
   std::string attention = "flash";
   int64_t features = 256;
+  // The cluster (plan's --gpus-per-node, --layout, --memory-reserve): 0, "" and < 0 take the
+  // hardware profile's GPUs per node, a free layout and the default reserve.
+  int64_t gpus_per_node = 0;
+  std::string layout;  // pinned parts, "tp=8,pp=4,zero=1,micro=2"
+  double memory_reserve_gib = -1;
   double goodput = 1;
   double mfu = 0.4;
   int top = 10;
   std::string attention_csv;  // kernels tab
-  // Architecture variants (plan's --mlp, --norm, --positions, --precision, --kv-heads, --tied,
-  // --no-bias, --checkpointing); the defaults are the reference model's. checkpointing "": the
-  // layout search adds it where a shape needs it.
+  // Architecture variants (plan's --mlp, --norm, --positions, --precision, --optimizer,
+  // --kv-heads, --tied, --no-bias, --non-causal, --checkpointing, --block, --sliding-window,
+  // --experts, --experts-per-token, --shared-ff); the defaults are the reference model's.
+  // checkpointing "": the layout search adds it where a shape needs it. The per-part biases,
+  // the LM-head bias, post-norms and the shared expert's gate come from a Hugging Face import.
   struct Architecture {
     std::string mlp = "gelu", norm = "layernorm", positions = "learned", precision = "bf16";
+    std::string optimizer = "adamw", block = "sequential";
     std::string checkpointing;
     int64_t kv_heads = 0;  // 0: as many as the query heads
-    bool tied = false, bias = true;
+    bool tied = false, bias = true, causal = true;
+    int64_t sliding_window = 0;                                 // 0: every key
+    int64_t experts = 0, experts_per_token = 0, shared_ff = 0;  // 0 experts: dense
+    bool shared_gate = false;
+    int qkv_bias = -1, out_bias = -1, mlp_bias = -1, norm_bias = -1;  // -1: as `bias`
+    bool head_bias = false, post_norms = false;
   } arch;
 };
 // Equal inputs (as their JSON).
@@ -57,8 +70,13 @@ bool SameInputs(const SessionInputs& a, const SessionInputs& b);
 // The reader's options of the loss-runs inputs (InputError for an unknown param_count).
 LossRunsOptions ToLossRunsOptions(const SessionInputs::LossRunsInputs& in);
 
-// The plan options of the inputs (not validated: Plan validates and names the field).
+// The plan options of the inputs (not validated: Plan validates and names the field; the layout
+// pins are parsed, an InputError with field "layout").
 PlanOptions ToPlanOptions(const SessionInputs& in);
+
+// The architecture of an imported shape (a Hugging Face config): every variant field, kv heads
+// as a count. The width-independent rest (head size, MLP ratio, vocabulary) the caller takes.
+SessionInputs::Architecture ArchitectureOf(const ModelShape& shape);
 
 // {"schema_version", "tool": "chronoscale-gui", "version", "kind": "planning_session",
 //  "inputs": {...}}

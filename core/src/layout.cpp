@@ -62,11 +62,14 @@ bool LayoutPins::Empty() const {
 LayoutPins ParseLayoutPins(std::string_view text, const std::string& flag) {
   LayoutPins pins;
   auto bad = [&](const std::string& why) {
-    return InputError(fmt::format(
-        "{} '{}': {}; expected comma-separated key=value with keys tp, pp, dp, ep, micro, accum "
+    const std::string detail = fmt::format(
+        " '{}': {}; expected comma-separated key=value with keys tp, pp, dp, ep, micro, accum "
         "(whole numbers >= 1), zero (0-3), sharding (none|zero1|zero2|zero3|fsdp|hybrid), "
         "ckpt (none|selective|full)",
-        flag, text, why));
+        text, why);
+    // A flag names the input (its field: the flag without the dashes); anything else, a place.
+    return flag.rfind("--", 0) == 0 ? InputError(flag.substr(2), detail)
+                                    : InputError(flag + detail);
   };
   std::size_t start = 0;
   while (start <= text.size()) {

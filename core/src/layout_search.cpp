@@ -39,23 +39,23 @@ LayoutSearchOptions MakeLayoutSearch(const HardwareProfile& hw, int64_t devices,
   o.gpus_per_node = gpus_per_node > 0 ? gpus_per_node : hw.gpus_per_node;
   if (o.gpus_per_node <= 0) {
     if (devices > 1) {
-      throw InputError(
-          fmt::format("--devices {}: hardware '{}' has no gpus_per_node; give --gpus-per-node",
-                      devices, hw.name));
+      throw InputError("devices",
+                       fmt::format(" {}: hardware '{}' has no gpus_per_node; give --gpus-per-node",
+                                   devices, hw.name));
     }
     o.gpus_per_node = 1;
   }
   if (devices > o.gpus_per_node && devices % o.gpus_per_node != 0) {
-    throw InputError(fmt::format("--devices {} must be whole nodes of {} GPUs (--gpus-per-node)",
-                                 devices, o.gpus_per_node));
+    throw InputError("devices", fmt::format(" {} must be whole nodes of {} GPUs (--gpus-per-node)",
+                                            devices, o.gpus_per_node));
   }
   o.pins = pins;
   const double cap = hw.memory_bytes;
   const double reserve = reserve_bytes >= 0 ? reserve_bytes : DefaultMemoryReserve(cap);
   if (cap > 0 && reserve >= cap) {
-    throw InputError(
-        fmt::format("--memory-reserve {:.1f} GiB leaves nothing of the {:.1f} GiB of {}",
-                    reserve / kGiB, cap / kGiB, hw.name));
+    throw InputError("memory-reserve",
+                     fmt::format(" {:.1f} GiB leaves nothing of the {:.1f} GiB of {}",
+                                 reserve / kGiB, cap / kGiB, hw.name));
   }
   o.usable_bytes = cap > 0 ? cap - reserve : 0;
   o.estimator = estimator;

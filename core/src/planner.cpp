@@ -295,45 +295,46 @@ double EffectiveTokens(double tokens, double unique) {
 
 void PlanOptions::Validate() const {
   if (!(hours > 0) || !std::isfinite(hours) || hours > 1e7) {
-    throw InputError(fmt::format("--hours {}: expected a positive number of hours", hours));
+    throw InputError("hours", fmt::format(" {}: expected a positive number of hours", hours));
   }
   if (devices < 1 || devices > 1000000)
-    throw InputError(fmt::format("--devices {}: expected a positive count", devices));
+    throw InputError("devices", fmt::format(" {}: expected a positive count", devices));
   if (!(goodput > 0 && goodput <= 1))
-    throw InputError(fmt::format("--goodput {}: expected a fraction in (0, 1]", goodput));
+    throw InputError("goodput", fmt::format(" {}: expected a fraction in (0, 1]", goodput));
   if (!(mfu > 0 && mfu <= 1))
-    throw InputError(fmt::format("--mfu {}: expected a fraction in (0, 1]", mfu));
+    throw InputError("mfu", fmt::format(" {}: expected a fraction in (0, 1]", mfu));
   if (!(unique_tokens >= 0) || !std::isfinite(unique_tokens)) {
-    throw InputError(
-        fmt::format("--unique-tokens {}: expected a positive number of tokens", unique_tokens));
+    throw InputError("unique-tokens",
+                     fmt::format(" {}: expected a positive number of tokens", unique_tokens));
   }
   if (!(mlp_ratio > 0) || !std::isfinite(mlp_ratio) || mlp_ratio > 1000) {
-    throw InputError(fmt::format("--mlp-ratio {}: expected a positive number", mlp_ratio));
+    throw InputError("mlp-ratio", fmt::format(" {}: expected a positive number", mlp_ratio));
   }
   if (head_size < 0)
-    throw InputError(fmt::format("--head-size {}: expected a positive size", head_size));
+    throw InputError("head-size", fmt::format(" {}: expected a positive size", head_size));
   if (width.min <= 0 || width.max < width.min || width.step <= 0 ||
       width.max > (int64_t{1} << 20)) {
-    throw InputError("--width: expected 0 < A <= B <= 1048576 and STEP > 0");
+    throw InputError("width", ": expected 0 < A <= B <= 1048576 and STEP > 0");
   }
   if (depth.min <= 0 || depth.max < depth.min || depth.step <= 0 || depth.max > 100000) {
-    throw InputError("--depth: expected 0 < A <= B <= 100000 and STEP > 0");
+    throw InputError("depth", ": expected 0 < A <= B <= 100000 and STEP > 0");
   }
   CheckedProduct({width.Count(), depth.Count()}, "--width x --depth candidates",
                  LimitFromEnv("CHRONOSCALE_MAX_GRID_SHAPES", kDefaultMaxGridShapes));
   if (memory_reserve_bytes > 1e15 || std::isnan(memory_reserve_bytes)) {
-    throw InputError(fmt::format("--memory-reserve {}: expected GiB >= 0", memory_reserve_bytes));
+    throw InputError("memory-reserve", fmt::format(" {}: expected GiB >= 0", memory_reserve_bytes));
   }
   if (!(min_aspect > 0) || !(max_aspect >= min_aspect) || !std::isfinite(max_aspect)) {
-    throw InputError(
-        fmt::format("--aspect {:g}:{:g}: expected 0 < A <= B", min_aspect, max_aspect));
+    throw InputError("aspect",
+                     fmt::format(" {:g}:{:g}: expected 0 < A <= B", min_aspect, max_aspect));
   }
   if (threads < 0 || threads > 4096) {
-    throw InputError(fmt::format("--threads {}: expected 0 (every core) to 4096", threads));
+    throw InputError("threads", fmt::format(" {}: expected 0 (every core) to 4096", threads));
   }
   if (top < 1 || top > kMaxTop) {
-    throw InputError(fmt::format(
-        "--top {}: expected 1 to {} (sweep writes every shape, row by row)", top, kMaxTop));
+    throw InputError(
+        "top",
+        fmt::format(" {}: expected 1 to {} (sweep writes every shape, row by row)", top, kMaxTop));
   }
   ModelShape probe = base;
   probe.d_model = 64;
@@ -581,10 +582,12 @@ void RankGrid(const Context& c, PlanResult* plan) {
     throw InputError("no shape of the grid can be built; the first, " + first_unbuildable);
   }
   if (heap.empty() && under_one_step > 0) {
-    throw InputError(fmt::format(
-        "--hours: a budget of {:.3g} s allows less than one optimizer step for every shape that "
-        "fits (the fastest step takes {:.3g} s); raise --hours",
-        c.budget_s, fastest_step_s));
+    throw InputError(
+        "hours",
+        fmt::format(
+            ": a budget of {:.3g} s allows less than one optimizer step for every shape that "
+            "fits (the fastest step takes {:.3g} s); raise --hours",
+            c.budget_s, fastest_step_s));
   }
   if (heap.empty() && legal == 0 && !first_illegal.empty()) {
     // Not a memory limit: the devices, batch and pinned layout admit no layout at all.

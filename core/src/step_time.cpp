@@ -221,7 +221,7 @@ bool TimeModel::Has(EstimatorKind e) const {
 }
 
 TimeModel DefaultTimeModel(const HardwareProfile& hw, double mfu) {
-  if (!(mfu > 0 && mfu <= 1)) throw InputError(fmt::format("--mfu {} must be in (0, 1]", mfu));
+  if (!(mfu > 0 && mfu <= 1)) throw InputError("mfu", fmt::format(" {} must be in (0, 1]", mfu));
   TimeModel m;
   m.hardware = hw;
   m.flops_s_per_flop = 1.0 / (hw.MatmulRate(Precision::kBf16) * mfu);

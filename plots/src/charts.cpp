@@ -193,7 +193,7 @@ QChart* MakeLossHeatmapChart(const PlanResult& plan, const Candidate* selected,
     title += fmt::format("<br><span style='font-weight:normal'>best {}, loss {:.3f}",
                          ShortShape(plan.best), plan.best.loss);
     if (plan.flop_based.shape.d_model > 0 && std::isfinite(plan.flop_based.loss)) {
-      title += fmt::format("; FLOP-optimal {}, loss {:.3f} (+{:.3f})", ShortShape(plan.flop_based),
+      title += fmt::format("; FLOP-optimal {}, loss {:.3f} ({:+.3f})", ShortShape(plan.flop_based),
                            plan.flop_based.loss, plan.flop_based.loss - plan.best.loss);
     }
     title += "</span>";
@@ -204,26 +204,38 @@ QChart* MakeLossHeatmapChart(const PlanResult& plan, const Candidate* selected,
   chart->setMargins(QMargins(10, 10, 90, 10));
   const auto& w = plan.widths;
   const auto& d = plan.depths;
-  auto* x = new QValueAxis();
-  auto* y = new QValueAxis();
-  x->setTitleText(QStringLiteral("width (d_model)"));
-  y->setTitleText(QStringLiteral("depth (layers)"));
-  x->setLabelFormat(QStringLiteral("%.0f"));
-  y->setLabelFormat(QStringLiteral("%.0f"));
-  x->setGridLineVisible(false);
-  y->setGridLineVisible(false);
+  const SurfaceView view = SurfaceViewOf(plan, selected);
+  // A log axis in powers of two (widths and depths are); a linear one with round ticks.
+  auto axis = [](bool log, double lo, double hi, const char* title) -> QAbstractAxis* {
+    QAbstractAxis* a = nullptr;
+    if (log) {
+      auto* l = new QLogValueAxis();
+      l->setBase(2);
+      l->setLabelFormat(QStringLiteral("%.0f"));
+      l->setMinorTickCount(-1);
+      l->setRange(lo, hi);
+      a = l;
+    } else {
+      auto* v = new QValueAxis();
+      v->setLabelFormat(QStringLiteral("%.0f"));
+      v->setRange(lo, hi);
+      v->setTickType(QValueAxis::TicksDynamic);
+      v->setTickAnchor(0);
+      v->setTickInterval(NiceStep((hi - lo) / 8));
+      a = v;
+    }
+    a->setTitleText(QLatin1String(title));
+    a->setGridLineVisible(false);
+    a->setMinorGridLineVisible(false);
+    return a;
+  };
+  QAbstractAxis* x = axis(view.log_x, view.x_min, view.x_max,
+                          view.log_x ? "width (d_model, log scale)" : "width (d_model)");
+  QAbstractAxis* y = axis(view.log_y, view.y_min, view.y_max,
+                          view.log_y ? "depth (layers, log scale)" : "depth (layers)");
   chart->addAxis(x, Qt::AlignBottom);
   chart->addAxis(y, Qt::AlignLeft);
   if (w.empty() || d.empty()) return chart;
-  const double wstep = w.size() > 1 ? static_cast<double>(w[1] - w[0]) : 64.0;
-  const double dstep = d.size() > 1 ? static_cast<double>(d[1] - d[0]) : 1.0;
-  x->setRange(w.front() - wstep / 2, w.back() + wstep / 2);
-  y->setRange(d.front() - dstep / 2, d.back() + dstep / 2);
-  for (QValueAxis* axis : {x, y}) {
-    axis->setTickType(QValueAxis::TicksDynamic);
-    axis->setTickAnchor(0);
-    axis->setTickInterval(NiceStep((axis->max() - axis->min()) / 8));
-  }
 
   // Iso-parameter curves.
   std::vector<HeatmapItem::Label> labels;
@@ -291,7 +303,14 @@ QChart* MakeLossHeatmapChart(const PlanResult& plan, const Candidate* selected,
     HideLegend(chart, s);
     ref = s;
   }
-  const SurfaceImage px = SurfacePixels(plan, 0.9, scale);
+  // A linear axis gets a pixel per cell (exact); a log one enough pixels that no cell is lost.
+  const double wstep = w.size() > 1 ? static_cast<double>(w[1] - w[0]) : 64.0;
+  const double dstep = d.size() > 1 ? static_cast<double>(d[1] - d[0]) : 1.0;
+  const int columns =
+      view.log_x ? 1024 : static_cast<int>(std::lround((view.x_max - view.x_min) / wstep));
+  const int rows =
+      view.log_y ? 512 : static_cast<int>(std::lround((view.y_max - view.y_min) / dstep));
+  const SurfaceImage px = SurfacePixels(plan, view, columns, rows, 0.9, scale);
   QImage image(px.columns, px.rows, QImage::Format_ARGB32);
   for (int r = 0; r < px.rows; ++r) {
     std::copy_n(px.argb.data() + static_cast<std::size_t>(r) * px.columns, px.columns,

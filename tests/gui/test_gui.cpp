@@ -10,6 +10,8 @@
 #include <QDir>
 #include <QDoubleSpinBox>
 #include <QFile>
+#include <QLabel>
+#include <QLineEdit>
 #include <QMessageBox>
 #include <QSettings>
 #include <QSignalSpy>
@@ -21,10 +23,12 @@
 #include <QTableWidget>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QTimer>
 
 #include <chronoscale/attention_calibrate.h>
 #include <chronoscale/bench.h>
 #include <chronoscale/error.h>
+#include <chronoscale/hf_config.h>
 #include <chronoscale/io.h>
 #include <chronoscale/plots/chart_panel.h>
 #include <chronoscale/plots/plot_data.h>
@@ -593,6 +597,160 @@ class TestGui : public QObject {
       refused = QString::fromStdString(e.what()).contains(QStringLiteral("norm"));
     }
     QVERIFY(refused);
+  }
+
+  // The rarer variants of plan's flags reach the plan: block, sliding window, mixture of experts,
+  // optimizer, bidirectional attention; the session keeps them.
+  void rarerVariantsReachThePlan() {
+    MainWindow w(false);
+    w.show();
+    QVERIFY(WaitIdle(w));
+    chronoscale::gui::SessionInputs in = w.inputs();
+    in.arch.block = "parallel";
+    in.arch.sliding_window = 512;
+    in.arch.experts = 8;
+    in.arch.shared_ff = 1024;
+    in.arch.optimizer = "sgd";
+    in.arch.causal = false;
+    const int revision = w.planRevision();
+    w.applyInputs(in);
+    QVERIFY(QTest::qWaitFor([&] { return !w.busy() && w.planRevision() > revision; }, kTimeoutMs));
+    QVERIFY(w.plan()->found);
+    const chronoscale::ModelShape& best = w.plan()->best.shape;
+    QVERIFY(best.block == chronoscale::BlockKind::kParallel);
+    QCOMPARE(best.sliding_window, 512);
+    QCOMPARE(best.experts, 8);
+    QCOMPARE(best.experts_per_token, 2);  // plan --experts' default
+    QCOMPARE(best.shared_ff, 1024);
+    QVERIFY(best.optimizer == chronoscale::Optimizer::kSgd);
+    QVERIFY(!best.causal);
+    auto* experts = w.findChild<QSpinBox*>(QStringLiteral("experts"));
+    QVERIFY(experts != nullptr);
+    QCOMPARE(experts->value(), 8);
+    QVERIFY(chronoscale::gui::SameInputs(
+        chronoscale::gui::SessionFromJson(chronoscale::gui::SessionToJson(w.inputs()), "s"),
+        w.inputs()));
+  }
+
+  // The cluster inputs reach the plan (GPUs per node, a pinned layout, the memory reserve); a
+  // layout that cannot be read, or devices that are not whole nodes, grey the plan under a
+  // banner naming the widgets, from the error's field rather than its CLI wording.
+  void clusterInputsReachThePlan() {
+    MainWindow w(false);
+    w.show();
+    QVERIFY(WaitIdle(w));
+    chronoscale::gui::SessionInputs in = w.inputs();
+    in.devices = 16;
+    in.gpus_per_node = 4;
+    in.layout = "tp=2,zero=3";
+    in.memory_reserve_gib = 4;
+    int revision = w.planRevision();
+    w.applyInputs(in);
+    QVERIFY(QTest::qWaitFor([&] { return !w.busy() && w.planRevision() > revision; }, kTimeoutMs));
+    QVERIFY(w.plan()->found);
+    QCOMPARE(w.plan()->gpus_per_node, 4);
+    QCOMPARE(w.plan()->best.layout.tp, 2);
+    QVERIFY(w.plan()->best.layout.sharding == chronoscale::Sharding::kZero3);
+    QCOMPARE(w.plan()->usable_bytes, w.hardware().memory_bytes - 4 * chronoscale::kGiB);
+    auto* layout = w.findChild<QLineEdit*>(QStringLiteral("layout"));
+    QVERIFY(layout != nullptr);
+    QCOMPARE(layout->text(), QStringLiteral("tp=2,zero=3"));
+    layout->setText(QStringLiteral("tp=two"));
+    Q_EMIT layout->editingFinished();
+    QVERIFY(QTest::qWaitFor([&] { return w.planIsStale(); }, kTimeoutMs));
+    QString banner = w.staleBannerText();
+    QVERIFY2(banner.contains(QStringLiteral("Pinned layout")), qPrintable(banner));
+    QVERIFY2(!banner.contains(QStringLiteral("--")), qPrintable(banner));
+    in.layout.clear();
+    in.devices = 6;  // not whole nodes of 4
+    w.applyInputs(in);
+    QVERIFY(QTest::qWaitFor([&] { return !w.busy() && w.planIsStale(); }, kTimeoutMs));
+    banner = w.staleBannerText();
+    QVERIFY2(banner.contains(QStringLiteral("Devices")) &&
+                 banner.contains(QStringLiteral("GPUs per node")),
+             qPrintable(banner));
+    QVERIFY2(!banner.contains(QStringLiteral("--")), qPrintable(banner));
+    in.devices = 8;
+    revision = w.planRevision();
+    w.applyInputs(in);
+    QVERIFY(QTest::qWaitFor([&] { return !w.planIsStale() && w.planRevision() > revision; },
+                            kTimeoutMs));
+  }
+
+  // File > Import Hugging Face config: Qwen2-0.5B's architecture (GQA, q/k/v-only biases, tied,
+  // SwiGLU, RMSNorm, rotary) becomes the search's, and the model itself is priced and selected;
+  // File > Export writes the selected shape's config, which imports back to the same model.
+  void huggingFaceImportAndExport() {
+    MainWindow w(false);
+    w.show();
+    QVERIFY(WaitIdle(w));
+    const int revision = w.planRevision();
+    w.importHfConfig(QStringLiteral(CHRONOSCALE_TEST_DATA "/hf_configs/Qwen2-0.5B.json"));
+    QVERIFY(QTest::qWaitFor([&] { return !w.busy() && w.planRevision() > revision; }, kTimeoutMs));
+    const auto& arch = w.inputs().arch;
+    QCOMPARE(arch.mlp, std::string("swiglu"));
+    QCOMPARE(arch.norm, std::string("rmsnorm"));
+    QCOMPARE(arch.kv_heads, 2);
+    QCOMPARE(arch.qkv_bias, 1);
+    QCOMPARE(arch.out_bias, 0);
+    QVERIFY(arch.tied);
+    QCOMPARE(w.inputs().vocab, 151936);
+    QCOMPARE(w.inputs().head_size, 64);
+    QVERIFY(w.plan()->found);
+    QVERIFY(w.plan()->best.shape.QkvBias() && !w.plan()->best.shape.OutBias());
+    // The imported model, priced under this budget and selected.
+    QVERIFY(w.importedCandidate().has_value());
+    const chronoscale::Candidate* selected = w.selectedCandidate();
+    QVERIFY(selected != nullptr);
+    QCOMPARE(selected->shape.d_model, 896);
+    QCOMPARE(selected->shape.n_layers, 24);
+    QCOMPARE(selected->shape.d_ff, 4864);
+    QCOMPARE(selected->params, w.importedCandidate()->params);
+    auto* summary = w.findChild<QLabel*>(QStringLiteral("summary"));
+    QVERIFY(summary != nullptr);
+    QVERIFY2(summary->text().contains(QStringLiteral("Imported qwen2")),
+             qPrintable(summary->text()));
+    const QString out = m_dir.filePath(QStringLiteral("exported_config.json"));
+    w.exportHfConfig(out);
+    const chronoscale::HfImport back = chronoscale::LoadHfConfig(out.toStdString());
+    QCOMPARE(back.model_type, std::string("qwen2"));
+    QCOMPARE(back.shape.d_model, 896);
+    QCOMPARE(back.shape.n_layers, 24);
+    QCOMPARE(back.shape.n_kv_heads, 2);
+    QCOMPARE(back.shape.Params(), selected->shape.Params());
+    // The session keeps the imported architecture.
+    QVERIFY(chronoscale::gui::SameInputs(
+        chronoscale::gui::SessionFromJson(chronoscale::gui::SessionToJson(w.inputs()), "s"),
+        w.inputs()));
+    // A config the tool refuses (an encoder) brings a dialog and changes nothing.
+    QTimer::singleShot(0, [] {
+      if (QMessageBox* b = FindErrorDialog()) b->accept();
+    });
+    const auto before = chronoscale::gui::SessionToJson(w.inputs());
+    QSignalSpy errors(&w, &MainWindow::errorShown);
+    w.importHfConfig(QStringLiteral(CHRONOSCALE_TEST_DATA "/hf_configs/bert-base-uncased.json"));
+    QCOMPARE(errors.count(), 1);
+    QVERIFY(chronoscale::gui::SessionToJson(w.inputs()) == before);
+  }
+
+  // The plan's summary says where its step times come from: the estimator and hardware, and
+  // after a fit, the runs' file and the device they were measured on.
+  void timeModelProvenance() {
+    MainWindow w(false);
+    w.show();
+    QVERIFY(WaitIdle(w));
+    auto* summary = w.findChild<QLabel*>(QStringLiteral("summary"));
+    QVERIFY(summary != nullptr);
+    QVERIFY2(summary->text().contains(QStringLiteral("not fitted to measured runs")),
+             qPrintable(summary->text()));
+    QSignalSpy fitted(&w, &MainWindow::timeFitDone);
+    w.loadStepRuns(QStringLiteral(CHRONOSCALE_TEST_DATA "/steps.csv"));
+    QVERIFY(fitted.wait(kTimeoutMs) || fitted.count() > 0);
+    QVERIFY(WaitIdle(w));
+    const QString text = summary->text();
+    QVERIFY2(
+        text.contains(QStringLiteral("steps.csv")) && text.contains(QStringLiteral("NVIDIA H200")),
+        qPrintable(text));
   }
 
   // Help > Quick reference carries the README's command reference, shipped in the app.

@@ -1,5 +1,6 @@
 // chronoscale_plots: known answers of the data preparation, and every chart rendered to PNG and
 // SVG (offscreen).
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <filesystem>
@@ -404,4 +405,68 @@ TEST_CASE("breakdown: the bars, the fixed cost and exposed communication add up 
   CHECK(b.exposed_comm_s == 0);
   CHECK(b.step_s == Approx(estimate).epsilon(1e-12));
   CHECK(b.total_s + b.fixed_s + b.exposed_comm_s == Approx(estimate).epsilon(1e-9));
+}
+
+TEST_CASE("surface view: the extent follows the shapes with a loss, log axes over wide spans") {
+  PlanOptions o;
+  o.hours = 24;
+  o.width = {256, 16384, 64};
+  o.depth = {1, 128, 1};
+  o.base = ReferenceShape(1024, 8);
+  o.base.batch = 8;
+  const PlanResult plan =
+      Plan(o, DefaultTimeModel(LoadHardware("h100-sxm")), LossLawPreset("epoch"));
+  REQUIRE(plan.found);
+  const SurfaceView view = SurfaceViewOf(plan);
+  // The default search spans 64x in width and 128x in depth: both axes logarithmic.
+  CHECK(view.log_x);
+  CHECK(view.log_y);
+  // Every cell with a loss, and the marked shapes, lie inside the extent.
+  const std::size_t nw = plan.widths.size();
+  for (std::size_t i = 0; i < plan.loss.size(); ++i) {
+    if (!std::isfinite(plan.loss[i])) continue;
+    const double w = static_cast<double>(plan.widths[i % nw]);
+    const double d = static_cast<double>(plan.depths[i / nw]);
+    REQUIRE(w > view.x_min);
+    REQUIRE(w < view.x_max);
+    REQUIRE(d > view.y_min);
+    REQUIRE(d < view.y_max);
+  }
+  CHECK(static_cast<double>(plan.flop_based.shape.d_model) < view.x_max);
+  // The pixels: each the colour of its nearest cell, placed on the log axes; and far less of the
+  // picture spent on cells the plan left out than in the one-pixel-per-cell image of the grid.
+  const SurfaceImage px = SurfacePixels(plan, view, 512, 256);
+  REQUIRE(px.argb.size() == 512u * 256u);
+  const auto best_col = static_cast<int>(std::floor(
+      512 * std::log(plan.best.shape.d_model / view.x_min) / std::log(view.x_max / view.x_min)));
+  const auto best_row =
+      static_cast<int>(std::floor(256 * (1 - std::log(plan.best.shape.n_layers / view.y_min) /
+                                                 std::log(view.y_max / view.y_min))));
+  const std::size_t best_cell = static_cast<std::size_t>(plan.best.shape.n_layers - 1) * nw +
+                                static_cast<std::size_t>((plan.best.shape.d_model - 256) / 64);
+  CHECK(px.argb[static_cast<std::size_t>(best_row) * 512 + best_col] ==
+        LossColor(plan.loss[best_cell], px.scale));
+  auto left_out_share = [](const SurfaceImage& img) {
+    return static_cast<double>(std::count(img.argb.begin(), img.argb.end(), kLeftOutArgb)) /
+           static_cast<double>(img.argb.size());
+  };
+  const double grid_share = left_out_share(SurfacePixels(plan));
+  const double view_share = left_out_share(px);
+  INFO("left out: " << grid_share << " of the grid's image, " << view_share << " of the view's");
+  CHECK(grid_share > 0.5);
+  CHECK(view_share < 0.6 * grid_share);
+}
+
+TEST_CASE("surface view: a narrow search stays linear, a pixel per cell") {
+  PlanResult p = TinyPlan();
+  const SurfaceView view = SurfaceViewOf(p);
+  CHECK_FALSE(view.log_x);
+  CHECK_FALSE(view.log_y);
+  CHECK(view.x_min == Approx(50));
+  CHECK(view.x_max == Approx(350));
+  CHECK(view.y_min == Approx(0.5));
+  CHECK(view.y_max == Approx(2.5));
+  const SurfaceImage px = SurfacePixels(p, view, 3, 2, 1.0);
+  const SurfaceImage cells = SurfacePixels(p, 1.0);
+  CHECK(px.argb == cells.argb);
 }

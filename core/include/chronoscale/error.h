@@ -4,6 +4,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace chronoscale {
 
@@ -12,6 +13,20 @@ namespace chronoscale {
 class InputError : public std::runtime_error {
  public:
   explicit InputError(const std::string& message) : std::runtime_error(message) {}
+  // An error in one named input. `field` identifies it as the command line spells the option,
+  // without the dashes ("hours", "gpus-per-node", "layout"); each front end maps it to its own
+  // words (the CLI's flag, a widget's label in the GUI). `detail` is the rest of the message,
+  // from its separator on (" -1: expected a positive number of hours"). what() is the CLI's
+  // wording: "--" + field + detail.
+  InputError(std::string field, std::string detail)
+      : std::runtime_error("--" + field + detail),
+        m_field(std::move(field)),
+        m_detail(std::move(detail)) {}
+  const std::string& field() const { return m_field; }    // empty: no single input
+  const std::string& detail() const { return m_detail; }  // empty without a field
+
+ private:
+  std::string m_field, m_detail;
 };
 
 // A failure at run time with well-formed input: a fit that does not converge, a failed write,

@@ -77,6 +77,24 @@ struct SurfaceImage {
 SurfaceImage SurfacePixels(const PlanResult& plan, double quantile = 0.9,
                            const ColorScale* fixed = nullptr);
 
+// How the surface is drawn: the extent, in d_model and layers at the cells' edges, and whether
+// each axis is logarithmic. The extent holds the cells with a loss and the marked shapes (best,
+// FLOP-based, `selected`), with a margin of a tenth (at least two cells) inside the priced
+// region, so that grey the plan left out does not fill the picture. An axis whose extent spans
+// kSurfaceLogSpan times or more is logarithmic: the aspect range's wedge, d / 256 <= n <= d / 8,
+// is then a band of constant height, and small shapes get as much room as large ones.
+struct SurfaceView {
+  double x_min = 0, x_max = 1, y_min = 0, y_max = 1;
+  bool log_x = false, log_y = false;
+};
+inline constexpr double kSurfaceLogSpan = 8;
+SurfaceView SurfaceViewOf(const PlanResult& plan, const Candidate* selected = nullptr);
+// The surface over `view` as columns x rows pixels (rows top-down, the deepest first): each pixel
+// takes the colour of the grid cell nearest its centre, placed in the axes' own scale
+// (kLeftOutArgb outside the grid).
+SurfaceImage SurfacePixels(const PlanResult& plan, const SurfaceView& view, int columns, int rows,
+                           double quantile = 0.9, const ColorScale* fixed = nullptr);
+
 // The surface's cell nearest to (width, depth) in the grid's units, as an index into plan.loss
 // (depth row x widths + width column); none outside the grid.
 std::optional<std::size_t> SurfaceCellAt(const PlanResult& plan, double width, double depth);
