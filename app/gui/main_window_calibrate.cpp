@@ -1,6 +1,8 @@
-// Tools > Calibrate attention kernels: the app times its own attention kernels on this machine
-// (CalibrateAttention, on a worker thread with progress and Cancel), fits the cost model, shows
-// measured against predicted on the Kernels tab and plans on the calibrated profile.
+// The hardware and measuring this machine: a preset or profile file; Tools > Measure this machine
+// (the quick bench on a worker thread); Tools > Calibrate attention kernels, where the app times
+// its own attention kernels on this machine (CalibrateAttention, on a worker thread with progress
+// and Cancel), fits the cost model, shows measured against predicted on the Kernels tab and plans
+// on the calibrated profile.
 #include <fmt/format.h>
 
 #include <filesystem>
@@ -8,9 +10,12 @@
 #include <optional>
 
 #include <QComboBox>
+#include <QFileInfo>
 #include <QInputDialog>
+#include <QLabel>
 #include <QPointer>
 #include <QProgressDialog>
+#include <QPushButton>
 #include <QStatusBar>
 
 #include <chronoscale/bench.h>
@@ -145,6 +150,94 @@ void MainWindow::calibrationFinished(const CalibrateSummary& summary, const QStr
                     summary.points.size(), 100 * summary.median_error_before,
                     100 * summary.median_error_after, S(path))),
       15000);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hardware.
+
+void MainWindow::setHardware(const QString& name_or_path) {
+  try {
+    m_hw = LoadHardware(S(name_or_path));
+  } catch (const std::exception& e) {
+    showError(tr("Hardware"), Q(e.what()));
+    SetComboData(m_hardwareCombo, Q(m_in.hardware), Q(m_in.hardware));
+    return;
+  }
+  m_in.hardware = S(name_or_path);
+  SetComboData(m_hardwareCombo, name_or_path,
+               IsHardwarePreset(m_in.hardware) ? name_or_path : QFileInfo(name_or_path).fileName());
+  updateHardwareLabel();
+  refitTimeModelIfNeeded();
+  updateKernelChart();
+  schedulePlan();
+}
+
+void MainWindow::updateHardwareLabel() {
+  const double bf16 = m_hw.matmul_flops_per_s[static_cast<std::size_t>(Precision::kBf16)];
+  QString text = tr("%1: %2 GB/s, %3 TFLOP/s bf16 matmul, %4 GiB")
+                     .arg(Q(m_hw.name))
+                     .arg(m_hw.mem_bandwidth_bytes_per_s / 1e9, 0, 'f', 0)
+                     .arg(bf16 / 1e12, 0, 'f', 1)
+                     .arg(m_hw.memory_bytes / kGiB, 0, 'f', 0);
+  if (!m_hw.source.empty()) text += QStringLiteral("\n") + Q(m_hw.source);
+  m_hardwareLabel->setText(text);
+  m_hardwareLabel->setToolTip(Q(m_hw.source + (m_hw.date.empty() ? "" : ", " + m_hw.date)));
+}
+
+void MainWindow::measureMachine() {
+  auto* dialog = new QProgressDialog(tr("Measuring this machine…"), tr("Cancel"), 0, 1000, this);
+  dialog->setObjectName(QStringLiteral("benchProgress"));
+  dialog->setWindowModality(Qt::WindowModal);
+  dialog->setMinimumDuration(0);
+  dialog->setAttribute(Qt::WA_DeleteOnClose);
+  m_cancelBench = false;
+  connect(dialog, &QProgressDialog::canceled, this, [this] { m_cancelBench = true; });
+  dialog->show();
+  m_measureButton->setEnabled(false);
+  QPointer<QProgressDialog> guard(dialog);
+  runInBackground([this, guard]() -> std::function<void()> {
+    BenchOptions options;
+    options.quick = true;
+    try {
+      const BenchSummary summary =
+          RunBench(options, [this, guard](double fraction, const std::string& message) {
+            QMetaObject::invokeMethod(
+                this,
+                [guard, fraction, message] {
+                  if (guard) {
+                    guard->setValue(static_cast<int>(fraction * 1000));
+                    guard->setLabelText(Q(message));
+                  }
+                },
+                Qt::QueuedConnection);
+            return !m_cancelBench && !m_closing;
+          });
+      const HardwareProfile profile = summary.ToHardwareProfile();
+      const std::string path = LocalProfileCachePath();
+      std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+      WriteFileAtomic(path, HardwareToJson(profile).dump(2) + "\n");
+      return [this, guard, path] {
+        if (guard) guard->close();
+        m_measureButton->setEnabled(true);
+        SetComboData(m_hardwareCombo, Q(path), tr("this machine (measured)"));
+        setHardware(Q(path));
+        statusBar()->showMessage(tr("Measured profile saved to %1").arg(Q(path)), 8000);
+      };
+    } catch (const Cancelled&) {
+      return [this, guard] {
+        if (guard) guard->close();
+        m_measureButton->setEnabled(true);
+        statusBar()->showMessage(tr("Measurement cancelled."), 5000);
+      };
+    } catch (const std::exception& e) {
+      const QString message = Q(e.what());
+      return [this, guard, message] {
+        if (guard) guard->close();
+        m_measureButton->setEnabled(true);
+        showError(tr("Measure this machine"), message);
+      };
+    }
+  });
 }
 
 }  // namespace chronoscale::gui

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <random>
 
 #include "chronoscale/checked.h"
@@ -398,6 +399,9 @@ namespace {
 // only the ranked shapes (no FLOP-based answer, intervals or warnings).
 PlanResult PlanGrid(const PlanOptions& o, const TimeModel& model, const LossLaw& law,
                     const std::string& law_name, bool answers = true);
+std::optional<Candidate> BestBeyondAspect(const PlanOptions& o, const PlanOptions& wide,
+                                          const TimeModel& model, const LossLaw& law);
+bool Worse(const Candidate& a, const Candidate& b);
 }  // namespace
 
 PlanResult Plan(const PlanOptions& o, const TimeModel& model, const LossLaw& law,
@@ -417,11 +421,13 @@ PlanResult Plan(const PlanOptions& o, const TimeModel& model, const LossLaw& law
         wide.min_aspect = o.min_aspect / 2;
       }
       wide.top = 1;
-      const PlanResult w = PlanGrid(wide, model, law, law_name, /*answers=*/false);
+      // The wide grid's shapes inside the bound were priced above: only those beyond it are
+      // new, and the best of the wide grid is the better of theirs and ours.
+      const std::optional<Candidate> beyond = BestBeyondAspect(o, wide, model, law);
       r.on_aspect_bound = true;
       r.aspect_bound = upper ? o.max_aspect : o.min_aspect;
       r.relaxed_aspect_bound = upper ? wide.max_aspect : wide.min_aspect;
-      if (w.found) r.at_relaxed_bound = w.best;
+      r.at_relaxed_bound = beyond && Worse(*beyond, r.best) ? *beyond : r.best;
     }
   }
   return r;
@@ -550,6 +556,41 @@ void PriceWidth(const Context& c, std::size_t i, PlanResult* plan, GridBlock* bl
     ++k.fitting;
     Keep(&k.heap, cand, o.top);
   }
+}
+
+// The best shape that fits and trains for at least one step among the cells of `wide`'s grid
+// whose aspect ratio lies outside `o`'s range (o and wide differ only in that range), widths over
+// threads; none when no such cell fits.
+std::optional<Candidate> BestBeyondAspect(const PlanOptions& o, const PlanOptions& wide,
+                                          const TimeModel& model, const LossLaw& law) {
+  const Context c = MakeContext(wide, model, law);
+  const int64_t nw = wide.width.Count(), nd = wide.depth.Count();
+  std::vector<std::optional<Candidate>> best(static_cast<std::size_t>(nw));
+  ParallelBlocks(nw, ThreadCount(wide.threads), [&](int64_t i) {
+    const int64_t d = wide.width.At(i);
+    std::vector<ModelShape> shapes;
+    for (int64_t j = 0; j < nd; ++j) {
+      const int64_t n = wide.depth.At(j);
+      const double aspect = static_cast<double>(d) / static_cast<double>(n);
+      if (aspect >= o.min_aspect && aspect <= o.max_aspect) continue;  // priced by the plan
+      std::string why;
+      ModelShape s = GridShape(wide, d, n, &why);
+      if (why.empty()) shapes.push_back(std::move(s));
+    }
+    std::vector<double> steps;
+    ClosedSteps(c, shapes, &steps);
+    std::optional<Candidate>& mine = best[static_cast<std::size_t>(i)];
+    for (std::size_t k = 0; k < shapes.size(); ++k) {
+      const Candidate cand = Price(c, shapes[k], steps[k]);
+      if (!cand.fits || cand.tokens < shapes[k].TokensPerStep()) continue;
+      if (!mine || Worse(cand, *mine)) mine = cand;
+    }
+  });
+  std::optional<Candidate> out;
+  for (const auto& b : best) {
+    if (b && (!out || Worse(*b, *out))) out = b;
+  }
+  return out;
 }
 
 // Prices every cell of the grid (widths over threads) and ranks the shapes that fit; InputError

@@ -168,6 +168,59 @@ TEST_CASE("Bad plan options are rejected with the flag named") {
   CHECK_THROWS_WITH(ParseRange("64:32", "--width", 64), Catch::Contains("--width"));
   CHECK_THROWS_WITH(ParseRange("a:b", "--depth", 1), Catch::Contains("--depth"));
   CHECK(ParseRange("64:1024", "--width", 64).Count() == 16);
+  // The error names its input as a field the front ends map to their own words (the GUI: a
+  // widget's label); what() keeps the CLI's wording.
+  o = Options(1);
+  o.devices = 0;
+  try {
+    Plan(o, m, law);
+    FAIL("devices 0 accepted");
+  } catch (const InputError& e) {
+    CHECK(e.field() == "devices");
+    CHECK(e.detail() == " 0: expected a positive count");
+    CHECK(std::string(e.what()) == "--devices 0: expected a positive count");
+  }
+  o = Options(1);
+  o.devices = 6;
+  o.gpus_per_node = 4;
+  try {
+    Plan(o, m, law);
+    FAIL("6 devices on nodes of 4 accepted");
+  } catch (const InputError& e) {
+    CHECK(e.field() == "devices");
+  }
+}
+
+TEST_CASE("On an aspect bound, the relaxed answer is the best of the grid with the bound relaxed") {
+  // Plan prices only the cells beyond the bound a second time; its answer must be the one a whole
+  // plan with the relaxed bound gives (three bounds under the roofline, memcopy and FLOP
+  // estimators; a time budget puts the best on the upper bound: wide and shallow).
+  const TimeModel m = DefaultTimeModel(LoadHardware("h100-sxm"));
+  const LossLaw law = LossLawPreset("epoch");
+  struct Case {
+    double min_aspect, max_aspect;
+    EstimatorKind estimator;
+  };
+  for (const Case& k :
+       {Case{8, 64, EstimatorKind::kRoofline}, Case{8, 256, EstimatorKind::kMemcopy},
+        Case{8, 128, EstimatorKind::kFlops}}) {
+    PlanOptions o = Options(24);
+    o.width = {256, 8192, 128};
+    o.depth = {1, 96, 1};
+    o.min_aspect = k.min_aspect;
+    o.max_aspect = k.max_aspect;
+    o.estimator = k.estimator;
+    const PlanResult r = Plan(o, m, law);
+    INFO("aspect " << k.min_aspect << ":" << k.max_aspect);
+    REQUIRE(r.on_aspect_bound);
+    PlanOptions wide = o;
+    (r.aspect_bound == o.max_aspect ? wide.max_aspect : wide.min_aspect) = r.relaxed_aspect_bound;
+    const PlanResult w = Plan(wide, m, law);
+    CHECK(r.at_relaxed_bound.shape.d_model == w.best.shape.d_model);
+    CHECK(r.at_relaxed_bound.shape.n_layers == w.best.shape.n_layers);
+    CHECK(r.at_relaxed_bound.loss == w.best.loss);
+    CHECK(r.at_relaxed_bound.step_s == w.best.step_s);
+  }
 }
 
 TEST_CASE("Grid ranges iterate on counts: a step near INT64_MAX cannot overflow") {

@@ -446,15 +446,20 @@ TEST_CASE("surface view: the extent follows the shapes with a loss, log axes ove
                                 static_cast<std::size_t>((plan.best.shape.d_model - 256) / 64);
   CHECK(px.argb[static_cast<std::size_t>(best_row) * 512 + best_col] ==
         LossColor(plan.loss[best_cell], px.scale));
-  auto left_out_share = [](const SurfaceImage& img) {
-    return static_cast<double>(std::count(img.argb.begin(), img.argb.end(), kLeftOutArgb)) /
+  auto coloured_share = [](const SurfaceImage& img) {
+    const auto grey = [](uint32_t c) {
+      return c == kLeftOutArgb || c == kNoFitArgb || c == kUnderOneStepArgb;
+    };
+    return static_cast<double>(std::count_if(img.argb.begin(), img.argb.end(),
+                                             [&](uint32_t c) { return !grey(c); })) /
            static_cast<double>(img.argb.size());
   };
-  const double grid_share = left_out_share(SurfacePixels(plan));
-  const double view_share = left_out_share(px);
-  INFO("left out: " << grid_share << " of the grid's image, " << view_share << " of the view's");
-  CHECK(grid_share > 0.5);
-  CHECK(view_share < 0.6 * grid_share);
+  // Measured: 12% of the whole grid's linear picture has a loss, 53% of the view's.
+  const double grid_share = coloured_share(SurfacePixels(plan));
+  const double view_share = coloured_share(px);
+  INFO("with a loss: " << grid_share << " of the grid's image, " << view_share << " of the view's");
+  CHECK(grid_share < 0.2);
+  CHECK(view_share > 3 * grid_share);
 }
 
 TEST_CASE("surface view: a narrow search stays linear, a pixel per cell") {
