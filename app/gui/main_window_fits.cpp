@@ -150,8 +150,7 @@ QString MainWindow::timeProvenance(EstimatorKind e, const ModelShape* best) cons
       m_timeFit && m_timeFit->model.hardware.name == m_hw.name && m_timeFit->model.Has(e);
   QString text = tr("Step times: %1 estimator on %2").arg(Q(ToString(e)), Q(m_hw.name));
   if (!fitted) {
-    return text + (m_hw.source.empty() ? QString() : QStringLiteral(" (%1)").arg(Q(m_hw.source))) +
-           tr(", not fitted to measured runs.");
+    return text + tr("'s rates (see Hardware), not fitted to measured runs.");
   }
   const FitDomain& domain = m_timeFit->model.fitted_on;
   QStringList devices;

@@ -181,26 +181,46 @@ void AddExtrapolationWarnings(const Context& c, PlanResult* r) {
 
 }  // namespace
 
-ModelShape GridShape(const PlanOptions& o, int64_t d, int64_t n, std::string* why_not) {
+namespace {
+// A grid cell the plan leaves out, and why (GridCell: no text, so that the many cells left out
+// for their aspect cost no formatting).
+enum class Excluded { kNone, kHeads, kAspect, kKvHeads };
+
+ModelShape GridCell(const PlanOptions& o, int64_t d, int64_t n, Excluded* why) {
   ModelShape s = o.base;
   s.d_model = d;
   s.n_layers = n;
   s.n_heads = DefaultHeads(d, o.head_size);
   s.d_ff = std::max<int64_t>(1, std::llround(o.mlp_ratio * static_cast<double>(d)));
-  if (s.n_heads == 0) {
-    *why_not = o.head_size > 0 ? fmt::format("head size {} does not divide d_model", o.head_size)
-                               : "no head size of 64 or 128 divides d_model";
-    return s;
-  }
   const double aspect = static_cast<double>(d) / static_cast<double>(n);
-  if (aspect < o.min_aspect || aspect > o.max_aspect) {
-    *why_not = fmt::format("aspect d_model/n_layers {:.3g} outside [{:g}, {:g}]", aspect,
-                           o.min_aspect, o.max_aspect);
-    return s;
+  *why = s.n_heads == 0                                      ? Excluded::kHeads
+         : aspect < o.min_aspect || aspect > o.max_aspect    ? Excluded::kAspect
+         : s.n_kv_heads > 0 && s.n_heads % s.n_kv_heads != 0 ? Excluded::kKvHeads
+                                                             : Excluded::kNone;
+  return s;
+}
+
+std::string ExcludedText(const PlanOptions& o, const ModelShape& s, Excluded why) {
+  switch (why) {
+    case Excluded::kNone:
+      return {};
+    case Excluded::kHeads:
+      return o.head_size > 0 ? fmt::format("head size {} does not divide d_model", o.head_size)
+                             : "no head size of 64 or 128 divides d_model";
+    case Excluded::kAspect:
+      return fmt::format("aspect d_model/n_layers {:.3g} outside [{:g}, {:g}]", Aspect(s),
+                         o.min_aspect, o.max_aspect);
+    case Excluded::kKvHeads:
+      return fmt::format("{} kv heads do not divide {} heads", s.n_kv_heads, s.n_heads);
   }
-  if (s.n_kv_heads > 0 && s.n_heads % s.n_kv_heads != 0) {
-    *why_not = fmt::format("{} kv heads do not divide {} heads", s.n_kv_heads, s.n_heads);
-  }
+  return {};
+}
+}  // namespace
+
+ModelShape GridShape(const PlanOptions& o, int64_t d, int64_t n, std::string* why_not) {
+  Excluded why = Excluded::kNone;
+  ModelShape s = GridCell(o, d, n, &why);
+  *why_not = ExcludedText(o, s, why);
   return s;
 }
 
@@ -517,17 +537,18 @@ void PriceWidth(const Context& c, std::size_t i, PlanResult* plan, GridBlock* bl
   std::vector<ModelShape> shapes;
   std::vector<std::size_t> rows;
   for (std::size_t j = 0; j < nd; ++j) {
-    std::string why;
-    const ModelShape s = GridShape(o, r.widths[i], r.depths[j], &why);
+    Excluded why = Excluded::kNone;
+    ModelShape s = GridCell(o, r.widths[i], r.depths[j], &why);
     ++k.candidates;
-    if (!why.empty()) {
+    if (why != Excluded::kNone) {
       if (k.first_unbuildable.empty()) {
-        k.first_unbuildable = fmt::format("d_model {} x {} layers: {}", s.d_model, s.n_layers, why);
+        k.first_unbuildable = fmt::format("d_model {} x {} layers: {}", s.d_model, s.n_layers,
+                                          ExcludedText(o, s, why));
       }
       continue;
     }
     ++k.buildable;
-    shapes.push_back(s);
+    shapes.push_back(std::move(s));
     rows.push_back(j);
   }
   std::vector<double> steps;
@@ -573,9 +594,9 @@ std::optional<Candidate> BestBeyondAspect(const PlanOptions& o, const PlanOption
       const int64_t n = wide.depth.At(j);
       const double aspect = static_cast<double>(d) / static_cast<double>(n);
       if (aspect >= o.min_aspect && aspect <= o.max_aspect) continue;  // priced by the plan
-      std::string why;
-      ModelShape s = GridShape(wide, d, n, &why);
-      if (why.empty()) shapes.push_back(std::move(s));
+      Excluded why = Excluded::kNone;
+      ModelShape s = GridCell(wide, d, n, &why);
+      if (why == Excluded::kNone) shapes.push_back(std::move(s));
     }
     std::vector<double> steps;
     ClosedSteps(c, shapes, &steps);

@@ -159,15 +159,18 @@ SurfaceImage SurfacePixels(const PlanResult& plan, const SurfaceView& view, int 
     row[static_cast<std::size_t>(r)] = NearestIndex(plan.depths, y);
   }
   const std::size_t nw = plan.widths.size();
+  // Each cell's colour once (0: not yet; every colour is opaque), then a lookup per pixel.
+  std::vector<uint32_t> cell_argb(plan.loss.size(), 0);
   for (int r = 0; r < img.rows; ++r) {
     const int64_t ri = row[static_cast<std::size_t>(r)];
     if (ri < 0) continue;
     uint32_t* out = img.argb.data() + static_cast<std::size_t>(r) * img.columns;
     for (int c = 0; c < img.columns; ++c) {
       const int64_t ci = col[static_cast<std::size_t>(c)];
-      if (ci >= 0)
-        out[c] = CellArgb(plan, static_cast<std::size_t>(ri) * nw + static_cast<std::size_t>(ci),
-                          img.scale);
+      if (ci < 0) continue;
+      const std::size_t cell = static_cast<std::size_t>(ri) * nw + static_cast<std::size_t>(ci);
+      if (cell_argb[cell] == 0) cell_argb[cell] = CellArgb(plan, cell, img.scale);
+      out[c] = cell_argb[cell];
     }
   }
   return img;
