@@ -2,6 +2,8 @@
 //   chronoscale-gui                     the main window
 //   chronoscale-gui --screenshot F.png  render the main window with a real plan to F.png, exit
 //   chronoscale-gui --session F.json    open a planning session
+//   chronoscale-gui --export-plan P.json [--screenshot F.png] [--session F.json]
+//                                       write the window's plan (as File > Export plan) and exit
 #include <cstdio>
 #include <string_view>
 #include <vector>
@@ -12,9 +14,11 @@
 #include <QElapsedTimer>
 #include <QIcon>
 #include <QImage>
+#include <QRegularExpression>
 #include <QTabWidget>
 #include <QTimer>
 
+#include <chronoscale/io.h>
 #include <chronoscale/version.h>
 
 #include "main_window.h"
@@ -22,14 +26,15 @@
 
 namespace {
 
-// Shows the window off screen, waits for the first plan, and saves a picture of it.
-int Screenshot(const QString& path, const QString& session) {
+// Shows the window off screen, waits for the first plan, and saves a picture of it (`path`) and
+// the window's plan as File > Export plan writes it (`plan_path`); either may be empty.
+int Headless(const QString& path, const QString& session, const QString& plan_path) {
   chronoscale::gui::MainWindow window(/*use_settings=*/false);
   if (!session.isEmpty()) {
     try {
       chronoscale::gui::LoadSession(session.toStdString());  // the message, on the terminal
     } catch (const std::exception& e) {
-      qCritical("chronoscale-gui: %s; no screenshot written", e.what());
+      qCritical("chronoscale-gui: %s; nothing written", e.what());
       return 2;
     }
     if (!window.openSession(session)) return 2;
@@ -38,18 +43,37 @@ int Screenshot(const QString& path, const QString& session) {
   window.show();
   QElapsedTimer timer;
   timer.start();
-  while ((window.plan() == nullptr || window.busy()) && timer.elapsed() < 60000) {
+  // Until the plan arrives, or the inputs turn out not to be plannable.
+  while ((window.busy() || (window.plan() == nullptr && !window.planIsStale())) &&
+         timer.elapsed() < 60000) {
     QApplication::processEvents(QEventLoop::AllEvents, 50);
   }
   QApplication::processEvents();
+  if (window.planIsStale()) {
+    qCritical("chronoscale-gui: %s; nothing written",
+              qPrintable(QString(window.staleBannerText()).remove(QRegularExpression("<[^>]*>"))));
+    return 2;
+  }
   if (window.plan() == nullptr) {
-    qCritical("chronoscale-gui: no plan after 60 s; no screenshot written");
+    qCritical("chronoscale-gui: no plan after 60 s; nothing written");
     return 1;
   }
-  const QImage image = window.grab().toImage();
-  if (image.isNull() || !image.save(path)) {
-    qCritical("chronoscale-gui: cannot write %s", qPrintable(path));
-    return 1;
+  if (!path.isEmpty()) {
+    const QImage image = window.grab().toImage();
+    if (image.isNull() || !image.save(path)) {
+      qCritical("chronoscale-gui: cannot write %s", qPrintable(path));
+      return 1;
+    }
+  }
+  if (!plan_path.isEmpty()) {
+    try {
+      chronoscale::WriteFileAtomic(
+          plan_path.toStdString(),
+          chronoscale::gui::PlanJson(*window.plan(), window.inputs()).dump(2) + "\n");
+    } catch (const std::exception& e) {
+      qCritical("chronoscale-gui: %s", e.what());
+      return 1;
+    }
   }
   return 0;
 }
@@ -85,7 +109,8 @@ int main(int argc, char** argv) {
     const std::string_view a = args[i];
     info = info || a == "--help" || a == "-h" || a == "-?" || a == "--help-all" ||
            a == "--version" || a == "-v";
-    wants_screenshot = wants_screenshot || a == "--screenshot" || a.starts_with("--screenshot=");
+    wants_screenshot = wants_screenshot || a == "--screenshot" || a.starts_with("--screenshot=") ||
+                       a == "--export-plan" || a.starts_with("--export-plan=");
   }
   const bool no_display = qEnvironmentVariableIsEmpty("DISPLAY") &&
                           qEnvironmentVariableIsEmpty("WAYLAND_DISPLAY") &&
@@ -109,7 +134,13 @@ int main(int argc, char** argv) {
   const QCommandLineOption session(QStringLiteral("session"),
                                    QStringLiteral("Open a planning session file."),
                                    QStringLiteral("FILE"));
+  const QCommandLineOption export_plan(
+      QStringLiteral("export-plan"),
+      QStringLiteral("Write the window's plan to FILE (JSON, as File > Export plan) and exit "
+                     "(works without a display)."),
+      QStringLiteral("FILE"));
   parser.addOption(screenshot);
+  parser.addOption(export_plan);
   parser.addOption(session);
   if (info) {
     QCoreApplication core(qt_argc, args.data());
@@ -121,7 +152,8 @@ int main(int argc, char** argv) {
   if (no_display && !wants_screenshot) {
     std::fprintf(stderr,
                  "chronoscale-gui: no display (DISPLAY and WAYLAND_DISPLAY are unset); run it in a "
-                 "desktop session, or use --screenshot FILE.png, or the chronoscale CLI\n");
+                 "desktop session, or use --screenshot FILE.png or --export-plan FILE.json, or the "
+                 "chronoscale CLI\n");
     return 1;
   }
   QApplication app(qt_argc, args.data());
@@ -131,7 +163,9 @@ int main(int argc, char** argv) {
   QApplication::setWindowIcon(QIcon(QStringLiteral(":/icons/chronoscale.svg")));
   parser.process(app);
 
-  if (parser.isSet(screenshot)) return Screenshot(parser.value(screenshot), session_path);
+  if (parser.isSet(screenshot) || parser.isSet(export_plan)) {
+    return Headless(parser.value(screenshot), session_path, parser.value(export_plan));
+  }
   chronoscale::gui::MainWindow window;
   if (has_session) window.openSession(session_path);
   window.show();

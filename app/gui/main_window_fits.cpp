@@ -149,6 +149,16 @@ QString MainWindow::timeProvenance(EstimatorKind e, const ModelShape* best) cons
   const bool fitted =
       m_timeFit && m_timeFit->model.hardware.name == m_hw.name && m_timeFit->model.Has(e);
   QString text = tr("Step times: %1 estimator on %2").arg(Q(ToString(e)), Q(m_hw.name));
+  if (Q(m_in.hardware) == calibratedProfilePath()) {
+    // The profile Tools > Calibrate attention kernels fitted: say what it changes.
+    AttentionKind kind = AttentionKind::kFlash;
+    Parse(m_in.attention, &kind);
+    const bool random_features = kind == AttentionKind::kFavor || kind == AttentionKind::kDark;
+    text += random_features ? tr(" (rates calibrated on this machine's attention kernels: the %1 "
+                                 "attention is priced with them)")
+                                  .arg(Q(ToString(kind)))
+                            : tr(" (rates calibrated on this machine's attention kernels)");
+  }
   if (!fitted) {
     return text + tr("'s rates (see Hardware), not fitted to measured runs.");
   }

@@ -319,7 +319,7 @@ class TestGui : public QObject {
         },
         kTimeoutMs));
     const std::string before = w.hardware().name;
-    const int revision = w.planRevision();
+    int revision = w.planRevision();
 
     chronoscale::CalibrateOptions options;
     options.kernels = {chronoscale::AttentionKernel::kFlash, chronoscale::AttentionKernel::kFavor};
@@ -366,6 +366,16 @@ class TestGui : public QObject {
     };
     QCOMPARE(favor(w.hardware()), favor(cal->calibrated));
     QVERIFY(favor(w.hardware()) != favor(measured));
+    // A random-feature plan says so in its summary.
+    in = w.inputs();
+    in.attention = "favor";
+    revision = w.planRevision();
+    w.applyInputs(in);
+    QVERIFY(QTest::qWaitFor([&] { return !w.busy() && w.planRevision() > revision; }, kTimeoutMs));
+    QCOMPARE(w.plan()->options.base.attention, chronoscale::AttentionKind::kFavor);
+    const QString summary = w.findChild<QLabel*>(QStringLiteral("summary"))->text();
+    QVERIFY2(summary.contains(QStringLiteral("the favor attention is priced with them")),
+             qPrintable(summary));
     SaveShot(w, QStringLiteral("Kernels"), QStringLiteral("gui_kernels_calibrated.png"));
 
     if (old_cache.isNull()) {

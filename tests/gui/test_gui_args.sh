@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # chronoscale-gui's own arguments (issue 16/18): --session reaches the app (Qt takes -session for
-# X11 session management), and --screenshot exits non-zero, writing nothing, when the session
-# cannot be read; without a display --help and --version work and the window says why it cannot
-# open.   tests/gui/test_gui_args.sh PATH/TO/chronoscale-gui SCRATCH_DIR
+# X11 session management), and two sessions with different budgets give different best shapes in
+# the window's state (--export-plan writes it); --screenshot and --export-plan exit non-zero,
+# writing nothing, when the session cannot be read or planned; without a display --help and
+# --version work and the window says why it cannot open.
+#   tests/gui/test_gui_args.sh PATH/TO/chronoscale-gui SCRATCH_DIR
 set -euo pipefail
 GUI=$1
 W=$2/gui_args
@@ -20,6 +22,37 @@ JSON
 "$GUI" --session "$W/s.json" --screenshot "$W/good.png" > "$W/good.log" 2>&1 \
   || { cat "$W/good.log" >&2; fail "a good session with --screenshot"; }
 [[ -s $W/good.png ]] || fail "no screenshot written"
+# The window's state from the command line: two sessions with different budgets plan different
+# best shapes (--export-plan writes the window's plan, as File > Export plan).
+for h in 2 2000; do
+  cat > "$W/h$h.json" <<JSON
+{"schema_version": 1, "tool": "chronoscale", "kind": "planning_session",
+ "inputs": {"hardware": "h100-sxm", "hours": $h, "devices": 1}}
+JSON
+  "$GUI" --session "$W/h$h.json" --export-plan "$W/plan$h.json" > "$W/plan$h.log" 2>&1 \
+    || { cat "$W/plan$h.log" >&2; fail "--export-plan for a $h h session"; }
+done
+best() {  # d_model x n_layers of the plan's best shape, and its hours
+  python3 -c 'import json,sys; p=json.load(open(sys.argv[1])); b=p["best"]; print(b["d_model"], b["n_layers"], "%g" % p["inputs"]["hours"])' "$1"
+}
+read -r d2 n2 h2 < <(best "$W/plan2.json")
+read -r d2000 n2000 h2000 < <(best "$W/plan2000.json")
+[[ $h2 == 2 && $h2000 == 2000 ]] || fail "the plans are not the sessions' budgets ($h2, $h2000)"
+[[ "$d2 x $n2" != "$d2000 x $n2000" ]] || fail "2 h and 2000 h give the same best shape $d2 x $n2"
+(( d2000 * n2000 > d2 * n2 )) || fail "more time did not give a bigger model ($d2 x $n2, $d2000 x $n2000)"
+# A session whose inputs cannot be planned: exit 2, naming the input in the window's words.
+cat > "$W/unplannable.json" <<'JSON'
+{"schema_version": 1, "tool": "chronoscale", "kind": "planning_session",
+ "inputs": {"hardware": "h100-sxm", "hours": 24, "devices": 6, "gpus_per_node": 4}}
+JSON
+set +e
+"$GUI" --session "$W/unplannable.json" --export-plan "$W/unplannable_plan.json" > "$W/unplannable.log" 2>&1
+rc=$?
+set -e
+[[ $rc -eq 2 ]] || fail "an unplannable session: exit $rc, expected 2"
+[[ ! -e $W/unplannable_plan.json ]] || fail "an unplannable session still wrote a plan"
+grep -q "Devices" "$W/unplannable.log" || fail "the message does not name the Devices input"
+
 printf '[[[' > "$W/bad.json"
 set +e
 "$GUI" --session "$W/bad.json" --screenshot "$W/bad.png" > "$W/bad.log" 2>&1
