@@ -20,18 +20,6 @@
 #include "main_window.h"
 
 namespace chronoscale::gui {
-namespace {
-
-// Kernel names of timing CSVs (PyTorch's) mapped to attention.h's, for predictions.
-bool KernelOf(const std::string& name, AttentionKernel* kernel) {
-  if (Parse(name, kernel)) return true;
-  if (name == "sdpa_flash") return Parse("flash", kernel);
-  if (name == "naive_softmax") return Parse("softmax", kernel);
-  if (name == "favor_plus") return Parse("favor", kernel);
-  return false;
-}
-
-}  // namespace
 
 // ---------------------------------------------------------------------------------------------
 // Step-time fit.
@@ -342,19 +330,7 @@ void MainWindow::updateKernelChart() {
     return;
   }
   std::vector<plots::AttentionRow> rows = m_attentionRows;
-  bool predicted_here = false;
-  for (auto& r : rows) {
-    AttentionKernel k;
-    if (r.predicted_s < 0 && KernelOf(r.kernel, &k)) {
-      try {
-        r.predicted_s = PredictAttentionSeconds(k, r.batch, r.heads, r.seq_len, r.d_head,
-                                                r.features, false, Precision::kBf16, m_hw);
-        predicted_here = true;
-      } catch (const std::exception&) {
-        r.predicted_s = -1;
-      }
-    }
-  }
+  const bool predicted_here = plots::PredictMissingAttention(&rows, m_hw) > 0;
   // The measurements are labelled with the machine they came from, never with the profile on
   // screen (a loaded file's machine is unknown: its name is given instead).
   const std::string measured =

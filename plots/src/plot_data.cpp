@@ -9,6 +9,7 @@
 #include <map>
 #include <set>
 
+#include <chronoscale/attention_calibrate.h>
 #include <chronoscale/error.h>
 #include <chronoscale/io.h>
 #include <chronoscale/stats.h>
@@ -289,6 +290,30 @@ std::vector<AttentionCurve> GroupAttentionRows(const std::vector<std::string>& l
     out.push_back(std::move(c));
   }
   return out;
+}
+
+bool AttentionKernelOfCsvName(const std::string& name, AttentionKernel* kernel) {
+  if (Parse(name, kernel)) return true;
+  if (name == "sdpa_flash") return Parse("flash", kernel);
+  if (name == "naive_softmax") return Parse("softmax", kernel);
+  if (name == "favor_plus") return Parse("favor", kernel);
+  return false;
+}
+
+int PredictMissingAttention(std::vector<AttentionRow>* rows, const HardwareProfile& hw) {
+  int priced = 0;
+  for (AttentionRow& r : *rows) {
+    AttentionKernel k;
+    if (r.predicted_s >= 0 || !AttentionKernelOfCsvName(r.kernel, &k)) continue;
+    try {
+      r.predicted_s = PredictAttentionSeconds(k, r.batch, r.heads, r.seq_len, r.d_head, r.features,
+                                              false, Precision::kBf16, hw);
+      ++priced;
+    } catch (const std::runtime_error&) {  // InputError, RuntimeError: a size it refuses
+      r.predicted_s = -1;                  // the row stays measured only
+    }
+  }
+  return priced;
 }
 
 std::vector<AttentionRow> ReadAttentionCsv(const std::string& path) {

@@ -16,15 +16,6 @@ namespace cs = chronoscale;
 
 namespace {
 
-// Kernel names of a timing CSV mapped to the kernels of attention.h, for predictions.
-bool KernelOf(const std::string& name, cs::AttentionKernel* kernel) {
-  if (cs::Parse(name, kernel)) return true;
-  if (name == "sdpa_flash") return cs::Parse("flash", kernel);
-  if (name == "naive_softmax") return cs::Parse("softmax", kernel);
-  if (name == "favor_plus") return cs::Parse("favor", kernel);
-  return false;
-}
-
 void Run(const std::string& out, const std::string& loss_csv, const std::string& attention_csv,
          const std::string& steps_csv) {
   const auto path = [&](const char* name) { return out + "/" + name; };
@@ -61,13 +52,7 @@ void Run(const std::string& out, const std::string& loss_csv, const std::string&
   cs::plots::RenderRoofline(h100, &plan.best.shape, path("roofline.png"));
   // (6) Attention: measured, and the roofline model's prediction on the measured profile.
   std::vector<cs::plots::AttentionRow> rows = cs::plots::ReadAttentionCsv(attention_csv);
-  for (auto& r : rows) {
-    cs::AttentionKernel k;
-    if (r.predicted_s < 0 && KernelOf(r.kernel, &k)) {
-      r.predicted_s = cs::PredictAttentionSeconds(k, r.batch, r.heads, r.seq_len, r.d_head,
-                                                  r.features, false, cs::Precision::kBf16, h200);
-    }
-  }
+  cs::plots::PredictMissingAttention(&rows, h200);
   cs::plots::RenderAttention(cs::plots::AttentionCurvesFromRows(rows), path("attention.png"),
                              "Attention kernels on h200: measured and roofline model");
   for (const char* f : {"heatmap", "loss_fit", "time_fit", "breakdown", "roofline", "attention"}) {

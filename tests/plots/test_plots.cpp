@@ -8,6 +8,7 @@
 
 #include <QImage>
 
+#include <chronoscale/attention_calibrate.h>
 #include <chronoscale/error.h>
 #include <chronoscale/planner.h>
 #include <chronoscale/plots/plots.h>
@@ -474,4 +475,29 @@ TEST_CASE("surface view: a narrow search stays linear, a pixel per cell") {
   const SurfaceImage px = SurfacePixels(p, view, 3, 2, 1.0);
   const SurfaceImage cells = SurfacePixels(p, 1.0);
   CHECK(px.argb == cells.argb);
+}
+
+TEST_CASE("attention rows: PyTorch's kernel names map to ours, and only missing predictions fill") {
+  AttentionKernel k;
+  CHECK(AttentionKernelOfCsvName("sdpa_flash", &k));
+  CHECK(k == AttentionKernel::kFlash);
+  CHECK(AttentionKernelOfCsvName("favor_plus", &k));
+  CHECK(k == AttentionKernel::kFavor);
+  CHECK(AttentionKernelOfCsvName("naive_softmax", &k));
+  CHECK_FALSE(AttentionKernelOfCsvName("mystery", &k));
+  const HardwareProfile hw = LoadHardware("h200");
+  std::vector<AttentionRow> rows(3);
+  rows[0].kernel = "sdpa_flash";
+  rows[1].kernel = "mystery";
+  rows[2].kernel = "favor";
+  rows[2].predicted_s = 0.5;  // the file's own prediction stays
+  for (AttentionRow& r : rows) {
+    r.batch = 2, r.heads = 4, r.seq_len = 1024, r.d_head = 64, r.features = 128;
+    r.measured_s = 1e-3;
+  }
+  CHECK(PredictMissingAttention(&rows, hw) == 1);
+  CHECK(rows[0].predicted_s == PredictAttentionSeconds(AttentionKernel::kFlash, 2, 4, 1024, 64,
+                                                       128, false, Precision::kBf16, hw));
+  CHECK(rows[1].predicted_s == -1);
+  CHECK(rows[2].predicted_s == 0.5);
 }

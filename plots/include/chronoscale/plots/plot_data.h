@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include <chronoscale/attention.h>
 #include <chronoscale/hardware.h>
 #include <chronoscale/loss_law.h>
 #include <chronoscale/planner.h>
@@ -213,6 +214,13 @@ struct AttentionRow {
 // features, ms[, status]; rows whose status is not "ok" are skipped). InputError naming
 // file:line:col on a bad cell, the columns expected when neither layout matches.
 std::vector<AttentionRow> ReadAttentionCsv(const std::string& path);
+// The kernel of attention.h a timing CSV's kernel name stands for: this tool's own names, or
+// PyTorch's (sdpa_flash, naive_softmax, favor_plus); false for any other.
+bool AttentionKernelOfCsvName(const std::string& name, AttentionKernel* kernel);
+// Fills predicted_s of the rows that have none and whose kernel is known: attention.h's model of
+// the kernel on `hw` (non-causal, bf16). A row it cannot price keeps -1. Returns how many rows it
+// priced.
+int PredictMissingAttention(std::vector<AttentionRow>* rows, const HardwareProfile& hw);
 // Curve label of a row: the kernel, plus " m=F" for random-feature rows and " d=D" when the
 // rows have several head dimensions.
 std::vector<AttentionCurve> AttentionCurvesFromRows(const std::vector<AttentionRow>& rows);
