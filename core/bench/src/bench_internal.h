@@ -9,6 +9,8 @@
 #include <thread>
 #include <vector>
 
+#include "chronoscale/bench.h"
+
 namespace chronoscale::internal {
 
 // ---- thread pool --------------------------------------------------------------------------
@@ -102,5 +104,14 @@ struct SystemInfo {
   int hardware_threads = 0;
 };
 SystemInfo QuerySystem();
+
+// ---- shared by the bench's sources (bench.cpp, bench_cpu.cpp) ------------------------------
+
+// Times (lower is better): best is the smallest, with the median and the spread.
+RateStats StatsFromTimes(std::vector<double> times);
+double Now();           // steady clock, seconds
+std::string IsoDate();  // today, UTC, YYYY-MM-DD
+// The CPU bench over `options` (validated by the caller).
+BenchSummary RunCpuBench(const BenchOptions& options, const ProgressCallback& progress);
 
 }  // namespace chronoscale::internal
