@@ -32,17 +32,13 @@
 #include <chronoscale/loss_law.h>
 #include <chronoscale/stats.h>
 
+#include "loss_fit_internal.h"
+
 namespace chronoscale {
+
+using namespace loss_fit_internal;
+
 namespace {
-
-using Params = std::array<double, 5>;  // a, b, e, alpha, beta
-constexpr int kA = 0, kB = 1, kE = 2, kAlpha = 3, kBeta = 4;
-
-struct Point {
-  double log_n = 0.0;
-  double log_d = 0.0;
-  double log_l = 0.0;
-};
 
 // r = LSE(a - alpha log N, b - beta log D, e) - log L, with its gradient: the softmax weights
 // w of the three terms give dr/da = w1, dr/db = w2, dr/de = w3, dr/dalpha = -w1 log N,
@@ -144,52 +140,33 @@ std::vector<Params> ScreenStarts(const std::vector<Point>& points,
   return out;
 }
 
-enum class StartStatus { kConverged, kNotConverged, kFailed };
-
-struct StartResult {
-  Params x{};
-  double cost = std::numeric_limits<double>::infinity();
-  int iterations = 0;
-  StartStatus status = StartStatus::kFailed;
-};
-
 bool FiniteParams(const Params& x) {
   return std::all_of(x.begin(), x.end(), [](double v) { return std::isfinite(v); });
 }
 
-// One Ceres Problem over a fixed number of points, reused for every solve a worker does.
-class Worker {
- public:
-  Worker(const std::vector<Point>& points, double huber_delta) : points_(points) {
-    problem_.AddResidualBlock(new HuberLseResiduals(&points_, huber_delta), nullptr, x_.data());
-  }
-  Worker(const Worker&) = delete;
-  Worker& operator=(const Worker&) = delete;
+}  // namespace
 
-  // For the bootstrap: replaces the data (same count) without rebuilding the Problem.
-  std::vector<Point>& points() { return points_; }
+namespace loss_fit_internal {
 
-  StartResult Solve(const Params& start, const ceres::Solver::Options& options) {
-    StartResult out;
-    x_ = start;
-    ceres::Solver::Summary summary;
-    ceres::Solve(options, &problem_, &summary);
-    out.iterations = summary.num_successful_steps + summary.num_unsuccessful_steps;
-    out.x = x_;
-    if (!summary.IsSolutionUsable() || !std::isfinite(summary.final_cost) || !FiniteParams(x_)) {
-      return out;
-    }
-    out.cost = summary.final_cost;
-    out.status = summary.termination_type == ceres::CONVERGENCE ? StartStatus::kConverged
-                                                                : StartStatus::kNotConverged;
+Worker::Worker(const std::vector<Point>& points, double huber_delta) : points_(points) {
+  problem_.AddResidualBlock(new HuberLseResiduals(&points_, huber_delta), nullptr, x_.data());
+}
+
+StartResult Worker::Solve(const Params& start, const ceres::Solver::Options& options) {
+  StartResult out;
+  x_ = start;
+  ceres::Solver::Summary summary;
+  ceres::Solve(options, &problem_, &summary);
+  out.iterations = summary.num_successful_steps + summary.num_unsuccessful_steps;
+  out.x = x_;
+  if (!summary.IsSolutionUsable() || !std::isfinite(summary.final_cost) || !FiniteParams(x_)) {
     return out;
   }
-
- private:
-  std::vector<Point> points_;
-  Params x_{};
-  ceres::Problem problem_;
-};
+  out.cost = summary.final_cost;
+  out.status = summary.termination_type == ceres::CONVERGENCE ? StartStatus::kConverged
+                                                              : StartStatus::kNotConverged;
+  return out;
+}
 
 ceres::Solver::Options SolverOptions(const LossFitOptions& options, int max_iterations) {
   ceres::Solver::Options o;
@@ -206,45 +183,6 @@ ceres::Solver::Options SolverOptions(const LossFitOptions& options, int max_iter
   return o;
 }
 
-// Runs `task(worker, i)` for i in [0, count) on `workers` (the calling thread is worker 0 and
-// reports progress). Returns false when progress asked to cancel.
-template <typename Task>
-bool ParallelFor(std::vector<std::unique_ptr<Worker>>& workers, int count, const Task& task,
-                 const ProgressCallback& progress, double progress_from, double progress_to,
-                 const std::string& message) {
-  std::atomic<int> next{0};
-  std::atomic<int> done{0};
-  std::atomic<bool> cancel{false};
-  std::mutex error_mutex;
-  std::exception_ptr error;
-  auto loop = [&](std::size_t w, bool reporter) {
-    try {
-      for (int i = next++; i < count && !cancel; i = next++) {
-        task(*workers[w], i);
-        ++done;
-        if (reporter && !ReportProgress(progress,
-                                        progress_from + (progress_to - progress_from) *
-                                                            static_cast<double>(done) / count,
-                                        message)) {
-          cancel = true;
-        }
-      }
-    } catch (...) {
-      std::lock_guard<std::mutex> lock(error_mutex);
-      if (!error) error = std::current_exception();
-      cancel = true;
-    }
-  };
-  std::vector<std::thread> threads;
-  for (std::size_t w = 1; w < workers.size(); ++w) threads.emplace_back(loop, w, false);
-  loop(0, true);
-  for (auto& t : threads) t.join();
-  if (error) std::rethrow_exception(error);
-  if (cancel) return false;
-  ReportProgress(progress, progress_to, message);
-  return true;
-}
-
 LossLaw LawFromParams(const Params& x) {
   LossLaw law;
   law.form = LossLaw::Form::kChinchilla;
@@ -257,20 +195,6 @@ LossLaw LawFromParams(const Params& x) {
   return law;
 }
 
-// The index of the best (lowest-cost) result; ties go to the lower index.
-int BestIndex(const std::vector<StartResult>& results) {
-  int best = -1;
-  for (int i = 0; i < static_cast<int>(results.size()); ++i) {
-    if (results[static_cast<std::size_t>(i)].status == StartStatus::kFailed) continue;
-    if (best < 0 ||
-        results[static_cast<std::size_t>(i)].cost < results[static_cast<std::size_t>(best)].cost) {
-      best = i;
-    }
-  }
-  return best;
-}
-
-// splitmix64: decorrelated per-resample seeds, so resample i is the same whatever thread draws it.
 uint64_t SplitMix(uint64_t x) {
   x += 0x9e3779b97f4a7c15ULL;
   x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
@@ -285,6 +209,27 @@ double Normal(std::mt19937_64& rng) {
   const double u1 = 1.0 - Uniform01(rng);  // (0, 1]
   const double u2 = Uniform01(rng);
   return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2);
+}
+
+double Seconds(std::chrono::steady_clock::time_point since) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
+}
+
+}  // namespace loss_fit_internal
+
+namespace {
+
+// The index of the best (lowest-cost) result; ties go to the lower index.
+int BestIndex(const std::vector<StartResult>& results) {
+  int best = -1;
+  for (int i = 0; i < static_cast<int>(results.size()); ++i) {
+    if (results[static_cast<std::size_t>(i)].status == StartStatus::kFailed) continue;
+    if (best < 0 ||
+        results[static_cast<std::size_t>(i)].cost < results[static_cast<std::size_t>(best)].cost) {
+      best = i;
+    }
+  }
+  return best;
 }
 
 void CheckRuns(const std::vector<LossRun>& runs, const LossFitOptions& options) {
@@ -337,10 +282,6 @@ int ResolveThreads(int requested) {
   return hw == 0 ? 1 : static_cast<int>(hw);
 }
 
-double Seconds(std::chrono::steady_clock::time_point since) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
-}
-
 }  // namespace
 
 bool LossFitOptions::IsValid(std::string* error) const {
@@ -368,6 +309,188 @@ bool LossFitOptions::IsValid(std::string* error) const {
   return true;
 }
 
+namespace {
+
+// The grid of starts, in a fixed order.
+std::vector<Params> GridStarts(const LossFitOptions& options) {
+  std::vector<Params> starts;
+  for (double alpha : options.alpha_starts) {
+    for (double beta : options.beta_starts) {
+      for (double e : options.e_starts) {
+        for (double a : options.a_starts) {
+          for (double b : options.b_starts) starts.push_back({a, b, e, alpha, beta});
+        }
+      }
+    }
+  }
+  return starts;
+}
+
+// Solves from every start (phase 1: a few iterations each; phase 2: on from the promising ones
+// that have not converged) and counts the outcomes in the summary.
+std::vector<StartResult> SolveStarts(std::vector<std::unique_ptr<Worker>>& workers,
+                                     const std::vector<Params>& starts,
+                                     const LossFitOptions& options,
+                                     const ProgressCallback& progress, LossFitSummary* summary) {
+  const int n_starts = static_cast<int>(starts.size());
+  // Phase 1: a few iterations from every start (all of them when the early exit is off).
+  const bool two_phase = options.early_exit_iterations > 0 &&
+                         options.early_exit_iterations < options.max_iterations_per_start;
+  const int phase1_iterations =
+      two_phase ? options.early_exit_iterations : options.max_iterations_per_start;
+  std::vector<StartResult> results(static_cast<std::size_t>(n_starts));
+  {
+    const auto solver_options = SolverOptions(options, phase1_iterations);
+    const bool ok = ParallelFor(
+        workers, n_starts,
+        [&](Worker& w, int i) {
+          results[static_cast<std::size_t>(i)] =
+              w.Solve(starts[static_cast<std::size_t>(i)], solver_options);
+        },
+        progress, 0.0, two_phase ? 0.5 : 1.0, "grid of starts");
+    if (!ok) throw Cancelled();
+  }
+  for (const auto& r : results) summary->iterations += r.iterations;
+
+  // Phase 2: carry on with the promising starts that have not converged yet.
+  if (two_phase) {
+    const int best1 = BestIndex(results);
+    std::vector<int> carry_on;
+    if (best1 >= 0) {
+      const double threshold =
+          options.early_exit_cost_ratio * results[static_cast<std::size_t>(best1)].cost;
+      for (int i = 0; i < n_starts; ++i) {
+        const auto& r = results[static_cast<std::size_t>(i)];
+        if (r.status != StartStatus::kNotConverged) continue;
+        if (r.cost <= threshold) {
+          carry_on.push_back(i);
+        } else {
+          ++summary->starts_abandoned;
+        }
+      }
+    }
+    const auto solver_options =
+        SolverOptions(options, options.max_iterations_per_start - options.early_exit_iterations);
+    std::atomic<int> phase2_iterations{0};
+    const bool ok = ParallelFor(
+        workers, static_cast<int>(carry_on.size()),
+        [&](Worker& w, int k) {
+          auto& r = results[static_cast<std::size_t>(carry_on[static_cast<std::size_t>(k)])];
+          const int before = r.iterations;
+          r = w.Solve(r.x, solver_options);
+          phase2_iterations += r.iterations;
+          r.iterations += before;
+        },
+        progress, 0.5, 1.0, "grid of starts");
+    if (!ok) throw Cancelled();
+    summary->iterations += phase2_iterations;
+  }
+  for (const auto& r : results) {
+    if (r.status == StartStatus::kConverged) ++summary->starts_converged;
+    if (r.status == StartStatus::kFailed) ++summary->starts_failed;
+  }
+  // Abandoned starts are counted as not converged, not failed.
+
+  return results;
+}
+
+// The optimum as a law: the fitted ranges, the shape term when asked, and whether it converged.
+void TakeOptimum(const std::vector<LossRun>& runs, const std::vector<StartResult>& results,
+                 const StartResult& opt, const LossFitOptions& options, LossFitSummary* summary) {
+  summary->objective = opt.cost;
+  summary->best_iterations = opt.iterations;
+  summary->law = LawFromParams(opt.x);
+  for (const LossRun& r : runs) {
+    LossLaw::Range& f = summary->law.fitted;
+    f.params_min = f.params_min > 0 ? std::min(f.params_min, r.params) : r.params;
+    f.params_max = std::max(f.params_max, r.params);
+    f.tokens_min = f.tokens_min > 0 ? std::min(f.tokens_min, r.tokens) : r.tokens;
+    f.tokens_max = std::max(f.tokens_max, r.tokens);
+  }
+  summary->law.fitted.source = fmt::format("the {} runs fit-loss was given", runs.size());
+  if (options.shape_term) {
+    const LossLaw::Range fitted = summary->law.fitted;
+    summary->law = FitShapeTerm(runs, summary->law, options.huber_delta, &summary->objective);
+    summary->law.fitted = fitted;
+  }
+  // Converged when the best start met a convergence test, or a converged start found the same
+  // cost (the optimum is flat, and a start can stop at its iteration limit right on it).
+  summary->converged = opt.status == StartStatus::kConverged;
+  for (const auto& r : results) {
+    if (r.status == StartStatus::kConverged && r.cost <= opt.cost * (1 + 1e-9)) {
+      summary->converged = true;
+    }
+  }
+  if (!summary->converged) {
+    summary->warnings.push_back(fmt::format(
+        "the best start stopped at the iteration limit ({}) before meeting a convergence test; "
+        "the optimum may not be reached (raise max_iterations_per_start)",
+        options.max_iterations_per_start));
+  }
+}
+
+// Degenerate optima: an unconstrained fit can trade a term away. RuntimeError where the law
+// cannot stand; warnings (and on_boundary) where it stands on a boundary.
+void CheckOptimum(const std::vector<LossRun>& runs, LossFitSummary* summary) {
+  const LossLaw& law = summary->law;
+  const double min_loss =
+      std::min_element(runs.begin(), runs.end(), [](const LossRun& x, const LossRun& y) {
+        return x.loss < y.loss;
+      })->loss;
+  const std::string separability = SeparabilityWarning(runs);
+  if (!separability.empty()) summary->warnings.push_back(separability);
+  if (!(law.alpha > 0) || !(law.beta > 0)) {
+    throw RuntimeError(fmt::format(
+        "the loss fit landed on a boundary: alpha = {:.4g}, beta = {:.4g} (a loss that does not "
+        "fall with size or data); the runs do not support the Chinchilla form{}",
+        law.alpha, law.beta, separability.empty() ? "" : ". Likely cause: " + separability));
+  }
+  if (!(std::isfinite(law.A) && std::isfinite(law.B) && std::isfinite(law.E))) {
+    throw RuntimeError(
+        "the loss fit landed on a boundary: a scale overflowed (A, B or E is not finite)");
+  }
+  auto boundary = [&](const std::string& what) {
+    summary->on_boundary = true;
+    summary->warnings.push_back("the optimum lies on a boundary: " + what);
+  };
+  if (law.alpha < 1e-3)
+    boundary(fmt::format("alpha = {:.3g}, the N term is a constant", law.alpha));
+  if (law.beta < 1e-3) boundary(fmt::format("beta = {:.3g}, the D term is a constant", law.beta));
+  if (law.alpha > 3) boundary(fmt::format("alpha = {:.3g} is implausibly steep", law.alpha));
+  if (law.beta > 3) boundary(fmt::format("beta = {:.3g} is implausibly steep", law.beta));
+  if (law.E < 1e-3 * min_loss) {
+    boundary(fmt::format("E = {:.3g}, the irreducible loss vanished", law.E));
+  }
+}
+
+// The residuals of log loss and their statistics.
+void Residuals(const std::vector<LossRun>& runs, double huber_delta, LossFitSummary* summary) {
+  {
+    auto& s = summary->residual_stats;
+    std::vector<double> abs_r;
+    for (const auto& r : runs) {
+      const double pred = summary->law.Loss(r.params, r.tokens, r.aspect);
+      const double res = std::log(pred) - std::log(r.loss);
+      summary->residuals.push_back(res);
+      abs_r.push_back(std::fabs(res));
+      s.mean += res;
+      s.rms += res * res;
+      s.max_abs = std::max(s.max_abs, std::fabs(res));
+      const double rel = std::fabs(pred / r.loss - 1.0);
+      s.mean_rel += rel;
+      s.max_rel = std::max(s.max_rel, rel);
+      if (std::fabs(res) > huber_delta) ++s.n_beyond_delta;
+    }
+    const double n = static_cast<double>(runs.size());
+    s.mean /= n;
+    s.rms = std::sqrt(s.rms / n);
+    s.mean_rel /= n;
+    s.median_abs = Percentile(abs_r, 0.5);
+  }
+}
+
+}  // namespace
+
 LossFitSummary FitLossLaw(const std::vector<LossRun>& runs, const LossFitOptions& options,
                           const ProgressCallback& progress) {
   std::string why;
@@ -386,17 +509,7 @@ LossFitSummary FitLossLaw(const std::vector<LossRun>& runs, const LossFitOptions
     points.push_back({std::log(r.params), std::log(r.tokens), std::log(r.loss)});
   }
 
-  // The grid, in a fixed order.
-  std::vector<Params> starts;
-  for (double alpha : options.alpha_starts) {
-    for (double beta : options.beta_starts) {
-      for (double e : options.e_starts) {
-        for (double a : options.a_starts) {
-          for (double b : options.b_starts) starts.push_back({a, b, e, alpha, beta});
-        }
-      }
-    }
-  }
+  std::vector<Params> starts = GridStarts(options);
   const int grid_starts = static_cast<int>(starts.size());
   if (options.screen_keep < 1) {
     starts = ScreenStarts(points, starts, options.huber_delta, options.screen_keep);
@@ -417,64 +530,8 @@ LossFitSummary FitLossLaw(const std::vector<LossRun>& runs, const LossFitOptions
     workers.push_back(std::make_unique<Worker>(points, options.huber_delta));
   }
 
-  // Phase 1: a few iterations from every start (all of them when the early exit is off).
-  const bool two_phase = options.early_exit_iterations > 0 &&
-                         options.early_exit_iterations < options.max_iterations_per_start;
-  const int phase1_iterations =
-      two_phase ? options.early_exit_iterations : options.max_iterations_per_start;
-  std::vector<StartResult> results(static_cast<std::size_t>(n_starts));
-  {
-    const auto solver_options = SolverOptions(options, phase1_iterations);
-    const bool ok = ParallelFor(
-        workers, n_starts,
-        [&](Worker& w, int i) {
-          results[static_cast<std::size_t>(i)] =
-              w.Solve(starts[static_cast<std::size_t>(i)], solver_options);
-        },
-        progress, 0.0, two_phase ? 0.5 : 1.0, "grid of starts");
-    if (!ok) throw Cancelled();
-  }
-  for (const auto& r : results) summary.iterations += r.iterations;
-
-  // Phase 2: carry on with the promising starts that have not converged yet.
-  if (two_phase) {
-    const int best1 = BestIndex(results);
-    std::vector<int> carry_on;
-    if (best1 >= 0) {
-      const double threshold =
-          options.early_exit_cost_ratio * results[static_cast<std::size_t>(best1)].cost;
-      for (int i = 0; i < n_starts; ++i) {
-        const auto& r = results[static_cast<std::size_t>(i)];
-        if (r.status != StartStatus::kNotConverged) continue;
-        if (r.cost <= threshold) {
-          carry_on.push_back(i);
-        } else {
-          ++summary.starts_abandoned;
-        }
-      }
-    }
-    const auto solver_options =
-        SolverOptions(options, options.max_iterations_per_start - options.early_exit_iterations);
-    std::atomic<int> phase2_iterations{0};
-    const bool ok = ParallelFor(
-        workers, static_cast<int>(carry_on.size()),
-        [&](Worker& w, int k) {
-          auto& r = results[static_cast<std::size_t>(carry_on[static_cast<std::size_t>(k)])];
-          const int before = r.iterations;
-          r = w.Solve(r.x, solver_options);
-          phase2_iterations += r.iterations;
-          r.iterations += before;
-        },
-        progress, 0.5, 1.0, "grid of starts");
-    if (!ok) throw Cancelled();
-    summary.iterations += phase2_iterations;
-  }
-  for (const auto& r : results) {
-    if (r.status == StartStatus::kConverged) ++summary.starts_converged;
-    if (r.status == StartStatus::kFailed) ++summary.starts_failed;
-  }
-  // Abandoned starts are counted as not converged, not failed.
-
+  const std::vector<StartResult> results =
+      SolveStarts(workers, starts, options, progress, &summary);
   const int best = BestIndex(results);
   if (best < 0) {
     throw RuntimeError(
@@ -483,181 +540,14 @@ LossFitSummary FitLossLaw(const std::vector<LossRun>& runs, const LossFitOptions
                     n_starts));
   }
   const StartResult& opt = results[static_cast<std::size_t>(best)];
-  summary.objective = opt.cost;
-  summary.best_iterations = opt.iterations;
-  summary.law = LawFromParams(opt.x);
-  for (const LossRun& r : runs) {
-    LossLaw::Range& f = summary.law.fitted;
-    f.params_min = f.params_min > 0 ? std::min(f.params_min, r.params) : r.params;
-    f.params_max = std::max(f.params_max, r.params);
-    f.tokens_min = f.tokens_min > 0 ? std::min(f.tokens_min, r.tokens) : r.tokens;
-    f.tokens_max = std::max(f.tokens_max, r.tokens);
-  }
-  summary.law.fitted.source = fmt::format("the {} runs fit-loss was given", runs.size());
-  if (options.shape_term) {
-    const LossLaw::Range fitted = summary.law.fitted;
-    summary.law = FitShapeTerm(runs, summary.law, options.huber_delta, &summary.objective);
-    summary.law.fitted = fitted;
-  }
-  // Converged when the best start met a convergence test, or a converged start found the same
-  // cost (the optimum is flat, and a start can stop at its iteration limit right on it).
-  summary.converged = opt.status == StartStatus::kConverged;
-  for (const auto& r : results) {
-    if (r.status == StartStatus::kConverged && r.cost <= opt.cost * (1 + 1e-9)) {
-      summary.converged = true;
-    }
-  }
-  if (!summary.converged) {
-    summary.warnings.push_back(fmt::format(
-        "the best start stopped at the iteration limit ({}) before meeting a convergence test; "
-        "the optimum may not be reached (raise max_iterations_per_start)",
-        options.max_iterations_per_start));
-  }
-
-  // Degenerate optima: an unconstrained fit can trade a term away.
-  const LossLaw& law = summary.law;
-  const double min_loss =
-      std::min_element(runs.begin(), runs.end(), [](const LossRun& x, const LossRun& y) {
-        return x.loss < y.loss;
-      })->loss;
-  const std::string separability = SeparabilityWarning(runs);
-  if (!separability.empty()) summary.warnings.push_back(separability);
-  if (!(law.alpha > 0) || !(law.beta > 0)) {
-    throw RuntimeError(fmt::format(
-        "the loss fit landed on a boundary: alpha = {:.4g}, beta = {:.4g} (a loss that does not "
-        "fall with size or data); the runs do not support the Chinchilla form{}",
-        law.alpha, law.beta, separability.empty() ? "" : ". Likely cause: " + separability));
-  }
-  if (!(std::isfinite(law.A) && std::isfinite(law.B) && std::isfinite(law.E))) {
-    throw RuntimeError(
-        "the loss fit landed on a boundary: a scale overflowed (A, B or E is not finite)");
-  }
-  auto boundary = [&](const std::string& what) {
-    summary.on_boundary = true;
-    summary.warnings.push_back("the optimum lies on a boundary: " + what);
-  };
-  if (law.alpha < 1e-3)
-    boundary(fmt::format("alpha = {:.3g}, the N term is a constant", law.alpha));
-  if (law.beta < 1e-3) boundary(fmt::format("beta = {:.3g}, the D term is a constant", law.beta));
-  if (law.alpha > 3) boundary(fmt::format("alpha = {:.3g} is implausibly steep", law.alpha));
-  if (law.beta > 3) boundary(fmt::format("beta = {:.3g} is implausibly steep", law.beta));
-  if (law.E < 1e-3 * min_loss) {
-    boundary(fmt::format("E = {:.3g}, the irreducible loss vanished", law.E));
-  }
-
-  // Residuals.
-  {
-    auto& s = summary.residual_stats;
-    std::vector<double> abs_r;
-    for (const auto& r : runs) {
-      const double pred = law.Loss(r.params, r.tokens, r.aspect);
-      const double res = std::log(pred) - std::log(r.loss);
-      summary.residuals.push_back(res);
-      abs_r.push_back(std::fabs(res));
-      s.mean += res;
-      s.rms += res * res;
-      s.max_abs = std::max(s.max_abs, std::fabs(res));
-      const double rel = std::fabs(pred / r.loss - 1.0);
-      s.mean_rel += rel;
-      s.max_rel = std::max(s.max_rel, rel);
-      if (std::fabs(res) > options.huber_delta) ++s.n_beyond_delta;
-    }
-    const double n = static_cast<double>(runs.size());
-    s.mean /= n;
-    s.rms = std::sqrt(s.rms / n);
-    s.mean_rel /= n;
-    s.median_abs = Percentile(abs_r, 0.5);
-  }
-  summary.allocation = Allocate(law, options.budget_flops);
+  TakeOptimum(runs, results, opt, options, &summary);
+  CheckOptimum(runs, &summary);
+  Residuals(runs, options.huber_delta, &summary);
+  summary.allocation = Allocate(summary.law, options.budget_flops);
   summary.time_s = Seconds(t0);
 
   if (options.bootstrap_resamples == 0) return summary;
-
-  // Bootstrap: resample runs with replacement, refit from the optimum and perturbed copies.
-  const auto tb = std::chrono::steady_clock::now();
-  const int n_boot = options.bootstrap_resamples;
-  const std::size_t n = runs.size();
-  const Params x_opt = opt.x;
-  std::vector<StartResult> boot(static_cast<std::size_t>(n_boot));
-  const auto boot_options = SolverOptions(options, options.max_iterations_per_start);
-  const bool ok = ParallelFor(
-      workers, n_boot,
-      [&](Worker& w, int i) {
-        std::mt19937_64 rng(SplitMix(options.seed ^ SplitMix(static_cast<uint64_t>(i) + 1)));
-        auto& pts = w.points();
-        std::vector<LossRun> sample;
-        sample.reserve(n);
-        for (std::size_t k = 0; k < n; ++k) {
-          const std::size_t j = static_cast<std::size_t>(rng() % n);
-          pts[k] = points[j];
-          sample.push_back(runs[j]);
-        }
-        auto& result = boot[static_cast<std::size_t>(i)];
-        // A resample with one size or one token count cannot be fitted.
-        const bool one_n = std::all_of(sample.begin(), sample.end(), [&](const LossRun& r) {
-          return r.params == sample.front().params;
-        });
-        const bool one_d = std::all_of(sample.begin(), sample.end(), [&](const LossRun& r) {
-          return r.tokens == sample.front().tokens;
-        });
-        if (one_n || one_d) return;
-        for (int s = 0; s <= options.bootstrap_perturbed_starts; ++s) {
-          Params start = x_opt;
-          if (s > 0) {
-            start[kA] += 0.5 * Normal(rng);
-            start[kB] += 0.5 * Normal(rng);
-            start[kE] += 0.05 * Normal(rng);
-            start[kAlpha] *= std::exp(0.1 * Normal(rng));
-            start[kBeta] *= std::exp(0.1 * Normal(rng));
-          }
-          StartResult r = w.Solve(start, boot_options);
-          if (r.status != StartStatus::kFailed && r.cost < result.cost) result = r;
-        }
-      },
-      progress, 0.0, 1.0, "bootstrap resamples");
-  if (!ok) throw Cancelled();
-
-  summary.bootstrap_resamples = n_boot;
-  std::vector<std::vector<double>> columns(10);
-  for (const auto& r : boot) {
-    if (r.status == StartStatus::kFailed || !(r.x[kAlpha] > 0) || !(r.x[kBeta] > 0)) {
-      ++summary.bootstrap_failed;
-      continue;
-    }
-    const LossLaw l = LawFromParams(r.x);
-    if (!l.IsValid(nullptr)) {
-      ++summary.bootstrap_failed;
-      continue;
-    }
-    const ComputeOptimal c = Allocate(l, options.budget_flops);
-    const double values[10] = {l.A, l.B, l.E, l.alpha, l.beta, c.a, c.b, c.G, c.params, c.tokens};
-    if (!std::all_of(std::begin(values), std::end(values),
-                     [](double v) { return std::isfinite(v); })) {
-      ++summary.bootstrap_failed;
-      continue;
-    }
-    for (std::size_t k = 0; k < 10; ++k) columns[k].push_back(values[k]);
-    summary.bootstrap_laws.push_back(l);
-  }
-  if (summary.bootstrap_laws.size() < 2) {
-    summary.warnings.push_back(
-        fmt::format("bootstrap: only {} of {} resamples could be fitted; no intervals",
-                    summary.bootstrap_laws.size(), n_boot));
-  } else {
-    const char* names[10] = {"A", "B", "E", "alpha", "beta", "a", "b", "G", "N_opt", "D_opt"};
-    const double tail = (1 - options.confidence) / 2;
-    for (std::size_t k = 0; k < 10; ++k) {
-      summary.intervals.push_back(
-          {names[k], {Percentile(columns[k], tail), Percentile(columns[k], 1 - tail)}});
-    }
-    if (summary.bootstrap_failed > 0) {
-      summary.warnings.push_back(
-          fmt::format("bootstrap: {} of {} resamples could not be fitted and "
-                      "are left out of the intervals",
-                      summary.bootstrap_failed, n_boot));
-    }
-  }
-  summary.bootstrap_time_s = Seconds(tb);
+  Bootstrap(workers, points, runs, opt.x, options, progress, &summary);
   return summary;
 }
 
