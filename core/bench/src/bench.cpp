@@ -6,9 +6,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 
 #include "bench_internal.h"
 #include "chronoscale/error.h"
+#include "chronoscale/stats.h"
 
 #if defined(CHRONOSCALE_HAVE_CUDA)
 #include "bench_cuda.h"
@@ -63,16 +65,27 @@ bool BenchOptions::IsValid(std::string* error) const {
   return true;
 }
 
-RateStats StatsFromRates(std::vector<double> rates) {
+namespace {
+// Best, worst and median of per-repetition values sorted best first.
+RateStats StatsOfSorted(const std::vector<double>& best_first) {
   RateStats s;
-  if (rates.empty()) return s;
-  std::sort(rates.begin(), rates.end(), std::greater<double>());
-  s.best = rates.front();
-  s.worst = rates.back();
-  const std::size_t m = rates.size();
-  s.median = m % 2 ? rates[m / 2] : 0.5 * (rates[m / 2 - 1] + rates[m / 2]);
-  s.repetitions = static_cast<int>(m);
+  if (best_first.empty()) return s;
+  s.best = best_first.front();
+  s.worst = best_first.back();
+  s.median = Median(best_first);
+  s.repetitions = static_cast<int>(best_first.size());
   return s;
+}
+}  // namespace
+
+RateStats StatsFromRates(std::vector<double> rates) {
+  std::sort(rates.begin(), rates.end(), std::greater<double>());
+  return StatsOfSorted(rates);
+}
+
+RateStats internal::StatsFromTimes(std::vector<double> times) {
+  std::sort(times.begin(), times.end());
+  return StatsOfSorted(times);
 }
 
 using internal::IsoDate;

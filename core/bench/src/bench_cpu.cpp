@@ -23,19 +23,6 @@ using internal::ThreadPool;
 
 namespace internal {
 
-// Times (lower is better): best is the smallest.
-RateStats StatsFromTimes(std::vector<double> times) {
-  RateStats s;
-  if (times.empty()) return s;
-  std::sort(times.begin(), times.end());
-  s.best = times.front();
-  s.worst = times.back();
-  const std::size_t m = times.size();
-  s.median = m % 2 ? times[m / 2] : 0.5 * (times[m / 2 - 1] + times[m / 2]);
-  s.repetitions = static_cast<int>(m);
-  return s;
-}
-
 double Now() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
