@@ -218,8 +218,10 @@ TEST_CASE("On an aspect bound, the relaxed answer is the best of the grid with t
     const PlanResult w = Plan(wide, m, law);
     CHECK(r.at_relaxed_bound.shape.d_model == w.best.shape.d_model);
     CHECK(r.at_relaxed_bound.shape.n_layers == w.best.shape.n_layers);
-    CHECK(r.at_relaxed_bound.loss == w.best.loss);
-    CHECK(r.at_relaxed_bound.step_s == w.best.step_s);
+    // The same shape priced under each plan's closed form, which is fitted on a sample of its
+    // own grid and equals the op walk to 1e-13 (test_step_polynomial): equal to that, not bitwise.
+    CHECK(r.at_relaxed_bound.loss == Approx(w.best.loss).epsilon(1e-12));
+    CHECK(r.at_relaxed_bound.step_s == Approx(w.best.step_s).epsilon(1e-12));
   }
 }
 
