@@ -52,6 +52,7 @@ constexpr std::pair<const char*, const char*> kLabels[] = {
     {"sliding-window", QT_TRANSLATE_NOOP("InputPanel", "Sliding window")},
     {"experts", QT_TRANSLATE_NOOP("InputPanel", "Experts")},
     {"aspect", QT_TRANSLATE_NOOP("InputPanel", "Aspect range")},
+    {"unique-tokens", QT_TRANSLATE_NOOP("InputPanel", "Unique data")},
     {"top", QT_TRANSLATE_NOOP("InputPanel", "Top")},
 };
 
@@ -149,6 +150,18 @@ InputPanel::InputPanel(QObject* parent) : QObject(parent) {
   m_depthMin = IntSpin("depthMin", 1, 100000);
   m_depthMax = IntSpin("depthMax", 1, 100000);
   m_depthStep = IntSpin("depthStep", 1, 10000);
+  m_aspectMin = DoubleSpin("aspectMin", 0.01, 1e6, 1, 1);
+  m_aspectMax = DoubleSpin("aspectMax", 0.01, 1e6, 1, 8);
+  m_aspectMin->setToolTip(
+      tr("d_model / n_layers kept in the search (plan --aspect): the loss law knows N and D, not "
+         "shape, and is trusted only where shape barely matters"));
+  m_aspectMax->setToolTip(m_aspectMin->toolTip());
+  m_uniqueTokens = DoubleSpin("uniqueTokens", 0, 1e6, 1, 10);
+  m_uniqueTokens->setSuffix(tr(" B tokens"));
+  m_uniqueTokens->setSpecialValueText(tr("unlimited"));
+  m_uniqueTokens->setToolTip(
+      tr("Unique training tokens, in billions (plan --unique-tokens): a shape that sees more "
+         "repeats data, and its loss uses Muennighoff et al.'s effective data"));
   m_headSize = IntSpin("headSize", 0, 1024, 32);
   m_headSize->setSpecialValueText(tr("auto (64 / 128)"));
   m_mlpRatio = DoubleSpin("mlpRatio", 0.25, 64, 4, 0.25);
@@ -162,6 +175,16 @@ InputPanel::InputPanel(QObject* parent) : QObject(parent) {
   m_features = IntSpin("features", 1, 1 << 20, 16);
   space->addRow(Label("width"), RangeRow(m_widthMin, m_widthMax, m_widthStep));
   space->addRow(Label("depth"), RangeRow(m_depthMin, m_depthMax, m_depthStep));
+  {
+    auto* aspect = new QWidget();
+    auto* h = new QHBoxLayout(aspect);
+    h->setContentsMargins(0, 0, 0, 0);
+    h->addWidget(m_aspectMin, 1);
+    h->addWidget(new QLabel(QStringLiteral(":")));
+    h->addWidget(m_aspectMax, 1);
+    space->addRow(Label("aspect"), aspect);
+  }
+  space->addRow(Label("unique-tokens"), m_uniqueTokens);
   space->addRow(Label("head-size"), m_headSize);
   space->addRow(Label("mlp-ratio"), m_mlpRatio);
   space->addRow(Label("seq"), m_seq);
@@ -194,7 +217,8 @@ InputPanel::InputPanel(QObject* parent) : QObject(parent) {
                       m_depthMax, m_depthStep, m_headSize, m_seq, m_batch, m_vocab, m_features}) {
     connect(s, &QSpinBox::valueChanged, this, [this] { changed(); });
   }
-  for (QDoubleSpinBox* s : {m_goodput, m_mfu, m_mlpRatio, m_reserve}) {
+  for (QDoubleSpinBox* s :
+       {m_goodput, m_mfu, m_mlpRatio, m_reserve, m_aspectMin, m_aspectMax, m_uniqueTokens}) {
     connect(s, &QDoubleSpinBox::valueChanged, this, [this] { changed(); });
   }
   connect(m_layout, &QLineEdit::editingFinished, this, [this] { changed(); });
@@ -222,6 +246,9 @@ void InputPanel::read(SessionInputs* in) const {
   in->memory_reserve_gib = m_reserve->value() < 0 ? -1 : m_reserve->value();
   in->width = {m_widthMin->value(), m_widthMax->value(), m_widthStep->value()};
   in->depth = {m_depthMin->value(), m_depthMax->value(), m_depthStep->value()};
+  in->min_aspect = m_aspectMin->value();
+  in->max_aspect = m_aspectMax->value();
+  in->unique_tokens = m_uniqueTokens->value() * 1e9;
   in->head_size = m_headSize->value();
   in->mlp_ratio = m_mlpRatio->value();
   in->seq_len = m_seq->value();
@@ -241,7 +268,8 @@ void InputPanel::write(const SessionInputs& in) {
       QSignalBlocker(m_widthStep), QSignalBlocker(m_depthMin),    QSignalBlocker(m_depthMax),
       QSignalBlocker(m_depthStep), QSignalBlocker(m_headSize),    QSignalBlocker(m_mlpRatio),
       QSignalBlocker(m_seq),       QSignalBlocker(m_batch),       QSignalBlocker(m_vocab),
-      QSignalBlocker(m_attention), QSignalBlocker(m_features)};
+      QSignalBlocker(m_attention), QSignalBlocker(m_features),    QSignalBlocker(m_aspectMin),
+      QSignalBlocker(m_aspectMax), QSignalBlocker(m_uniqueTokens)};
   (void)blockers;
   m_hours->setValue(in.hours);
   setSliderFromHours(in.hours);
@@ -257,6 +285,9 @@ void InputPanel::write(const SessionInputs& in) {
   m_depthMin->setValue(static_cast<int>(in.depth.min));
   m_depthMax->setValue(static_cast<int>(in.depth.max));
   m_depthStep->setValue(static_cast<int>(in.depth.step));
+  m_aspectMin->setValue(in.min_aspect);
+  m_aspectMax->setValue(in.max_aspect);
+  m_uniqueTokens->setValue(in.unique_tokens / 1e9);
   m_headSize->setValue(static_cast<int>(in.head_size));
   m_mlpRatio->setValue(in.mlp_ratio);
   m_seq->setValue(static_cast<int>(in.seq_len));

@@ -59,6 +59,7 @@ class InputPanel : public QObject {
   QDoubleSpinBox* m_reserve = nullptr;
   QSpinBox *m_widthMin = nullptr, *m_widthMax = nullptr, *m_widthStep = nullptr;
   QSpinBox *m_depthMin = nullptr, *m_depthMax = nullptr, *m_depthStep = nullptr;
+  QDoubleSpinBox *m_aspectMin = nullptr, *m_aspectMax = nullptr, *m_uniqueTokens = nullptr;
   QSpinBox* m_headSize = nullptr;
   QDoubleSpinBox* m_mlpRatio = nullptr;
   QSpinBox *m_seq = nullptr, *m_batch = nullptr, *m_vocab = nullptr, *m_features = nullptr;

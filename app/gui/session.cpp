@@ -111,6 +111,9 @@ PlanOptions ToPlanOptions(const SessionInputs& in) {
   o.mfu = in.mfu;
   o.width = in.width;
   o.depth = in.depth;
+  o.min_aspect = in.min_aspect;
+  o.max_aspect = in.max_aspect;
+  o.unique_tokens = in.unique_tokens;
   o.head_size = in.head_size;
   o.mlp_ratio = in.mlp_ratio;
   o.top = in.top;
@@ -193,6 +196,8 @@ nlohmann::json SessionToJson(const SessionInputs& in) {
                         {"step_runs", in.step_runs},
                         {"width", RangeJson(in.width)},
                         {"depth", RangeJson(in.depth)},
+                        {"aspect", {in.min_aspect, in.max_aspect}},
+                        {"unique_tokens", in.unique_tokens},
                         {"head_size", in.head_size},
                         {"mlp_ratio", in.mlp_ratio},
                         {"seq_len", in.seq_len},
@@ -276,6 +281,20 @@ SessionInputs SessionFromJson(const nlohmann::json& doc, const std::string& wher
   in.step_runs = StringOr(j, "step_runs", w, in.step_runs);
   in.width = RangeFrom(j, "width", w, in.width);
   in.depth = RangeFrom(j, "depth", w, in.depth);
+  if (j.contains("aspect")) {
+    const auto& a = j.at("aspect");
+    if (!a.is_array() || a.size() != 2 || !a[0].is_number() || !a[1].is_number() ||
+        !(a[0].get<double>() > 0) || !(a[1].get<double>() >= a[0].get<double>()) ||
+        !std::isfinite(a[1].get<double>())) {
+      throw InputError(
+          fmt::format("{}: key 'aspect': expected [min, max] with 0 < min <= max, "
+                      "found {}",
+                      w, a.dump()));
+    }
+    in.min_aspect = a[0].get<double>();
+    in.max_aspect = a[1].get<double>();
+  }
+  in.unique_tokens = JsonNumberOr(j, "unique_tokens", w, 0, 1e18, in.unique_tokens);
   in.head_size = IntOr(j, "head_size", w, 0, 1e6, in.head_size);
   in.mlp_ratio = JsonNumberOr(j, "mlp_ratio", w, 1e-3, 1e3, in.mlp_ratio);
   in.seq_len = IntOr(j, "seq_len", w, 1, 1e9, in.seq_len);

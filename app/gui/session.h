@@ -30,7 +30,9 @@ struct SessionInputs {
   std::string step_runs;  // runs CSV the time model is fitted from ("" : no fit)
   Range width{256, 16384, 64};
   Range depth{1, 128, 1};
-  int64_t head_size = 0;  // 0: the reference rule
+  double min_aspect = 8, max_aspect = 256;  // plan --aspect: d_model / n_layers kept
+  double unique_tokens = 0;                 // plan --unique-tokens (0: unlimited data)
+  int64_t head_size = 0;                    // 0: the reference rule
   double mlp_ratio = 4;
   int64_t seq_len = 1024;
   int64_t batch = 0;  // global; 0: DefaultGlobalBatch for the devices

@@ -642,6 +642,36 @@ class TestGui : public QObject {
         w.inputs()));
   }
 
+  // The search's aspect range and a data budget (plan --aspect, --unique-tokens) reach the plan:
+  // the best shape keeps to the range, and repeated data counts as effective data.
+  void aspectAndDataBudgetReachThePlan() {
+    MainWindow w(false);
+    w.show();
+    QVERIFY(WaitIdle(w));
+    chronoscale::gui::SessionInputs in = w.inputs();
+    in.min_aspect = 16;
+    in.max_aspect = 64;
+    in.unique_tokens = 1e9;
+    const int revision = w.planRevision();
+    w.applyInputs(in);
+    QVERIFY(QTest::qWaitFor([&] { return !w.busy() && w.planRevision() > revision; }, kTimeoutMs));
+    QVERIFY(w.plan()->found);
+    QCOMPARE(w.plan()->options.min_aspect, 16.0);
+    QCOMPARE(w.plan()->options.max_aspect, 64.0);
+    QCOMPARE(w.plan()->options.unique_tokens, 1e9);
+    const chronoscale::Candidate& best = w.plan()->best;
+    const double aspect = static_cast<double>(best.shape.d_model) / best.shape.n_layers;
+    QVERIFY(aspect >= 16 && aspect <= 64);
+    QVERIFY(best.epochs > 1);                      // a day on an H100 sees more than 1B
+    QVERIFY(best.effective_tokens < best.tokens);  // repeats are worth less
+    auto* unique = w.findChild<QDoubleSpinBox*>(QStringLiteral("uniqueTokens"));
+    QVERIFY(unique != nullptr);
+    QCOMPARE(unique->value(), 1.0);  // in billions
+    QVERIFY(chronoscale::gui::SameInputs(
+        chronoscale::gui::SessionFromJson(chronoscale::gui::SessionToJson(w.inputs()), "s"),
+        w.inputs()));
+  }
+
   // The cluster inputs reach the plan (GPUs per node, a pinned layout, the memory reserve); a
   // layout that cannot be read, or devices that are not whole nodes, grey the plan under a
   // banner naming the widgets, from the error's field rather than its CLI wording.
