@@ -496,8 +496,8 @@ TEST_CASE("attention rows: PyTorch's kernel names map to ours, and only missing 
     r.measured_s = 1e-3;
   }
   CHECK(PredictMissingAttention(&rows, hw) == 1);
-  CHECK(rows[0].predicted_s == PredictAttentionSeconds(AttentionKernel::kFlash, 2, 4, 1024, 64,
-                                                       128, false, Precision::kBf16, hw));
+  CHECK(rows[0].predicted_s == PredictAttentionSeconds(AttentionKernel::kFlash, 2, 4, 1024, 64, 128,
+                                                       false, Precision::kBf16, hw));
   CHECK(rows[1].predicted_s == -1);
   CHECK(rows[2].predicted_s == 0.5);
 }
