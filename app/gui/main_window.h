@@ -1,4 +1,4 @@
-// The main window: input panel on the left (hardware, budget, loss law, step-time estimator,
+// The main window: inputs on the left (hardware, budget, cluster, loss law, step-time estimator,
 // search space), charts and the best shapes on the right. Widgets write a SessionInputs; the plan
 // is computed from it on a worker thread (stale results dropped), as are the fits and the bench.
 #pragma once
@@ -160,6 +160,8 @@ class MainWindow : public QMainWindow {
   // The time model plans use for estimator `e` on the hardware on screen: the fitted one when it
   // was fitted on it and has `e`, else the datasheet defaults.
   TimeModel timeModelFor(EstimatorKind e) const;
+  // Whether the fitted time model serves estimator `e` on the hardware on screen.
+  bool fittedFor(EstimatorKind e) const;
   // Where the plan's step times come from: the estimator, the hardware, and the measured runs
   // (file, devices) it was fitted to, with the dimensions in which `best` lies outside them.
   QString timeProvenance(EstimatorKind e, const ModelShape* best) const;

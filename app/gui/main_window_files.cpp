@@ -1,21 +1,14 @@
 // Sessions (open, save), the exports (surface CSV, plan JSON, charts) and Hugging Face configs
 // (import a model as the search's architecture, export the selected shape).
 #include <QFileInfo>
-#include <QLabel>
-#include <QMessageBox>
-#include <QStandardItemModel>
 #include <QStatusBar>
 
-#include <chronoscale/attention.h>
-#include <chronoscale/attention_calibrate.h>
 #include <chronoscale/error.h>
 #include <chronoscale/hf_config.h>
 #include <chronoscale/io.h>
 #include <chronoscale/plots/chart_panel.h>
-#include <chronoscale/plots/plots.h>
 
 #include "gui_util.h"
-#include "loss_runs_dialog.h"
 #include "main_window.h"
 
 namespace chronoscale::gui {

@@ -134,8 +134,7 @@ void MainWindow::fitTimeModel(const QString& path, const std::vector<StepRun>& r
 }
 
 QString MainWindow::timeProvenance(EstimatorKind e, const ModelShape* best) const {
-  const bool fitted =
-      m_timeFit && m_timeFit->model.hardware.name == m_hw.name && m_timeFit->model.Has(e);
+  const bool fitted = fittedFor(e);
   QString text = tr("Step times: %1 estimator on %2").arg(Q(ToString(e)), Q(m_hw.name));
   if (Q(m_in.hardware) == calibratedProfilePath()) {
     // The profile Tools > Calibrate attention kernels fitted: say what it changes.

@@ -13,11 +13,12 @@
 
 namespace chronoscale::gui {
 
+bool MainWindow::fittedFor(EstimatorKind e) const {
+  return m_timeFit && m_timeFit->model.hardware.name == m_hw.name && m_timeFit->model.Has(e);
+}
+
 TimeModel MainWindow::timeModelFor(EstimatorKind e) const {
-  if (m_timeFit && m_timeFit->model.hardware.name == m_hw.name && m_timeFit->model.Has(e)) {
-    return m_timeFit->model;
-  }
-  return DefaultTimeModel(m_hw, m_in.mfu);
+  return fittedFor(e) ? m_timeFit->model : DefaultTimeModel(m_hw, m_in.mfu);
 }
 
 const Candidate* MainWindow::selectedCandidate() const {

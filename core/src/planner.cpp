@@ -80,10 +80,10 @@ std::shared_ptr<const StepPolynomial> ClosedForm(const PlanOptions& o, const Tim
   std::mt19937_64 rng(7);
   for (int k = 0; k < 256; ++k) {
     const int64_t cell = std::uniform_int_distribution<int64_t>(0, cells - 1)(rng);
-    std::string why;
-    const ModelShape s =
-        GridShape(o, o.width.At(cell / o.depth.Count()), o.depth.At(cell % o.depth.Count()), &why);
-    if (why.empty()) checks.push_back(s);
+    Excluded why = Excluded::kNone;
+    ModelShape s =
+        GridCell(o, o.width.At(cell / o.depth.Count()), o.depth.At(cell % o.depth.Count()), &why);
+    if (why == Excluded::kNone) checks.push_back(std::move(s));
   }
   if (checks.empty()) return nullptr;
   try {

@@ -180,15 +180,9 @@ std::optional<std::size_t> SurfaceCellAt(const PlanResult& plan, double width, d
   const auto& w = plan.widths;
   const auto& d = plan.depths;
   if (w.empty() || d.empty() || !std::isfinite(width) || !std::isfinite(depth)) return {};
-  auto index = [](const std::vector<int64_t>& axis, double v) -> std::optional<std::size_t> {
-    const double step = axis.size() > 1 ? static_cast<double>(axis[1] - axis[0]) : 1.0;
-    const double k = std::round((v - static_cast<double>(axis.front())) / step);
-    if (k < 0 || k >= static_cast<double>(axis.size())) return {};
-    return static_cast<std::size_t>(k);
-  };
-  const auto i = index(w, width), j = index(d, depth);
-  if (!i || !j) return {};
-  return *j * w.size() + *i;
+  const int64_t i = NearestIndex(w, width), j = NearestIndex(d, depth);
+  if (i < 0 || j < 0) return {};
+  return static_cast<std::size_t>(j) * w.size() + static_cast<std::size_t>(i);
 }
 
 std::string SurfaceCellReadout(const PlanResult& plan, std::size_t cell) {
