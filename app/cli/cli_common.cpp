@@ -95,8 +95,11 @@ bool g_abort_on_unexpected = false;
 
 void SetAbortOnUnexpectedError(bool abort) { g_abort_on_unexpected = abort; }
 
-int ParseAndRun(CLI::App& app, int argc, char** argv) {
-  // An empty value is not "not given": --hardware '' or --out= is refused, never defaulted.
+namespace {
+
+// An empty value is not "not given": --hardware '' or --out= is refused, never defaulted. The
+// exit code (2) when one is found, else 0.
+int RefuseEmptyValues(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
     const bool empty_after_equals = arg.starts_with("--") && arg.ends_with("=");
@@ -110,40 +113,40 @@ int ParseAndRun(CLI::App& app, int argc, char** argv) {
       return 2;
     }
   }
-  // Every output is checked before any work starts, and two outputs may not be one file.
-  try {
-    std::vector<std::pair<std::string, std::string>> outputs;  // flag, path
-    for (int i = 1; i < argc; ++i) {
-      const std::string_view arg = argv[i];
-      for (const char* flag : {"--out", "--plot", "--export-hf", "--script", "--out-profile"}) {
-        const std::string_view f = flag;
-        if (arg == f && i + 1 < argc) {
-          outputs.emplace_back(flag, argv[i + 1]);
-        } else if (arg.starts_with(f) && arg.size() > f.size() && arg[f.size()] == '=') {
-          outputs.emplace_back(flag, std::string(arg.substr(f.size() + 1)));
-        }
+  return 0;
+}
+
+// Every output is checked before any work starts, and two outputs may not be one file.
+void CheckOutputs(int argc, char** argv) {
+  std::vector<std::pair<std::string, std::string>> outputs;  // flag, path
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    for (const char* flag : {"--out", "--plot", "--export-hf", "--script", "--out-profile"}) {
+      const std::string_view f = flag;
+      if (arg == f && i + 1 < argc) {
+        outputs.emplace_back(flag, argv[i + 1]);
+      } else if (arg.starts_with(f) && arg.size() > f.size() && arg[f.size()] == '=') {
+        outputs.emplace_back(flag, std::string(arg.substr(f.size() + 1)));
       }
     }
-    for (std::size_t a = 0; a < outputs.size(); ++a) {
-      CheckOutputPath(outputs[a].second, outputs[a].first);
-      for (std::size_t b = 0; b < a; ++b) {
-        std::error_code ec;
-        if (outputs[a].second == outputs[b].second ||
-            std::filesystem::equivalent(outputs[a].second, outputs[b].second, ec)) {
-          throw InputError(
-              fmt::format("{} and {} name the same file ({}); one would overwrite "
-                          "the other",
-                          outputs[b].first, outputs[a].first, outputs[a].second));
-        }
-      }
-    }
-  } catch (const InputError& e) {
-    Diag(std::string("error: ") + e.what());
-    return 2;
-  } catch (const RuntimeError& e) {
-    Diag(std::string("error: ") + e.what());
-    return 1;
   }
+  for (std::size_t a = 0; a < outputs.size(); ++a) {
+    CheckOutputPath(outputs[a].second, outputs[a].first);
+    for (std::size_t b = 0; b < a; ++b) {
+      std::error_code ec;
+      if (outputs[a].second == outputs[b].second ||
+          std::filesystem::equivalent(outputs[a].second, outputs[b].second, ec)) {
+        throw InputError(
+            fmt::format("{} and {} name the same file ({}); one would overwrite "
+                        "the other",
+                        outputs[b].first, outputs[a].first, outputs[a].second));
+      }
+    }
+  }
+}
+
+// Parses and runs the subcommand, each error mapped to its exit code.
+int ParseAndDispatch(CLI::App& app, int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -177,6 +180,22 @@ int ParseAndRun(CLI::App& app, int argc, char** argv) {
     return 1;
   }
   return 0;
+}
+
+}  // namespace
+
+int ParseAndRun(CLI::App& app, int argc, char** argv) {
+  if (const int code = RefuseEmptyValues(argc, argv); code != 0) return code;
+  try {
+    CheckOutputs(argc, argv);
+  } catch (const InputError& e) {
+    Diag(std::string("error: ") + e.what());
+    return 2;
+  } catch (const RuntimeError& e) {
+    Diag(std::string("error: ") + e.what());
+    return 1;
+  }
+  return ParseAndDispatch(app, argc, argv);
 }
 
 void CheckPlotPath(const std::string& path) {

@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <iostream>
 #include <limits>
@@ -14,6 +13,7 @@
 #endif
 #include <chronoscale/attention.h>
 #include <chronoscale/attention_calibrate.h>
+#include <chronoscale/attention_timing.h>
 #include <chronoscale/checked.h>
 #include <chronoscale/error.h>
 #include <chronoscale/hardware.h>
@@ -89,7 +89,8 @@ nlohmann::json Number(double x) {
   return std::isfinite(x) ? nlohmann::json(x) : nlohmann::json(nullptr);
 }
 
-void RunAttention(const AttentionArgs& a) {
+// The kernel named by --kernel, every flag checked before any work.
+AttentionKernel CheckArgs(const AttentionArgs& a, bool from_files) {
   AttentionKernel kernel;
   if (!Parse(a.kernel, &kernel)) {
     throw InputError(
@@ -97,7 +98,6 @@ void RunAttention(const AttentionArgs& a) {
                     "favor-hyp, optimal, dark",
                     a.kernel));
   }
-  const bool from_files = !a.queries.empty() || !a.keys.empty();
   if (from_files && (a.queries.empty() || a.keys.empty())) {
     throw InputError("--queries and --keys go together: give both files");
   }
@@ -128,55 +128,203 @@ void RunAttention(const AttentionArgs& a) {
   if (!(a.tau >= 0) || !std::isfinite(a.tau)) {
     throw InputError(fmt::format("--tau {}: expected a finite value >= 0", a.tau));
   }
-  const double decay = ParseSpectrum(a.spectrum, "--spectrum");
+  return kernel;
+}
+
+// Q, K and V: read from --queries and --keys (values drawn), or drawn from the synthetic
+// distribution (with its covariance, for the closed-form error).
+struct AttentionInputs {
+  HeadTensor<double> q, k, v;
+  Eigen::MatrixXd covariance;
+  std::vector<std::string> files;
+  bool from_files = false;
+  double decay = 1;
+};
+
+void ReadInputs(const AttentionArgs& a, AttentionInputs* in) {
+  const Eigen::MatrixXd qm = ReadMatrixCsv(a.queries);
+  const Eigen::MatrixXd km = ReadMatrixCsv(a.keys);
+  in->files = {a.queries, a.keys};
+  if (qm.cols() != km.cols()) {
+    throw InputError(
+        fmt::format("--queries {} has {} columns, --keys {} has {}: expected the "
+                    "same head dimension",
+                    a.queries, qm.cols(), a.keys, km.cols()));
+  }
+  if (a.dim_option->count() && a.dim != qm.cols()) {
+    throw InputError(
+        fmt::format("--dim {} but --queries {} has {} columns", a.dim, a.queries, qm.cols()));
+  }
+  if (a.causal && qm.rows() != km.rows()) {
+    throw InputError(
+        fmt::format("--causal needs as many queries ({}) as keys ({})", qm.rows(), km.rows()));
+  }
+  in->q = HeadTensor<double>(1, 1, qm.rows(), qm.cols());
+  in->k = HeadTensor<double>(1, 1, km.rows(), km.cols());
+  in->q.data[0] = qm;
+  in->k.data[0] = km;
+  SyntheticOptions so;  // values: N(0, I)
+  so.seq = km.rows();
+  so.dim = km.cols();
+  so.seed = a.seed;
+  HeadTensor<double> unused_q, unused_k;
+  MakeSyntheticInputs(so, &unused_q, &unused_k, &in->v);
+}
+
+AttentionInputs MakeInputs(const AttentionArgs& a, bool from_files) {
+  AttentionInputs in;
+  in.from_files = from_files;
+  in.decay = ParseSpectrum(a.spectrum, "--spectrum");
+  if (from_files) {
+    ReadInputs(a, &in);
+    return in;
+  }
+  SyntheticOptions so;
+  so.batch = a.batch;
+  so.heads = a.heads;
+  so.seq = a.seq;
+  so.dim = a.dim;
+  so.tau = a.tau;
+  so.decay_ratio = in.decay;
+  so.seed = a.seed;
+  MakeSyntheticInputs(so, &in.q, &in.k, &in.v, &in.covariance);
+  return in;
+}
+
+// What one run measured: errors in double, times in float (fp32, the precision the cost model
+// prices), the prediction, and the FLOP rate achieved against the profile's fp32 peak (the
+// larger of its FMA and GEMM rates).
+struct AttentionMeasurement {
+  AttentionErrors errors;
+  double theory = std::numeric_limits<double>::quiet_NaN();
+  std::vector<double> times;  // sorted
+  double median = 0, predicted = 0, kernel_flops = 0, achieved = 0, peak = 0;
+};
+
+AttentionMeasurement Measure(const AttentionArgs& a, const AttentionOptions& o,
+                             const AttentionInputs& in, const RandomFeatureMap* map,
+                             const HardwareProfile& hardware) {
+  AttentionMeasurement m;
+  const int64_t dim = in.q.dim;
+  HeadTensor<double> out;
+  Attention(o, in.q, in.k, in.v, &out, map);
+  m.errors = MeasureErrors(o, map, in.q, in.k, in.v, out);
+  if (!in.from_files) {
+    m.theory = KernelMseTheory(o.kernel, in.covariance / std::sqrt(static_cast<double>(dim)),
+                               a.features, o.sigma_k);
+  }
+  m.times =
+      TimeAttention(o, in.q.Cast<float>(), in.k.Cast<float>(), in.v.Cast<float>(), map, a.repeats);
+  m.median = Median(m.times);
+  const HeadTensor<double>& q = in.q;
+  m.predicted = PredictAttentionSeconds(o.kernel, q.batch, q.heads, q.seq, dim, a.features,
+                                        a.causal, Precision::kFp32, hardware);
+  for (const Op& op :
+       AttentionKernelOps(ToString(o.kernel), q.batch, q.heads, q.seq, dim,
+                          IsRandomFeature(o.kernel) ? a.features : 0, a.causal, Precision::kFp32)) {
+    m.kernel_flops += op.flops * op.count;
+  }
+  m.achieved = m.median > 0 ? m.kernel_flops / m.median : 0;
+  m.peak = std::max(hardware.MatmulRate(Precision::kFp32), hardware.VectorRate(Precision::kFp32));
+  return m;
+}
+
+// --plot: time against sequence length, measured and predicted (TimeAcrossLengths).
+void PlotAcrossLengths(const AttentionArgs& a, const AttentionOptions& o, const AttentionInputs& in,
+                       const RandomFeatureMap* map, const HardwareProfile& hardware) {
+  SyntheticOptions so;
+  so.batch = in.q.batch;
+  so.heads = in.q.heads;
+  so.seq = in.q.seq;
+  so.dim = in.q.dim;
+  so.tau = a.tau;
+  so.seed = a.seed;
+  std::vector<std::string> labels;
+  std::vector<double> lens, measured, predicted;
+  for (const LengthTiming& t : TimeAcrossLengths(o, map, so, a.repeats, hardware)) {
+    labels.push_back(ToString(t.kernel));
+    lens.push_back(static_cast<double>(t.seq));
+    measured.push_back(t.measured_s);
+    predicted.push_back(t.predicted_s);
+  }
+  RenderAttentionPlot(labels, lens, measured, predicted, a.plot);
+}
+
+nlohmann::json AttentionJson(const AttentionArgs& a, const AttentionInputs& in,
+                             const AttentionMeasurement& m, const HardwareProfile& hardware,
+                             AttentionKernel kernel) {
+  nlohmann::json doc = Provenance(in.files);
+  doc["kernel"] = ToString(kernel);
+  doc["batch"] = in.q.batch;
+  doc["heads"] = in.q.heads;
+  doc["seq_len"] = in.q.seq;
+  doc["d_head"] = in.q.dim;
+  doc["features"] = IsRandomFeature(kernel) ? nlohmann::json(a.features) : nlohmann::json(nullptr);
+  doc["causal"] = a.causal;
+  doc["inputs_kind"] = in.from_files ? "files" : "synthetic";
+  if (!in.from_files) {
+    doc["tau"] = a.tau;
+    doc["spectrum"] = in.decay == 1 ? std::string("isotropic") : fmt::format("decay:{}", in.decay);
+  }
+  doc["seed"] = a.seed;
+  doc["repeats"] = a.repeats;
+  doc["precision_timed"] = "fp32";
+  doc["hardware"] = hardware.name;
+  doc["kernel_rel_mse"] = Number(m.errors.kernel_rel_mse);
+  doc["kernel_mse"] = Number(m.errors.kernel_mse);
+  doc["kernel_mse_theory"] = in.from_files ? nlohmann::json(nullptr) : Number(m.theory);
+  doc["output_rel_error"] = Number(m.errors.output_rel_error);
+  doc["error_pairs"] = m.errors.pairs;
+  doc["error_rows"] = m.errors.rows;
+  doc["time_s"] = m.median;
+  doc["time_s_min"] = m.times.front();
+  doc["time_s_max"] = m.times.back();
+  doc["predicted_time_s"] = Number(m.predicted);
+  doc["kernel_isa"] = AttentionIsa();
+  doc["flops"] = m.kernel_flops;
+  doc["achieved_flops_per_s"] = Number(m.achieved);
+  doc["peak_flops_per_s"] = Number(m.peak);
+  return doc;
+}
+
+std::string AttentionText(const AttentionArgs& a, const AttentionInputs& in,
+                          const AttentionMeasurement& m, const HardwareProfile& hardware,
+                          AttentionKernel kernel) {
+  std::string text = fmt::format("{} attention, batch {} x heads {} x seq {} x d {}{}{}\n",
+                                 ToString(kernel), in.q.batch, in.q.heads, in.q.seq, in.q.dim,
+                                 IsRandomFeature(kernel) ? fmt::format(", m {}", a.features) : "",
+                                 a.causal ? ", causal" : "");
+  if (!in.from_files) {
+    text +=
+        fmt::format("inputs: synthetic, tau {}, {}\n", a.tau,
+                    in.decay == 1 ? std::string("isotropic") : fmt::format("decay:{}", in.decay));
+  } else {
+    text += fmt::format("inputs: {} and {}\n", a.queries, a.keys);
+  }
+  text += fmt::format("kernel_rel_mse     {:.4g}\n", m.errors.kernel_rel_mse);
+  text += fmt::format("kernel_mse         {:.4g}\n", m.errors.kernel_mse);
+  if (!in.from_files) text += fmt::format("kernel_mse_theory  {:.4g}\n", m.theory);
+  text += fmt::format("output_rel_error   {:.4g}\n", m.errors.output_rel_error);
+  text += fmt::format("time (fp32)        {:.4g} ms median of {} (min {:.4g}, max {:.4g})\n",
+                      1e3 * m.median, a.repeats, 1e3 * m.times.front(), 1e3 * m.times.back());
+  text +=
+      fmt::format("predicted          {:.4g} ms ({} roofline)\n", 1e3 * m.predicted, hardware.name);
+  text += fmt::format(
+      "achieved           {:.1f} GFLOP/s, {:.0f}% of {}'s fp32 peak {:.1f} GFLOP/s "
+      "({} kernels)\n",
+      m.achieved / 1e9, m.peak > 0 ? 100 * m.achieved / m.peak : 0.0, hardware.name, m.peak / 1e9,
+      AttentionIsa());
+  return text;
+}
+
+void RunAttention(const AttentionArgs& a) {
+  const bool from_files = !a.queries.empty() || !a.keys.empty();
+  const AttentionKernel kernel = CheckArgs(a, from_files);
+  ParseSpectrum(a.spectrum, "--spectrum");  // checked before the inputs are read or drawn
   if (!a.sigma_file.empty() && kernel != AttentionKernel::kDark) {
     throw InputError(fmt::format("--sigma is the dark kernel's Sigma_k; --kernel is {}", a.kernel));
   }
-
-  HeadTensor<double> q, k, v;
-  Eigen::MatrixXd covariance;
-  std::vector<std::string> inputs;
-  if (from_files) {
-    const Eigen::MatrixXd qm = ReadMatrixCsv(a.queries);
-    const Eigen::MatrixXd km = ReadMatrixCsv(a.keys);
-    inputs = {a.queries, a.keys};
-    if (qm.cols() != km.cols()) {
-      throw InputError(
-          fmt::format("--queries {} has {} columns, --keys {} has {}: expected the "
-                      "same head dimension",
-                      a.queries, qm.cols(), a.keys, km.cols()));
-    }
-    if (a.dim_option->count() && a.dim != qm.cols()) {
-      throw InputError(
-          fmt::format("--dim {} but --queries {} has {} columns", a.dim, a.queries, qm.cols()));
-    }
-    if (a.causal && qm.rows() != km.rows()) {
-      throw InputError(
-          fmt::format("--causal needs as many queries ({}) as keys ({})", qm.rows(), km.rows()));
-    }
-    q = HeadTensor<double>(1, 1, qm.rows(), qm.cols());
-    k = HeadTensor<double>(1, 1, km.rows(), km.cols());
-    q.data[0] = qm;
-    k.data[0] = km;
-    SyntheticOptions so;  // values: N(0, I)
-    so.seq = km.rows();
-    so.dim = km.cols();
-    so.seed = a.seed;
-    HeadTensor<double> unused_q, unused_k;
-    MakeSyntheticInputs(so, &unused_q, &unused_k, &v);
-  } else {
-    SyntheticOptions so;
-    so.batch = a.batch;
-    so.heads = a.heads;
-    so.seq = a.seq;
-    so.dim = a.dim;
-    so.tau = a.tau;
-    so.decay_ratio = decay;
-    so.seed = a.seed;
-    MakeSyntheticInputs(so, &q, &k, &v, &covariance);
-  }
-  const int64_t dim = q.dim;
-
+  AttentionInputs in = MakeInputs(a, from_files);
   AttentionOptions o;
   o.kernel = kernel;
   o.causal = a.causal;
@@ -184,152 +332,22 @@ void RunAttention(const AttentionArgs& a) {
   o.seed = a.seed;
   o.threads = a.threads;
   if (!a.sigma_file.empty()) {
-    o.sigma_k = ReadSigma(a.sigma_file, dim);
-    inputs.push_back(a.sigma_file);
+    o.sigma_k = ReadSigma(a.sigma_file, in.q.dim);
+    in.files.push_back(a.sigma_file);
   }
   const HardwareProfile hardware = ResolveHardware(a.hardware);
-  if (!IsHardwarePreset(a.hardware) && a.hardware != "local") inputs.push_back(a.hardware);
-
+  if (!IsHardwarePreset(a.hardware) && a.hardware != "local") in.files.push_back(a.hardware);
   RandomFeatureMap map;
   const RandomFeatureMap* map_ptr = nullptr;
   if (IsRandomFeature(kernel)) {
-    map = DrawRandomFeatures(o, dim, a.seed + 1, ScaledSecondMoment(q, k));
+    map = DrawRandomFeatures(o, in.q.dim, a.seed + 1, ScaledSecondMoment(in.q, in.k));
     map_ptr = &map;
   }
-  // Errors in double; timing in float (fp32, the precision the cost model prices).
-  HeadTensor<double> out;
-  Attention(o, q, k, v, &out, map_ptr);
-  const AttentionErrors errors = MeasureErrors(o, map_ptr, q, k, v, out);
-  double theory = std::numeric_limits<double>::quiet_NaN();
-  if (!from_files) {
-    theory = KernelMseTheory(kernel, covariance / std::sqrt(static_cast<double>(dim)), a.features,
-                             o.sigma_k);
-  }
-
-  const HeadTensor<float> qf = q.Cast<float>(), kf = k.Cast<float>(), vf = v.Cast<float>();
-  HeadTensor<float> outf;
-  Attention(o, qf, kf, vf, &outf, map_ptr);  // warm-up
-  std::vector<double> times;
-  for (int r = 0; r < a.repeats; ++r) {
-    const auto t0 = std::chrono::steady_clock::now();
-    Attention(o, qf, kf, vf, &outf, map_ptr);
-    times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-  }
-  std::sort(times.begin(), times.end());
-  const double median = Median(times);
-  const double predicted = PredictAttentionSeconds(kernel, q.batch, q.heads, q.seq, dim, a.features,
-                                                   a.causal, Precision::kFp32, hardware);
-  // What the kernel achieved: its FLOPs (the step-time model's count) over the median time,
-  // against the profile's fp32 peak (the larger of its FMA and GEMM rates).
-  double kernel_flops = 0;
-  for (const Op& op :
-       AttentionKernelOps(ToString(kernel), q.batch, q.heads, q.seq, dim,
-                          IsRandomFeature(kernel) ? a.features : 0, a.causal, Precision::kFp32)) {
-    kernel_flops += op.flops * op.count;
-  }
-  const double achieved = median > 0 ? kernel_flops / median : 0;
-  const double peak =
-      std::max(hardware.MatmulRate(Precision::kFp32), hardware.VectorRate(Precision::kFp32));
-  if (!a.plot.empty()) {
-    // Time against sequence length: the same kernel (and exact flash beside a random-feature one)
-    // at L/8, L/4, L/2 and L on synthetic inputs of the same width, measured and predicted.
-    std::vector<std::string> labels;
-    std::vector<double> lens, measured, predicted_s;
-    std::vector<AttentionKernel> kernels{kernel};
-    if (IsRandomFeature(kernel)) kernels.push_back(AttentionKernel::kFlash);
-    for (AttentionKernel kk : kernels) {
-      for (int64_t div : {8, 4, 2, 1}) {
-        const int64_t len = std::max<int64_t>(16, q.seq / div);
-        SyntheticOptions so;
-        so.batch = q.batch;
-        so.heads = q.heads;
-        so.seq = len;
-        so.dim = dim;
-        so.tau = a.tau;
-        so.seed = a.seed;
-        HeadTensor<float> qs, ks, vs, os;
-        MakeSyntheticInputs(so, &qs, &ks, &vs);
-        AttentionOptions ko = o;
-        ko.kernel = kk;
-        Attention(ko, qs, ks, vs, &os, kk == kernel ? map_ptr : nullptr);  // warm-up
-        std::vector<double> ts;
-        for (int r = 0; r < std::max(1, a.repeats); ++r) {
-          const auto t0 = std::chrono::steady_clock::now();
-          Attention(ko, qs, ks, vs, &os, kk == kernel ? map_ptr : nullptr);
-          ts.push_back(
-              std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-        }
-        std::sort(ts.begin(), ts.end());
-        labels.push_back(ToString(kk));
-        lens.push_back(static_cast<double>(len));
-        measured.push_back(ts[ts.size() / 2]);
-        predicted_s.push_back(PredictAttentionSeconds(kk, q.batch, q.heads, len, dim, a.features,
-                                                      a.causal, Precision::kFp32, hardware));
-      }
-    }
-    RenderAttentionPlot(labels, lens, measured, predicted_s, a.plot);
-  }
-
-  if (a.format == Format::kJson) {
-    nlohmann::json doc = Provenance(inputs);
-    doc["kernel"] = ToString(kernel);
-    doc["batch"] = q.batch;
-    doc["heads"] = q.heads;
-    doc["seq_len"] = q.seq;
-    doc["d_head"] = dim;
-    doc["features"] =
-        IsRandomFeature(kernel) ? nlohmann::json(a.features) : nlohmann::json(nullptr);
-    doc["causal"] = a.causal;
-    doc["inputs_kind"] = from_files ? "files" : "synthetic";
-    if (!from_files) {
-      doc["tau"] = a.tau;
-      doc["spectrum"] = decay == 1 ? std::string("isotropic") : fmt::format("decay:{}", decay);
-    }
-    doc["seed"] = a.seed;
-    doc["repeats"] = a.repeats;
-    doc["precision_timed"] = "fp32";
-    doc["hardware"] = hardware.name;
-    doc["kernel_rel_mse"] = Number(errors.kernel_rel_mse);
-    doc["kernel_mse"] = Number(errors.kernel_mse);
-    doc["kernel_mse_theory"] = from_files ? nlohmann::json(nullptr) : Number(theory);
-    doc["output_rel_error"] = Number(errors.output_rel_error);
-    doc["error_pairs"] = errors.pairs;
-    doc["error_rows"] = errors.rows;
-    doc["time_s"] = median;
-    doc["time_s_min"] = times.front();
-    doc["time_s_max"] = times.back();
-    doc["predicted_time_s"] = Number(predicted);
-    doc["kernel_isa"] = AttentionIsa();
-    doc["flops"] = kernel_flops;
-    doc["achieved_flops_per_s"] = Number(achieved);
-    doc["peak_flops_per_s"] = Number(peak);
-    Emit(doc.dump(2), "");
-    return;
-  }
-  std::string text = fmt::format("{} attention, batch {} x heads {} x seq {} x d {}{}{}\n",
-                                 ToString(kernel), q.batch, q.heads, q.seq, dim,
-                                 IsRandomFeature(kernel) ? fmt::format(", m {}", a.features) : "",
-                                 a.causal ? ", causal" : "");
-  if (!from_files) {
-    text += fmt::format("inputs: synthetic, tau {}, {}\n", a.tau,
-                        decay == 1 ? std::string("isotropic") : fmt::format("decay:{}", decay));
-  } else {
-    text += fmt::format("inputs: {} and {}\n", a.queries, a.keys);
-  }
-  text += fmt::format("kernel_rel_mse     {:.4g}\n", errors.kernel_rel_mse);
-  text += fmt::format("kernel_mse         {:.4g}\n", errors.kernel_mse);
-  if (!from_files) text += fmt::format("kernel_mse_theory  {:.4g}\n", theory);
-  text += fmt::format("output_rel_error   {:.4g}\n", errors.output_rel_error);
-  text += fmt::format("time (fp32)        {:.4g} ms median of {} (min {:.4g}, max {:.4g})\n",
-                      1e3 * median, a.repeats, 1e3 * times.front(), 1e3 * times.back());
-  text +=
-      fmt::format("predicted          {:.4g} ms ({} roofline)\n", 1e3 * predicted, hardware.name);
-  text += fmt::format(
-      "achieved           {:.1f} GFLOP/s, {:.0f}% of {}'s fp32 peak {:.1f} GFLOP/s "
-      "({} kernels)\n",
-      achieved / 1e9, peak > 0 ? 100 * achieved / peak : 0.0, hardware.name, peak / 1e9,
-      AttentionIsa());
-  Emit(text, "");
+  const AttentionMeasurement m = Measure(a, o, in, map_ptr, hardware);
+  if (!a.plot.empty()) PlotAcrossLengths(a, o, in, map_ptr, hardware);
+  Emit(a.format == Format::kJson ? AttentionJson(a, in, m, hardware, kernel).dump(2)
+                                 : AttentionText(a, in, m, hardware, kernel),
+       "");
 }
 
 }  // namespace

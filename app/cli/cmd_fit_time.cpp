@@ -59,7 +59,8 @@ void PrintRegimes(const std::vector<RegimeResult>& regimes, std::size_t runs,
   Emit(text, "");
 }
 
-void Run(const FitTimeOptions& o) {
+// Every flag checked before the runs are read: the output paths, --holdout and --form.
+CalibratedForm CheckFlags(const FitTimeOptions& o) {
   if (!o.plot.empty()) CheckPlotPath(o.plot);
   if (!o.out.empty()) CheckNotInput(o.out, {o.runs, o.hardware}, "--out");
   if (!o.holdout.empty() && o.holdout != "multi-node" && o.holdout != "regimes") {
@@ -69,106 +70,130 @@ void Run(const FitTimeOptions& o) {
   if (!Parse(o.form, &form)) {
     throw InputError(fmt::format("--form '{}': expected segments or whole-step", o.form));
   }
-  const HardwareProfile hw = ResolveHardware(o.hardware);
-  RunsFile file = ReadStepRuns(o.runs, hw.gpus_per_node);
-  for (const auto& note : file.notes) Diag(fmt::format("note: {}", note));
-  const RunsHardware tie = AssignRunsHardware(&file.runs, o.runs, hw, o.runs_hardware, o.force);
-  for (const auto& note : tie.notes) Diag(fmt::format("note: {}", note));
+  return form;
+}
+
+// --holdout multi-node: fit on the single-node runs, test on the rest (both must exist).
+void SplitHoldout(const FitTimeOptions& o, const std::vector<StepRun>& runs,
+                  std::vector<StepRun>* train, std::vector<StepRun>* test) {
+  train->clear();
+  SplitByNodes(runs, train, test);
+  if (test->empty()) {
+    throw InputError(
+        fmt::format("--holdout multi-node: {} has no run on more than one node", o.runs));
+  }
+  if (train->empty()) {
+    throw InputError(
+        fmt::format("--holdout multi-node: {} has no single-node run to fit on", o.runs));
+  }
+}
+
+// What the fit measured, for the report.
+struct FitTimeResult {
+  TimeFitSummary summary;
+  RunsFile file;
+  RunsHardware tie;
+  std::vector<StepRun> train, test;
+  std::vector<HoldoutLine> holdout;
+  nlohmann::json model, provenance;
+};
+
+nlohmann::json FitTimeJson(const FitTimeOptions& o, const FitTimeResult& f,
+                           const HardwareProfile& hw) {
+  nlohmann::json doc = f.provenance;
+  doc["hardware"] = hw.name;
+  doc["skipped_rows"] = f.file.skipped;
+  doc["report"] = f.summary.ToJson();
+  doc["model"] = f.model;
+  if (!f.holdout.empty()) {
+    nlohmann::json h = nlohmann::json::array();
+    auto stats = [](const ErrorStats& s) {
+      return nlohmann::json{{"median", s.median}, {"p90", s.p90}, {"worst", s.worst}};
+    };
+    for (const auto& l : f.holdout) {
+      h.push_back({{"estimator", l.name},
+                   {"train", stats(l.train)},
+                   {"test", stats(l.test)},
+                   {"test_signed_median", l.signed_median_test},
+                   {"note", l.note}});
+    }
+    doc["holdout"] = {{"split", o.holdout},
+                      {"train_runs", f.train.size()},
+                      {"test_runs", f.test.size()},
+                      {"estimators", h}};
+  }
+  return doc;
+}
+
+std::string FitTimeText(const FitTimeResult& f, const HardwareProfile& hw) {
+  const TimeFitSummary& summary = f.summary;
+  std::string text = summary.BriefReport();
+  if (f.file.skipped) text += fmt::format("({} rows skipped: status not ok)\n", f.file.skipped);
+  if (summary.model.fitted[3]) text += DescribeCalibrated(summary.model.calibrated);
+  if (f.tie.forced) {
+    text += fmt::format(
+        "forced: runs measured on other hardware are fitted for {} (--force); the model "
+        "records it (fitted_on.forced)\n",
+        hw.name);
+  }
+  bool comm = false;
+  for (const auto& r : f.train) comm = comm || r.layout.devices > 1;
+  if (comm) {
+    text += fmt::format("communication: link time x {:.2f}, overlap {:.2f}\n",
+                        summary.model.comm_multiplier, summary.model.comm_overlap);
+  }
+  if (!f.holdout.empty()) {
+    text += fmt::format(
+        "\nheld out: fitted on the {} single-node runs, predicting the {} multi-node runs "
+        "(|relative error|; bias: median signed error)\n",
+        f.train.size(), f.test.size());
+    text += fmt::format("{:<24} {:>9} {:>9} {:>9} {:>9} {:>8}  {}\n", "estimator", "train-med",
+                        "test-med", "test-p90", "test-max", "bias", "note");
+    for (const auto& l : f.holdout) {
+      text += fmt::format("{:<24} {:>8.1f}% {:>8.1f}% {:>8.1f}% {:>8.1f}% {:>+7.1f}%  {}\n", l.name,
+                          100 * l.train.median, 100 * l.test.median, 100 * l.test.p90,
+                          100 * l.test.worst, 100 * l.signed_median_test, l.note);
+    }
+  }
+  return text;
+}
+
+void Run(const FitTimeOptions& o) {
   TimeFitOptions opt;
+  opt.form = CheckFlags(o);
   opt.folds = o.folds;
   opt.seed = o.seed;
-  opt.form = form;
   opt.use_phases = !o.no_phases;
+  const HardwareProfile hw = ResolveHardware(o.hardware);
+  FitTimeResult f;
+  f.file = ReadStepRuns(o.runs, hw.gpus_per_node);
+  for (const auto& note : f.file.notes) Diag(fmt::format("note: {}", note));
+  f.tie = AssignRunsHardware(&f.file.runs, o.runs, hw, o.runs_hardware, o.force);
+  for (const auto& note : f.tie.notes) Diag(fmt::format("note: {}", note));
   if (o.holdout == "regimes") {
-    PrintRegimes(LeaveOneRegimeOut(file.runs, hw, opt), file.runs.size(), o);
+    PrintRegimes(LeaveOneRegimeOut(f.file.runs, hw, opt), f.file.runs.size(), o);
     return;
   }
-  std::vector<StepRun> train = file.runs, test;
-  if (!o.holdout.empty()) {
-    train.clear();
-    SplitByNodes(file.runs, &train, &test);
-    if (test.empty()) {
-      throw InputError(
-          fmt::format("--holdout multi-node: {} has no run on more than one node", o.runs));
-    }
-    if (train.empty()) {
-      throw InputError(
-          fmt::format("--holdout multi-node: {} has no single-node run to fit on", o.runs));
-    }
-  }
-  TimeFitSummary summary = FitTimeModel(train, hw, opt, TerminalProgress("fit-time"));
-  summary.model.fitted_on.forced = tie.forced;
-  std::vector<HoldoutLine> holdout;
-  if (!test.empty()) holdout = EvaluateHoldout(summary, train, test);
-  for (const auto& r : summary.reports) {
+  f.train = f.file.runs;
+  if (!o.holdout.empty()) SplitHoldout(o, f.file.runs, &f.train, &f.test);
+  f.summary = FitTimeModel(f.train, hw, opt, TerminalProgress("fit-time"));
+  f.summary.model.fitted_on.forced = f.tie.forced;
+  if (!f.test.empty()) f.holdout = EvaluateHoldout(f.summary, f.train, f.test);
+  for (const auto& r : f.summary.reports) {
     if (!r.available) Diag(fmt::format("note: {} {}", ToString(r.kind), r.note));
   }
-  nlohmann::json model = TimeModelToJson(summary.model);
-  const nlohmann::json prov = Provenance({o.runs});
-  model["inputs"] = prov["inputs"];
+  f.model = TimeModelToJson(f.summary.model);
+  f.provenance = Provenance({o.runs});
+  f.model["inputs"] = f.provenance["inputs"];
   if (!o.out.empty()) {
-    WriteFileAtomic(o.out, model.dump(2) + "\n");
+    WriteFileAtomic(o.out, f.model.dump(2) + "\n");
     Diag(fmt::format("wrote {}", o.out));
   }
   if (!o.plot.empty()) {
-    RenderTimeFitPlot(summary, train, o.plot);
+    RenderTimeFitPlot(f.summary, f.train, o.plot);
     Diag(fmt::format("wrote {}", o.plot));
   }
-  if (o.format == Format::kJson) {
-    nlohmann::json doc = prov;
-    doc["hardware"] = hw.name;
-    doc["skipped_rows"] = file.skipped;
-    doc["report"] = summary.ToJson();
-    doc["model"] = model;
-    if (!holdout.empty()) {
-      nlohmann::json h = nlohmann::json::array();
-      auto stats = [](const ErrorStats& s) {
-        return nlohmann::json{{"median", s.median}, {"p90", s.p90}, {"worst", s.worst}};
-      };
-      for (const auto& l : holdout) {
-        h.push_back({{"estimator", l.name},
-                     {"train", stats(l.train)},
-                     {"test", stats(l.test)},
-                     {"test_signed_median", l.signed_median_test},
-                     {"note", l.note}});
-      }
-      doc["holdout"] = {{"split", o.holdout},
-                        {"train_runs", train.size()},
-                        {"test_runs", test.size()},
-                        {"estimators", h}};
-    }
-    Emit(doc.dump(2), "");
-  } else {
-    std::string text = summary.BriefReport();
-    if (file.skipped) text += fmt::format("({} rows skipped: status not ok)\n", file.skipped);
-    if (summary.model.fitted[3]) text += DescribeCalibrated(summary.model.calibrated);
-    if (tie.forced) {
-      text += fmt::format(
-          "forced: runs measured on other hardware are fitted for {} (--force); the model "
-          "records it (fitted_on.forced)\n",
-          hw.name);
-    }
-    bool comm = false;
-    for (const auto& r : train) comm = comm || r.layout.devices > 1;
-    if (comm) {
-      text += fmt::format("communication: link time x {:.2f}, overlap {:.2f}\n",
-                          summary.model.comm_multiplier, summary.model.comm_overlap);
-    }
-    if (!holdout.empty()) {
-      text += fmt::format(
-          "\nheld out: fitted on the {} single-node runs, predicting the {} multi-node runs "
-          "(|relative error|; bias: median signed error)\n",
-          train.size(), test.size());
-      text += fmt::format("{:<24} {:>9} {:>9} {:>9} {:>9} {:>8}  {}\n", "estimator", "train-med",
-                          "test-med", "test-p90", "test-max", "bias", "note");
-      for (const auto& l : holdout) {
-        text += fmt::format("{:<24} {:>8.1f}% {:>8.1f}% {:>8.1f}% {:>8.1f}% {:>+7.1f}%  {}\n",
-                            l.name, 100 * l.train.median, 100 * l.test.median, 100 * l.test.p90,
-                            100 * l.test.worst, 100 * l.signed_median_test, l.note);
-      }
-    }
-    Emit(text, "");
-  }
+  Emit(o.format == Format::kJson ? FitTimeJson(o, f, hw).dump(2) : FitTimeText(f, hw), "");
 }
 
 }  // namespace

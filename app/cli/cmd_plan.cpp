@@ -9,11 +9,13 @@
 #include <chronoscale/hf_config.h>
 #include <chronoscale/io.h>
 #include <chronoscale/loss_law.h>
+#include <chronoscale/plan_report.h>
+#include <chronoscale/plan_request.h>
 #include <chronoscale/planner.h>
 
 #include "cli_common.h"
 #include "commands.h"
-#include "plan_output.h"
+#include "plot_hooks.h"
 #include "shape_flags.h"
 
 namespace chronoscale::cli {
@@ -45,10 +47,35 @@ ModelShape VariantProbe(const ModelShape& base) {
   return p;
 }
 
-PlanOptions MakeOptions(const PlanCliOptions& c, const TimeModel& model, const CLI::App* sub) {
-  PlanOptions o;
+// The --aspect range: both numbers whole strings ("8abc:256xyz" is an error, not 8:256).
+void ParseAspect(const std::string& text, PlanOptions* o) {
+  auto number = [&](const std::string& part) {
+    std::size_t used = 0;
+    double v = 0;
+    try {
+      v = std::stod(part, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (part.empty() || used != part.size() || !std::isfinite(v)) {
+      throw InputError("aspect",
+                       fmt::format(" '{}': expected A:B with two numbers, e.g. 8:256", text));
+    }
+    return v;
+  };
+  const auto colon = text.find(':');
+  if (colon == std::string::npos) {
+    throw InputError("aspect", fmt::format(" '{}': expected A:B, e.g. 8:256", text));
+  }
+  o->min_aspect = number(text.substr(0, colon));
+  o->max_aspect = number(text.substr(colon + 1));
+}
+
+// The plan the flags ask for; core's ResolvePlan turns it into the planner's options.
+PlanRequest MakeRequest(const PlanCliOptions& c, const CLI::App* sub) {
+  PlanRequest r;
+  PlanOptions& o = r.plan;
   o.hours = c.hours;
-  o.devices = static_cast<int>(std::clamp<int64_t>(c.cluster.devices, 0, 2000000));
   o.goodput = c.goodput;
   o.mfu = c.mfu;
   o.mfu_override = sub != nullptr && sub->count("--mfu") > 0;
@@ -59,52 +86,20 @@ PlanOptions MakeOptions(const PlanCliOptions& c, const TimeModel& model, const C
   o.mlp_ratio = c.shape.mlp_ratio;
   o.top = c.top;
   o.threads = c.threads;
-  {
-    // Both numbers whole strings: "8abc:256xyz" is an error, not 8:256.
-    auto number = [&](const std::string& text) {
-      std::size_t used = 0;
-      double v = 0;
-      try {
-        v = std::stod(text, &used);
-      } catch (const std::exception&) {
-        used = 0;
-      }
-      if (text.empty() || used != text.size() || !std::isfinite(v)) {
-        throw InputError(
-            fmt::format("--aspect '{}': expected A:B with two numbers, e.g. 8:256", c.aspect));
-      }
-      return v;
-    };
-    const auto colon = c.aspect.find(':');
-    if (colon == std::string::npos) {
-      throw InputError(fmt::format("--aspect '{}': expected A:B, e.g. 8:256", c.aspect));
-    }
-    o.min_aspect = number(c.aspect.substr(0, colon));
-    o.max_aspect = number(c.aspect.substr(colon + 1));
-  }
-  // The base shape: seq, global batch, vocab and variants from the flags (width/depth later).
+  ParseAspect(c.aspect, &o);
+  // The base shape: seq, vocab and variants from the flags (width, depth and batch later).
   o.base = ReferenceShape(1024, 1);
   o.base.seq_len = c.shape.seq;
-  o.base.batch = GlobalBatch(c.shape, c.cluster, sub);
   o.base.vocab = c.shape.vocab;
   o.base.n_kv_heads = c.shape.kv_heads;
   ApplyVariantFlags(c.shape, sub, &o.base);
+  if (sub != nullptr && sub->count("--batch") > 0) r.batch = c.shape.batch;
+  o.base.batch = r.batch.value_or(DefaultGlobalBatch(c.cluster.devices, c.shape.seq));
   ValidateFromFlags(VariantProbe(o.base));  // the variant flags, checked once
-  o.estimator = model.best;
-  if (!c.estimator.empty()) {
-    if (!Parse(c.estimator, &o.estimator)) {
-      throw InputError(fmt::format(
-          "--estimator '{}': expected flops, memcopy, roofline or calibrated", c.estimator));
-    }
-  } else if (c.time_model.empty()) {
-    o.estimator = EstimatorKind::kRoofline;
-  }
-  const LayoutSearchOptions search = MakeSearch(c.cluster, c.shape, sub, model, o.estimator);
-  o.gpus_per_node = search.gpus_per_node;
-  o.pins = search.pins;
-  o.memory_reserve_bytes =
-      model.hardware.memory_bytes > 0 ? model.hardware.memory_bytes - search.usable_bytes : 0;
-  return o;
+  r.cluster = ToClusterRequest(c.cluster, c.shape, sub);
+  r.estimator = c.estimator;
+  r.time_model_fitted = !c.time_model.empty();
+  return r;
 }
 
 void AddPlanFlags(CLI::App* sub, PlanCliOptions* o) {
@@ -143,7 +138,7 @@ void RunPlan(const PlanCliOptions& c, const CLI::App* sub) {
   if (!c.export_hf.empty()) CheckNotInput(c.export_hf, inputs, "--export-hf");
   const TimeModel model = ResolveTimeModel(c.hardware, c.time_model, c.mfu);
   const LossLaw law = LoadLaw(c.law);
-  const PlanOptions o = MakeOptions(c, model, sub);
+  const PlanOptions o = ResolvePlan(MakeRequest(c, sub), model).options;
   if (!c.export_hf.empty()) {
     // Refuse a variant no Hugging Face class builds before the search, not after it.
     HfConfigFromShape(VariantProbe(o.base));
@@ -154,7 +149,7 @@ void RunPlan(const PlanCliOptions& c, const CLI::App* sub) {
         "no shape in --width {} x --depth {} fits in {:.1f} GiB usable of {} on {} device(s), "
         "with any legal layout; try smaller widths, --seq, more --devices or a smaller "
         "--memory-reserve",
-        c.width, c.depth, r.usable_bytes / 1073741824.0, model.hardware.name, o.devices));
+        c.width, c.depth, r.usable_bytes / kGiB, model.hardware.name, o.devices));
   }
   if (!c.export_hf.empty()) {
     ModelShape best = r.best.shape;
@@ -176,7 +171,7 @@ void RunPlan(const PlanCliOptions& c, const CLI::App* sub) {
       text = CandidatesCsv(r.top);
       break;
     case Format::kTable:
-      text = PlanTable(r);
+      text = PlanReport(r);
       break;
   }
   Emit(text, c.out, inputs);
@@ -191,7 +186,7 @@ void RunSweep(const PlanCliOptions& c, const CLI::App* sub) {
   }
   const TimeModel model = ResolveTimeModel(c.hardware, c.time_model, c.mfu);
   const LossLaw law = LoadLaw(c.law);
-  const PlanOptions o = MakeOptions(c, model, sub);
+  const PlanOptions o = ResolvePlan(MakeRequest(c, sub), model).options;
   if (!c.plot.empty()) RenderPlanPlot(Plan(o, model, law, c.law), c.plot);
   // Row by row to the output (one row in memory), with progress on a terminal.
   OutputFile out(c.out);

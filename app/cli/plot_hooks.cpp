@@ -7,8 +7,6 @@
 
 #include <chronoscale/error.h>
 
-#include "plan_output.h"
-
 #ifdef CHRONOSCALE_HAVE_PLOTS
 #include <chronoscale/plots/plots.h>
 #endif

@@ -1,7 +1,6 @@
 // --plot for the CLI's commands: each renders through chronoscale_plots (PNG or SVG by the
 // path's extension) when the build has it (CHRONOSCALE_BUILD_GUI=ON), and otherwise throws a
-// RuntimeError saying so. A write failure is a RuntimeError too. RenderPlanPlot (plan, sweep)
-// is declared in plan_output.h.
+// RuntimeError saying so. A write failure is a RuntimeError too.
 #pragma once
 
 #include <string>
@@ -10,12 +9,15 @@
 #include <chronoscale/attention_calibrate.h>
 #include <chronoscale/hardware.h>
 #include <chronoscale/loss_law.h>
+#include <chronoscale/planner.h>
 #include <chronoscale/shape.h>
 #include <chronoscale/step_time.h>
 #include <chronoscale/time_fit.h>
 
 namespace chronoscale::cli {
 
+// plan, sweep: the loss heatmap of the surface.
+void RenderPlanPlot(const PlanResult& plan, const std::string& path);
 // fit-time: cross-validated predicted vs measured step time, one series per estimator.
 void RenderTimeFitPlot(const TimeFitSummary& fit, const std::vector<StepRun>& runs,
                        const std::string& path);

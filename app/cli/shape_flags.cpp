@@ -202,36 +202,26 @@ void AddClusterFlags(CLI::App* sub, ClusterFlags* f) {
                   "fragmentation (default 1 GiB + 5% of the device)");
 }
 
+ClusterRequest ToClusterRequest(const ClusterFlags& f, const ShapeFlags& shape,
+                                const CLI::App* sub) {
+  ClusterRequest c;
+  c.devices = f.devices;
+  auto given = [&](const char* flag) { return sub != nullptr && sub->count(flag) > 0; };
+  if (given("--gpus-per-node") || f.gpus_per_node != 0) c.gpus_per_node = f.gpus_per_node;
+  if (given("--memory-reserve") || !(f.memory_reserve_gib < 0)) {
+    c.memory_reserve_gib = f.memory_reserve_gib;
+  }
+  c.layout = f.layout;
+  if (given("--checkpointing")) {
+    c.checkpointing =
+        ParseFlag<Checkpointing>(shape.checkpointing, "--checkpointing", "none, selective or full");
+  }
+  return c;
+}
+
 LayoutSearchOptions MakeSearch(const ClusterFlags& f, const ShapeFlags& shape, const CLI::App* sub,
                                const TimeModel& model, EstimatorKind estimator) {
-  if (f.devices < 1 || f.devices > 1000000)
-    throw InputError(fmt::format("--devices {}: expected a positive count", f.devices));
-  if (sub != nullptr && sub->count("--gpus-per-node") > 0 && f.gpus_per_node < 1) {
-    throw InputError(fmt::format("--gpus-per-node {}: expected a positive count", f.gpus_per_node));
-  }
-  if (sub != nullptr && sub->count("--memory-reserve") > 0 && !(f.memory_reserve_gib >= 0)) {
-    throw InputError(fmt::format("--memory-reserve {}: expected GiB >= 0", f.memory_reserve_gib));
-  }
-  if (f.gpus_per_node < 0 || f.gpus_per_node > 1048576)
-    throw InputError(fmt::format("--gpus-per-node {}: expected a positive count", f.gpus_per_node));
-  if (std::isnan(f.memory_reserve_gib) || f.memory_reserve_gib > 1e6)
-    throw InputError(fmt::format("--memory-reserve {}: expected GiB >= 0", f.memory_reserve_gib));
-  LayoutPins pins;
-  if (!f.layout.empty()) pins = ParseLayoutPins(f.layout, "--layout");
-  if (sub != nullptr && sub->count("--checkpointing") > 0) {
-    // --checkpointing names the one to use; without it the search may add checkpointing where
-    // nothing else fits.
-    const auto c =
-        ParseFlag<Checkpointing>(shape.checkpointing, "--checkpointing", "none, selective or full");
-    if (pins.has_checkpointing && pins.checkpointing != c) {
-      throw InputError("--checkpointing and --layout ckpt= disagree; give one");
-    }
-    pins.has_checkpointing = true;
-    pins.checkpointing = c;
-  }
-  return MakeLayoutSearch(model.hardware, f.devices, f.gpus_per_node, pins,
-                          f.memory_reserve_gib >= 0 ? f.memory_reserve_gib * 1073741824.0 : -1,
-                          estimator);
+  return ResolveCluster(ToClusterRequest(f, shape, sub), model.hardware, estimator);
 }
 
 int64_t GlobalBatch(const ShapeFlags& shape, const ClusterFlags& cluster, const CLI::App* sub) {

@@ -6,6 +6,7 @@
 #include <string>
 
 #include <chronoscale/layout_search.h>
+#include <chronoscale/plan_request.h>
 #include <chronoscale/shape.h>
 #include <chronoscale/step_time.h>
 
@@ -48,6 +49,9 @@ struct ClusterFlags {
   double memory_reserve_gib = -1;  // < 0: the default (1 GiB + 5% of the device)
 };
 void AddClusterFlags(CLI::App* sub, ClusterFlags* flags);
+// The cluster the flags ask for (core validates it: ResolveCluster); --checkpointing given pins it.
+ClusterRequest ToClusterRequest(const ClusterFlags& flags, const ShapeFlags& shape,
+                                const CLI::App* sub);
 // The layout search of the flags on the model's hardware; --checkpointing given pins it.
 LayoutSearchOptions MakeSearch(const ClusterFlags& flags, const ShapeFlags& shape,
                                const CLI::App* sub, const TimeModel& model,

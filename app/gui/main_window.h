@@ -149,6 +149,9 @@ class MainWindow : public QMainWindow {
   void planFinished(int generation, std::shared_ptr<PlanResult> plan, const QString& error,
                     double seconds);
   void showPlan();
+  // The summary above the table: the best, the FLOP-based answer, the imported model, provenance.
+  QString planSummaryHtml(const PlanResult& plan) const;
+  void fillTopTable(const PlanResult& plan);
   void updateShapeCharts();
   void updateLawChart();
   void updateTimeChart();

@@ -10,6 +10,7 @@
 #include <QTimer>
 
 #include <chronoscale/error.h>
+#include <chronoscale/plan_report.h>
 #include <chronoscale/plots/chart_panel.h>
 #include <chronoscale/plots/plots.h>
 
@@ -66,15 +67,15 @@ void MainWindow::startPlan() {
   PlanOptions options;
   TimeModel model;
   try {
-    options = ToPlanOptions(m_in);
-    const EstimatorKind e = options.estimator;
-    model = timeModelFor(e);
-    if (!model.Has(e)) {
-      options.estimator = EstimatorKind::kRoofline;
-      statusBar()->showMessage(
-          tr("The %1 estimator needs a fit to measured runs; using roofline.").arg(Q(ToString(e))),
-          6000);
-    }
+    // The time model of the estimator asked for: the window's fit where it has one for it.
+    EstimatorKind wanted = EstimatorKind::kRoofline;
+    Parse(m_in.estimator, &wanted);  // an unknown name: ResolvePlan names it
+    model = timeModelFor(wanted);
+    PlanRequest request = ToPlanRequest(m_in);
+    request.time_model_fitted = fittedFor(wanted);
+    const ResolvedPlan resolved = ResolvePlan(request, model);
+    options = resolved.options;
+    if (!resolved.note.empty()) statusBar()->showMessage(Q(resolved.note), 6000);
   } catch (const std::exception& e) {
     showInputError(InWindowWords(e));
     return;
@@ -156,6 +157,15 @@ void MainWindow::clearInputError() {
 void MainWindow::showPlan() {
   const PlanResult& p = *m_plan;
   redrawSurface();
+  m_summary->setText(planSummaryHtml(p));
+  // The full report, as `chronoscale plan` prints it, on hover.
+  m_summary->setToolTip(QStringLiteral("<pre>%1</pre>").arg(Q(PlanReport(p)).toHtmlEscaped()));
+  fillTopTable(p);
+  updateShapeCharts();
+  if (m_lossRuns.empty()) updateLawChart();  // the law's curves follow the plan's sizes
+}
+
+QString MainWindow::planSummaryHtml(const PlanResult& p) const {
   QString text;
   if (p.found) {
     const Candidate& b = p.best;
@@ -206,34 +216,34 @@ void MainWindow::showPlan() {
   text += QStringLiteral("<br><span style='color:#555'>%1</span>")
               .arg(timeProvenance(p.options.estimator, p.found ? &p.best.shape : nullptr)
                        .toHtmlEscaped());
-  m_summary->setText(text);
-  {
-    const QSignalBlocker block(m_table);
-    m_table->setRowCount(static_cast<int>(p.top.size()));
-    for (int r = 0; r < static_cast<int>(p.top.size()); ++r) {
-      const Candidate& c = p.top[r];
-      const QStringList cells = {
-          QString::number(c.shape.d_model),
-          QString::number(c.shape.n_layers),
-          QString::number(c.shape.n_heads),
-          Sci(c.total_params),
-          QString::number(c.step_s * 1e3, 'f', 2),
-          Sci(c.tokens),
-          QString::number(c.loss, 'f', 4),
-          QString::number(c.memory_bytes / kGiB, 'f', 1),
-          QString::number(static_cast<double>(c.shape.d_model) / c.shape.n_layers, 'f', 0),
-          Q(ShortDescribe(c.layout, c.shape.checkpointing))};
-      for (int col = 0; col < cells.size(); ++col) {
-        auto* item = new QTableWidgetItem(cells[col]);
-        item->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
-        m_table->setItem(r, col, item);
-      }
+  return text;
+}
+
+void MainWindow::fillTopTable(const PlanResult& p) {
+  const QSignalBlocker block(m_table);
+  const QSignalBlocker block(m_table);
+  m_table->setRowCount(static_cast<int>(p.top.size()));
+  for (int r = 0; r < static_cast<int>(p.top.size()); ++r) {
+    const Candidate& c = p.top[r];
+    const QStringList cells = {
+        QString::number(c.shape.d_model),
+        QString::number(c.shape.n_layers),
+        QString::number(c.shape.n_heads),
+        Sci(c.total_params),
+        QString::number(c.step_s * 1e3, 'f', 2),
+        Sci(c.tokens),
+        QString::number(c.loss, 'f', 4),
+        QString::number(c.memory_bytes / kGiB, 'f', 1),
+        QString::number(static_cast<double>(c.shape.d_model) / c.shape.n_layers, 'f', 0),
+        Q(ShortDescribe(c.layout, c.shape.checkpointing))};
+    for (int col = 0; col < cells.size(); ++col) {
+      auto* item = new QTableWidgetItem(cells[col]);
+      item->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
+      m_table->setItem(r, col, item);
     }
-    m_selectedRow = std::clamp(m_selectedRow, 0, std::max(0, m_table->rowCount() - 1));
-    if (m_table->rowCount() > 0) m_table->selectRow(m_selectedRow);
   }
-  updateShapeCharts();
-  if (m_lossRuns.empty()) updateLawChart();  // the law's curves follow the plan's sizes
+  m_selectedRow = std::clamp(m_selectedRow, 0, std::max(0, m_table->rowCount() - 1));
+  if (m_table->rowCount() > 0) m_table->selectRow(m_selectedRow);
 }
 
 void MainWindow::updateShapeCharts() {
@@ -246,10 +256,9 @@ void MainWindow::updateShapeCharts() {
   const ModelShape& shape = selected.shape;
   m_rooflinePanel->setChart(plots::MakeRooflineChart(m_hw, &shape));
   try {
-    EstimatorKind e = EstimatorKind::kRoofline;
-    Parse(m_in.estimator, &e);
+    // Priced as the plan priced it (its resolved estimator).
+    const EstimatorKind e = m_plan->options.estimator;
     const TimeModel model = timeModelFor(e);
-    if (!model.Has(e)) e = EstimatorKind::kRoofline;
     // On the layout the plan chose for it (micro-batches, parallelism, communication).
     m_breakdownPanel->setChart(plots::MakeBreakdownChart(model, shape, e, &selected.layout));
   } catch (const std::exception& e) {

@@ -51,15 +51,15 @@ template <typename Enum>
 Enum ParseKey(const std::string& text, const char* key, const char* expected) {
   Enum e{};
   if (!Parse(text, &e)) {
-    throw InputError(fmt::format("{}: '{}' is not one of {}", key, text, expected));
+    throw InputError(key, fmt::format(" '{}' is not one of {}", text, expected));
   }
   return e;
 }
 
 // The architecture inputs on the plan's base shape (InputError naming the key for an unknown
 // value).
-void ApplyArchitecture(const SessionInputs::Architecture& a, PlanOptions* o) {
-  ModelShape& b = o->base;
+void ApplyArchitecture(const SessionInputs::Architecture& a, PlanRequest* r) {
+  ModelShape& b = r->plan.base;
   b.mlp = ParseKey<MlpKind>(a.mlp, "mlp", "gelu, swiglu");
   b.norm = ParseKey<NormKind>(a.norm, "norm", "layernorm, rmsnorm");
   b.positions = ParseKey<PositionKind>(a.positions, "positions", "learned, rotary");
@@ -93,20 +93,16 @@ void ApplyArchitecture(const SessionInputs::Architecture& a, PlanOptions* o) {
   if (!a.checkpointing.empty()) {
     b.checkpointing =
         ParseKey<Checkpointing>(a.checkpointing, "checkpointing", "none, selective, full");
-    o->pins.has_checkpointing = true;  // as plan --checkpointing: the one to use
-    o->pins.checkpointing = b.checkpointing;
+    r->cluster.checkpointing = b.checkpointing;  // as plan --checkpointing: the one to use
   }
 }
 
 }  // namespace
 
-PlanOptions ToPlanOptions(const SessionInputs& in) {
-  PlanOptions o;
+PlanRequest ToPlanRequest(const SessionInputs& in) {
+  PlanRequest r;
+  PlanOptions& o = r.plan;
   o.hours = in.hours;
-  o.devices = in.devices;
-  o.gpus_per_node = in.gpus_per_node;
-  if (!in.layout.empty()) o.pins = ParseLayoutPins(in.layout, "--layout");
-  o.memory_reserve_bytes = in.memory_reserve_gib >= 0 ? in.memory_reserve_gib * kGiB : -1;
   o.goodput = in.goodput;
   o.mfu = in.mfu;
   o.width = in.width;
@@ -119,24 +115,24 @@ PlanOptions ToPlanOptions(const SessionInputs& in) {
   o.top = in.top;
   o.base = ReferenceShape(1024, 8);
   o.base.seq_len = in.seq_len;
-  // 0: the default global batch for the devices (8 sequences per GPU, at most 4M tokens)
-  o.base.batch = in.batch > 0 ? in.batch : DefaultGlobalBatch(in.devices, in.seq_len);
   o.base.vocab = in.vocab;
   o.base.features = in.features;
   AttentionKind kind;
   if (!Parse(in.attention, &kind)) {
-    throw InputError("attention: unknown kind '" + in.attention + "'");
+    throw InputError("attention",
+                     " '" + in.attention + "' is not one of flash, naive, favor, dark");
   }
   o.base.attention = kind;
-  const LayoutPins pinned = o.pins;
-  ApplyArchitecture(in.arch, &o);
-  if (pinned.has_checkpointing && o.pins.checkpointing != pinned.checkpointing) {
-    throw InputError("layout", " ckpt= and the Architecture's checkpointing disagree; give one");
-  }
-  EstimatorKind e;
-  if (!Parse(in.estimator, &e)) throw InputError("estimator: unknown '" + in.estimator + "'");
-  o.estimator = e;
-  return o;
+  // 0: the default global batch for the devices (8 sequences per GPU, at most 4M tokens)
+  if (in.batch > 0) r.batch = in.batch;
+  r.cluster.devices = in.devices;
+  if (in.gpus_per_node != 0) r.cluster.gpus_per_node = in.gpus_per_node;
+  r.cluster.layout = in.layout;
+  if (in.memory_reserve_gib >= 0) r.cluster.memory_reserve_gib = in.memory_reserve_gib;
+  ApplyArchitecture(in.arch, &r);
+  r.estimator = in.estimator;
+  r.fallback = EstimatorFallback::kRoofline;
+  return r;
 }
 
 SessionInputs::Architecture ArchitectureOf(const ModelShape& s) {
@@ -242,7 +238,86 @@ nlohmann::json SessionToJson(const SessionInputs& in) {
           {"inputs", inputs}};
 }
 
-SessionInputs SessionFromJson(const nlohmann::json& doc, const std::string& where) {
+namespace {
+
+// "loss_runs_options": how the loss runs are read and fitted.
+void ReadLossRunsOptions(const nlohmann::json& j, const std::string& w,
+                         SessionInputs::LossRunsInputs* loss) {
+  const nlohmann::json& l = j.at("loss_runs_options");
+  const std::string lw = w + " (loss_runs_options)";
+  if (!l.is_object()) throw InputError(lw + ": expected an object");
+  loss->params_col = StringOr(l, "params_col", lw, loss->params_col);
+  loss->tokens_col = StringOr(l, "tokens_col", lw, loss->tokens_col);
+  loss->flops_col = StringOr(l, "flops_col", lw, loss->flops_col);
+  loss->loss_col = StringOr(l, "loss_col", lw, loss->loss_col);
+  loss->drop_highest = static_cast<int>(IntOr(l, "drop_highest", lw, 0, 1e6, 0));
+  loss->bootstrap = static_cast<int>(IntOr(l, "bootstrap", lw, 0, 100000, 0));
+  loss->param_count = StringOr(l, "param_count", lw, loss->param_count);
+  try {
+    ToLossRunsOptions(*loss);
+  } catch (const InputError& e) {
+    throw InputError(lw + ": key " + e.what());
+  }
+}
+
+// "aspect": [min, max] with 0 < min <= max.
+void ReadAspect(const nlohmann::json& j, const std::string& w, SessionInputs* in) {
+  const auto& a = j.at("aspect");
+  if (!a.is_array() || a.size() != 2 || !a[0].is_number() || !a[1].is_number() ||
+      !(a[0].get<double>() > 0) || !(a[1].get<double>() >= a[0].get<double>()) ||
+      !std::isfinite(a[1].get<double>())) {
+    throw InputError(
+        fmt::format("{}: key 'aspect': expected [min, max] with 0 < min <= max, "
+                    "found {}",
+                    w, a.dump()));
+  }
+  in->min_aspect = a[0].get<double>();
+  in->max_aspect = a[1].get<double>();
+}
+
+// "architecture": the variants, each checked as the plan will read it.
+void ReadArchitecture(const nlohmann::json& j, const std::string& w,
+                      SessionInputs::Architecture* arch) {
+  const nlohmann::json& a = j.at("architecture");
+  const std::string aw = w + " (architecture)";
+  if (!a.is_object()) throw InputError(aw + ": expected an object");
+  auto flag = [&](const char* key, bool fallback) {
+    if (!a.contains(key)) return fallback;
+    if (!a.at(key).is_boolean()) throw InputError(aw + ": key '" + key + "': expected true/false");
+    return a.at(key).get<bool>();
+  };
+  arch->mlp = StringOr(a, "mlp", aw, arch->mlp);
+  arch->norm = StringOr(a, "norm", aw, arch->norm);
+  arch->positions = StringOr(a, "positions", aw, arch->positions);
+  arch->precision = StringOr(a, "precision", aw, arch->precision);
+  arch->checkpointing = StringOr(a, "checkpointing", aw, arch->checkpointing);
+  arch->optimizer = StringOr(a, "optimizer", aw, arch->optimizer);
+  arch->block = StringOr(a, "block", aw, arch->block);
+  arch->kv_heads = IntOr(a, "kv_heads", aw, 0, 1e6, arch->kv_heads);
+  arch->tied = flag("tied_embeddings", arch->tied);
+  arch->bias = flag("bias", arch->bias);
+  arch->causal = flag("causal", arch->causal);
+  arch->sliding_window = IntOr(a, "sliding_window", aw, 0, 1e9, arch->sliding_window);
+  arch->experts = IntOr(a, "experts", aw, 0, 1e6, arch->experts);
+  arch->experts_per_token = IntOr(a, "experts_per_token", aw, 0, 1e6, arch->experts_per_token);
+  arch->shared_ff = IntOr(a, "shared_ff", aw, 0, 1e9, arch->shared_ff);
+  arch->shared_gate = flag("shared_gate", arch->shared_gate);
+  arch->qkv_bias = static_cast<int>(IntOr(a, "qkv_bias", aw, -1, 1, arch->qkv_bias));
+  arch->out_bias = static_cast<int>(IntOr(a, "out_bias", aw, -1, 1, arch->out_bias));
+  arch->mlp_bias = static_cast<int>(IntOr(a, "mlp_bias", aw, -1, 1, arch->mlp_bias));
+  arch->norm_bias = static_cast<int>(IntOr(a, "norm_bias", aw, -1, 1, arch->norm_bias));
+  arch->head_bias = flag("head_bias", arch->head_bias);
+  arch->post_norms = flag("post_norms", arch->post_norms);
+  PlanOptions probe;
+  try {
+    ApplyArchitecture(in.arch, &probe);
+  } catch (const InputError& e) {
+    throw InputError(aw + ": key " + e.what());
+  }
+}
+
+// The document's header: an object of a schema this tool reads, with an object "inputs".
+const nlohmann::json& InputsOf(const nlohmann::json& doc, const std::string& where) {
   if (!doc.is_object()) throw InputError(where + ": expected a JSON object");
   const int schema = static_cast<int>(JsonNumber(doc, "schema_version", where, 1, 1000));
   if (schema > kSchemaVersion) {
@@ -252,7 +327,13 @@ SessionInputs SessionFromJson(const nlohmann::json& doc, const std::string& wher
   if (!doc.contains("inputs") || !doc.at("inputs").is_object()) {
     throw InputError(where + ": expected an object \"inputs\"");
   }
-  const nlohmann::json& j = doc.at("inputs");
+  return doc.at("inputs");
+}
+
+}  // namespace
+
+SessionInputs SessionFromJson(const nlohmann::json& doc, const std::string& where) {
+  const nlohmann::json& j = InputsOf(doc, where);
   const std::string w = where + " (inputs)";
   SessionInputs in;
   in.hardware = StringOr(j, "hardware", w, in.hardware);
@@ -260,40 +341,12 @@ SessionInputs SessionFromJson(const nlohmann::json& doc, const std::string& wher
   in.devices = static_cast<int>(IntOr(j, "devices", w, 1, 1e7, in.devices));
   in.law = StringOr(j, "law", w, in.law);
   in.loss_runs = StringOr(j, "loss_runs", w, in.loss_runs);
-  if (j.contains("loss_runs_options")) {
-    const nlohmann::json& l = j.at("loss_runs_options");
-    const std::string lw = w + " (loss_runs_options)";
-    if (!l.is_object()) throw InputError(lw + ": expected an object");
-    in.loss.params_col = StringOr(l, "params_col", lw, in.loss.params_col);
-    in.loss.tokens_col = StringOr(l, "tokens_col", lw, in.loss.tokens_col);
-    in.loss.flops_col = StringOr(l, "flops_col", lw, in.loss.flops_col);
-    in.loss.loss_col = StringOr(l, "loss_col", lw, in.loss.loss_col);
-    in.loss.drop_highest = static_cast<int>(IntOr(l, "drop_highest", lw, 0, 1e6, 0));
-    in.loss.bootstrap = static_cast<int>(IntOr(l, "bootstrap", lw, 0, 100000, 0));
-    in.loss.param_count = StringOr(l, "param_count", lw, in.loss.param_count);
-    try {
-      ToLossRunsOptions(in.loss);
-    } catch (const InputError& e) {
-      throw InputError(lw + ": key " + e.what());
-    }
-  }
+  if (j.contains("loss_runs_options")) ReadLossRunsOptions(j, w, &in.loss);
   in.estimator = StringOr(j, "estimator", w, in.estimator);
   in.step_runs = StringOr(j, "step_runs", w, in.step_runs);
   in.width = RangeFrom(j, "width", w, in.width);
   in.depth = RangeFrom(j, "depth", w, in.depth);
-  if (j.contains("aspect")) {
-    const auto& a = j.at("aspect");
-    if (!a.is_array() || a.size() != 2 || !a[0].is_number() || !a[1].is_number() ||
-        !(a[0].get<double>() > 0) || !(a[1].get<double>() >= a[0].get<double>()) ||
-        !std::isfinite(a[1].get<double>())) {
-      throw InputError(
-          fmt::format("{}: key 'aspect': expected [min, max] with 0 < min <= max, "
-                      "found {}",
-                      w, a.dump()));
-    }
-    in.min_aspect = a[0].get<double>();
-    in.max_aspect = a[1].get<double>();
-  }
+  if (j.contains("aspect")) ReadAspect(j, w, &in);
   in.unique_tokens = JsonNumberOr(j, "unique_tokens", w, 0, 1e18, in.unique_tokens);
   in.head_size = IntOr(j, "head_size", w, 0, 1e6, in.head_size);
   in.mlp_ratio = JsonNumberOr(j, "mlp_ratio", w, 1e-3, 1e3, in.mlp_ratio);
@@ -310,46 +363,7 @@ SessionInputs SessionFromJson(const nlohmann::json& doc, const std::string& wher
   in.mfu = JsonNumberOr(j, "mfu", w, 1e-6, 1, in.mfu);
   in.top = static_cast<int>(IntOr(j, "top", w, 1, 1e6, in.top));
   in.attention_csv = StringOr(j, "attention_csv", w, in.attention_csv);
-  if (j.contains("architecture")) {
-    const nlohmann::json& a = j.at("architecture");
-    const std::string aw = w + " (architecture)";
-    if (!a.is_object()) throw InputError(aw + ": expected an object");
-    auto flag = [&](const char* key, bool fallback) {
-      if (!a.contains(key)) return fallback;
-      if (!a.at(key).is_boolean())
-        throw InputError(aw + ": key '" + key + "': expected true/false");
-      return a.at(key).get<bool>();
-    };
-    in.arch.mlp = StringOr(a, "mlp", aw, in.arch.mlp);
-    in.arch.norm = StringOr(a, "norm", aw, in.arch.norm);
-    in.arch.positions = StringOr(a, "positions", aw, in.arch.positions);
-    in.arch.precision = StringOr(a, "precision", aw, in.arch.precision);
-    in.arch.checkpointing = StringOr(a, "checkpointing", aw, in.arch.checkpointing);
-    in.arch.optimizer = StringOr(a, "optimizer", aw, in.arch.optimizer);
-    in.arch.block = StringOr(a, "block", aw, in.arch.block);
-    in.arch.kv_heads = IntOr(a, "kv_heads", aw, 0, 1e6, in.arch.kv_heads);
-    in.arch.tied = flag("tied_embeddings", in.arch.tied);
-    in.arch.bias = flag("bias", in.arch.bias);
-    in.arch.causal = flag("causal", in.arch.causal);
-    in.arch.sliding_window = IntOr(a, "sliding_window", aw, 0, 1e9, in.arch.sliding_window);
-    in.arch.experts = IntOr(a, "experts", aw, 0, 1e6, in.arch.experts);
-    in.arch.experts_per_token =
-        IntOr(a, "experts_per_token", aw, 0, 1e6, in.arch.experts_per_token);
-    in.arch.shared_ff = IntOr(a, "shared_ff", aw, 0, 1e9, in.arch.shared_ff);
-    in.arch.shared_gate = flag("shared_gate", in.arch.shared_gate);
-    in.arch.qkv_bias = static_cast<int>(IntOr(a, "qkv_bias", aw, -1, 1, in.arch.qkv_bias));
-    in.arch.out_bias = static_cast<int>(IntOr(a, "out_bias", aw, -1, 1, in.arch.out_bias));
-    in.arch.mlp_bias = static_cast<int>(IntOr(a, "mlp_bias", aw, -1, 1, in.arch.mlp_bias));
-    in.arch.norm_bias = static_cast<int>(IntOr(a, "norm_bias", aw, -1, 1, in.arch.norm_bias));
-    in.arch.head_bias = flag("head_bias", in.arch.head_bias);
-    in.arch.post_norms = flag("post_norms", in.arch.post_norms);
-    PlanOptions probe;
-    try {
-      ApplyArchitecture(in.arch, &probe);
-    } catch (const InputError& e) {
-      throw InputError(aw + ": key " + e.what());
-    }
-  }
+  if (j.contains("architecture")) ReadArchitecture(j, w, &in.arch);
   AttentionKind kind;
   if (!Parse(in.attention, &kind)) {
     throw InputError(w + ": key 'attention': unknown kind '" + in.attention + "'");

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include <chronoscale/plan_request.h>
 #include <chronoscale/planner.h>
 
 namespace chronoscale::gui {
@@ -72,9 +73,10 @@ bool SameInputs(const SessionInputs& a, const SessionInputs& b);
 // The reader's options of the loss-runs inputs (InputError for an unknown param_count).
 LossRunsOptions ToLossRunsOptions(const SessionInputs::LossRunsInputs& in);
 
-// The plan options of the inputs (not validated: Plan validates and names the field; the layout
-// pins are parsed, an InputError with field "layout").
-PlanOptions ToPlanOptions(const SessionInputs& in);
+// The plan the inputs ask for. Core's ResolvePlan turns it into the planner's options (with
+// roofline and a note where the estimator needs a fit the window does not have); it and Plan
+// validate, and their errors name the field.
+PlanRequest ToPlanRequest(const SessionInputs& in);
 
 // The architecture of an imported shape (a Hugging Face config): every variant field, kv heads
 // as a count. The width-independent rest (head size, MLP ratio, vocabulary) the caller takes.

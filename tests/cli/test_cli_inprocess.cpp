@@ -16,7 +16,7 @@ struct Captured {
   std::string out, err;
 };
 
-// Runs `args` (split on spaces) with std::cout and std::cerr captured.
+// Runs `args` (split on spaces) with its output and diagnostics captured.
 Captured Run(const std::string& args) {
   std::vector<std::string> words{"chronoscale"};
   std::istringstream in(args);
@@ -25,12 +25,8 @@ Captured Run(const std::string& args) {
   for (std::string& w : words) argv.push_back(w.data());
   argv.push_back(nullptr);
   std::ostringstream out, err;
-  std::streambuf* old_out = std::cout.rdbuf(out.rdbuf());
-  std::streambuf* old_err = std::cerr.rdbuf(err.rdbuf());
   Captured c;
-  c.code = chronoscale::cli::RunCli(static_cast<int>(words.size()), argv.data());
-  std::cout.rdbuf(old_out);
-  std::cerr.rdbuf(old_err);
+  c.code = chronoscale::cli::RunCli(static_cast<int>(words.size()), argv.data(), {out, err});
   c.out = out.str();
   c.err = err.str();
   return c;
@@ -58,6 +54,22 @@ TEST_CASE("RunCli: bad input is exit 2 with the flag named, before any work", "[
   CHECK_THAT(unknown.err, Catch::Contains("--no-such-flag"));
   const Captured none = Run("");
   CHECK(none.code == 2);
+}
+
+TEST_CASE("RunCli: a console gets the run's output, and the process's streams come back", "[cli]") {
+  std::streambuf* before = std::cout.rdbuf();
+  const Captured table = Run("estimate --d-model 1024 --layers 8");
+  CHECK(table.code == 0);
+  CHECK_THAT(table.out, Catch::StartsWith("shape      d1024 x 8"));
+  CHECK(table.err.empty());
+  const Captured help = Run("plan --help");
+  CHECK(help.code == 0);
+  CHECK_THAT(help.out, Catch::Contains("--hours"));
+  const Captured bad = Run("plan --hours -1");
+  CHECK(bad.code == 2);
+  CHECK(bad.out.empty());
+  CHECK_THAT(bad.err, Catch::StartsWith("error: --hours"));
+  CHECK(std::cout.rdbuf() == before);
 }
 
 TEST_CASE("RunCli: the streamed sweep has one row per grid cell", "[cli]") {

@@ -1,18 +1,21 @@
-#include "plan_output.h"
+// The plan's reports (planner.h): the full one the CLI prints (plan --format table) and the brief
+// one the desktop app shows, and the candidates as CSV (plan --format csv, sweep).
+#include "chronoscale/plan_report.h"
 
 #include <fmt/format.h>
 
 #include <cmath>
+#include <iterator>
 
-#include <chronoscale/error.h>
-#include <chronoscale/io.h>
+#include "chronoscale/format.h"
+#include "chronoscale/io.h"
+#include "chronoscale/layout.h"
 
-#include "cli_common.h"
+namespace chronoscale {
+namespace {
 
-namespace chronoscale::cli {
-namespace {}
-
-std::string PlanTable(const PlanResult& r) {
+// The budget, the cluster and the search: what the answer is for.
+std::string Header(const PlanResult& r) {
   const auto& o = r.options;
   std::string t =
       fmt::format("budget {:g} h x {} device(s) on {}, goodput {:g}; law {}; estimator {}\n",
@@ -28,9 +31,15 @@ std::string PlanTable(const PlanResult& r) {
       "[{:g}, {:g}], heads divide d_model, fits in {:.1f} of {:.1f} GiB per device)\n\n",
       r.candidates, o.width.min, o.width.max, o.width.step, o.depth.min, o.depth.max, o.depth.step,
       r.fitting, o.min_aspect, o.max_aspect, r.usable_bytes / kGiB, r.memory_capacity_bytes / kGiB);
-  if (r.on_aspect_bound) {
-    // The headline: what the answer rests on.
-    t.pop_back();
+  return t;
+}
+
+// The headline when the answer rests on the --aspect bound.
+void AppendAspectBound(const PlanResult& r, std::string* out) {
+  std::string& t = *out;
+  if (!r.on_aspect_bound) return;
+  {
+    t.pop_back();  // the headline joins the search line's paragraph
     t += fmt::format(
         "ON THE BOUND: the loss law is shape-blind (it knows N and D only) and the best shape sits "
         "on the --aspect bound {:g}, where the step-time model keeps rewarding {}; ",
@@ -45,6 +54,11 @@ std::string PlanTable(const PlanResult& r) {
       t += fmt::format("with the bound at {:g} no shape fits.\n\n", r.relaxed_aspect_bound);
     }
   }
+}
+
+// The ranked list of the best shapes.
+void AppendTop(const PlanResult& r, std::string* out) {
+  std::string& t = *out;
   t += fmt::format("{:>4} {:>7} {:>6} {:>6} {:>6} {:>9} {:>10} {:>10} {:>8} {:>9}  {}\n", "rank",
                    "d_model", "layers", "heads", "d/n", "params", "step ms", "tokens", "mem GiB",
                    "loss", "layout");
@@ -57,6 +71,12 @@ std::string PlanTable(const PlanResult& r) {
         Si(c.total_params), c.step_s * 1e3, Si(c.tokens), c.memory_bytes / kGiB, c.loss,
         ShortLayout(c));
   }
+}
+
+// The FLOP-based (Chinchilla) answer, priced by the same model.
+void AppendFlopBased(const PlanResult& r, std::string* out) {
+  std::string& t = *out;
+  const auto& o = r.options;
   const Candidate& f = r.flop_based;
   t += fmt::format(
       "\nFLOP-based answer: {} FLOP at {:.2f} MFU ({}) -> N_opt {} params, D_opt {} tokens "
@@ -71,6 +91,13 @@ std::string PlanTable(const PlanResult& r) {
   t += fmt::format("  priced by the same model: step {:.2f} ms, {} tokens, loss {:.4f}{}\n",
                    f.step_s * 1e3, Si(f.tokens), f.loss,
                    f.fits ? "" : fmt::format(" (does NOT fit: {})", f.why_not));
+}
+
+// The time-optimal answer, its data, layout and the loss it saves.
+void AppendBest(const PlanResult& r, std::string* out) {
+  std::string& t = *out;
+  const auto& o = r.options;
+  const Candidate& f = r.flop_based;
   const Candidate& b = r.best;
   t += fmt::format(
       "\ntime-optimal: d_model {} x {} layers (d/n {:.0f}), {} params, {} tokens, loss {:.4f}\n",
@@ -86,6 +113,12 @@ std::string PlanTable(const PlanResult& r) {
                    ToString(b.shape.checkpointing), b.memory_bytes / kGiB);
   t += fmt::format("loss saved by planning for time: {:.4f} nats/token ({:.2f}%)\n", r.loss_saved,
                    f.loss > 0 ? 100 * r.loss_saved / f.loss : 0.0);
+}
+
+// The loss's 95% interval and the shapes indistinguishable from the best.
+void AppendUncertainty(const PlanResult& r, std::string* out) {
+  std::string& t = *out;
+  const Candidate& b = r.best;
   if (r.draws > 0) {
     std::string from = r.law_draws ? fmt::format("the law's {} bootstrap draws", r.draws)
                                    : std::string("the law's point estimate");
@@ -107,6 +140,36 @@ std::string PlanTable(const PlanResult& r) {
     }
     t += "\n";
   }
+}
+
+}  // namespace
+
+std::string PlanBrief(const PlanResult& r) {
+  if (!r.found) {
+    return fmt::format("no shape fits in {:.1f} GiB usable per device on {}\n",
+                       r.usable_bytes / kGiB, r.hardware);
+  }
+  const Candidate& b = r.best;
+  const Candidate& f = r.flop_based;
+  std::string t =
+      fmt::format("best: d_model {} x {} layers, {} params, {} tokens in {:g} h, loss {:.4f}; {}\n",
+                  b.shape.d_model, b.shape.n_layers, Si(b.total_params), Si(b.tokens),
+                  r.options.hours, b.loss, ShortLayout(b));
+  t += fmt::format("FLOP-based: d_model {} x {} layers, {} params, loss {:.4f} ({:.4f} {})\n",
+                   f.shape.d_model, f.shape.n_layers, Si(f.total_params), f.loss,
+                   std::abs(r.loss_saved), r.loss_saved >= 0 ? "worse" : "better");
+  return t;
+}
+
+std::string PlanReport(const PlanResult& r) {
+  std::string t = Header(r);
+  AppendAspectBound(r, &t);
+  AppendTop(r, &t);
+  AppendFlopBased(r, &t);
+  AppendBest(r, &t);
+  AppendUncertainty(r, &t);
+  const auto& o = r.options;
+  const Candidate& b = r.best;
   for (const auto& w : r.warnings) t += "warning: " + w + "\n";
   if (b.shape.n_layers == o.depth.min) {
     t += "note: the best shape sits on the shallow edge of --depth; widen the range to see past "
@@ -154,4 +217,4 @@ std::string CandidatesCsv(const std::vector<Candidate>& list) {
   return out;
 }
 
-}  // namespace chronoscale::cli
+}  // namespace chronoscale
