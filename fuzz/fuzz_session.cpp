@@ -24,6 +24,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const nlohmann::json saved = gui::SessionToJson(in);
   const gui::SessionInputs back = gui::SessionFromJson(saved, "round trip");
   CHECK(gui::SameInputs(in, back));
-  Try([&] { gui::ToPlanOptions(in).Validate(); });
+  static const TimeModel model = DefaultTimeModel(LoadHardware("h100-sxm"));
+  Try([&] { ResolvePlan(gui::ToPlanRequest(in), model).options.Validate(); });
   return 0;
 }

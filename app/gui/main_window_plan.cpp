@@ -221,7 +221,6 @@ QString MainWindow::planSummaryHtml(const PlanResult& p) const {
 
 void MainWindow::fillTopTable(const PlanResult& p) {
   const QSignalBlocker block(m_table);
-  const QSignalBlocker block(m_table);
   m_table->setRowCount(static_cast<int>(p.top.size()));
   for (int r = 0; r < static_cast<int>(p.top.size()); ++r) {
     const Candidate& c = p.top[r];

@@ -308,11 +308,12 @@ void ReadArchitecture(const nlohmann::json& j, const std::string& w,
   arch->norm_bias = static_cast<int>(IntOr(a, "norm_bias", aw, -1, 1, arch->norm_bias));
   arch->head_bias = flag("head_bias", arch->head_bias);
   arch->post_norms = flag("post_norms", arch->post_norms);
-  PlanOptions probe;
+  PlanRequest probe;
   try {
-    ApplyArchitecture(in.arch, &probe);
+    ApplyArchitecture(*arch, &probe);
   } catch (const InputError& e) {
-    throw InputError(aw + ": key " + e.what());
+    throw InputError(aw + ": key " +
+                     (e.field().empty() ? e.what() : "'" + e.field() + "':" + e.detail()));
   }
 }
 
