@@ -39,6 +39,14 @@ void Select(QComboBox* combo, const std::string& value) {
 ArchitecturePanel::ArchitecturePanel(QWidget* parent) : QGroupBox(tr("Architecture"), parent) {
   setObjectName(QStringLiteral("architecture"));
   auto* form = new QFormLayout(this);
+  buildWidgets();
+  addRows(form);
+  write(SessionInputs::Architecture{});
+  connectWidgets();
+}
+
+// The widgets, named and with their tool tips, not yet laid out.
+void ArchitecturePanel::buildWidgets() {
   m_mlp = Choice("mlp", {"gelu", "swiglu"});
   m_norm = Choice("norm", {"layernorm", "rmsnorm"});
   m_positions = Choice("positions", {"learned", "rotary"});
@@ -80,6 +88,10 @@ ArchitecturePanel::ArchitecturePanel(QWidget* parent) : QGroupBox(tr("Architectu
   m_clearImported = new QPushButton(tr("Clear"));
   m_clearImported->setToolTip(
       tr("Drop the imported per-part settings: every part as the boxes say"));
+}
+
+// The widgets in `form`, one row each, in the panel's order.
+void ArchitecturePanel::addRows(QFormLayout* form) {
   form->addRow(tr("MLP"), m_mlp);
   form->addRow(tr("Norm"), m_norm);
   form->addRow(tr("Positions"), m_positions);
@@ -96,7 +108,10 @@ ArchitecturePanel::ArchitecturePanel(QWidget* parent) : QGroupBox(tr("Architectu
   form->addRow(m_bias);
   form->addRow(m_causal);
   form->addRow(m_imported, m_clearImported);
-  write(SessionInputs::Architecture{});
+}
+
+// Every widget's change notifies (unless written); Clear drops the import-only fields.
+void ArchitecturePanel::connectWidgets() {
   auto changed = [this] {
     if (!m_writing && m_changed) m_changed();
   };

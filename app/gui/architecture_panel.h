@@ -14,6 +14,7 @@
 QT_BEGIN_NAMESPACE
 class QCheckBox;
 class QComboBox;
+class QFormLayout;
 class QLabel;
 class QPushButton;
 class QSpinBox;
@@ -48,6 +49,9 @@ class ArchitecturePanel : public QGroupBox {
   QLabel* m_imported = nullptr;  // the import-only fields that are set
   QPushButton* m_clearImported = nullptr;
   SessionInputs::Architecture m_kept;  // carries the import-only fields through read()
+  void buildWidgets();                 // the widgets, named, with their tool tips
+  void addRows(QFormLayout* form);     // them in `form`, a row each
+  void connectWidgets();               // changes to m_changed; Clear drops the import-only fields
   void showImported();
   std::function<void()> m_changed;
   bool m_writing = false;

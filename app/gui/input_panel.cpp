@@ -98,6 +98,17 @@ QWidget* RangeRow(QSpinBox* lo, QSpinBox* hi, QSpinBox* step) {
   return w;
 }
 
+// Two boxes, a colon between them, each taking half the width.
+QWidget* PairRow(QDoubleSpinBox* lo, QDoubleSpinBox* hi) {
+  auto* w = new QWidget();
+  auto* h = new QHBoxLayout(w);
+  h->setContentsMargins(0, 0, 0, 0);
+  h->addWidget(lo, 1);
+  h->addWidget(new QLabel(QStringLiteral(":")));
+  h->addWidget(hi, 1);
+  return w;
+}
+
 }  // namespace
 
 QString InputPanel::LabelOf(const std::string& field) {
@@ -108,6 +119,16 @@ QString InputPanel::LabelOf(const std::string& field) {
 }
 
 InputPanel::InputPanel(QObject* parent) : QObject(parent) {
+  buildBudgetGroup();
+  buildClusterGroup();
+  buildSpaceGroup();
+  m_architecture = new ArchitecturePanel();
+  m_architecture->setOnChange([this] { changed(); });
+  connectWidgets();
+}
+
+// Budget: hours (box and log slider), devices, goodput, MFU.
+void InputPanel::buildBudgetGroup() {
   m_budget = new QGroupBox(tr("Budget"));
   auto* budget = new QFormLayout(m_budget);
   m_hours = DoubleSpin("hours", 0.01, 1e6, 2, 1);
@@ -127,7 +148,10 @@ InputPanel::InputPanel(QObject* parent) : QObject(parent) {
   budget->addRow(Label("devices"), m_devices);
   budget->addRow(Label("goodput"), m_goodput);
   budget->addRow(Label("mfu"), m_mfu);
+}
 
+// Cluster: GPUs per node, the pinned layout, the memory reserve.
+void InputPanel::buildClusterGroup() {
   m_cluster = new QGroupBox(tr("Cluster"));
   auto* cluster = new QFormLayout(m_cluster);
   m_gpusPerNode = IntSpin("gpusPerNode", 0, 1048576);
@@ -150,7 +174,11 @@ InputPanel::InputPanel(QObject* parent) : QObject(parent) {
   cluster->addRow(Label("gpus-per-node"), m_gpusPerNode);
   cluster->addRow(Label("layout"), m_layout);
   cluster->addRow(Label("memory-reserve"), m_reserve);
+}
 
+// Search space: width, depth and aspect ranges, unique data, head size, MLP ratio, sequence,
+// batch, vocabulary, attention and its features.
+void InputPanel::buildSpaceGroup() {
   m_space = new QGroupBox(tr("Search space"));
   auto* space = new QFormLayout(m_space);
   m_widthMin = IntSpin("widthMin", 1, 1 << 20, 64);
@@ -184,15 +212,7 @@ InputPanel::InputPanel(QObject* parent) : QObject(parent) {
   m_features = IntSpin("features", 1, 1 << 20, 16);
   space->addRow(Label("width"), RangeRow(m_widthMin, m_widthMax, m_widthStep));
   space->addRow(Label("depth"), RangeRow(m_depthMin, m_depthMax, m_depthStep));
-  {
-    auto* aspect = new QWidget();
-    auto* h = new QHBoxLayout(aspect);
-    h->setContentsMargins(0, 0, 0, 0);
-    h->addWidget(m_aspectMin, 1);
-    h->addWidget(new QLabel(QStringLiteral(":")));
-    h->addWidget(m_aspectMax, 1);
-    space->addRow(Label("aspect"), aspect);
-  }
+  space->addRow(Label("aspect"), PairRow(m_aspectMin, m_aspectMax));
   space->addRow(Label("unique-tokens"), m_uniqueTokens);
   space->addRow(Label("head-size"), m_headSize);
   space->addRow(Label("mlp-ratio"), m_mlpRatio);
@@ -201,10 +221,10 @@ InputPanel::InputPanel(QObject* parent) : QObject(parent) {
   space->addRow(Label("vocab"), m_vocab);
   space->addRow(Label("attention"), m_attention);
   space->addRow(Label("features"), m_features);
+}
 
-  m_architecture = new ArchitecturePanel();
-  m_architecture->setOnChange([this] { changed(); });
-
+// Every widget's change notifies (through changed()); the hours box and slider follow each other.
+void InputPanel::connectWidgets() {
   connect(m_hoursSlider, &QSlider::valueChanged, this, [this](int v) {
     if (m_writing) return;
     const double hours =

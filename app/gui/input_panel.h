@@ -45,6 +45,10 @@ class InputPanel : public QObject {
   static QString LabelOf(const std::string& field);
 
  private:
+  void buildBudgetGroup();   // m_budget: hours, slider, devices, goodput, MFU
+  void buildClusterGroup();  // m_cluster: GPUs per node, pinned layout, memory reserve
+  void buildSpaceGroup();    // m_space: the ranges and the fixed dimensions
+  void connectWidgets();     // every widget's change to changed()
   void changed();
   void setSliderFromHours(double hours);
 

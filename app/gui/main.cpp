@@ -78,32 +78,40 @@ int Headless(const QString& path, const QString& session, const QString& plan_pa
   return 0;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  // Qt takes -session and --session for X11 session management before any parser sees them:
-  // take ours out of the arguments first.
+// The command line with our --session and its value taken out.
+struct Arguments {
   QString session_path;
   bool has_session = false;
   std::vector<char*> args;
+};
+
+// Qt takes -session and --session for X11 session management before any parser sees them:
+// take ours out of the arguments first.
+Arguments TakeSessionArgument(int argc, char** argv) {
+  Arguments a;
   for (int i = 0; i < argc; ++i) {
     const std::string_view arg = argv[i];
     if ((arg == "--session" || arg == "-session") && i + 1 < argc) {
-      session_path = QString::fromLocal8Bit(argv[++i]);
-      has_session = true;
+      a.session_path = QString::fromLocal8Bit(argv[++i]);
+      a.has_session = true;
     } else if (arg.starts_with("--session=")) {
-      session_path = QString::fromLocal8Bit(argv[i] + 10);
-      has_session = true;
+      a.session_path = QString::fromLocal8Bit(argv[i] + 10);
+      a.has_session = true;
     } else {
-      args.push_back(argv[i]);
+      a.args.push_back(argv[i]);
     }
   }
-  if (has_session && session_path.isEmpty()) {
-    std::fprintf(stderr, "chronoscale-gui: --session: the value is empty\n");
-    return 2;
-  }
-  // --help and --version need no display: answer them with a core application (no platform
-  // plugin), so they print and exit 0 on a server too.
+  return a;
+}
+
+// What the arguments ask for, seen before any parser: --help or --version (`info`), or a
+// picture or plan file (`screenshot`: --screenshot or --export-plan).
+struct Wants {
+  bool info = false;
+  bool screenshot = false;
+};
+
+Wants ScanArguments(const std::vector<char*>& args) {
   bool info = false, wants_screenshot = false;
   for (std::size_t i = 1; i < args.size(); ++i) {
     const std::string_view a = args[i];
@@ -112,62 +120,97 @@ int main(int argc, char** argv) {
     wants_screenshot = wants_screenshot || a == "--screenshot" || a.starts_with("--screenshot=") ||
                        a == "--export-plan" || a.starts_with("--export-plan=");
   }
+  return {info, wants_screenshot};
+}
+
+// The app's own options.
+struct Options {
+  QCommandLineOption screenshot;
+  QCommandLineOption session;
+  QCommandLineOption export_plan;
+};
+
+// Describes the app to `parser` and adds --help, --version and the app's options.
+Options AddOptions(QCommandLineParser* parser) {
+  parser->setApplicationDescription(
+      QStringLiteral("Plan transformer training under a wall-clock budget"));
+  parser->addHelpOption();
+  parser->addVersionOption();
+  Options o{
+      QCommandLineOption(
+          QStringLiteral("screenshot"),
+          QStringLiteral("Render the main window with a plan to FILE (PNG) and exit (works "
+                         "without a display)."),
+          QStringLiteral("FILE")),
+      // Listed for --help; the value itself was taken out of argv (TakeSessionArgument).
+      QCommandLineOption(QStringLiteral("session"), QStringLiteral("Open a planning session file."),
+                         QStringLiteral("FILE")),
+      QCommandLineOption(
+          QStringLiteral("export-plan"),
+          QStringLiteral("Write the window's plan to FILE (JSON, as File > Export plan) and exit "
+                         "(works without a display)."),
+          QStringLiteral("FILE"))};
+  parser->addOption(o.screenshot);
+  parser->addOption(o.export_plan);
+  parser->addOption(o.session);
+  return o;
+}
+
+// --help and --version need no display: answer them with a core application (no platform
+// plugin), so they print and exit 0 on a server too.
+int AnswerInfo(int& argc, char** argv, QCommandLineParser* parser) {
+  QCoreApplication core(argc, argv);
+  QCoreApplication::setApplicationName(QStringLiteral("chronoscale-gui"));
+  QCoreApplication::setApplicationVersion(QLatin1String(chronoscale::Version()));
+  parser->process(core);  // prints and exits
+  return 0;
+}
+
+// The names QSettings and --version use, and the window icon.
+void NameApplication() {
+  QApplication::setOrganizationName(QStringLiteral("chronoscale"));
+  QApplication::setApplicationName(QStringLiteral("chronoscale-gui"));
+  QApplication::setApplicationVersion(QLatin1String(chronoscale::Version()));
+  QApplication::setWindowIcon(QIcon(QStringLiteral(":/icons/chronoscale.svg")));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Arguments a = TakeSessionArgument(argc, argv);
+  if (a.has_session && a.session_path.isEmpty()) {
+    std::fprintf(stderr, "chronoscale-gui: --session: the value is empty\n");
+    return 2;
+  }
+  const Wants wants = ScanArguments(a.args);
   const bool no_display = qEnvironmentVariableIsEmpty("DISPLAY") &&
                           qEnvironmentVariableIsEmpty("WAYLAND_DISPLAY") &&
                           qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM");
-  if (no_display && wants_screenshot && !info) {
+  if (no_display && wants.screenshot && !wants.info) {
     qputenv("QT_QPA_PLATFORM", "offscreen");  // a screenshot needs no screen
   }
-  int qt_argc = static_cast<int>(args.size());
-  args.push_back(nullptr);
+  int qt_argc = static_cast<int>(a.args.size());
+  a.args.push_back(nullptr);
   QCommandLineParser parser;
-  parser.setApplicationDescription(
-      QStringLiteral("Plan transformer training under a wall-clock budget"));
-  parser.addHelpOption();
-  parser.addVersionOption();
-  const QCommandLineOption screenshot(
-      QStringLiteral("screenshot"),
-      QStringLiteral("Render the main window with a plan to FILE (PNG) and exit (works without "
-                     "a display)."),
-      QStringLiteral("FILE"));
-  // Listed for --help; the value itself was taken out of argv above.
-  const QCommandLineOption session(QStringLiteral("session"),
-                                   QStringLiteral("Open a planning session file."),
-                                   QStringLiteral("FILE"));
-  const QCommandLineOption export_plan(
-      QStringLiteral("export-plan"),
-      QStringLiteral("Write the window's plan to FILE (JSON, as File > Export plan) and exit "
-                     "(works without a display)."),
-      QStringLiteral("FILE"));
-  parser.addOption(screenshot);
-  parser.addOption(export_plan);
-  parser.addOption(session);
-  if (info) {
-    QCoreApplication core(qt_argc, args.data());
-    QCoreApplication::setApplicationName(QStringLiteral("chronoscale-gui"));
-    QCoreApplication::setApplicationVersion(QLatin1String(chronoscale::Version()));
-    parser.process(core);  // prints and exits
-    return 0;
-  }
-  if (no_display && !wants_screenshot) {
+  const Options options = AddOptions(&parser);
+  if (wants.info) return AnswerInfo(qt_argc, a.args.data(), &parser);
+  if (no_display && !wants.screenshot) {
     std::fprintf(stderr,
                  "chronoscale-gui: no display (DISPLAY and WAYLAND_DISPLAY are unset); run it in a "
                  "desktop session, or use --screenshot FILE.png or --export-plan FILE.json, or the "
                  "chronoscale CLI\n");
     return 1;
   }
-  QApplication app(qt_argc, args.data());
-  QApplication::setOrganizationName(QStringLiteral("chronoscale"));
-  QApplication::setApplicationName(QStringLiteral("chronoscale-gui"));
-  QApplication::setApplicationVersion(QLatin1String(chronoscale::Version()));
-  QApplication::setWindowIcon(QIcon(QStringLiteral(":/icons/chronoscale.svg")));
+  QApplication app(qt_argc, a.args.data());
+  NameApplication();
   parser.process(app);
 
-  if (parser.isSet(screenshot) || parser.isSet(export_plan)) {
-    return Headless(parser.value(screenshot), session_path, parser.value(export_plan));
+  if (parser.isSet(options.screenshot) || parser.isSet(options.export_plan)) {
+    return Headless(parser.value(options.screenshot), a.session_path,
+                    parser.value(options.export_plan));
   }
   chronoscale::gui::MainWindow window;
-  if (has_session) window.openSession(session_path);
+  if (a.has_session) window.openSession(a.session_path);
   window.show();
   return QApplication::exec();
 }

@@ -102,6 +102,7 @@ bool MainWindow::busy() const {
          m_lossFitRunning || m_calibrating;
 }
 
+// The window: the inputs (scrolling) beside the banner and the tabs; the plan's status line.
 void MainWindow::buildUi() {
   auto* split = new QSplitter(Qt::Horizontal, this);
   auto* scroll = new QScrollArea();
@@ -112,7 +113,34 @@ void MainWindow::buildUi() {
 
   m_tabs = new QTabWidget();
   m_tabs->setObjectName(QStringLiteral("tabs"));
-  // Plan: heatmap over the table of best shapes.
+  m_planPage = buildPlanTab();
+  m_tabs->addTab(m_planPage, tr("Plan"));
+
+  m_lawPanel = new plots::ChartPanel();
+  m_lawPanel->setObjectName(QStringLiteral("lawChart"));
+  m_tabs->addTab(m_lawPanel, tr("Loss law"));
+  m_timePanel = new plots::ChartPanel();
+  m_timePanel->setObjectName(QStringLiteral("timeChart"));
+  m_tabs->addTab(m_timePanel, tr("Step-time calibration"));
+
+  m_tabs->addTab(buildKernelTab(), tr("Kernels"));
+  updateKernelChart();
+
+  m_rooflinePage = buildRooflinePage();
+  m_tabs->addTab(m_rooflinePage, tr("Roofline and breakdown"));
+  split->addWidget(buildRightPane());
+  split->setStretchFactor(1, 1);
+  setCentralWidget(split);
+
+  addChartContextMenus();
+  m_planStatus = new QLabel();
+  m_planStatus->setObjectName(QStringLiteral("planStatus"));
+  statusBar()->addPermanentWidget(m_planStatus);
+  resize(1500, 950);
+}
+
+// Plan: heatmap over the table of best shapes.
+QWidget* MainWindow::buildPlanTab() {
   auto* planTab = new QWidget();
   auto* planLayout = new QVBoxLayout(planTab);
   auto* planSplit = new QSplitter(Qt::Vertical);
@@ -123,6 +151,16 @@ void MainWindow::buildUi() {
                                  [this](double x, double y) { clickSurface(x, y); }});
   m_heatmap->setMinimumHeight(300);
   planSplit->addWidget(m_heatmap);
+  planSplit->addWidget(buildPlanLower());
+  planSplit->setStretchFactor(0, 3);
+  planSplit->setStretchFactor(1, 1);
+  planSplit->setSizes({560, 340});  // at 1280 x 720: the surface and 6 rows of the table
+  planLayout->addWidget(planSplit);
+  return planTab;
+}
+
+// Under the surface: the hint and the fixed-colour-scale box, the summary, the best shapes.
+QWidget* MainWindow::buildPlanLower() {
   auto* lower = new QWidget();
   auto* lowerLayout = new QVBoxLayout(lower);
   lowerLayout->setContentsMargins(0, 0, 0, 0);
@@ -144,6 +182,12 @@ void MainWindow::buildUi() {
   m_summary->setWordWrap(true);
   m_summary->setTextInteractionFlags(Qt::TextSelectableByMouse);
   lowerLayout->addWidget(m_summary);
+  lowerLayout->addWidget(buildTopTable());
+  return lower;
+}
+
+// The table of the best shapes (m_table): read-only, one row selected at a time.
+QTableWidget* MainWindow::buildTopTable() {
   m_table = new QTableWidget(0, 10);
   m_table->setObjectName(QStringLiteral("topTable"));
   m_table->setHorizontalHeaderLabels({tr("d_model"), tr("layers"), tr("heads"), tr("params"),
@@ -156,22 +200,11 @@ void MainWindow::buildUi() {
   m_table->horizontalHeader()->setSectionResizeMode(9, QHeaderView::ResizeToContents);
   m_table->verticalHeader()->setVisible(false);
   m_table->verticalHeader()->setDefaultSectionSize(m_table->fontMetrics().height() + 6);
-  lowerLayout->addWidget(m_table);
-  planSplit->addWidget(lower);
-  planSplit->setStretchFactor(0, 3);
-  planSplit->setStretchFactor(1, 1);
-  planSplit->setSizes({560, 340});  // at 1280 x 720: the surface and 6 rows of the table
-  planLayout->addWidget(planSplit);
-  m_tabs->addTab(planTab, tr("Plan"));
-  m_planPage = planTab;
+  return m_table;
+}
 
-  m_lawPanel = new plots::ChartPanel();
-  m_lawPanel->setObjectName(QStringLiteral("lawChart"));
-  m_tabs->addTab(m_lawPanel, tr("Loss law"));
-  m_timePanel = new plots::ChartPanel();
-  m_timePanel->setObjectName(QStringLiteral("timeChart"));
-  m_tabs->addTab(m_timePanel, tr("Step-time calibration"));
-
+// Kernels: the calibrate and load buttons over the measured-against-predicted chart.
+QWidget* MainWindow::buildKernelTab() {
   auto* kernelTab = new QWidget();
   auto* kernelLayout = new QVBoxLayout(kernelTab);
   auto* loadKernels = new QPushButton(tr("Load kernel timings CSV…"));
@@ -196,9 +229,11 @@ void MainWindow::buildUi() {
   m_kernelPanel = new plots::ChartPanel();
   m_kernelPanel->setObjectName(QStringLiteral("kernelChart"));
   kernelLayout->addWidget(m_kernelPanel);
-  m_tabs->addTab(kernelTab, tr("Kernels"));
-  updateKernelChart();
+  return kernelTab;
+}
 
+// Roofline and breakdown of the selected shape.
+QWidget* MainWindow::buildRooflinePage() {
   // One above the other: each chart gets the full width, its legend whole and its ticks apart.
   auto* rooflineSplit = new QSplitter(Qt::Vertical);
   m_rooflinePanel = new plots::ChartPanel();
@@ -207,8 +242,11 @@ void MainWindow::buildUi() {
   m_breakdownPanel->setObjectName(QStringLiteral("breakdownChart"));
   rooflineSplit->addWidget(m_rooflinePanel);
   rooflineSplit->addWidget(m_breakdownPanel);
-  m_tabs->addTab(rooflineSplit, tr("Roofline and breakdown"));
-  m_rooflinePage = rooflineSplit;
+  return rooflineSplit;
+}
+
+// The window's right side: the stale-plan banner above the tabs.
+QWidget* MainWindow::buildRightPane() {
   // Above the tabs: a banner, shown while the inputs cannot be planned.
   auto* right = new QWidget();
   auto* rightLayout = new QVBoxLayout(right);
@@ -222,10 +260,11 @@ void MainWindow::buildUi() {
   m_staleBanner->hide();
   rightLayout->addWidget(m_staleBanner);
   rightLayout->addWidget(m_tabs);
-  split->addWidget(right);
-  split->setStretchFactor(1, 1);
-  setCentralWidget(split);
+  return right;
+}
 
+// Each chart's context menu: export it as PNG or SVG.
+void MainWindow::addChartContextMenus() {
   for (plots::ChartPanel* panel :
        {m_heatmap, m_lawPanel, m_timePanel, m_kernelPanel, m_rooflinePanel, m_breakdownPanel}) {
     panel->setContextMenuPolicy(Qt::CustomContextMenu);
@@ -236,16 +275,31 @@ void MainWindow::buildUi() {
       menu.exec(panel->mapToGlobal(at));
     });
   }
-  m_planStatus = new QLabel();
-  m_planStatus->setObjectName(QStringLiteral("planStatus"));
-  statusBar()->addPermanentWidget(m_planStatus);
-  resize(1500, 950);
 }
 
+// The left panel, top to bottom: hardware, budget, cluster, loss law, estimator, search space,
+// architecture.
 QWidget* MainWindow::buildInputPanel() {
   auto* panel = new QWidget();
   auto* layout = new QVBoxLayout(panel);
+  layout->addWidget(buildHardwareGroup());
 
+  m_inputs = new InputPanel(this);
+  m_inputs->setOnChange([this] { inputsChanged(); });
+  layout->addWidget(m_inputs->budgetGroup());
+  layout->addWidget(m_inputs->clusterGroup());
+
+  layout->addWidget(buildLawGroup());
+  layout->addWidget(buildEstimatorGroup());
+
+  layout->addWidget(m_inputs->spaceGroup());
+  layout->addWidget(m_inputs->architecture());
+  layout->addStretch();
+  return panel;
+}
+
+// Hardware: the preset list, a profile file or this machine measured, and what it is.
+QGroupBox* MainWindow::buildHardwareGroup() {
   auto* hwBox = new QGroupBox(tr("Hardware"));
   auto* hwLayout = new QVBoxLayout(hwBox);
   m_hardwareCombo = new QComboBox();
@@ -271,13 +325,11 @@ QWidget* MainWindow::buildInputPanel() {
   m_hardwareLabel->setWordWrap(true);
   m_hardwareLabel->setStyleSheet(QStringLiteral("color: #555;"));
   hwLayout->addWidget(m_hardwareLabel);
-  layout->addWidget(hwBox);
+  return hwBox;
+}
 
-  m_inputs = new InputPanel(this);
-  m_inputs->setOnChange([this] { inputsChanged(); });
-  layout->addWidget(m_inputs->budgetGroup());
-  layout->addWidget(m_inputs->clusterGroup());
-
+// Loss law: the preset list, a fit to loss runs or a law file, and what it is.
+QGroupBox* MainWindow::buildLawGroup() {
   auto* lawBox = new QGroupBox(tr("Loss law"));
   auto* lawLayout = new QVBoxLayout(lawBox);
   m_lawCombo = new QComboBox();
@@ -302,8 +354,11 @@ QWidget* MainWindow::buildInputPanel() {
   m_lawLabel->setWordWrap(true);
   m_lawLabel->setStyleSheet(QStringLiteral("color: #555;"));
   lawLayout->addWidget(m_lawLabel);
-  layout->addWidget(lawBox);
+  return lawBox;
+}
 
+// Step-time estimator: the estimator list, a fit to measured runs, and where times come from.
+QGroupBox* MainWindow::buildEstimatorGroup() {
   auto* timeBox = new QGroupBox(tr("Step-time estimator"));
   auto* timeLayout = new QVBoxLayout(timeBox);
   m_estimatorCombo = new QComboBox();
@@ -327,12 +382,7 @@ QWidget* MainWindow::buildInputPanel() {
   m_timeLabel->setWordWrap(true);
   m_timeLabel->setStyleSheet(QStringLiteral("color: #555;"));
   timeLayout->addWidget(m_timeLabel);
-  layout->addWidget(timeBox);
-
-  layout->addWidget(m_inputs->spaceGroup());
-  layout->addWidget(m_inputs->architecture());
-  layout->addStretch();
-  return panel;
+  return timeBox;
 }
 
 void MainWindow::buildMenus() {

@@ -23,6 +23,7 @@
 QT_BEGIN_NAMESPACE
 class QCheckBox;
 class QComboBox;
+class QGroupBox;
 class QLabel;
 class QPushButton;
 class QTableWidget;
@@ -138,8 +139,18 @@ class MainWindow : public QMainWindow {
 
  private:
   void buildUi();
+  QWidget* buildPlanTab();        // the surface over the lower part
+  QWidget* buildPlanLower();      // hint, colour-scale box, summary and the best shapes
+  QTableWidget* buildTopTable();  // m_table
+  QWidget* buildKernelTab();      // calibrate and load buttons over the kernel chart
+  QWidget* buildRooflinePage();   // roofline over breakdown
+  QWidget* buildRightPane();      // the stale-plan banner over the tabs
+  void addChartContextMenus();    // each chart's Export menu
   void buildMenus();
   QWidget* buildInputPanel();
+  QGroupBox* buildHardwareGroup();   // preset, profile file, measure; m_hardwareLabel
+  QGroupBox* buildLawGroup();        // preset, fit, law file; m_lawLabel
+  QGroupBox* buildEstimatorGroup();  // estimator, fit from runs; m_timeLabel
   void connectInputs();
   void readWidgets();    // widgets -> m_in
   void writeWidgets();   // m_in -> widgets (signals blocked)

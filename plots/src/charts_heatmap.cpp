@@ -127,10 +127,9 @@ std::string ShortShape(const Candidate& c) {
                      FormatCount(c.total_params));
 }
 
-}  // namespace
-
-QChart* MakeLossHeatmapChart(const PlanResult& plan, const Candidate* selected,
-                             const ColorScale* scale) {
+// The chart's title: budget, hardware and law, then a subtitle with the best and FLOP-optimal
+// shapes (or that no shape fits).
+std::string HeatmapTitle(const PlanResult& plan) {
   std::string title =
       fmt::format("Predicted loss: {:g} h on {} x {}, law {}", plan.options.hours,
                   plan.options.devices, plan.hardware, plan.law.empty() ? "custom" : plan.law);
@@ -145,45 +144,38 @@ QChart* MakeLossHeatmapChart(const PlanResult& plan, const Candidate* selected,
   } else {
     title += "<br><span style='font-weight:normal'>no shape fits</span>";
   }
-  QChart* chart = NewChart(title);
-  chart->setMargins(QMargins(10, 10, 90, 10));
-  const auto& w = plan.widths;
-  const auto& d = plan.depths;
-  const SurfaceView view = SurfaceViewOf(plan, selected);
-  // A log axis in powers of two (widths and depths are); a linear one with round ticks.
-  auto axis = [](bool log, double lo, double hi, const char* title) -> QAbstractAxis* {
-    QAbstractAxis* a = nullptr;
-    if (log) {
-      auto* l = new QLogValueAxis();
-      l->setBase(2);
-      l->setLabelFormat(QStringLiteral("%.0f"));
-      l->setMinorTickCount(-1);
-      l->setRange(lo, hi);
-      a = l;
-    } else {
-      auto* v = new QValueAxis();
-      v->setLabelFormat(QStringLiteral("%.0f"));
-      v->setRange(lo, hi);
-      v->setTickType(QValueAxis::TicksDynamic);
-      v->setTickAnchor(0);
-      v->setTickInterval(NiceStep((hi - lo) / 8));
-      a = v;
-    }
-    a->setTitleText(QLatin1String(title));
-    a->setGridLineVisible(false);
-    a->setMinorGridLineVisible(false);
-    return a;
-  };
-  QAbstractAxis* x = axis(view.log_x, view.x_min, view.x_max,
-                          view.log_x ? "width (d_model, log scale)" : "width (d_model)");
-  QAbstractAxis* y = axis(view.log_y, view.y_min, view.y_max,
-                          view.log_y ? "depth (layers, log scale)" : "depth (layers)");
-  chart->addAxis(x, Qt::AlignBottom);
-  chart->addAxis(y, Qt::AlignLeft);
-  if (w.empty() || d.empty()) return chart;
+  return title;
+}
 
-  // Iso-parameter curves.
-  std::vector<HeatmapItem::Label> labels;
+// A log axis in powers of two (widths and depths are); a linear one with round ticks.
+QAbstractAxis* SurfaceAxis(bool log, double lo, double hi, const char* title) {
+  QAbstractAxis* a = nullptr;
+  if (log) {
+    auto* l = new QLogValueAxis();
+    l->setBase(2);
+    l->setLabelFormat(QStringLiteral("%.0f"));
+    l->setMinorTickCount(-1);
+    l->setRange(lo, hi);
+    a = l;
+  } else {
+    auto* v = new QValueAxis();
+    v->setLabelFormat(QStringLiteral("%.0f"));
+    v->setRange(lo, hi);
+    v->setTickType(QValueAxis::TicksDynamic);
+    v->setTickAnchor(0);
+    v->setTickInterval(NiceStep((hi - lo) / 8));
+    a = v;
+  }
+  a->setTitleText(QLatin1String(title));
+  a->setGridLineVisible(false);
+  a->setMinorGridLineVisible(false);
+  return a;
+}
+
+// Iso-parameter curves, one legend entry for all of them; their labels go to `labels`. Returns
+// the last curve added (null when none).
+QAbstractSeries* AddIsoParamCurves(QChart* chart, const PlanResult& plan, QAbstractAxis* x,
+                                   QAbstractAxis* y, std::vector<HeatmapItem::Label>* labels) {
   bool first = true;
   QAbstractSeries* ref = nullptr;
   for (double level : IsoParamLevels(plan)) {
@@ -202,33 +194,49 @@ QChart* MakeLossHeatmapChart(const PlanResult& plan, const Candidate* selected,
     }
     first = false;
     ref = s;
-    labels.push_back({QPointF(pts.back().x, pts.back().y), Q(FormatCount(level))});
+    labels->push_back({QPointF(pts.back().x, pts.back().y), Q(FormatCount(level))});
   }
-  auto marker = [&](const Candidate& c, const std::string& name, QScatterSeries::MarkerShape shape,
-                    QColor fill) {
-    auto* s = new QScatterSeries();
-    s->setName(Q(name));
-    s->setMarkerShape(shape);
-    s->setMarkerSize(16);
-    s->setColor(fill);
-    s->setBorderColor(Qt::black);
-    s->append(static_cast<double>(c.shape.d_model), static_cast<double>(c.shape.n_layers));
-    Attach(chart, s, x, y);
-    ref = s;
-  };
+  return ref;
+}
+
+// A marked shape: one large point with a black border, named in the legend.
+QAbstractSeries* AddMarker(QChart* chart, const Candidate& c, const std::string& name,
+                           QScatterSeries::MarkerShape shape, QColor fill, QAbstractAxis* x,
+                           QAbstractAxis* y) {
+  auto* s = new QScatterSeries();
+  s->setName(Q(name));
+  s->setMarkerShape(shape);
+  s->setMarkerSize(16);
+  s->setColor(fill);
+  s->setBorderColor(Qt::black);
+  s->append(static_cast<double>(c.shape.d_model), static_cast<double>(c.shape.n_layers));
+  Attach(chart, s, x, y);
+  return s;
+}
+
+// The time-optimal, FLOP-optimal and selected shapes' markers; `ref` becomes the last one added.
+void AddShapeMarkers(QChart* chart, const PlanResult& plan, const Candidate* selected,
+                     QAbstractAxis* x, QAbstractAxis* y, QAbstractSeries** ref) {
   if (plan.found) {
-    marker(plan.best, "time-optimal", QScatterSeries::MarkerShapeStar, QColor(0xd6, 0x27, 0x28));
+    *ref = AddMarker(chart, plan.best, "time-optimal", QScatterSeries::MarkerShapeStar,
+                     QColor(0xd6, 0x27, 0x28), x, y);
   }
   if (plan.flop_based.shape.d_model > 0) {
-    marker(plan.flop_based,
-           std::isfinite(plan.flop_based.loss) ? "FLOP-optimal" : "FLOP-optimal (does not fit)",
-           QScatterSeries::MarkerShapeTriangle, QColor(0xff, 0xff, 0xff));
+    *ref = AddMarker(
+        chart, plan.flop_based,
+        std::isfinite(plan.flop_based.loss) ? "FLOP-optimal" : "FLOP-optimal (does not fit)",
+        QScatterSeries::MarkerShapeTriangle, QColor(0xff, 0xff, 0xff), x, y);
   }
   if (selected != nullptr && !(plan.found && selected->shape.d_model == plan.best.shape.d_model &&
                                selected->shape.n_layers == plan.best.shape.n_layers)) {
-    marker(*selected, "selected", QScatterSeries::MarkerShapeCircle, QColor(0, 0, 0, 0));
+    *ref = AddMarker(chart, *selected, "selected", QScatterSeries::MarkerShapeCircle,
+                     QColor(0, 0, 0, 0), x, y);
   }
-  // One legend entry per reason a cell has no loss, for the reasons this surface has.
+}
+
+// One legend entry per reason a cell has no loss, for the reasons this surface has.
+void AddExclusionSwatches(QChart* chart, const PlanResult& plan, QAbstractAxis* x,
+                          QAbstractAxis* y) {
   const SurfaceExclusions why = CountExclusions(plan);
   if (why.out_of_memory > 0) LegendSwatch(chart, QStringLiteral("out of memory"), kNoFitArgb, x, y);
   if (why.under_one_step > 0) {
@@ -242,26 +250,60 @@ QChart* MakeLossHeatmapChart(const PlanResult& plan, const Candidate* selected,
                      : QStringLiteral("left out (aspect, heads)"),
                  kLeftOutArgb, x, y);
   }
-  if (ref == nullptr) {  // mapToPosition needs a series on the axes
-    auto* s = new QScatterSeries();
-    Attach(chart, s, x, y);
-    HideLegend(chart, s);
-    ref = s;
-  }
-  // A linear axis gets a pixel per cell (exact); a log one enough pixels that no cell is lost.
+}
+
+// The surface's pixels in `view`: a linear axis gets a pixel per cell (exact); a log one enough
+// pixels that no cell is lost.
+SurfaceImage HeatmapPixels(const PlanResult& plan, const SurfaceView& view,
+                           const ColorScale* scale) {
+  const auto& w = plan.widths;
+  const auto& d = plan.depths;
   const double wstep = w.size() > 1 ? static_cast<double>(w[1] - w[0]) : 64.0;
   const double dstep = d.size() > 1 ? static_cast<double>(d[1] - d[0]) : 1.0;
   const int columns =
       view.log_x ? 1024 : static_cast<int>(std::lround((view.x_max - view.x_min) / wstep));
   const int rows =
       view.log_y ? 512 : static_cast<int>(std::lround((view.y_max - view.y_min) / dstep));
-  const SurfaceImage px = SurfacePixels(plan, view, columns, rows, 0.9, scale);
+  return SurfacePixels(plan, view, columns, rows, 0.9, scale);
+}
+
+// `px` as a QImage (ARGB32, row by row).
+QImage ToImage(const SurfaceImage& px) {
   QImage image(px.columns, px.rows, QImage::Format_ARGB32);
   for (int r = 0; r < px.rows; ++r) {
     std::copy_n(px.argb.data() + static_cast<std::size_t>(r) * px.columns, px.columns,
                 reinterpret_cast<uint32_t*>(image.scanLine(r)));
   }
-  new HeatmapItem(chart, ref, std::move(image), px.scale, std::move(labels));
+  return image;
+}
+
+}  // namespace
+
+QChart* MakeLossHeatmapChart(const PlanResult& plan, const Candidate* selected,
+                             const ColorScale* scale) {
+  QChart* chart = NewChart(HeatmapTitle(plan));
+  chart->setMargins(QMargins(10, 10, 90, 10));
+  const SurfaceView view = SurfaceViewOf(plan, selected);
+  QAbstractAxis* x = SurfaceAxis(view.log_x, view.x_min, view.x_max,
+                                 view.log_x ? "width (d_model, log scale)" : "width (d_model)");
+  QAbstractAxis* y = SurfaceAxis(view.log_y, view.y_min, view.y_max,
+                                 view.log_y ? "depth (layers, log scale)" : "depth (layers)");
+  chart->addAxis(x, Qt::AlignBottom);
+  chart->addAxis(y, Qt::AlignLeft);
+  if (plan.widths.empty() || plan.depths.empty()) return chart;
+
+  std::vector<HeatmapItem::Label> labels;
+  QAbstractSeries* ref = AddIsoParamCurves(chart, plan, x, y, &labels);
+  AddShapeMarkers(chart, plan, selected, x, y, &ref);
+  AddExclusionSwatches(chart, plan, x, y);
+  if (ref == nullptr) {  // mapToPosition needs a series on the axes
+    auto* s = new QScatterSeries();
+    Attach(chart, s, x, y);
+    HideLegend(chart, s);
+    ref = s;
+  }
+  const SurfaceImage px = HeatmapPixels(plan, view, scale);
+  new HeatmapItem(chart, ref, ToImage(px), px.scale, std::move(labels));
   return chart;
 }
 
