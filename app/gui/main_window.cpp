@@ -6,8 +6,10 @@
 #include <filesystem>
 #include <utility>
 
+#include <QAction>
 #include <QApplication>
 #include <QCheckBox>
+#include <QClipboard>
 #include <QCloseEvent>
 #include <QComboBox>
 #include <QDoubleSpinBox>
@@ -16,6 +18,7 @@
 #include <QFileInfo>
 #include <QFormLayout>
 #include <QGroupBox>
+#include <QGuiApplication>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
@@ -44,6 +47,7 @@
 #include <chronoscale/bench.h>
 #include <chronoscale/error.h>
 #include <chronoscale/io.h>
+#include <chronoscale/plan_report.h>
 #include <chronoscale/plots/chart_panel.h>
 #include <chronoscale/plots/plots.h>
 #include <chronoscale/version.h>
@@ -181,6 +185,19 @@ QWidget* MainWindow::buildPlanLower() {
   m_summary->setObjectName(QStringLiteral("summary"));
   m_summary->setWordWrap(true);
   m_summary->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  // The plan's own reports (plan_report.h) as plain text: the brief one and the full one that
+  // `chronoscale plan` prints (also the summary's tooltip).
+  m_summary->setContextMenuPolicy(Qt::ActionsContextMenu);
+  for (const bool brief : {true, false}) {
+    auto* copy =
+        new QAction(brief ? tr("Copy the answer (brief)") : tr("Copy the full report"), m_summary);
+    copy->setObjectName(brief ? QStringLiteral("copyBrief") : QStringLiteral("copyReport"));
+    connect(copy, &QAction::triggered, this, [this, brief] {
+      if (!m_plan) return;
+      QGuiApplication::clipboard()->setText(Q(brief ? PlanBrief(*m_plan) : PlanReport(*m_plan)));
+    });
+    m_summary->addAction(copy);
+  }
   lowerLayout->addWidget(m_summary);
   lowerLayout->addWidget(buildTopTable());
   return lower;

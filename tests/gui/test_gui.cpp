@@ -3,13 +3,16 @@
 // crashes; sessions round-trip.
 #include <cmath>
 
+#include <QAction>
 #include <QApplication>
 #include <QCheckBox>
+#include <QClipboard>
 #include <QComboBox>
 #include <QDialog>
 #include <QDir>
 #include <QDoubleSpinBox>
 #include <QFile>
+#include <QGuiApplication>
 #include <QLabel>
 #include <QLineEdit>
 #include <QMessageBox>
@@ -30,6 +33,7 @@
 #include <chronoscale/error.h>
 #include <chronoscale/hf_config.h>
 #include <chronoscale/io.h>
+#include <chronoscale/plan_report.h>
 #include <chronoscale/plots/chart_panel.h>
 #include <chronoscale/plots/plot_data.h>
 
@@ -91,6 +95,30 @@ class TestGui : public QObject {
     QVERIFY(!w.timePanel()->hasChart());  // no runs yet: empty-state text
     QVERIFY(!w.timePanel()->emptyText().isEmpty());
     QVERIFY(!w.kernelPanel()->hasChart());
+  }
+
+  void planReportsItself() {
+    MainWindow w(false);
+    w.show();
+    QVERIFY(WaitIdle(w));
+    const chronoscale::PlanResult& p = *w.plan();
+    auto* summary = w.findChild<QLabel*>(QStringLiteral("summary"));
+    QVERIFY(summary);
+    // The full report (what `chronoscale plan` prints) on hover, and both reports on the
+    // summary's menu, copied as plain text.
+    const QString best = QStringLiteral("time-optimal: d_model %1 x %2 layers")
+                             .arg(p.best.shape.d_model)
+                             .arg(p.best.shape.n_layers);
+    QVERIFY(summary->toolTip().contains(best));
+    auto* brief = summary->findChild<QAction*>(QStringLiteral("copyBrief"));
+    auto* full = summary->findChild<QAction*>(QStringLiteral("copyReport"));
+    QVERIFY(brief && full);
+    brief->trigger();
+    QCOMPARE(QGuiApplication::clipboard()->text(),
+             QString::fromStdString(chronoscale::PlanBrief(p)));
+    full->trigger();
+    QVERIFY(QGuiApplication::clipboard()->text().startsWith(QStringLiteral("budget 24 h")));
+    QVERIFY(QGuiApplication::clipboard()->text().contains(best));
   }
 
   void budgetMovesTheBestShape() {
