@@ -98,6 +98,15 @@ double CheckError(const StepPolynomial& p, const std::vector<ModelShape>& checks
   return error;
 }
 
+// Why a fit with that check error is not usable ("" when it is).
+std::string WhyNotUsable(bool no_checks, double check_error) {
+  if (no_checks) return "no check shapes";
+  if (!(check_error <= 1e-9)) {
+    return fmt::format("relative error {:.3g} against the op walk", check_error);
+  }
+  return "";
+}
+
 // The estimator as rows over the monomials of the totals `coef` (totals x monomials): `pairs`
 // pairs of smooth-max operands, then linear rows; *c0 the fixed time, *p the sharpness.
 template <typename Coef>
@@ -228,13 +237,8 @@ StepPolynomial StepPolynomial::Fit(const std::vector<ModelShape>& samples,
   // Check against the op walk on shapes it was not fitted on.
   p.usable_ = true;
   p.check_error_ = CheckError(p, checks, hw, yscale);
-  if (checks.empty()) {
-    p.usable_ = false;
-    p.why_not_ = "no check shapes";
-  } else if (!(p.check_error_ <= 1e-9)) {
-    p.usable_ = false;
-    p.why_not_ = fmt::format("relative error {:.3g} against the op walk", p.check_error_);
-  }
+  p.why_not_ = WhyNotUsable(checks.empty(), p.check_error_);
+  p.usable_ = p.why_not_.empty();
   return p;
 }
 
