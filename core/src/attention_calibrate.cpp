@@ -139,25 +139,37 @@ bool CalibrateOptions::IsValid(std::string* error) const {
   return true;
 }
 
-CalibrateSummary CalibrateAttention(const CalibrateOptions& options,
-                                    const HardwareProfile& hardware,
-                                    const ProgressCallback& progress) {
-  std::string error;
-  if (!options.IsValid(&error)) throw InputError(error);
+namespace {
+
+// One grid point to time.
+struct Job {
+  AttentionKernel kernel;
+  int64_t seq, dim, features;
+};
+
+// The inputs the timing passes share: per (seq, dim) tensors, per point options and features.
+struct JobInputs {
+  // Inputs per (seq, dim), shared by the kernels; features per point.
+  std::map<std::pair<int64_t, int64_t>, std::array<HeadTensor<float>, 3>> inputs;
+  std::vector<RandomFeatureMap> maps;
+  std::vector<AttentionOptions> attention_options;
+};
+
+// The threads the kernels run on: the option, else every core.
+int ResolveThreads(const CalibrateOptions& options) {
+  return options.threads > 0 ? options.threads
+                             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+// The grid: every kernel x sequence length x head dim (x features for random-feature kernels),
+// less the softmax points whose scores would not fit in max_scores_bytes.
+std::vector<Job> ListJobs(const CalibrateOptions& options, int threads) {
   std::vector<AttentionKernel> kernels = options.kernels;
   if (kernels.empty()) {
     for (int i = 0; i < kNumAttentionKernels; ++i)
       kernels.push_back(static_cast<AttentionKernel>(i));
   }
-  CalibrateSummary summary;
-  struct Job {
-    AttentionKernel kernel;
-    int64_t seq, dim, features;
-  };
   std::vector<Job> jobs;
-  const int threads = options.threads > 0
-                          ? options.threads
-                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   for (AttentionKernel kernel : kernels) {
     for (int64_t seq : options.seq_lens) {
       if (kernel == AttentionKernel::kSoftmax &&
@@ -175,14 +187,16 @@ CalibrateSummary CalibrateAttention(const CalibrateOptions& options,
       }
     }
   }
-  const auto start = std::chrono::steady_clock::now();
-  // Inputs per (seq, dim), shared by the kernels; features per point.
-  std::map<std::pair<int64_t, int64_t>, std::array<HeadTensor<float>, 3>> inputs;
-  std::vector<RandomFeatureMap> maps(jobs.size());
-  std::vector<AttentionOptions> attention_options(jobs.size());
+  return jobs;
+}
+
+// Draws the synthetic inputs, options and random features of every job.
+void PrepareInputs(const CalibrateOptions& options, const std::vector<Job>& jobs, JobInputs* ji) {
+  ji->maps.resize(jobs.size());
+  ji->attention_options.resize(jobs.size());
   for (std::size_t j = 0; j < jobs.size(); ++j) {
     const Job& job = jobs[j];
-    auto& in = inputs[{job.seq, job.dim}];
+    auto& in = ji->inputs[{job.seq, job.dim}];
     if (in[0].data.empty()) {
       SyntheticOptions so;
       so.batch = options.batch;
@@ -192,16 +206,21 @@ CalibrateSummary CalibrateAttention(const CalibrateOptions& options,
       so.seed = options.seed + static_cast<uint64_t>(job.seq * 1000 + job.dim);
       MakeSyntheticInputs(so, &in[0], &in[1], &in[2]);
     }
-    AttentionOptions& ao = attention_options[j];
+    AttentionOptions& ao = ji->attention_options[j];
     ao.kernel = job.kernel;
     ao.causal = options.causal;
     ao.features = IsRandomFeature(job.kernel) ? job.features : 1;
     ao.threads = options.threads;
     if (IsRandomFeature(job.kernel)) {
-      maps[j] =
+      ji->maps[j] =
           DrawRandomFeatures(ao, job.dim, options.seed + 7 * j, ScaledSecondMoment(in[0], in[1]));
     }
   }
+}
+
+// The best measured time of every job over `repeats` interleaved passes.
+std::vector<double> TimeJobs(const CalibrateOptions& options, const std::vector<Job>& jobs,
+                             JobInputs& ji, const ProgressCallback& progress) {
   // `repeats` passes over the whole grid, each timing every point for at least ~10 ms (at most
   // 20 runs); a point's time is its best run over the passes. Interleaving spreads bursts of
   // other work on the machine over different points, and the best run filters them out.
@@ -216,13 +235,14 @@ CalibrateSummary CalibrateAttention(const CalibrateOptions& options,
                                       job.seq, job.dim, job.features))) {
         throw Cancelled();
       }
-      const auto& in = inputs[{job.seq, job.dim}];
-      const RandomFeatureMap* map_ptr = IsRandomFeature(job.kernel) ? &maps[j] : nullptr;
-      if (pass == 0) Attention(attention_options[j], in[0], in[1], in[2], &out, map_ptr);
+      const auto& in = ji.inputs[{job.seq, job.dim}];
+      const RandomFeatureMap* map_ptr = IsRandomFeature(job.kernel) ? &ji.maps[j] : nullptr;
+      const AttentionOptions& ao = ji.attention_options[j];
+      if (pass == 0) Attention(ao, in[0], in[1], in[2], &out, map_ptr);
       double spent = 0;
       for (int r = 0; r < 20 && (r == 0 || spent < 0.01); ++r) {
         const auto t0 = std::chrono::steady_clock::now();
-        Attention(attention_options[j], in[0], in[1], in[2], &out, map_ptr);
+        Attention(ao, in[0], in[1], in[2], &out, map_ptr);
         const double t =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         best[j] = std::min(best[j], t);
@@ -230,6 +250,13 @@ CalibrateSummary CalibrateAttention(const CalibrateOptions& options,
       }
     }
   }
+  return best;
+}
+
+// One calibration point per job: its measured time and its ops priced on `hardware`.
+void AddPoints(const CalibrateOptions& options, const std::vector<Job>& jobs,
+               const std::vector<double>& best, const HardwareProfile& hardware,
+               CalibrateSummary* summary) {
   for (std::size_t j = 0; j < jobs.size(); ++j) {
     const Job& job = jobs[j];
     CalibrationPoint p;
@@ -242,12 +269,14 @@ CalibrateSummary CalibrateAttention(const CalibrateOptions& options,
                                         job.dim, job.features, options.causal, Precision::kFp32);
     p.resources = PriceOps(ops, hardware);
     p.model_s = p.resources.roofline_s;
-    summary.points.push_back(p);
+    summary->points.push_back(p);
   }
-  ReportProgress(progress, 1.0, "fitting");
+}
 
-  // Cross-validated predictions: per-family coefficients and global ones.
-  const std::size_t n = summary.points.size();
+// Cross-validated predictions: per-family coefficients into each point's predicted_s; returns
+// the global coefficients' predictions.
+std::vector<double> CrossValidate(const CalibrateOptions& options, CalibrateSummary* summary) {
+  const std::size_t n = summary->points.size();
   if (n < static_cast<std::size_t>(options.folds) * 2) {
     throw InputError(fmt::format("calibrate: {} grid points are too few for {}-fold validation", n,
                                  options.folds));
@@ -261,12 +290,12 @@ CalibrateSummary CalibrateAttention(const CalibrateOptions& options,
   for (int f = 0; f < options.folds; ++f) {
     std::vector<const CalibrationPoint*> train_all;
     for (std::size_t i = 0; i < n; ++i) {
-      if (fold[i] != f) train_all.push_back(&summary.points[i]);
+      if (fold[i] != f) train_all.push_back(&summary->points[i]);
     }
     const Eigen::VectorXd cg = FitRows(train_all);
     for (std::size_t i = 0; i < n; ++i) {
       if (fold[i] != f) continue;
-      CalibrationPoint& p = summary.points[i];
+      CalibrationPoint& p = summary->points[i];
       std::vector<const CalibrationPoint*> train;
       for (const auto* t : train_all) {
         if (Family(t->kernel) == Family(p.kernel)) train.push_back(t);
@@ -278,10 +307,16 @@ CalibrateSummary CalibrateAttention(const CalibrateOptions& options,
       global_pred[i] = Apply(cg, p.resources);
     }
   }
+  return global_pred;
+}
+
+// The coefficients on every point: global, and per family with each point's fitted_s.
+void FitAll(CalibrateSummary* summary) {
+  const std::size_t n = summary->points.size();
   std::vector<const CalibrationPoint*> all;
-  for (const auto& p : summary.points) all.push_back(&p);
+  for (const auto& p : summary->points) all.push_back(&p);
   const Eigen::VectorXd cg = FitRows(all);
-  summary.global = ToCoefficients(cg);
+  summary->global = ToCoefficients(cg);
   for (const std::string family : {"exact-materialised", "exact-blocked", "random-features"}) {
     std::vector<const CalibrationPoint*> rows;
     for (const auto* p : all) {
@@ -290,26 +325,36 @@ CalibrateSummary CalibrateAttention(const CalibrateOptions& options,
     if (rows.empty()) continue;
     const Eigen::VectorXd c =
         rows.size() >= static_cast<std::size_t>(kColumns) ? FitRows(rows) : cg;
-    summary.families.emplace_back(family, ToCoefficients(c));
+    summary->families.emplace_back(family, ToCoefficients(c));
     for (std::size_t i = 0; i < n; ++i) {
-      if (Family(summary.points[i].kernel) == family) {
-        summary.points[i].fitted_s = Apply(c, summary.points[i].resources);
+      if (Family(summary->points[i].kernel) == family) {
+        summary->points[i].fitted_s = Apply(c, summary->points[i].resources);
       }
     }
   }
+}
+
+// The median relative errors before, after (cross-validated) and with global coefficients.
+void SummariseErrors(const std::vector<double>& global_pred, CalibrateSummary* summary) {
+  const std::size_t n = summary->points.size();
   std::vector<double> before, after, global;
   for (std::size_t i = 0; i < n; ++i) {
-    const auto& p = summary.points[i];
+    const auto& p = summary->points[i];
     before.push_back(std::fabs(p.model_s - p.measured_s) / p.measured_s);
     after.push_back(std::fabs(p.predicted_s - p.measured_s) / p.measured_s);
     global.push_back(std::fabs(global_pred[i] - p.measured_s) / p.measured_s);
   }
-  summary.median_error_before = Median(before);
-  summary.median_error_after = Median(after);
-  summary.median_error_global = Median(global);
-  summary.max_error_after = *std::max_element(after.begin(), after.end());
+  summary->median_error_before = Median(before);
+  summary->median_error_after = Median(after);
+  summary->median_error_global = Median(global);
+  summary->max_error_after = *std::max_element(after.begin(), after.end());
+}
 
-  // The calibrated profile: effective rates from the global multipliers.
+// The calibrated profile: effective rates from the global multipliers, and the fit recorded in
+// its extra["attention_calibration"].
+HardwareProfile CalibratedProfile(const HardwareProfile& hardware, const CalibrateSummary& summary,
+                                  int threads) {
+  const std::size_t n = summary.points.size();
   HardwareProfile h = hardware;
   const std::size_t fp32 = static_cast<std::size_t>(Precision::kFp32);
   if (summary.global.matmul > 1e-12) {
@@ -352,7 +397,30 @@ CalibrateSummary CalibrateAttention(const CalibrateOptions& options,
       {"median_rel_error_cv_global", summary.median_error_global},
       {"precision", "fp32"},
       {"threads", threads}};
-  summary.calibrated = h;
+  return h;
+}
+
+}  // namespace
+
+CalibrateSummary CalibrateAttention(const CalibrateOptions& options,
+                                    const HardwareProfile& hardware,
+                                    const ProgressCallback& progress) {
+  std::string error;
+  if (!options.IsValid(&error)) throw InputError(error);
+  CalibrateSummary summary;
+  const int threads = ResolveThreads(options);
+  const std::vector<Job> jobs = ListJobs(options, threads);
+  const auto start = std::chrono::steady_clock::now();
+  JobInputs inputs;
+  PrepareInputs(options, jobs, &inputs);
+  const std::vector<double> best = TimeJobs(options, jobs, inputs, progress);
+  AddPoints(options, jobs, best, hardware, &summary);
+  ReportProgress(progress, 1.0, "fitting");
+
+  const std::vector<double> global_pred = CrossValidate(options, &summary);
+  FitAll(&summary);
+  SummariseErrors(global_pred, &summary);
+  summary.calibrated = CalibratedProfile(hardware, summary, threads);
   summary.total_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return summary;
 }

@@ -38,6 +38,131 @@ nlohmann::json FamilyKey(const ModelShape& s) {
   return ShapeToJson(x);
 }
 
+// InputError unless every sample and check shape is of the family of samples[0].
+void CheckOneFamily(const std::vector<ModelShape>& samples, const std::vector<ModelShape>& checks) {
+  if (samples.empty()) throw InputError("StepPolynomial: no sample shapes");
+  const nlohmann::json family = FamilyKey(samples[0]);
+  for (const auto* set : {&samples, &checks}) {
+    for (const ModelShape& s : *set) {
+      if (FamilyKey(s) != family) {
+        throw InputError(
+            "StepPolynomial: the shapes differ in more than d_model, n_layers, n_heads, d_ff");
+      }
+    }
+  }
+}
+
+// The totals of the op walk of s on one device, into out[0..kTotals + 4).
+template <typename Out>
+void WalkTotals(const ModelShape& s, const HardwareProfile& hw, Out&& out) {
+  double y[kTotals + 4];
+  ReadTotals(CountStep(s, SingleDevice(s), hw), y);
+  for (int q = 0; q < kTotals + 4; ++q) out[q] = y[q];
+}
+
+// The monomials (columns of A) that contribute to some total in the solution X, given each
+// total's scale.
+std::vector<Eigen::Index> UsedMonomials(const Eigen::MatrixXd& A, const Eigen::MatrixXd& X,
+                                        const Eigen::VectorXd& yscale) {
+  std::vector<Eigen::Index> kept_rows;
+  for (Eigen::Index k = 0; k < A.cols(); ++k) {
+    const double col = A.col(k).cwiseAbs().maxCoeff();
+    bool used = false;
+    for (int q = 0; q < X.cols(); ++q) {
+      if (yscale[q] > 0 && std::abs(X(k, q)) * col > 1e-13 * yscale[q]) used = true;
+    }
+    if (used) kept_rows.push_back(k);
+  }
+  return kept_rows;
+}
+
+// The largest relative difference of p's totals from the op walk over `checks`.
+double CheckError(const StepPolynomial& p, const std::vector<ModelShape>& checks,
+                  const HardwareProfile& hw, const Eigen::VectorXd& yscale) {
+  constexpr int kQuantities = kTotals + 4;
+  double error = 0;
+  Eigen::RowVectorXd y(kQuantities);
+  for (const ModelShape& s : checks) {
+    WalkTotals(s, hw, y);
+    double total_bytes = 0;
+    const StepCounts c = p.Counts(s, &total_bytes);
+    double got[kQuantities];
+    ReadTotals(c, got);
+    got[kQuantities - 1] = total_bytes;
+    for (int q = 0; q < kQuantities; ++q) {
+      const double scale = std::max(std::abs(y[q]), yscale[q]);
+      if (scale <= 0) continue;
+      error = std::max(error, std::abs(got[q] - y[q]) / scale);
+    }
+  }
+  return error;
+}
+
+// Why a fit with that check error is not usable ("" when it is).
+std::string WhyNotUsable(bool no_checks, double check_error) {
+  if (no_checks) return "no check shapes";
+  if (!(check_error <= 1e-9)) {
+    return fmt::format("relative error {:.3g} against the op walk", check_error);
+  }
+  return "";
+}
+
+// The estimator as rows over the monomials of the totals `coef` (totals x monomials): `pairs`
+// pairs of smooth-max operands, then linear rows; *c0 the fixed time, *p the sharpness.
+template <typename Coef>
+Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> EstimatorRows(
+    const Coef& coef, const TimeModel& model, EstimatorKind e, int* pairs, double* c0, double* p) {
+  using Rows = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  const Eigen::Index terms = coef.cols();
+  Rows rows;
+  auto total = [&](int q) { return coef.row(q); };
+  switch (e) {
+    case EstimatorKind::kFlops:
+      rows = model.flops_s_per_flop * total(kTotals + 2);
+      *c0 = model.flops_c0_s;
+      break;
+    case EstimatorKind::kMemcopy:
+      rows = model.memcopy_s_per_byte * total(kTotals + 3);
+      *c0 = model.memcopy_c0_s;
+      break;
+    case EstimatorKind::kRoofline:
+      throw InputError("the roofline estimator takes a maximum per op and has no closed form");
+    case EstimatorKind::kCalibrated: {
+      // One device, one micro-step: no bubble and no communication (CalibratedStep).
+      const CalibratedTerms<double> k = TermsOf(model.calibrated);
+      auto gpu = [&](std::size_t g) {
+        const int q = static_cast<int>(4 * g);
+        return (k.matmul * total(q) + k.attention * total(q + 1) + k.byte * total(q + 2)).eval();
+      };
+      auto cpu = [&](std::size_t g) {
+        return (k.launch * total(static_cast<int>(4 * g) + 3)).eval();
+      };
+      const bool segments = k.form == CalibratedForm::kSegments;
+      *pairs = segments ? static_cast<int>(kNumSegments) + 1 : 2;
+      rows.resize(2 * *pairs, terms);
+      if (segments) {
+        for (std::size_t g = 0; g < kNumSegments; ++g) {
+          rows.row(static_cast<Eigen::Index>(2 * g)) = gpu(g);
+          rows.row(static_cast<Eigen::Index>(2 * g + 1)) = cpu(g);
+        }
+      } else {
+        rows.row(0).setZero();
+        rows.row(1).setZero();
+        for (std::size_t g = 0; g < kNumSegments; ++g) {
+          rows.row(0) += gpu(g);
+          rows.row(1) += cpu(g);
+        }
+      }
+      rows.row(2 * *pairs - 2) = k.byte * total(kTotals + 0);
+      rows.row(2 * *pairs - 1) = k.tensor * total(kTotals + 1);
+      *c0 = k.c0;
+      *p = k.sharpness;
+      break;
+    }
+  }
+  return rows;
+}
+
 }  // namespace
 
 void StepPolynomial::RawVariables(const ModelShape& s, double* x) {
@@ -59,17 +184,9 @@ void StepPolynomial::Variables(const ModelShape& s, double* x) const {
 StepPolynomial StepPolynomial::Fit(const std::vector<ModelShape>& samples,
                                    const std::vector<ModelShape>& checks,
                                    const HardwareProfile& hw) {
+  static_assert(kQuantities == kTotals + 4);
   StepPolynomial p;
-  if (samples.empty()) throw InputError("StepPolynomial: no sample shapes");
-  const nlohmann::json family = FamilyKey(samples[0]);
-  for (const auto* set : {&samples, &checks}) {
-    for (const ModelShape& s : *set) {
-      if (FamilyKey(s) != family) {
-        throw InputError(
-            "StepPolynomial: the shapes differ in more than d_model, n_layers, n_heads, d_ff");
-      }
-    }
-  }
+  CheckOneFamily(samples, checks);
   // 1 and every product of one or two of (d, q, kv, f, h, dh), with and without the layers.
   for (const bool layers : {false, true}) {
     p.monomials_.push_back(Monomial{-1, -1, layers});
@@ -96,17 +213,12 @@ StepPolynomial StepPolynomial::Fit(const std::vector<ModelShape>& samples,
       out[static_cast<Eigen::Index>(k)] = v;
     }
   };
-  auto walk = [&](const ModelShape& s, auto&& out) {
-    double y[kQuantities];
-    ReadTotals(CountStep(s, SingleDevice(s), hw), y);
-    for (int q = 0; q < kQuantities; ++q) out[q] = y[q];
-  };
   const auto n = static_cast<Eigen::Index>(samples.size());
   const auto m = static_cast<Eigen::Index>(p.monomials_.size());
   Eigen::MatrixXd A(n, m), Y(n, kQuantities);
   for (Eigen::Index i = 0; i < n; ++i) {
     row(samples[static_cast<std::size_t>(i)], A.row(i));
-    walk(samples[static_cast<std::size_t>(i)], Y.row(i));
+    WalkTotals(samples[static_cast<std::size_t>(i)], hw, Y.row(i));
   }
   // Exact least squares on a rank-deficient basis (q = d when head_dim follows d / heads...):
   // the minimum-norm solution, exact on the span the family reaches.
@@ -114,47 +226,19 @@ StepPolynomial StepPolynomial::Fit(const std::vector<ModelShape>& samples,
   Eigen::MatrixXd X = cod.solve(Y);  // monomials x totals
   // Drop monomials that contribute nothing to any total.
   Eigen::VectorXd yscale = Y.cwiseAbs().colwise().maxCoeff().transpose();
+  const std::vector<Eigen::Index> kept_rows = UsedMonomials(A, X, yscale);
   std::vector<Monomial> kept;
-  std::vector<Eigen::Index> kept_rows;
-  for (Eigen::Index k = 0; k < m; ++k) {
-    const double col = A.col(k).cwiseAbs().maxCoeff();
-    bool used = false;
-    for (int q = 0; q < kQuantities; ++q) {
-      if (yscale[q] > 0 && std::abs(X(k, q)) * col > 1e-13 * yscale[q]) used = true;
-    }
-    if (used) {
-      kept.push_back(p.monomials_[static_cast<std::size_t>(k)]);
-      kept_rows.push_back(k);
-    }
-  }
+  for (Eigen::Index k : kept_rows) kept.push_back(p.monomials_[static_cast<std::size_t>(k)]);
   p.monomials_ = kept;
   p.coef_.resize(kQuantities, static_cast<Eigen::Index>(kept.size()));
   for (std::size_t k = 0; k < kept.size(); ++k) {
     p.coef_.col(static_cast<Eigen::Index>(k)) = X.row(kept_rows[k]).transpose();
   }
   // Check against the op walk on shapes it was not fitted on.
-  Eigen::RowVectorXd y(kQuantities);
   p.usable_ = true;
-  for (const ModelShape& s : checks) {
-    walk(s, y);
-    double total_bytes = 0;
-    const StepCounts c = p.Counts(s, &total_bytes);
-    double got[kQuantities];
-    ReadTotals(c, got);
-    got[kQuantities - 1] = total_bytes;
-    for (int q = 0; q < kQuantities; ++q) {
-      const double scale = std::max(std::abs(y[q]), yscale[q]);
-      if (scale <= 0) continue;
-      p.check_error_ = std::max(p.check_error_, std::abs(got[q] - y[q]) / scale);
-    }
-  }
-  if (checks.empty()) {
-    p.usable_ = false;
-    p.why_not_ = "no check shapes";
-  } else if (!(p.check_error_ <= 1e-9)) {
-    p.usable_ = false;
-    p.why_not_ = fmt::format("relative error {:.3g} against the op walk", p.check_error_);
-  }
+  p.check_error_ = CheckError(p, checks, hw, yscale);
+  p.why_not_ = WhyNotUsable(checks.empty(), p.check_error_);
+  p.usable_ = p.why_not_.empty();
   return p;
 }
 
@@ -237,56 +321,10 @@ void StepPolynomial::PredictMany(const TimeModel& model, EstimatorKind e,
   }
   if (!usable_) throw InputError("PredictMany: the closed form is not usable: " + why_not_);
   // The estimator as rows over the monomials: pairs of smooth-max operands, then linear rows.
-  using Rows = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
   const Eigen::Index terms = static_cast<Eigen::Index>(monomials_.size());
-  Rows rows;
   int pairs = 0;
   double c0 = 0, p = 1;
-  auto total = [&](int q) { return coef_.row(q); };
-  switch (e) {
-    case EstimatorKind::kFlops:
-      rows = model.flops_s_per_flop * total(kTotals + 2);
-      c0 = model.flops_c0_s;
-      break;
-    case EstimatorKind::kMemcopy:
-      rows = model.memcopy_s_per_byte * total(kTotals + 3);
-      c0 = model.memcopy_c0_s;
-      break;
-    case EstimatorKind::kRoofline:
-      throw InputError("the roofline estimator takes a maximum per op and has no closed form");
-    case EstimatorKind::kCalibrated: {
-      // One device, one micro-step: no bubble and no communication (CalibratedStep).
-      const CalibratedTerms<double> k = TermsOf(model.calibrated);
-      auto gpu = [&](std::size_t g) {
-        const int q = static_cast<int>(4 * g);
-        return (k.matmul * total(q) + k.attention * total(q + 1) + k.byte * total(q + 2)).eval();
-      };
-      auto cpu = [&](std::size_t g) {
-        return (k.launch * total(static_cast<int>(4 * g) + 3)).eval();
-      };
-      const bool segments = k.form == CalibratedForm::kSegments;
-      pairs = segments ? static_cast<int>(kNumSegments) + 1 : 2;
-      rows.resize(2 * pairs, terms);
-      if (segments) {
-        for (std::size_t g = 0; g < kNumSegments; ++g) {
-          rows.row(static_cast<Eigen::Index>(2 * g)) = gpu(g);
-          rows.row(static_cast<Eigen::Index>(2 * g + 1)) = cpu(g);
-        }
-      } else {
-        rows.row(0).setZero();
-        rows.row(1).setZero();
-        for (std::size_t g = 0; g < kNumSegments; ++g) {
-          rows.row(0) += gpu(g);
-          rows.row(1) += cpu(g);
-        }
-      }
-      rows.row(2 * pairs - 2) = k.byte * total(kTotals + 0);
-      rows.row(2 * pairs - 1) = k.tensor * total(kTotals + 1);
-      c0 = k.c0;
-      p = k.sharpness;
-      break;
-    }
-  }
+  auto rows = EstimatorRows(coef_, model, e, &pairs, &c0, &p);
   const internal::SimdMath& math =
       isa.empty() ? internal::BestSimdMath() : internal::SimdMathFor(isa);
   // The shapes' raw dimensions go in: each monomial's column takes its variables' scales.

@@ -320,6 +320,88 @@ StepExplanation ExplainStep(const TimeModel& model, const Workload& wl, Estimato
   return x;
 }
 
+namespace {
+
+// The op's own term in estimator e (0 for the roofline's fixed cost); *c0 gets the estimator's
+// fixed cost, kept apart from the shares.
+double OpWeight(const Op& op, const TimeModel& model, EstimatorKind e, double* c0) {
+  double x = 0;
+  switch (e) {
+    case EstimatorKind::kFlops:
+      x = op.kind == OpKind::kMatmul || op.kind == OpKind::kAttention ? op.flops * op.count : 0;
+      *c0 = model.flops_c0_s;
+      break;
+    case EstimatorKind::kMemcopy:
+      x = op.Bytes() * op.count;
+      *c0 = model.memcopy_c0_s;
+      break;
+    case EstimatorKind::kRoofline:
+      x = RooflineOpSeconds(op, model.hardware);
+      break;
+    case EstimatorKind::kCalibrated: {
+      const CalibratedCoefficients& k = model.calibrated;
+      const double f = op.kind == OpKind::kMatmul      ? k.matmul_s_per_flop
+                       : op.kind == OpKind::kAttention ? k.attention_s_per_flop
+                                                       : 0;
+      const double gpu = op.count * (op.flops * f + op.Bytes() * k.s_per_byte);
+      const double cpu = op.count * op.launches *
+                         (op.kind == OpKind::kOptimizer ? k.s_per_tensor_update : k.s_per_launch);
+      x = std::max(gpu, cpu);
+      *c0 = k.c0_s;
+      break;
+    }
+  }
+  return x;
+}
+
+// Each communication op's exposed time per second of link time, by overlap class.
+std::array<double, kNumOverlaps> ExposedPerLink(const TimeModel& model, const StepCounts& c,
+                                                double compute_s) {
+  // Each communication op gets its share of its overlap class's exposed time (by link time), so
+  // that the ops add up to the step.
+  std::array<double, kNumOverlaps> exposed_per_link{};
+  for (std::size_t o = 0; o < kNumOverlaps; ++o) {
+    if (!(c.comm_s[o] > 0)) continue;
+    StepCounts one = c;
+    one.comm_s.fill(0);
+    one.comm_s[o] = c.comm_s[o];
+    exposed_per_link[o] =
+        ExposedCommSeconds(one, compute_s, model.comm_multiplier, model.comm_overlap) / c.comm_s[o];
+  }
+  return exposed_per_link;
+}
+
+// The calibrated estimator's group of an op: its segment (or 0 in the whole-step form), or
+// kNumSegments for the optimizer.
+std::size_t GroupOf(const TimeModel& model, const Op& op) {
+  if (op.kind == OpKind::kOptimizer) return kNumSegments;
+  return model.calibrated.form == CalibratedForm::kSegments ? SegmentOf(op) : 0;
+}
+
+// The calibrated estimator's time per group, and the sum of its ops' weights per group.
+void CalibratedGroups(const TimeModel& model, const Workload& wl, const StepCounts& c,
+                      const std::vector<double>& weight,
+                      std::array<double, kNumSegments + 1>* group_s,
+                      std::array<double, kNumSegments + 1>* group_w) {
+  const CalibratedTerms<double> k = TermsOf(model.calibrated);
+  const CalibratedPhases<double> ph = CalibratedPhaseSeconds(c, k);
+  if (k.form == CalibratedForm::kSegments) {
+    for (std::size_t g = 0; g < kNumSegments; ++g) {
+      (*group_s)[g] = c.BubbleFactor() * GroupSeconds(c.segments[g], k);
+    }
+  } else {
+    (*group_s)[0] = c.BubbleFactor() * (ph.forward + ph.backward);
+  }
+  (*group_s)[kNumSegments] = ph.optimizer;
+  for (std::size_t i = 0; i < wl.ops.size(); ++i) {
+    if (wl.ops[i].kind != OpKind::kCommunication) {
+      (*group_w)[GroupOf(model, wl.ops[i])] += weight[i];
+    }
+  }
+}
+
+}  // namespace
+
 std::vector<double> ExplainOpSeconds(const TimeModel& model, const Workload& wl, EstimatorKind e) {
   std::vector<double> out;
   out.reserve(wl.ops.size());
@@ -333,77 +415,24 @@ std::vector<double> ExplainOpSeconds(const TimeModel& model, const Workload& wl,
   std::vector<double> weight;
   double sum = 0, c0 = 0;
   for (const Op& op : wl.ops) {
-    double x = 0;
     if (op.kind == OpKind::kCommunication) {
       weight.push_back(0);
       continue;
     }
-    switch (e) {
-      case EstimatorKind::kFlops:
-        x = op.kind == OpKind::kMatmul || op.kind == OpKind::kAttention ? op.flops * op.count : 0;
-        c0 = model.flops_c0_s;
-        break;
-      case EstimatorKind::kMemcopy:
-        x = op.Bytes() * op.count;
-        c0 = model.memcopy_c0_s;
-        break;
-      case EstimatorKind::kRoofline:
-        x = RooflineOpSeconds(op, model.hardware);
-        break;
-      case EstimatorKind::kCalibrated: {
-        const CalibratedCoefficients& k = model.calibrated;
-        const double f = op.kind == OpKind::kMatmul      ? k.matmul_s_per_flop
-                         : op.kind == OpKind::kAttention ? k.attention_s_per_flop
-                                                         : 0;
-        const double gpu = op.count * (op.flops * f + op.Bytes() * k.s_per_byte);
-        const double cpu = op.count * op.launches *
-                           (op.kind == OpKind::kOptimizer ? k.s_per_tensor_update : k.s_per_launch);
-        x = std::max(gpu, cpu);
-        c0 = k.c0_s;
-        break;
-      }
-    }
+    const double x = OpWeight(op, model, e, &c0);
     weight.push_back(x);
     sum += x;
   }
-  // Each communication op gets its share of its overlap class's exposed time (by link time), so
-  // that the ops add up to the step.
-  std::array<double, kNumOverlaps> exposed_per_link{};
-  for (std::size_t o = 0; o < kNumOverlaps; ++o) {
-    if (!(c.comm_s[o] > 0)) continue;
-    StepCounts one = c;
-    one.comm_s.fill(0);
-    one.comm_s[o] = c.comm_s[o];
-    exposed_per_link[o] =
-        ExposedCommSeconds(one, parts.compute_s, model.comm_multiplier, model.comm_overlap) /
-        c.comm_s[o];
-  }
+  const std::array<double, kNumOverlaps> exposed_per_link =
+      ExposedPerLink(model, c, parts.compute_s);
   // The calibrated estimator: each op shares its group's time (a segment's smooth max, or the
   // whole step's in the first form, times the bubble; the optimizer's) by its weight.
   std::array<double, kNumSegments + 1> group_s{}, group_w{};
-  auto group_of = [&](const Op& op) -> std::size_t {
-    if (op.kind == OpKind::kOptimizer) return kNumSegments;
-    return model.calibrated.form == CalibratedForm::kSegments ? SegmentOf(op) : 0;
-  };
-  if (e == EstimatorKind::kCalibrated) {
-    const CalibratedTerms<double> k = TermsOf(model.calibrated);
-    const CalibratedPhases<double> ph = CalibratedPhaseSeconds(c, k);
-    if (k.form == CalibratedForm::kSegments) {
-      for (std::size_t g = 0; g < kNumSegments; ++g) {
-        group_s[g] = c.BubbleFactor() * GroupSeconds(c.segments[g], k);
-      }
-    } else {
-      group_s[0] = c.BubbleFactor() * (ph.forward + ph.backward);
-    }
-    group_s[kNumSegments] = ph.optimizer;
-    for (std::size_t i = 0; i < wl.ops.size(); ++i) {
-      if (wl.ops[i].kind != OpKind::kCommunication) group_w[group_of(wl.ops[i])] += weight[i];
-    }
-  }
+  if (e == EstimatorKind::kCalibrated) CalibratedGroups(model, wl, c, weight, &group_s, &group_w);
   for (std::size_t i = 0; i < wl.ops.size(); ++i) {
     const Op& op = wl.ops[i];
     if (e == EstimatorKind::kCalibrated && op.kind != OpKind::kCommunication) {
-      const std::size_t g = group_of(op);
+      const std::size_t g = GroupOf(model, op);
       out.push_back(group_w[g] > 0 ? group_s[g] * weight[i] / group_w[g] : 0);
       continue;
     }

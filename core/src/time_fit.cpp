@@ -151,38 +151,101 @@ void Solve(ceres::Problem* problem, const TimeFitOptions& options, const char* w
   }
 }
 
-// Fits estimator `e` on the subset `idx` of rows, writing coefficients into `model`.
-void FitOne(EstimatorKind e, const std::vector<Row>& rows, const std::vector<std::size_t>& idx,
-            const HardwareProfile& hw, const TimeFitOptions& options, TimeModel* model) {
-  std::vector<double> ys, xs;
-  for (auto i : idx) ys.push_back(rows[i].y);
-  const double y0 = Median(ys);
-  if (e == EstimatorKind::kFlops || e == EstimatorKind::kMemcopy) {
-    for (auto i : idx)
-      xs.push_back(e == EstimatorKind::kFlops ? rows[i].flops_model : rows[i].bytes_total);
-    const double x0 = Median(xs);
-    double theta[2] = {0.1, 0.9};
-    ceres::Problem problem;
-    for (auto i : idx) {
-      const double x = e == EstimatorKind::kFlops ? rows[i].flops_model : rows[i].bytes_total;
-      problem.AddResidualBlock(new ceres::AutoDiffCostFunction<LinearResidual, 1, 2>(
-                                   new LinearResidual(x, rows[i].y, x0, y0)),
-                               new ceres::CauchyLoss(options.robust_scale), theta);
-    }
-    problem.SetParameterLowerBound(theta, 0, 0.0);
-    problem.SetParameterLowerBound(theta, 1, 0.0);
-    Solve(&problem, options, ToString(e).c_str());
-    if (e == EstimatorKind::kFlops) {
-      model->flops_c0_s = theta[0] * y0;
-      model->flops_s_per_flop = theta[1] * y0 / x0;
-    } else {
-      model->memcopy_c0_s = theta[0] * y0;
-      model->memcopy_s_per_byte = theta[1] * y0 / x0;
-    }
-    return;
+// Fits the FLOPs or memcopy estimator `e` (c0 + s per FLOP or byte) on the subset `idx`.
+void FitLinear(EstimatorKind e, const std::vector<Row>& rows, const std::vector<std::size_t>& idx,
+               double y0, const TimeFitOptions& options, TimeModel* model) {
+  std::vector<double> xs;
+  for (auto i : idx)
+    xs.push_back(e == EstimatorKind::kFlops ? rows[i].flops_model : rows[i].bytes_total);
+  const double x0 = Median(xs);
+  double theta[2] = {0.1, 0.9};
+  ceres::Problem problem;
+  for (auto i : idx) {
+    const double x = e == EstimatorKind::kFlops ? rows[i].flops_model : rows[i].bytes_total;
+    problem.AddResidualBlock(new ceres::AutoDiffCostFunction<LinearResidual, 1, 2>(
+                                 new LinearResidual(x, rows[i].y, x0, y0)),
+                             new ceres::CauchyLoss(options.robust_scale), theta);
   }
-  // Calibrated: start from the prior with a few sharpness values; keep the best objective.
+  problem.SetParameterLowerBound(theta, 0, 0.0);
+  problem.SetParameterLowerBound(theta, 1, 0.0);
+  Solve(&problem, options, ToString(e).c_str());
+  if (e == EstimatorKind::kFlops) {
+    model->flops_c0_s = theta[0] * y0;
+    model->flops_s_per_flop = theta[1] * y0 / x0;
+  } else {
+    model->memcopy_c0_s = theta[0] * y0;
+    model->memcopy_s_per_byte = theta[1] * y0 / x0;
+  }
+}
+
+// Adds the calibrated fit's residuals (steps, phases, priors) over `theta` and `comm` to
+// `problem`, with their bounds.
+void AddCalibratedResiduals(const std::vector<Row>& rows, const std::vector<std::size_t>& idx,
+                            double y0, const TimeFitOptions& options, bool any_comm,
+                            bool use_phases, double* theta, double* comm, ceres::Problem* problem) {
+  for (auto i : idx) {
+    if (any_comm) {
+      problem->AddResidualBlock(
+          new ceres::AutoDiffCostFunction<StepResidual, 1, kCalibratedParams, 2>(
+              new StepResidual(rows[i], y0, options.form)),
+          new ceres::CauchyLoss(options.robust_scale), theta, comm);
+    } else {
+      problem->AddResidualBlock(new ceres::AutoDiffCostFunction<StepResidual, 1, kCalibratedParams>(
+                                    new StepResidual(rows[i], y0, options.form)),
+                                new ceres::CauchyLoss(options.robust_scale), theta);
+    }
+    if (use_phases && rows[i].HasPhases()) {
+      problem->AddResidualBlock(
+          new ceres::AutoDiffCostFunction<PhaseResidual, 3, kCalibratedParams>(
+              new PhaseResidual(rows[i], options.form)),
+          new ceres::CauchyLoss(kPhaseWeight * options.robust_scale), theta);
+    }
+  }
+  if (any_comm) {
+    problem->AddResidualBlock(
+        new ceres::AutoDiffCostFunction<CommPriorResidual, 2, 2>(new CommPriorResidual), nullptr,
+        comm);
+    problem->SetParameterLowerBound(comm, 0, std::log(0.25));
+    problem->SetParameterUpperBound(comm, 0, std::log(4.0));
+    problem->SetParameterLowerBound(comm, 1, 0.0);
+    problem->SetParameterUpperBound(comm, 1, 1.0);
+  }
+  problem->AddResidualBlock(
+      new ceres::AutoDiffCostFunction<PriorResidual, 5, kCalibratedParams>(new PriorResidual),
+      nullptr, theta);
+  problem->SetParameterLowerBound(theta, 0, 0.0);
+  problem->SetParameterUpperBound(theta, 0, 10.0);
+  for (int j = 1; j <= 5; ++j) {
+    problem->SetParameterLowerBound(theta, j, -20.0);
+    problem->SetParameterUpperBound(theta, j, 20.0);
+  }
+  problem->SetParameterLowerBound(theta, 6, 1.0);
+  problem->SetParameterUpperBound(theta, 6, 32.0);
+}
+
+// Writes the calibrated fit's best parameters into `model` as coefficients on `hw`.
+void StoreCalibrated(const double* best, const double* best_comm, bool any_comm, double y0,
+                     const HardwareProfile& hw, const TimeFitOptions& options, TimeModel* model) {
   const double mm_rate = hw.MatmulRate(Precision::kBf16);
+  if (any_comm) {
+    model->comm_multiplier = std::exp(best_comm[0]);
+    model->comm_overlap = best_comm[1];
+  }
+  auto& k = model->calibrated;
+  k.c0_s = best[0] * y0;
+  k.matmul_s_per_flop = std::exp(best[1]) / mm_rate;
+  k.attention_s_per_flop = std::exp(best[2]) / mm_rate;
+  k.s_per_byte = std::exp(best[3]) / hw.mem_bandwidth_bytes_per_s;
+  k.s_per_launch = std::exp(best[4]) * kLaunchScale_s;
+  k.s_per_tensor_update = std::exp(best[5]) * kLaunchScale_s;
+  k.sharpness = best[6];
+  k.form = options.form;
+}
+
+// Fits the calibrated estimator on the subset `idx`: from the prior with a few sharpness values,
+// keeping the best objective.
+void FitCalibrated(const std::vector<Row>& rows, const std::vector<std::size_t>& idx, double y0,
+                   const HardwareProfile& hw, const TimeFitOptions& options, TimeModel* model) {
   double best_cost = std::numeric_limits<double>::infinity();
   double best[kCalibratedParams] = {};
   // Communication terms are fitted only when some run communicates.
@@ -197,45 +260,7 @@ void FitOne(EstimatorKind e, const std::vector<Row>& rows, const std::vector<std
     for (int j = 0; j < 5; ++j) theta[j + 1] = std::log(kPrior[j]);
     double comm[2] = {0, kCommPriorOverlap};
     ceres::Problem problem;
-    for (auto i : idx) {
-      if (any_comm) {
-        problem.AddResidualBlock(
-            new ceres::AutoDiffCostFunction<StepResidual, 1, kCalibratedParams, 2>(
-                new StepResidual(rows[i], y0, options.form)),
-            new ceres::CauchyLoss(options.robust_scale), theta, comm);
-      } else {
-        problem.AddResidualBlock(
-            new ceres::AutoDiffCostFunction<StepResidual, 1, kCalibratedParams>(
-                new StepResidual(rows[i], y0, options.form)),
-            new ceres::CauchyLoss(options.robust_scale), theta);
-      }
-      if (use_phases && rows[i].HasPhases()) {
-        problem.AddResidualBlock(
-            new ceres::AutoDiffCostFunction<PhaseResidual, 3, kCalibratedParams>(
-                new PhaseResidual(rows[i], options.form)),
-            new ceres::CauchyLoss(kPhaseWeight * options.robust_scale), theta);
-      }
-    }
-    if (any_comm) {
-      problem.AddResidualBlock(
-          new ceres::AutoDiffCostFunction<CommPriorResidual, 2, 2>(new CommPriorResidual), nullptr,
-          comm);
-      problem.SetParameterLowerBound(comm, 0, std::log(0.25));
-      problem.SetParameterUpperBound(comm, 0, std::log(4.0));
-      problem.SetParameterLowerBound(comm, 1, 0.0);
-      problem.SetParameterUpperBound(comm, 1, 1.0);
-    }
-    problem.AddResidualBlock(
-        new ceres::AutoDiffCostFunction<PriorResidual, 5, kCalibratedParams>(new PriorResidual),
-        nullptr, theta);
-    problem.SetParameterLowerBound(theta, 0, 0.0);
-    problem.SetParameterUpperBound(theta, 0, 10.0);
-    for (int j = 1; j <= 5; ++j) {
-      problem.SetParameterLowerBound(theta, j, -20.0);
-      problem.SetParameterUpperBound(theta, j, 20.0);
-    }
-    problem.SetParameterLowerBound(theta, 6, 1.0);
-    problem.SetParameterUpperBound(theta, 6, 32.0);
+    AddCalibratedResiduals(rows, idx, y0, options, any_comm, use_phases, theta, comm, &problem);
     Solve(&problem, options, "calibrated");
     double cost = 0;
     problem.Evaluate(ceres::Problem::EvaluateOptions(), &cost, nullptr, nullptr, nullptr);
@@ -245,19 +270,20 @@ void FitOne(EstimatorKind e, const std::vector<Row>& rows, const std::vector<std
       std::copy(comm, comm + 2, best_comm);
     }
   }
-  if (any_comm) {
-    model->comm_multiplier = std::exp(best_comm[0]);
-    model->comm_overlap = best_comm[1];
+  StoreCalibrated(best, best_comm, any_comm, y0, hw, options, model);
+}
+
+// Fits estimator `e` on the subset `idx` of rows, writing coefficients into `model`.
+void FitOne(EstimatorKind e, const std::vector<Row>& rows, const std::vector<std::size_t>& idx,
+            const HardwareProfile& hw, const TimeFitOptions& options, TimeModel* model) {
+  std::vector<double> ys;
+  for (auto i : idx) ys.push_back(rows[i].y);
+  const double y0 = Median(ys);
+  if (e == EstimatorKind::kFlops || e == EstimatorKind::kMemcopy) {
+    FitLinear(e, rows, idx, y0, options, model);
+    return;
   }
-  auto& k = model->calibrated;
-  k.c0_s = best[0] * y0;
-  k.matmul_s_per_flop = std::exp(best[1]) / mm_rate;
-  k.attention_s_per_flop = std::exp(best[2]) / mm_rate;
-  k.s_per_byte = std::exp(best[3]) / hw.mem_bandwidth_bytes_per_s;
-  k.s_per_launch = std::exp(best[4]) * kLaunchScale_s;
-  k.s_per_tensor_update = std::exp(best[5]) * kLaunchScale_s;
-  k.sharpness = best[6];
-  k.form = options.form;
+  FitCalibrated(rows, idx, y0, hw, options, model);
 }
 
 }  // namespace
@@ -301,29 +327,37 @@ ErrorStats AbsStats(std::vector<double> e) {
   return s;
 }
 
-TimeFitSummary FitTimeModel(const std::vector<StepRun>& runs, const HardwareProfile& hw,
-                            const TimeFitOptions& options, const ProgressCallback& progress) {
-  TimeFitSummary summary;
-  summary.runs = static_cast<int>(runs.size());
-  summary.model = DefaultTimeModel(hw);
+namespace {
+
+// The runs as the fit sees them, with their grouping into configurations and folds.
+struct FitData {
   std::vector<Row> rows;
   std::vector<StepCounts> counts;
   // Runs may name their own hardware: features are then scaled to that device's rates, so the
   // fitted multipliers are the device-independent part (see Retarget).
   std::map<std::string, HardwareProfile> profiles;
   std::vector<const HardwareProfile*> row_hw;
+  std::vector<std::size_t> all;    // every row's index
+  std::vector<std::size_t> group;  // each row's configuration
+  std::size_t distinct = 0;        // the number of configurations
+  std::size_t folds = 0;
+  std::vector<std::size_t> fold_of_group;
+};
+
+// One row per run: its counts on its own hardware, and the features the fit uses.
+void MakeRows(const std::vector<StepRun>& runs, const HardwareProfile& hw, FitData* d) {
   for (const auto& run : runs) {
     const HardwareProfile* h = &hw;
     if (!run.hardware.empty() && run.hardware != hw.name) {
-      auto it = profiles.find(run.hardware);
-      if (it == profiles.end())
-        it = profiles.emplace(run.hardware, LoadHardware(run.hardware)).first;
+      auto it = d->profiles.find(run.hardware);
+      if (it == d->profiles.end())
+        it = d->profiles.emplace(run.hardware, LoadHardware(run.hardware)).first;
       h = &it->second;
     }
-    row_hw.push_back(h);
+    d->row_hw.push_back(h);
     const double mm_rate = h->MatmulRate(Precision::kBf16);
     const StepCounts c = CountStep(run.shape, run.layout, *h);
-    counts.push_back(c);
+    d->counts.push_back(c);
     Row row;
     row.counts = c;
     row.mm_rate = mm_rate;
@@ -341,45 +375,131 @@ TimeFitSummary FitTimeModel(const std::vector<StepRun>& runs, const HardwareProf
       row.bytes_total *= hw.mem_bandwidth_bytes_per_s / h->mem_bandwidth_bytes_per_s;
     }
     row.y = run.step_s;
-    rows.push_back(row);
+    d->rows.push_back(row);
   }
-  const std::size_t n = rows.size();
-  std::vector<std::size_t> all(n);
-  std::iota(all.begin(), all.end(), 0);
+}
+
+// Groups the runs by configuration.
+void GroupRepeats(const std::vector<StepRun>& runs, FitData* d) {
+  const std::size_t n = d->rows.size();
   // Repeated measurements of one configuration are one point: they count once towards the
   // minimum runs and share a cross-validation fold (else a copy in the training folds flatters
   // the error of its twin).
   std::map<std::string, std::size_t> group_of_key;
-  std::vector<std::size_t> group(n);
+  d->group.resize(n);
   for (std::size_t i = 0; i < n; ++i) {
     const StepRun& r = runs[i];
     const ModelShape& s = r.shape;
     const std::string key =
         ShapeToJson(s).dump() + "|" + ShortDescribe(r.layout, s.checkpointing) + "|" + r.hardware;
-    group[i] = group_of_key.emplace(key, group_of_key.size()).first->second;
+    d->group[i] = group_of_key.emplace(key, group_of_key.size()).first->second;
   }
-  const std::size_t distinct = group_of_key.size();
+  d->distinct = group_of_key.size();
+}
+
+// Assigns each configuration a cross-validation fold.
+void AssignFolds(const TimeFitOptions& options, FitData* d) {
   // Fold assignment: a seeded shuffle of the configurations, so reports are reproducible.
-  std::vector<std::size_t> order(distinct);
+  std::vector<std::size_t> order(d->distinct);
   std::iota(order.begin(), order.end(), 0);
   std::mt19937 rng(options.seed);
   std::shuffle(order.begin(), order.end(), rng);
-  const std::size_t folds =
-      std::max<std::size_t>(2, std::min<std::size_t>(options.folds, distinct));
-  summary.folds = static_cast<int>(folds);
-  std::vector<std::size_t> fold_of_group(distinct);
-  for (std::size_t j = 0; j < distinct; ++j) fold_of_group[order[j]] = j % folds;
-  {
-    const auto [lo, hi] =
-        std::minmax_element(rows.begin(), rows.end(), [](auto& a, auto& b) { return a.y < b.y; });
-    if (distinct > 1 && hi->y <= lo->y * (1 + 1e-12)) {
-      throw InputError(fmt::format(
-          "fit-time: all {} runs have the same step time ({:g} ms) across {} configurations; "
-          "that is no measurement of how time depends on shape",
-          n, lo->y * 1e3, distinct));
+  d->folds = std::max<std::size_t>(2, std::min<std::size_t>(options.folds, d->distinct));
+  d->fold_of_group.resize(d->distinct);
+  for (std::size_t j = 0; j < d->distinct; ++j) d->fold_of_group[order[j]] = j % d->folds;
+}
+
+// InputError when every configuration has the same step time.
+void RefuseConstantTimes(const FitData& d) {
+  const auto [lo, hi] =
+      std::minmax_element(d.rows.begin(), d.rows.end(), [](auto& a, auto& b) { return a.y < b.y; });
+  if (d.distinct > 1 && hi->y <= lo->y * (1 + 1e-12)) {
+    throw InputError(fmt::format(
+        "fit-time: all {} runs have the same step time ({:g} ms) across {} configurations; "
+        "that is no measurement of how time depends on shape",
+        d.rows.size(), lo->y * 1e3, d.distinct));
+  }
+}
+
+// Why estimator `e` cannot be fitted to these runs; empty when it can.
+std::string SkipNote(EstimatorKind e, const FitData& d) {
+  const std::size_t n = d.rows.size();
+  if (d.distinct < MinRuns(e)) {
+    return d.distinct == n ? fmt::format("skipped: {} runs, needs at least {}", n, MinRuns(e))
+                           : fmt::format(
+                                 "skipped: {} runs of {} distinct configurations, "
+                                 "needs at least {}",
+                                 n, d.distinct, MinRuns(e));
+  }
+  // Runs all at one size (one FLOP or byte count) cannot separate the fixed time from the
+  // per-FLOP or per-byte time: any split fits them exactly and predicts nothing elsewhere.
+  if (e != EstimatorKind::kRoofline) {
+    std::vector<double> x;
+    for (const auto& row : d.rows) {
+      x.push_back(e == EstimatorKind::kMemcopy ? row.bytes_total : row.flops_model);
+    }
+    const auto [lo, hi] = std::minmax_element(x.begin(), x.end());
+    if (*hi <= *lo * (1 + 1e-9)) {
+      return fmt::format(
+          "skipped: every run has the same {} count (all at one size), so the fixed and the "
+          "per-{} time cannot be told apart; add runs of other sizes",
+          e == EstimatorKind::kMemcopy ? "byte" : "FLOP",
+          e == EstimatorKind::kMemcopy ? "byte" : "FLOP");
     }
   }
+  return "";
+}
 
+// Row i's step time predicted by estimator e of model m.
+double PredictRow(const TimeModel& m, const FitData& d, const HardwareProfile& hw, std::size_t i,
+                  EstimatorKind e) {
+  // A model fitted for `hw` predicts a run of other hardware retargeted to it.
+  return d.row_hw[i] == &hw ? PredictFromCounts(m, d.counts[i], e)
+                            : PredictFromCounts(Retarget(m, *d.row_hw[i]), d.counts[i], e);
+}
+
+// Fits estimator `e` (unless roofline) into *model and reports its in-sample and
+// cross-validated errors in *rep.
+void EvaluateEstimator(EstimatorKind e, const FitData& d, const HardwareProfile& hw,
+                       const TimeFitOptions& options, TimeModel* model, EstimatorReport* rep) {
+  const std::size_t n = d.rows.size();
+  const bool fit = e != EstimatorKind::kRoofline;
+  if (fit) {
+    FitOne(e, d.rows, d.all, hw, options, model);
+    model->fitted[static_cast<std::size_t>(e)] = true;
+  }
+  std::vector<double> in_err, cv_err;
+  for (std::size_t i = 0; i < n; ++i) {
+    in_err.push_back(PredictRow(*model, d, hw, i, e) / d.rows[i].y - 1);
+  }
+  rep->cv_predicted_s.assign(n, 0);
+  if (fit && options.cross_validate) {
+    for (std::size_t f = 0; f < d.folds; ++f) {
+      std::vector<std::size_t> train, test;
+      for (std::size_t i = 0; i < n; ++i)
+        (d.fold_of_group[d.group[i]] == f ? test : train).push_back(i);
+      TimeModel fold_model = *model;
+      FitOne(e, d.rows, train, hw, options, &fold_model);
+      for (auto i : test) rep->cv_predicted_s[i] = PredictRow(fold_model, d, hw, i, e);
+    }
+  } else {
+    for (std::size_t i = 0; i < n; ++i) rep->cv_predicted_s[i] = PredictRow(*model, d, hw, i, e);
+  }
+  for (std::size_t i = 0; i < n; ++i) cv_err.push_back(rep->cv_predicted_s[i] / d.rows[i].y - 1);
+  const ErrorStats a = AbsStats(in_err), b = AbsStats(cv_err);
+  rep->available = true;
+  rep->in_median = a.median;
+  rep->in_p90 = a.p90;
+  rep->in_worst = a.worst;
+  rep->cv_median = b.median;
+  rep->cv_p90 = b.p90;
+  rep->cv_worst = b.worst;
+  if (!fit) rep->note = "no fit: rates from the hardware profile";
+}
+
+// Fits and reports every estimator in turn; the best cross-validated one becomes model.best.
+void FitEstimators(const FitData& d, const HardwareProfile& hw, const TimeFitOptions& options,
+                   const ProgressCallback& progress, TimeFitSummary* summary) {
   const EstimatorKind kinds[] = {EstimatorKind::kFlops, EstimatorKind::kMemcopy,
                                  EstimatorKind::kRoofline, EstimatorKind::kCalibrated};
   double best_cv = std::numeric_limits<double>::infinity();
@@ -389,77 +509,22 @@ TimeFitSummary FitTimeModel(const std::vector<StepRun>& runs, const HardwareProf
       throw Cancelled();
     EstimatorReport rep;
     rep.kind = e;
-    if (distinct < MinRuns(e)) {
-      rep.note = distinct == n ? fmt::format("skipped: {} runs, needs at least {}", n, MinRuns(e))
-                               : fmt::format(
-                                     "skipped: {} runs of {} distinct configurations, "
-                                     "needs at least {}",
-                                     n, distinct, MinRuns(e));
-      summary.reports.push_back(rep);
+    rep.note = SkipNote(e, d);
+    if (!rep.note.empty()) {
+      summary->reports.push_back(rep);
       continue;
     }
-    // Runs all at one size (one FLOP or byte count) cannot separate the fixed time from the
-    // per-FLOP or per-byte time: any split fits them exactly and predicts nothing elsewhere.
-    if (e != EstimatorKind::kRoofline) {
-      std::vector<double> x;
-      for (const auto& row : rows) {
-        x.push_back(e == EstimatorKind::kMemcopy ? row.bytes_total : row.flops_model);
-      }
-      const auto [lo, hi] = std::minmax_element(x.begin(), x.end());
-      if (*hi <= *lo * (1 + 1e-9)) {
-        rep.note = fmt::format(
-            "skipped: every run has the same {} count (all at one size), so the fixed and the "
-            "per-{} time cannot be told apart; add runs of other sizes",
-            e == EstimatorKind::kMemcopy ? "byte" : "FLOP",
-            e == EstimatorKind::kMemcopy ? "byte" : "FLOP");
-        summary.reports.push_back(rep);
-        continue;
-      }
-    }
-    const bool fit = e != EstimatorKind::kRoofline;
-    if (fit) {
-      FitOne(e, rows, all, hw, options, &summary.model);
-      summary.model.fitted[static_cast<std::size_t>(e)] = true;
-    }
-    // A model fitted for `hw` predicts a run of other hardware retargeted to it.
-    auto predict = [&](const TimeModel& m, std::size_t i) {
-      return row_hw[i] == &hw ? PredictFromCounts(m, counts[i], e)
-                              : PredictFromCounts(Retarget(m, *row_hw[i]), counts[i], e);
-    };
-    std::vector<double> in_err, cv_err;
-    for (std::size_t i = 0; i < n; ++i) {
-      in_err.push_back(predict(summary.model, i) / rows[i].y - 1);
-    }
-    rep.cv_predicted_s.assign(n, 0);
-    if (fit && options.cross_validate) {
-      for (std::size_t f = 0; f < folds; ++f) {
-        std::vector<std::size_t> train, test;
-        for (std::size_t i = 0; i < n; ++i)
-          (fold_of_group[group[i]] == f ? test : train).push_back(i);
-        TimeModel fold_model = summary.model;
-        FitOne(e, rows, train, hw, options, &fold_model);
-        for (auto i : test) rep.cv_predicted_s[i] = predict(fold_model, i);
-      }
-    } else {
-      for (std::size_t i = 0; i < n; ++i) rep.cv_predicted_s[i] = predict(summary.model, i);
-    }
-    for (std::size_t i = 0; i < n; ++i) cv_err.push_back(rep.cv_predicted_s[i] / rows[i].y - 1);
-    const ErrorStats a = AbsStats(in_err), b = AbsStats(cv_err);
-    rep.available = true;
-    rep.in_median = a.median;
-    rep.in_p90 = a.p90;
-    rep.in_worst = a.worst;
-    rep.cv_median = b.median;
-    rep.cv_p90 = b.p90;
-    rep.cv_worst = b.worst;
-    if (!fit) rep.note = "no fit: rates from the hardware profile";
+    EvaluateEstimator(e, d, hw, options, &summary->model, &rep);
     if (rep.cv_median < best_cv) {
       best_cv = rep.cv_median;
-      summary.model.best = e;
+      summary->model.best = e;
     }
-    summary.reports.push_back(rep);
+    summary->reports.push_back(rep);
   }
-  ReportProgress(progress, 1.0, "done");
+}
+
+// InputError when no estimator but roofline could be fitted, saying why.
+void RefuseNoFit(const TimeFitSummary& summary, std::size_t n, std::size_t distinct) {
   bool any_fit = false;
   for (const auto& r : summary.reports)
     any_fit = any_fit || (r.available && r.kind != EstimatorKind::kRoofline);
@@ -483,13 +548,22 @@ TimeFitSummary FitTimeModel(const std::vector<StepRun>& runs, const HardwareProf
     throw InputError(
         fmt::format("fit-time: no estimator can be fitted to these {} runs ({})", n, why));
   }
+}
+
+// Records the shapes and hardware the model was fitted on.
+void RecordFittedOn(const std::vector<StepRun>& runs, const HardwareProfile& hw, TimeModel* model) {
   std::set<std::string> measured_on;
   for (const auto& r : runs) {
-    summary.model.fitted_on.Add(r.shape);
+    model->fitted_on.Add(r.shape);
     measured_on.insert(r.hardware.empty() ? hw.name : r.hardware);
   }
-  summary.model.fitted_on.hardware.assign(measured_on.begin(), measured_on.end());
-  summary.model.report = summary.ToJson();
+  model->fitted_on.hardware.assign(measured_on.begin(), measured_on.end());
+}
+
+// RuntimeError unless the model reads back and every fitted estimator predicts a positive time
+// for every run.
+void CheckWrittenModel(const TimeFitSummary& summary, const FitData& d,
+                       const std::vector<StepRun>& runs) {
   // What is written must be what its reader accepts, and predict a positive time for every run.
   try {
     TimeModelFromJson(TimeModelToJson(summary.model), "the fitted time model");
@@ -497,10 +571,10 @@ TimeFitSummary FitTimeModel(const std::vector<StepRun>& runs, const HardwareProf
     throw RuntimeError(
         fmt::format("fit-time: the fit produced a model its reader rejects: {}", e.what()));
   }
-  for (std::size_t i = 0; i < n; ++i) {
+  for (std::size_t i = 0; i < d.rows.size(); ++i) {
     for (const auto& r : summary.reports) {
       if (!r.available || r.kind == EstimatorKind::kRoofline) continue;
-      const double t = PredictFromCounts(summary.model, counts[i], r.kind);
+      const double t = PredictFromCounts(summary.model, d.counts[i], r.kind);
       if (!(t > 0) || !std::isfinite(t)) {
         throw RuntimeError(fmt::format(
             "fit-time: the fitted {} estimator predicts {} s for the run on line {}; refusing a "
@@ -509,6 +583,30 @@ TimeFitSummary FitTimeModel(const std::vector<StepRun>& runs, const HardwareProf
       }
     }
   }
+}
+
+}  // namespace
+
+TimeFitSummary FitTimeModel(const std::vector<StepRun>& runs, const HardwareProfile& hw,
+                            const TimeFitOptions& options, const ProgressCallback& progress) {
+  TimeFitSummary summary;
+  summary.runs = static_cast<int>(runs.size());
+  summary.model = DefaultTimeModel(hw);
+  FitData d;
+  MakeRows(runs, hw, &d);
+  const std::size_t n = d.rows.size();
+  d.all.resize(n);
+  std::iota(d.all.begin(), d.all.end(), 0);
+  GroupRepeats(runs, &d);
+  AssignFolds(options, &d);
+  summary.folds = static_cast<int>(d.folds);
+  RefuseConstantTimes(d);
+  FitEstimators(d, hw, options, progress, &summary);
+  ReportProgress(progress, 1.0, "done");
+  RefuseNoFit(summary, n, d.distinct);
+  RecordFittedOn(runs, hw, &summary.model);
+  summary.model.report = summary.ToJson();
+  CheckWrittenModel(summary, d, runs);
   return summary;
 }
 
