@@ -132,136 +132,195 @@ CsvLimits CurrentCsvLimits() {
   return l;
 }
 
-CsvTable ParseCsv(std::string_view text, const std::string& name) {
-  const CsvLimits limits = CurrentCsvLimits();
-  CsvTable table;
-  table.path = name;
+namespace {
+
+// The text without a UTF-8 byte order mark.
+std::string_view WithoutBom(std::string_view text) {
   if (text.size() >= 3 && static_cast<unsigned char>(text[0]) == 0xEF &&
       static_cast<unsigned char>(text[1]) == 0xBB && static_cast<unsigned char>(text[2]) == 0xBF) {
     text.remove_prefix(3);
   }
-  // Binary garbage: NUL bytes or control characters other than tab, CR, LF.
-  {
-    int line = 1;
-    for (char c : text) {
-      const auto u = static_cast<unsigned char>(c);
-      if (c == '\n') ++line;
-      if (u == 0 || (u < 0x20 && c != '\t' && c != '\r' && c != '\n') || u == 0x7f) {
-        throw InputError(fmt::format("{}:{}: binary data (byte 0x{:02x}); expected a text CSV file",
-                                     name, line, u));
-      }
+  return text;
+}
+
+// Refuses binary garbage: NUL bytes or control characters other than tab, CR, LF.
+void RejectBinary(std::string_view text, const std::string& name) {
+  int line = 1;
+  for (char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '\n') ++line;
+    if (u == 0 || (u < 0x20 && c != '\t' && c != '\r' && c != '\n') || u == 0x7f) {
+      throw InputError(fmt::format("{}:{}: binary data (byte 0x{:02x}); expected a text CSV file",
+                                   name, line, u));
     }
   }
-  // Split into records, honouring quotes.
+}
+
+// Splits CSV text into records, honouring quotes, within the row, column and cell limits.
+class RecordSplitter {
+ public:
+  RecordSplitter(const CsvLimits& limits, const std::string& name) : limits_(limits), name_(name) {}
+
+  // Splits the whole text into records and the line each starts on.
+  void Split(std::string_view text);
+
   std::vector<std::vector<std::string>> records;
   std::vector<int> record_line;
-  std::vector<std::string> fields;
-  std::string field;
-  bool in_quotes = false, field_quoted = false, any = false;
-  int line = 1, start_line = 1;
-  auto end_field = [&] {
-    if (static_cast<int64_t>(fields.size()) >= limits.columns) {
+
+ private:
+  // Ends the field being read: quoted fields keep their spaces, others are trimmed.
+  void EndField();
+  // Ends the record being read; a blank line is no record.
+  void EndRecord();
+  // Reads the character at i inside quotes; returns the index of the last one it used.
+  std::size_t QuotedChar(std::string_view text, std::size_t i);
+  // Reads a character outside quotes.
+  void PlainChar(char c);
+
+  const CsvLimits& limits_;
+  const std::string& name_;
+  std::vector<std::string> fields_;
+  std::string field_;
+  bool in_quotes_ = false, field_quoted_ = false, any_ = false;
+  int line_ = 1, start_line_ = 1;
+};
+
+void RecordSplitter::EndField() {
+  if (static_cast<int64_t>(fields_.size()) >= limits_.columns) {
+    throw InputError(fmt::format(
+        "{}:{}: more than {} columns (the CSV column limit; set CHRONOSCALE_MAX_CSV_COLUMNS to "
+        "raise it)",
+        name_, start_line_, limits_.columns));
+  }
+  fields_.push_back(field_quoted_ ? field_ : Trim(field_));
+  field_.clear();
+  field_quoted_ = false;
+}
+
+void RecordSplitter::EndRecord() {
+  EndField();
+  const bool blank = fields_.size() == 1 && fields_[0].empty() && !any_;
+  if (!blank) {
+    if (static_cast<int64_t>(records.size()) > limits_.rows) {
       throw InputError(fmt::format(
-          "{}:{}: more than {} columns (the CSV column limit; set CHRONOSCALE_MAX_CSV_COLUMNS to "
+          "{}:{}: more than {} data rows (the CSV row limit; set CHRONOSCALE_MAX_CSV_ROWS to "
           "raise it)",
-          name, start_line, limits.columns));
+          name_, start_line_, limits_.rows));
     }
-    fields.push_back(field_quoted ? field : Trim(field));
-    field.clear();
-    field_quoted = false;
-  };
-  auto end_record = [&] {
-    end_field();
-    const bool blank = fields.size() == 1 && fields[0].empty() && !any;
-    if (!blank) {
-      if (static_cast<int64_t>(records.size()) > limits.rows) {
-        throw InputError(fmt::format(
-            "{}:{}: more than {} data rows (the CSV row limit; set CHRONOSCALE_MAX_CSV_ROWS to "
-            "raise it)",
-            name, start_line, limits.rows));
-      }
-      records.push_back(std::move(fields));
-      record_line.push_back(start_line);
+    records.push_back(std::move(fields_));
+    record_line.push_back(start_line_);
+  }
+  fields_.clear();
+  any_ = false;
+}
+
+std::size_t RecordSplitter::QuotedChar(std::string_view text, std::size_t i) {
+  const char c = text[i];
+  if (c == '"') {
+    if (i + 1 < text.size() && text[i + 1] == '"') {
+      field_ += '"';
+      ++i;
+    } else {
+      in_quotes_ = false;
     }
-    fields.clear();
-    any = false;
-  };
+  } else {
+    if (c == '\n') ++line_;
+    if (c != '\r') field_ += c;
+  }
+  return i;
+}
+
+void RecordSplitter::PlainChar(char c) {
+  if (c == '"' && Trim(field_).empty()) {
+    in_quotes_ = true;
+    field_quoted_ = true;
+    field_.clear();
+    any_ = true;
+  } else if (c == ',') {
+    EndField();
+    any_ = true;
+  } else if (c == '\n') {
+    EndRecord();
+    ++line_;
+    start_line_ = line_;
+  } else if (c == '\r') {
+    // CRLF: the LF ends the record.
+  } else {
+    if (field_quoted_ && c != ' ' && c != '\t') {
+      throw InputError(fmt::format("{}:{}: text after a closing quote; expected ',' or a line end",
+                                   name_, line_));
+    }
+    field_ += c;
+    any_ = true;
+  }
+}
+
+void RecordSplitter::Split(std::string_view text) {
   for (std::size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (static_cast<int64_t>(field.size()) >= limits.cell_bytes) {
+    if (static_cast<int64_t>(field_.size()) >= limits_.cell_bytes) {
       throw InputError(fmt::format(
           "{}:{}: a cell longer than {} KiB (the CSV cell limit; set CHRONOSCALE_MAX_CSV_CELL_KB "
           "to raise it)",
-          name, line, limits.cell_bytes / 1024));
+          name_, line_, limits_.cell_bytes / 1024));
     }
-    if (in_quotes) {
-      if (c == '"') {
-        if (i + 1 < text.size() && text[i + 1] == '"') {
-          field += '"';
-          ++i;
-        } else {
-          in_quotes = false;
-        }
-      } else {
-        if (c == '\n') ++line;
-        if (c != '\r') field += c;
-      }
+    if (in_quotes_) {
+      i = QuotedChar(text, i);
       continue;
     }
-    if (c == '"' && Trim(field).empty()) {
-      in_quotes = true;
-      field_quoted = true;
-      field.clear();
-      any = true;
-    } else if (c == ',') {
-      end_field();
-      any = true;
-    } else if (c == '\n') {
-      end_record();
-      ++line;
-      start_line = line;
-    } else if (c == '\r') {
-      // CRLF: the LF ends the record.
-    } else {
-      if (field_quoted && c != ' ' && c != '\t') {
-        throw InputError(fmt::format(
-            "{}:{}: text after a closing quote; expected ',' or a line end", name, line));
-      }
-      field += c;
-      any = true;
-    }
+    PlainChar(text[i]);
   }
-  if (in_quotes)
-    throw InputError(fmt::format("{}:{}: a quoted field is never closed", name, start_line));
-  if (any || !field.empty() || !fields.empty()) end_record();
+  if (in_quotes_)
+    throw InputError(fmt::format("{}:{}: a quoted field is never closed", name_, start_line_));
+  if (any_ || !field_.empty() || !fields_.empty()) EndRecord();
+}
 
-  if (records.empty())
-    throw InputError(fmt::format("{}: the file is empty; expected a header line and rows", name));
-  table.header = records[0];
+// Refuses empty and repeated column names in the header (on line `line`).
+void CheckHeader(const std::vector<std::string>& header, const std::string& name, int line) {
   std::map<std::string_view, std::size_t> seen;  // duplicate names in O(n log n), not O(n^2)
-  for (std::size_t c = 0; c < table.header.size(); ++c) {
-    if (table.header[c].empty()) {
-      throw InputError(fmt::format("{}:{}:{}: empty column name in the header{}", name,
-                                   record_line[0], c + 1,
-                                   c + 1 == table.header.size() ? " (a trailing comma?)" : ""));
+  for (std::size_t c = 0; c < header.size(); ++c) {
+    if (header[c].empty()) {
+      throw InputError(fmt::format("{}:{}:{}: empty column name in the header{}", name, line, c + 1,
+                                   c + 1 == header.size() ? " (a trailing comma?)" : ""));
     }
-    const auto [it, fresh] = seen.emplace(table.header[c], c);
+    const auto [it, fresh] = seen.emplace(header[c], c);
     if (!fresh) {
       throw InputError(fmt::format("{}:{}:{}: column '{}' appears twice (columns {} and {})", name,
-                                   record_line[0], c + 1, table.header[c], it->second + 1, c + 1));
+                                   line, c + 1, header[c], it->second + 1, c + 1));
     }
   }
+}
+
+// Moves the records after the header into the table's rows, refusing a wrong cell count.
+void MoveRows(RecordSplitter& split, const std::string& name, CsvTable* table) {
+  auto& records = split.records;
   for (std::size_t r = 1; r < records.size(); ++r) {
-    if (records[r].size() != table.header.size()) {
+    if (records[r].size() != table->header.size()) {
       const bool trailing =
-          records[r].size() == table.header.size() + 1 && records[r].back().empty();
+          records[r].size() == table->header.size() + 1 && records[r].back().empty();
       throw InputError(fmt::format("{}:{}: {} cells, but the header has {} columns{}", name,
-                                   record_line[r], records[r].size(), table.header.size(),
+                                   split.record_line[r], records[r].size(), table->header.size(),
                                    trailing ? " (a trailing comma?)" : ""));
     }
-    table.rows.push_back(std::move(records[r]));
-    table.line_of_row.push_back(record_line[r]);
+    table->rows.push_back(std::move(records[r]));
+    table->line_of_row.push_back(split.record_line[r]);
   }
+}
+
+}  // namespace
+
+CsvTable ParseCsv(std::string_view text, const std::string& name) {
+  const CsvLimits limits = CurrentCsvLimits();
+  CsvTable table;
+  table.path = name;
+  text = WithoutBom(text);
+  RejectBinary(text, name);
+  RecordSplitter split(limits, name);
+  split.Split(text);
+  if (split.records.empty())
+    throw InputError(fmt::format("{}: the file is empty; expected a header line and rows", name));
+  table.header = split.records[0];
+  CheckHeader(table.header, name, split.record_line[0]);
+  MoveRows(split, name, &table);
   if (table.rows.empty()) throw InputError(fmt::format("{}: a header but no data rows", name));
   return table;
 }

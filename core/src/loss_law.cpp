@@ -219,83 +219,94 @@ std::vector<std::string> OutsideLawRange(const LossLaw& law, double params, doub
   return out;
 }
 
-LossLaw LossLawFromJson(const nlohmann::json& json, const std::string& where) {
-  if (!json.is_object()) throw InputError(fmt::format("{}: expected a JSON object", where));
-  if (json.contains("law")) {
-    return LossLawFromJson(json.at("law"), where + " (key 'law')");
+namespace {
+
+// Reads the optional 'form' key (Chinchilla when absent).
+void ReadForm(const nlohmann::json& json, const std::string& where, LossLaw* law) {
+  if (!json.contains("form")) return;
+  const std::string form = JsonString(json, "form", where);
+  if (!StringToLossLawForm(form, &law->form)) {
+    throw InputError(
+        fmt::format("{}: key 'form' is \"{}\"; expected \"chinchilla\" or "
+                    "\"kaplan\"",
+                    where, form));
   }
-  LossLaw law;
-  if (json.contains("form")) {
-    const std::string form = JsonString(json, "form", where);
-    if (!StringToLossLawForm(form, &law.form)) {
-      throw InputError(
-          fmt::format("{}: key 'form' is \"{}\"; expected \"chinchilla\" or "
-                      "\"kaplan\"",
-                      where, form));
+}
+
+// Reads the optional 'params' key; the default follows the form.
+void ReadParamsCounted(const nlohmann::json& json, const std::string& where, LossLaw* law) {
+  law->params_counted =
+      law->form == LossLaw::Form::kKaplan ? ParamCount::kNonEmbedding : ParamCount::kAll;
+  if (!json.contains("params")) return;
+  const std::string counted = JsonString(json, "params", where);
+  if (!StringToParamCount(counted, &law->params_counted)) {
+    throw InputError(
+        fmt::format("{}: key 'params' is \"{}\"; expected \"all\" or "
+                    "\"non_embedding\"",
+                    where, counted));
+  }
+}
+
+// Reads the optional 'shape_term' key (Chinchilla form only).
+void ReadShapeTerm(const nlohmann::json& json, const std::string& where, LossLaw* law) {
+  if (!json.contains("shape_term")) return;
+  const auto& t = json.at("shape_term");
+  const std::string w = where + " (shape_term)";
+  if (!t.is_object() || law->form != LossLaw::Form::kChinchilla) {
+    throw InputError(fmt::format(
+        "{}: key 'shape_term' must be {{\"C\": C, \"aspect\": r*}} on a Chinchilla-form law",
+        where));
+  }
+  law->shape_C = JsonNumber(t, "C", w, 0.0, 100.0);
+  law->shape_aspect = JsonNumber(t, "aspect", w, 1e-3, 1e6);
+}
+
+// Reads the optional 'bootstrap_draws' key: rows of [E, A, B, alpha, beta] (Chinchilla form).
+void ReadBootstrapDraws(const nlohmann::json& json, const std::string& where, LossLaw* law) {
+  if (!json.contains("bootstrap_draws")) return;
+  const auto& d = json.at("bootstrap_draws");
+  if (!d.is_array() || (law->form != LossLaw::Form::kChinchilla && !d.empty())) {
+    throw InputError(fmt::format(
+        "{}: key 'bootstrap_draws' must be a list of [E, A, B, alpha, beta] (Chinchilla form)",
+        where));
+  }
+  for (std::size_t i = 0; i < d.size(); ++i) {
+    const auto& row = d[i];
+    std::array<double, 5> x{};
+    bool ok = row.is_array() && row.size() == 5;
+    for (std::size_t k = 0; ok && k < 5; ++k) {
+      ok = row[k].is_number() && std::isfinite(row[k].get<double>()) && row[k].get<double>() >= 0 &&
+           (k == 0 || row[k].get<double>() > 0);
+      if (ok) x[k] = row[k].get<double>();
     }
-  }
-  law.params_counted =
-      law.form == LossLaw::Form::kKaplan ? ParamCount::kNonEmbedding : ParamCount::kAll;
-  if (json.contains("params")) {
-    const std::string counted = JsonString(json, "params", where);
-    if (!StringToParamCount(counted, &law.params_counted)) {
-      throw InputError(
-          fmt::format("{}: key 'params' is \"{}\"; expected \"all\" or "
-                      "\"non_embedding\"",
-                      where, counted));
-    }
-  }
-  if (json.contains("fitted_range")) {
-    ReadFittedRange(json.at("fitted_range"), where + " (fitted_range)", &law);
-  }
-  if (json.contains("shape_term")) {
-    const auto& t = json.at("shape_term");
-    const std::string w = where + " (shape_term)";
-    if (!t.is_object() || law.form != LossLaw::Form::kChinchilla) {
+    if (!ok) {
       throw InputError(fmt::format(
-          "{}: key 'shape_term' must be {{\"C\": C, \"aspect\": r*}} on a Chinchilla-form law",
-          where));
+          "{}: bootstrap_draws[{}] is {}; expected [E >= 0, A > 0, B > 0, alpha > 0, beta > 0]",
+          where, i, row.dump().substr(0, 80)));
     }
-    law.shape_C = JsonNumber(t, "C", w, 0.0, 100.0);
-    law.shape_aspect = JsonNumber(t, "aspect", w, 1e-3, 1e6);
+    law->draws.push_back(x);
   }
-  if (json.contains("bootstrap_draws")) {
-    const auto& d = json.at("bootstrap_draws");
-    if (!d.is_array() || (law.form != LossLaw::Form::kChinchilla && !d.empty())) {
-      throw InputError(fmt::format(
-          "{}: key 'bootstrap_draws' must be a list of [E, A, B, alpha, beta] (Chinchilla form)",
-          where));
-    }
-    for (std::size_t i = 0; i < d.size(); ++i) {
-      const auto& row = d[i];
-      std::array<double, 5> x{};
-      bool ok = row.is_array() && row.size() == 5;
-      for (std::size_t k = 0; ok && k < 5; ++k) {
-        ok = row[k].is_number() && std::isfinite(row[k].get<double>()) &&
-             row[k].get<double>() >= 0 && (k == 0 || row[k].get<double>() > 0);
-        if (ok) x[k] = row[k].get<double>();
-      }
-      if (!ok) {
-        throw InputError(fmt::format(
-            "{}: bootstrap_draws[{}] is {}; expected [E >= 0, A > 0, B > 0, alpha > 0, beta > 0]",
-            where, i, row.dump().substr(0, 80)));
-      }
-      law.draws.push_back(x);
-    }
-  }
+}
+
+// Reads the form's coefficients and exponents.
+void ReadCoefficients(const nlohmann::json& json, const std::string& where, LossLaw* law) {
   constexpr double kTiny = std::numeric_limits<double>::min();
-  if (law.form == LossLaw::Form::kChinchilla) {
-    law.E = JsonNumber(json, "E", where, 0.0, kHuge);
-    law.A = JsonNumber(json, "A", where, kTiny, kHuge);
-    law.B = JsonNumber(json, "B", where, kTiny, kHuge);
-    law.alpha = JsonNumber(json, "alpha", where, kTiny, 10.0);
-    law.beta = JsonNumber(json, "beta", where, kTiny, 10.0);
+  if (law->form == LossLaw::Form::kChinchilla) {
+    law->E = JsonNumber(json, "E", where, 0.0, kHuge);
+    law->A = JsonNumber(json, "A", where, kTiny, kHuge);
+    law->B = JsonNumber(json, "B", where, kTiny, kHuge);
+    law->alpha = JsonNumber(json, "alpha", where, kTiny, 10.0);
+    law->beta = JsonNumber(json, "beta", where, kTiny, 10.0);
   } else {
-    law.N_c = JsonNumber(json, "N_c", where, kTiny, kHuge);
-    law.D_c = JsonNumber(json, "D_c", where, kTiny, kHuge);
-    law.alpha_N = JsonNumber(json, "alpha_N", where, kTiny, 10.0);
-    law.alpha_D = JsonNumber(json, "alpha_D", where, kTiny, 10.0);
+    law->N_c = JsonNumber(json, "N_c", where, kTiny, kHuge);
+    law->D_c = JsonNumber(json, "D_c", where, kTiny, kHuge);
+    law->alpha_N = JsonNumber(json, "alpha_N", where, kTiny, 10.0);
+    law->alpha_D = JsonNumber(json, "alpha_D", where, kTiny, 10.0);
   }
+}
+
+// Refuses a law whose loss or compute-optimal allocation overflows where models live.
+void CheckLawFinite(const LossLaw& law, const std::string& where) {
   // Each value may be in range and the law still overflow where models live (A = 1e308 with
   // alpha = 1e-300): it would print inf as a result. The loss falls with N and D, so a finite
   // loss at the smallest corner bounds it everywhere above.
@@ -318,6 +329,25 @@ LossLaw LossLawFromJson(const nlohmann::json& json, const std::string& where) {
                       where, flops, c.params, c.tokens));
     }
   }
+}
+
+}  // namespace
+
+LossLaw LossLawFromJson(const nlohmann::json& json, const std::string& where) {
+  if (!json.is_object()) throw InputError(fmt::format("{}: expected a JSON object", where));
+  if (json.contains("law")) {
+    return LossLawFromJson(json.at("law"), where + " (key 'law')");
+  }
+  LossLaw law;
+  ReadForm(json, where, &law);
+  ReadParamsCounted(json, where, &law);
+  if (json.contains("fitted_range")) {
+    ReadFittedRange(json.at("fitted_range"), where + " (fitted_range)", &law);
+  }
+  ReadShapeTerm(json, where, &law);
+  ReadBootstrapDraws(json, where, &law);
+  ReadCoefficients(json, where, &law);
+  CheckLawFinite(law, where);
   return law;
 }
 

@@ -234,84 +234,116 @@ void SplitByNodes(const std::vector<StepRun>& runs, std::vector<StepRun>* single
   }
 }
 
-RunsHardware AssignRunsHardware(std::vector<StepRun>* runs, const std::string& path,
-                                const HardwareProfile& target, const std::string& runs_hardware,
-                                bool force) {
-  RunsHardware out;
+namespace {
+
+// How the runs' hardware compares with the target's.
+struct HardwareTally {
   int unlabelled = 0, matched = 0;
   std::map<std::string, int> others;  // label -> runs priced on their own device
   std::map<std::string, bool> loadable;
   const StepRun* first_other = nullptr;
+};
+
+// Whether a hardware label names a preset or a profile file (tried once per label).
+bool LoadableHardware(const std::string& hardware, std::map<std::string, bool>* loadable) {
+  auto it = loadable->find(hardware);
+  if (it == loadable->end()) {
+    bool ok = !hardware.empty();
+    if (ok) {
+      try {
+        LoadHardware(hardware);
+      } catch (const InputError&) {
+        ok = false;
+      }
+    }
+    it = loadable->emplace(hardware, ok).first;
+  }
+  return it->second;
+}
+
+// The hardware a run names, as the messages quote it.
+std::string MeasuredOn(const StepRun& run) {
+  return run.hardware.empty() ? fmt::format("device '{}'", Printable(run.device))
+         : run.device.empty()
+             ? fmt::format("'{}'", Printable(run.hardware))
+             : fmt::format("'{}' (device '{}')", Printable(run.hardware), Printable(run.device));
+}
+
+// Refuses a run measured on hardware that is neither the target nor loadable, or with --force
+// fits it as a target run and notes it.
+void ForceUnknownHardware(StepRun& run, const std::string& path, const HardwareProfile& target,
+                          bool force, RunsHardware* out) {
+  const std::string what = MeasuredOn(run);
+  if (!force) {
+    throw InputError(fmt::format(
+        "{}:{}: this run was measured on {}, which is not --hardware {}{} and names no "
+        "preset or profile file; pass --hardware for the machine that measured it (--hardware "
+        "local for this machine, as measured by `chronoscale bench`), or --force to fit it as "
+        "{} runs",
+        path, run.line, what, target.name,
+        target.device.empty() ? "" : fmt::format(" (device '{}')", target.device), target.name));
+  }
+  out->forced = true;
+  out->notes.push_back(fmt::format("{}:{}: measured on {}, fitted as {} (--force)", path, run.line,
+                                   what, target.name));
+  run.hardware.clear();
+}
+
+// Refuses runs all measured on other hardware, or with --force notes that the fit is carried.
+void CheckAllOtherHardware(const HardwareTally& t, const std::string& path,
+                           const HardwareProfile& target, bool force, RunsHardware* out) {
+  std::string list;
+  for (const auto& [name, n] : t.others)
+    list += fmt::format("{}{} ({} runs)", list.empty() ? "" : ", ", Printable(name), n);
+  if (!force) {
+    throw InputError(fmt::format(
+        "{}:{}: every run was measured on other hardware ({}), none on --hardware {}; fit "
+        "them with --hardware set to their device, or pass --force to carry their fitted "
+        "multipliers to {}",
+        path, t.first_other->line, list, target.name, target.name));
+  }
+  out->forced = true;
+  out->notes.push_back(fmt::format(
+      "every run was measured on other hardware ({}); each is priced on its own device and the "
+      "fit is carried to {} (--force)",
+      list, target.name));
+}
+
+}  // namespace
+
+RunsHardware AssignRunsHardware(std::vector<StepRun>* runs, const std::string& path,
+                                const HardwareProfile& target, const std::string& runs_hardware,
+                                bool force) {
+  RunsHardware out;
+  HardwareTally t;
   for (StepRun& run : *runs) {
     if (run.hardware.empty()) run.hardware = runs_hardware;
     if (run.hardware.empty() && run.device.empty()) {
-      ++unlabelled;
+      ++t.unlabelled;
       continue;
     }
     if (RunsMatchHardware(target, run.hardware, run.device)) {
       run.hardware.clear();
-      ++matched;
+      ++t.matched;
       continue;
     }
-    auto it = loadable.find(run.hardware);
-    if (it == loadable.end()) {
-      bool ok = !run.hardware.empty();
-      if (ok) {
-        try {
-          LoadHardware(run.hardware);
-        } catch (const InputError&) {
-          ok = false;
-        }
-      }
-      it = loadable.emplace(run.hardware, ok).first;
-    }
-    if (!first_other) first_other = &run;
-    if (it->second) {
-      ++others[run.hardware];
+    const bool loadable = LoadableHardware(run.hardware, &t.loadable);
+    if (!t.first_other) t.first_other = &run;
+    if (loadable) {
+      ++t.others[run.hardware];
       continue;
     }
-    const std::string what =
-        run.hardware.empty() ? fmt::format("device '{}'", Printable(run.device))
-        : run.device.empty()
-            ? fmt::format("'{}'", Printable(run.hardware))
-            : fmt::format("'{}' (device '{}')", Printable(run.hardware), Printable(run.device));
-    if (!force) {
-      throw InputError(fmt::format(
-          "{}:{}: this run was measured on {}, which is not --hardware {}{} and names no "
-          "preset or profile file; pass --hardware for the machine that measured it (--hardware "
-          "local for this machine, as measured by `chronoscale bench`), or --force to fit it as "
-          "{} runs",
-          path, run.line, what, target.name,
-          target.device.empty() ? "" : fmt::format(" (device '{}')", target.device), target.name));
-    }
-    out.forced = true;
-    out.notes.push_back(fmt::format("{}:{}: measured on {}, fitted as {} (--force)", path, run.line,
-                                    what, target.name));
-    run.hardware.clear();
-    ++matched;
+    ForceUnknownHardware(run, path, target, force, &out);
+    ++t.matched;
   }
-  if (matched == 0 && unlabelled == 0 && !others.empty()) {
-    std::string list;
-    for (const auto& [name, n] : others)
-      list += fmt::format("{}{} ({} runs)", list.empty() ? "" : ", ", Printable(name), n);
-    if (!force) {
-      throw InputError(fmt::format(
-          "{}:{}: every run was measured on other hardware ({}), none on --hardware {}; fit "
-          "them with --hardware set to their device, or pass --force to carry their fitted "
-          "multipliers to {}",
-          path, first_other->line, list, target.name, target.name));
-    }
-    out.forced = true;
-    out.notes.push_back(fmt::format(
-        "every run was measured on other hardware ({}); each is priced on its own device and the "
-        "fit is carried to {} (--force)",
-        list, target.name));
+  if (t.matched == 0 && t.unlabelled == 0 && !t.others.empty()) {
+    CheckAllOtherHardware(t, path, target, force, &out);
   }
-  if (unlabelled > 0) {
+  if (t.unlabelled > 0) {
     out.notes.push_back(fmt::format(
         "{} run(s) name no hardware: taken as measured on {} (add a hardware column, or "
         "--runs-hardware)",
-        unlabelled, target.name));
+        t.unlabelled, target.name));
   }
   return out;
 }

@@ -92,30 +92,30 @@ std::vector<BenchSummary::Ridge> BenchSummary::RooflineRidges() const {
   return ridges;
 }
 
-HardwareProfile BenchSummary::ToHardwareProfile() const {
-  HardwareProfile h;
-  const bool cuda = device == BenchDevice::kCuda;
-  h.name = cuda ? SanitizeName(device_name) + "-measured" : SanitizeName(hostname) + "-cpu";
-  h.device = device_name;
-  h.source = fmt::format("measured by chronoscale bench on {}{}", hostname,
-                         cuda ? " (" + device_name + ")" : "");
-  h.date = date;
-  h.memory_bytes = memory_bytes;
-  h.mem_bandwidth_bytes_per_s = TriadBandwidth();
-  for (std::size_t i = 0; i < kNumPrecisions; ++i) {
-    h.matmul_flops_per_s[i] = BestGemm(ToString(static_cast<Precision>(i)));
-  }
-  h.vector_flops_per_s[static_cast<std::size_t>(Precision::kFp32)] = fma_fp32.rate.best;
-  h.vector_flops_per_s[static_cast<std::size_t>(Precision::kFp64)] = fma_fp64.rate.best;
-  h.launch_overhead_s = launch_overhead_s.median;
-  h.exp_per_s = exp.rate.best;
+namespace {
 
-  nlohmann::json extra = nlohmann::json::object();
-  nlohmann::json kernels = nlohmann::json::object();
-  for (const auto& k : stream) {
-    extra[k.name + "_bandwidth_bytes_per_s"] = k.rate.best;
-    kernels[k.name] = KernelJson(k);
+// The profile's identity and rates, from the measured kernels.
+HardwareProfile MeasuredProfile(const BenchSummary& b, bool cuda) {
+  HardwareProfile h;
+  h.name = cuda ? SanitizeName(b.device_name) + "-measured" : SanitizeName(b.hostname) + "-cpu";
+  h.device = b.device_name;
+  h.source = fmt::format("measured by chronoscale bench on {}{}", b.hostname,
+                         cuda ? " (" + b.device_name + ")" : "");
+  h.date = b.date;
+  h.memory_bytes = b.memory_bytes;
+  h.mem_bandwidth_bytes_per_s = b.TriadBandwidth();
+  for (std::size_t i = 0; i < kNumPrecisions; ++i) {
+    h.matmul_flops_per_s[i] = b.BestGemm(ToString(static_cast<Precision>(i)));
   }
+  h.vector_flops_per_s[static_cast<std::size_t>(Precision::kFp32)] = b.fma_fp32.rate.best;
+  h.vector_flops_per_s[static_cast<std::size_t>(Precision::kFp64)] = b.fma_fp64.rate.best;
+  h.launch_overhead_s = b.launch_overhead_s.median;
+  h.exp_per_s = b.exp.rate.best;
+  return h;
+}
+
+// How each profile field was measured (extra.field_sources).
+nlohmann::json FieldSources(const BenchSummary& b, bool cuda) {
   nlohmann::json sources = {
       {"memory_bytes", cuda ? "measured: cudaGetDeviceProperties totalGlobalMem"
                             : "measured: sysconf physical pages x page size"},
@@ -123,7 +123,7 @@ HardwareProfile BenchSummary::ToHardwareProfile() const {
        cuda ? "measured: best fp32 triad, 2 reads + 1 write counted, CUDA events"
             : fmt::format("measured: best STREAM triad (double, 3 x {:.0f} MiB, {} threads), 2 "
                           "reads + 1 write counted, no write-allocate",
-                          stream_array_bytes / (1 << 20), num_threads)},
+                          b.stream_array_bytes / (1 << 20), b.num_threads)},
       {"matmul_flops_per_s",
        cuda ? "measured: cublasGemmEx at the size given in bench.gemm, best of the repetitions"
             : "measured: Eigen GEMM, one independent product per thread, best over sizes; bf16 "
@@ -133,43 +133,85 @@ HardwareProfile BenchSummary::ToHardwareProfile() const {
             : "measured: median time to wake the worker threads and join them (empty task)"},
   };
   if (!cuda) {
-    sources["vector_flops_per_s"] = fmt::format(
-        "measured: FMA chains in registers, {} on {} threads, best repetition", simd, num_threads);
+    sources["vector_flops_per_s"] =
+        fmt::format("measured: FMA chains in registers, {} on {} threads, best repetition", b.simd,
+                    b.num_threads);
     sources["exp_per_s"] = "measured: Eigen ArrayXf::exp over L1-resident data, all threads";
   }
-  extra["field_sources"] = sources;
-  nlohmann::json bench = {{"device", ToString(device)},
-                          {"device_name", device_name},
-                          {"hostname", hostname},
-                          {"mode", quick ? "quick" : "full"},
+  return sources;
+}
+
+// The run's details (extra.bench): device, mode, threads, kernels and, on a CPU, the caches and
+// the CPU-only kernels.
+nlohmann::json BenchDetails(const BenchSummary& b, bool cuda, const nlohmann::json& kernels) {
+  nlohmann::json bench = {{"device", ToString(b.device)},
+                          {"device_name", b.device_name},
+                          {"hostname", b.hostname},
+                          {"mode", b.quick ? "quick" : "full"},
                           {"tool_version", Version()},
-                          {"wall_s", wall_s},
-                          {"threads", num_threads},
-                          {"threads_pinned", threads_pinned},
-                          {"simd", simd},
-                          {"stream_array_bytes", stream_array_bytes},
+                          {"wall_s", b.wall_s},
+                          {"threads", b.num_threads},
+                          {"threads_pinned", b.threads_pinned},
+                          {"simd", b.simd},
+                          {"stream_array_bytes", b.stream_array_bytes},
                           {"kernels", kernels},
-                          {"notes", notes}};
+                          {"notes", b.notes}};
   if (!cuda) {
-    bench["caches"] = {{"l1d_bytes", l1d_bytes}, {"l2_bytes", l2_bytes}, {"llc_bytes", llc_bytes}};
-    bench["fma_fp32"] = KernelJson(fma_fp32);
-    bench["fma_fp64"] = KernelJson(fma_fp64);
-    bench["exp"] = KernelJson(exp);
-    bench["exp_baseline_isa_per_s"] = exp_baseline_isa_per_s;
-    bench["thread_spawn_join_s"] = thread_spawn_join_s;
+    bench["caches"] = {
+        {"l1d_bytes", b.l1d_bytes}, {"l2_bytes", b.l2_bytes}, {"llc_bytes", b.llc_bytes}};
+    bench["fma_fp32"] = KernelJson(b.fma_fp32);
+    bench["fma_fp64"] = KernelJson(b.fma_fp64);
+    bench["exp"] = KernelJson(b.exp);
+    bench["exp_baseline_isa_per_s"] = b.exp_baseline_isa_per_s;
+    bench["thread_spawn_join_s"] = b.thread_spawn_join_s;
   }
-  bench["launch_overhead_s"] = StatsJson(launch_overhead_s);
+  return bench;
+}
+
+// The GEMM rows (bench.gemm); the emulated rates by precision go to `emulated`.
+nlohmann::json GemmJson(const BenchSummary& b, nlohmann::json* emulated) {
   nlohmann::json gemms = nlohmann::json::array();
-  nlohmann::json emulated = nlohmann::json::object();
-  for (const auto& g : gemm) {
+  for (const auto& g : b.gemm) {
     nlohmann::json j = StatsJson(g.flops_per_s);
     j["precision"] = g.precision;
     j["n"] = g.n;
     j["emulated"] = g.emulated;
     gemms.push_back(j);
-    if (g.emulated) emulated[g.precision] = g.flops_per_s.best;
+    if (g.emulated) (*emulated)[g.precision] = g.flops_per_s.best;
   }
-  bench["gemm"] = gemms;
+  return gemms;
+}
+
+// The reference loops and how the bench kernels compare with them (bench.reference).
+nlohmann::json ReferenceJson(const BenchSummary& b) {
+  return {
+      {"triad", KernelJson(b.reference_triad)},
+      {"fma_fp32", KernelJson(b.reference_fma_fp32)},
+      {"fma_fp64", KernelJson(b.reference_fma_fp64)},
+      {"triad_vs_reference", b.TriadVsReference()},
+      {"fma_fp32_vs_reference", b.FmaVsReference(false)},
+      {"fma_fp64_vs_reference", b.FmaVsReference(true)},
+  };
+}
+
+}  // namespace
+
+HardwareProfile BenchSummary::ToHardwareProfile() const {
+  const bool cuda = device == BenchDevice::kCuda;
+  HardwareProfile h = MeasuredProfile(*this, cuda);
+
+  nlohmann::json extra = nlohmann::json::object();
+  nlohmann::json kernels = nlohmann::json::object();
+  for (const auto& k : stream) {
+    extra[k.name + "_bandwidth_bytes_per_s"] = k.rate.best;
+    kernels[k.name] = KernelJson(k);
+  }
+  nlohmann::json sources = FieldSources(*this, cuda);
+  extra["field_sources"] = sources;
+  nlohmann::json bench = BenchDetails(*this, cuda, kernels);
+  bench["launch_overhead_s"] = StatsJson(launch_overhead_s);
+  nlohmann::json emulated = nlohmann::json::object();
+  bench["gemm"] = GemmJson(*this, &emulated);
   if (!emulated.empty()) {
     extra["matmul_emulated_flops_per_s"] = emulated;
     sources["matmul_emulated_flops_per_s"] =
@@ -177,16 +219,7 @@ HardwareProfile BenchSummary::ToHardwareProfile() const {
         "the CPU's bf16 rate";
     extra["field_sources"] = sources;
   }
-  if (has_reference) {
-    bench["reference"] = {
-        {"triad", KernelJson(reference_triad)},
-        {"fma_fp32", KernelJson(reference_fma_fp32)},
-        {"fma_fp64", KernelJson(reference_fma_fp64)},
-        {"triad_vs_reference", TriadVsReference()},
-        {"fma_fp32_vs_reference", FmaVsReference(false)},
-        {"fma_fp64_vs_reference", FmaVsReference(true)},
-    };
-  }
+  if (has_reference) bench["reference"] = ReferenceJson(*this);
   nlohmann::json ridges = nlohmann::json::object();
   for (const auto& r : RooflineRidges()) ridges[r.what] = r.flops_per_byte;
   bench["roofline_ridge_flops_per_byte"] = ridges;
@@ -205,20 +238,31 @@ std::string BenchSummary::BriefReport() const {
   return text;
 }
 
-std::string BenchSummary::FullReport() const {
+namespace {
+
+// The title line and the machine: threads, SIMD, memory and caches (CPU) or the device.
+std::string ReportMachine(const BenchSummary& b) {
   std::string t;
-  t += fmt::format("chronoscale bench ({} mode) on {}: {}\n", quick ? "quick" : "full", hostname,
-                   device_name);
-  if (device == BenchDevice::kCpu) {
-    t += fmt::format("  threads {} ({}), SIMD {}, memory {:.1f} GiB\n", num_threads,
-                     threads_pinned ? "pinned" : "not pinned", simd, memory_bytes / kGiB);
+  t += fmt::format("chronoscale bench ({} mode) on {}: {}\n", b.quick ? "quick" : "full",
+                   b.hostname, b.device_name);
+  if (b.device == BenchDevice::kCpu) {
+    t += fmt::format("  threads {} ({}), SIMD {}, memory {:.1f} GiB\n", b.num_threads,
+                     b.threads_pinned ? "pinned" : "not pinned", b.simd, b.memory_bytes / kGiB);
     t += fmt::format(
         "  caches: L1d {:.0f} KiB, L2 {:.0f} KiB, LLC {:.1f} MiB; STREAM arrays {:.0f} "
         "MiB each\n",
-        l1d_bytes / 1024, l2_bytes / 1024, llc_bytes / (1 << 20), stream_array_bytes / (1 << 20));
+        b.l1d_bytes / 1024, b.l2_bytes / 1024, b.llc_bytes / (1 << 20),
+        b.stream_array_bytes / (1 << 20));
   } else {
-    t += fmt::format("  {}, memory {:.1f} GiB\n", simd, memory_bytes / kGiB);
+    t += fmt::format("  {}, memory {:.1f} GiB\n", b.simd, b.memory_bytes / kGiB);
   }
+  return t;
+}
+
+// The kernel table: best, median, spread and repetitions per kernel, the launch overhead and the
+// thread spawn time.
+std::string ReportKernels(const BenchSummary& b) {
+  std::string t;
   t += fmt::format("\n  {:<18} {:>16} {:>16} {:>8} {:>5}  {}\n", "kernel", "best", "median",
                    "spread", "reps", "verified");
   auto row = [&](const KernelResult& k) {
@@ -227,66 +271,92 @@ std::string BenchSummary::FullReport() const {
                      Rate(k.rate.best, k.unit), Rate(k.rate.median, k.unit), 100 * k.rate.Spread(),
                      k.rate.repetitions, k.verified ? "yes" : "no");
   };
-  for (const auto& k : stream) row(k);
-  row(fma_fp32);
-  row(fma_fp64);
-  row(exp);
-  if (exp_baseline_isa_per_s > 0 && device == BenchDevice::kCpu) {
+  for (const auto& k : b.stream) row(k);
+  row(b.fma_fp32);
+  row(b.fma_fp64);
+  row(b.exp);
+  if (b.exp_baseline_isa_per_s > 0 && b.device == BenchDevice::kCpu) {
     t += fmt::format(
         "  {:<18} {:>16}   (Eigen built for baseline x86-64, as the library's "
         "kernels are)\n",
-        "exp (sse2)", Rate(exp_baseline_isa_per_s, "exp/s"));
+        "exp (sse2)", Rate(b.exp_baseline_isa_per_s, "exp/s"));
   }
+  const RateStats& launch = b.launch_overhead_s;
   t += fmt::format(
-      "  {:<18} {:>13.2f} us {:>13.2f} us {:>7.1f}% {:>5}  ({})\n", "launch",
-      launch_overhead_s.best * 1e6, launch_overhead_s.median * 1e6,
-      launch_overhead_s.median > 0
-          ? 100 * (launch_overhead_s.median - launch_overhead_s.best) / launch_overhead_s.median
-          : 0.0,
-      launch_overhead_s.repetitions,
-      device == BenchDevice::kCpu ? "wake + join the worker threads" : "empty kernel");
-  if (thread_spawn_join_s > 0) {
+      "  {:<18} {:>13.2f} us {:>13.2f} us {:>7.1f}% {:>5}  ({})\n", "launch", launch.best * 1e6,
+      launch.median * 1e6,
+      launch.median > 0 ? 100 * (launch.median - launch.best) / launch.median : 0.0,
+      launch.repetitions,
+      b.device == BenchDevice::kCpu ? "wake + join the worker threads" : "empty kernel");
+  if (b.thread_spawn_join_s > 0) {
     t += fmt::format("  {:<18} {:>13.2f} us   (create + join {} std::threads)\n", "thread spawn",
-                     thread_spawn_join_s * 1e6, num_threads);
+                     b.thread_spawn_join_s * 1e6, b.num_threads);
   }
+  return t;
+}
+
+// The GEMM table: best, median and spread per precision and size.
+std::string ReportGemm(const BenchSummary& b) {
+  std::string t;
   t += fmt::format("\n  {:<10} {:>6} {:>16} {:>16} {:>8}\n", "GEMM", "n", "best", "median",
                    "spread");
-  for (const auto& g : gemm) {
+  for (const auto& g : b.gemm) {
     t +=
         fmt::format("  {:<10} {:>6} {:>16} {:>16} {:>7.1f}%{}\n", g.precision, g.n,
                     Rate(g.flops_per_s.best, "flop/s"), Rate(g.flops_per_s.median, "flop/s"),
                     100 * g.flops_per_s.Spread(),
                     g.emulated ? "  emulated (Eigen::bfloat16, 1 thread): not the CPU's rate" : "");
   }
-  if (has_reference) {
-    t += "\n  against reference loops measured in the same run (best vs best; spread = "
-         "(best - median) / best):\n";
-    auto cmp = [&](const char* what, const KernelResult& b, const KernelResult& r, double diff) {
-      t += fmt::format(
-          "  {:<10} bench {:>16} (spread {:.1f}%)  reference {:>16} (spread "
-          "{:.1f}%)  {:+.1f}%{}\n",
-          what, Rate(b.rate.best, b.unit), 100 * b.rate.Spread(), Rate(r.rate.best, r.unit),
-          100 * r.rate.Spread(), 100 * diff,
-          std::fabs(diff) <= 0.10 ? "  within 10%" : "  OUTSIDE 10%");
-    };
-    KernelResult triad;
-    for (const auto& k : stream) {
-      if (k.name == "triad") triad = k;
-    }
-    cmp("triad", triad, reference_triad, TriadVsReference());
-    cmp("fma fp32", fma_fp32, reference_fma_fp32, FmaVsReference(false));
-    cmp("fma fp64", fma_fp64, reference_fma_fp64, FmaVsReference(true));
+  return t;
+}
+
+// The bench kernels against the reference loops measured in the same run.
+std::string ReportReference(const BenchSummary& b) {
+  std::string t;
+  t += "\n  against reference loops measured in the same run (best vs best; spread = "
+       "(best - median) / best):\n";
+  auto cmp = [&](const char* what, const KernelResult& k, const KernelResult& r, double diff) {
+    t += fmt::format(
+        "  {:<10} bench {:>16} (spread {:.1f}%)  reference {:>16} (spread "
+        "{:.1f}%)  {:+.1f}%{}\n",
+        what, Rate(k.rate.best, k.unit), 100 * k.rate.Spread(), Rate(r.rate.best, r.unit),
+        100 * r.rate.Spread(), 100 * diff,
+        std::fabs(diff) <= 0.10 ? "  within 10%" : "  OUTSIDE 10%");
+  };
+  KernelResult triad;
+  for (const auto& k : b.stream) {
+    if (k.name == "triad") triad = k;
   }
-  const auto ridges = RooflineRidges();
+  cmp("triad", triad, b.reference_triad, b.TriadVsReference());
+  cmp("fma fp32", b.fma_fp32, b.reference_fma_fp32, b.FmaVsReference(false));
+  cmp("fma fp64", b.fma_fp64, b.reference_fma_fp64, b.FmaVsReference(true));
+  return t;
+}
+
+// The roofline ridge points, if the triad bandwidth was measured.
+std::string ReportRidges(const BenchSummary& b) {
+  std::string t;
+  const auto ridges = b.RooflineRidges();
   if (!ridges.empty()) {
     t += fmt::format(
         "\n  roofline ridge points (flops per byte of memory traffic at {:.2f} GB/s):\n",
-        TriadBandwidth() / 1e9);
+        b.TriadBandwidth() / 1e9);
     for (const auto& r : ridges) {
       t += fmt::format("  {:<14} {:>16}  ridge {:>7.2f} flop/byte\n", r.what,
                        Rate(r.flops_per_s, "flop/s"), r.flops_per_byte);
     }
   }
+  return t;
+}
+
+}  // namespace
+
+std::string BenchSummary::FullReport() const {
+  std::string t = ReportMachine(*this);
+  t += ReportKernels(*this);
+  t += ReportGemm(*this);
+  if (has_reference) t += ReportReference(*this);
+  t += ReportRidges(*this);
   for (const auto& n : notes) t += "  note: " + n + "\n";
   t += fmt::format("  wall time {:.1f} s\n", wall_s);
   return t;
