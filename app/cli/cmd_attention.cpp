@@ -171,10 +171,10 @@ void ReadInputs(const AttentionArgs& a, AttentionInputs* in) {
   MakeSyntheticInputs(so, &unused_q, &unused_k, &in->v);
 }
 
-AttentionInputs MakeInputs(const AttentionArgs& a, bool from_files) {
+AttentionInputs MakeInputs(const AttentionArgs& a, bool from_files, double decay) {
   AttentionInputs in;
   in.from_files = from_files;
-  in.decay = ParseSpectrum(a.spectrum, "--spectrum");
+  in.decay = decay;
   if (from_files) {
     ReadInputs(a, &in);
     return in;
@@ -320,11 +320,11 @@ std::string AttentionText(const AttentionArgs& a, const AttentionInputs& in,
 void RunAttention(const AttentionArgs& a) {
   const bool from_files = !a.queries.empty() || !a.keys.empty();
   const AttentionKernel kernel = CheckArgs(a, from_files);
-  ParseSpectrum(a.spectrum, "--spectrum");  // checked before the inputs are read or drawn
+  const double decay = ParseSpectrum(a.spectrum, "--spectrum");
   if (!a.sigma_file.empty() && kernel != AttentionKernel::kDark) {
     throw InputError(fmt::format("--sigma is the dark kernel's Sigma_k; --kernel is {}", a.kernel));
   }
-  AttentionInputs in = MakeInputs(a, from_files);
+  AttentionInputs in = MakeInputs(a, from_files, decay);
   AttentionOptions o;
   o.kernel = kernel;
   o.causal = a.causal;

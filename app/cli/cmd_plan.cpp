@@ -94,8 +94,10 @@ PlanRequest MakeRequest(const PlanCliOptions& c, const CLI::App* sub) {
   o.base.n_kv_heads = c.shape.kv_heads;
   ApplyVariantFlags(c.shape, sub, &o.base);
   if (sub != nullptr && sub->count("--batch") > 0) r.batch = c.shape.batch;
-  o.base.batch = r.batch.value_or(DefaultGlobalBatch(c.cluster.devices, c.shape.seq));
-  ValidateFromFlags(VariantProbe(o.base));  // the variant flags, checked once
+  // The variant flags (and a given --batch), checked once; the default batch is always valid.
+  ModelShape probe = VariantProbe(o.base);
+  if (r.batch) probe.batch = *r.batch;
+  ValidateFromFlags(probe);
   r.cluster = ToClusterRequest(c.cluster, c.shape, sub);
   r.estimator = c.estimator;
   r.time_model_fitted = !c.time_model.empty();

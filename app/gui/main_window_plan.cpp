@@ -234,7 +234,7 @@ void MainWindow::fillTopTable(const PlanResult& p) {
         QString::number(c.loss, 'f', 4),
         QString::number(c.memory_bytes / kGiB, 'f', 1),
         QString::number(static_cast<double>(c.shape.d_model) / c.shape.n_layers, 'f', 0),
-        Q(ShortDescribe(c.layout, c.shape.checkpointing))};
+        Q(ShortLayout(c))};
     for (int col = 0; col < cells.size(); ++col) {
       auto* item = new QTableWidgetItem(cells[col]);
       item->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);

@@ -10,6 +10,15 @@
 #include "chronoscale/types.h"
 
 namespace chronoscale {
+namespace {
+
+// The reserve asked for in bytes; -1: the default (DefaultMemoryReserve).
+double ReserveBytes(const ClusterRequest& c) {
+  const double gib = c.memory_reserve_gib.value_or(-1);
+  return gib >= 0 ? gib * kGiB : -1;
+}
+
+}  // namespace
 
 EstimatorChoice ResolveEstimator(const std::string& requested, const TimeModel& model, bool fitted,
                                  EstimatorFallback fallback) {
@@ -52,8 +61,7 @@ LayoutSearchOptions ResolveCluster(const ClusterRequest& c, const HardwareProfil
     pins.has_checkpointing = true;
     pins.checkpointing = *c.checkpointing;
   }
-  return MakeLayoutSearch(hardware, c.devices, per_node, pins,
-                          reserve_gib >= 0 ? reserve_gib * kGiB : -1, estimator);
+  return MakeLayoutSearch(hardware, c.devices, per_node, pins, ReserveBytes(c), estimator);
 }
 
 ResolvedPlan ResolvePlan(const PlanRequest& request, const TimeModel& model) {
@@ -70,9 +78,7 @@ ResolvedPlan ResolvePlan(const PlanRequest& request, const TimeModel& model) {
   o.devices = static_cast<int>(request.cluster.devices);
   o.gpus_per_node = search.gpus_per_node;
   o.pins = search.pins;
-  o.memory_reserve_bytes = request.cluster.memory_reserve_gib.value_or(-1) >= 0
-                               ? *request.cluster.memory_reserve_gib * kGiB
-                               : -1;
+  o.memory_reserve_bytes = ReserveBytes(request.cluster);
   return r;
 }
 
